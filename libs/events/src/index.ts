@@ -1,1 +1,32 @@
-export {};
+export { uuidv7, isUuidv7 } from './uuidv7.js';
+export type {
+  Actor,
+  EventEnvelope,
+  EventDefinition,
+  EventDraft,
+  EnvelopeOf,
+  EventMetadata,
+} from './envelope.js';
+export { toEnvelope } from './envelope.js';
+export type { OrganizationCreated, OrganizationRenamed, OrganizationEvent } from './organization.js';
+export type {
+  DomainEvent,
+  DomainEventType,
+  DomainEventDraft,
+  DomainEnvelope,
+  EnvelopeOfType,
+} from './catalogue.js';
+export { CURRENT_SCHEMA_VERSIONS, isDomainEventType } from './catalogue.js';
+export { upcast, decodeEvent, encodeEvent, EventDecodeError } from './upcast.js';
+export type { EventDecodeErrorCode } from './upcast.js';
+export type { AggregateRef } from './subjects.js';
+export {
+  SUBJECT_CATALOGUE_VERSION,
+  aggregateSubject,
+  allEventsSubject,
+  aggregateTypeSubject,
+  commandSubject,
+  assertSubjectToken,
+} from './subjects.js';
+export { DomainError, accept, reject, assertNever } from './decider.js';
+export type { Decision, Decider, DecisionContext } from './decider.js';

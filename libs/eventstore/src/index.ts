@@ -1,1 +1,48 @@
-export {};
+export {
+  EventStoreError,
+  ConcurrencyError,
+  jetStreamErrorCode,
+  type EventStoreErrorCode,
+} from './errors.js';
+export { ensureEventStream, eventStreamConfig, type EventStreamSettings } from './stream.js';
+export {
+  EventLog,
+  type AppendResult,
+  type Fold,
+  type LoadedAggregate,
+  type StoredEvent,
+} from './event-log.js';
+export {
+  handleCommand,
+  type CommandContext,
+  type CommandResult,
+  type CommandHandlerOptions,
+} from './command-handler.js';
+export {
+  applyRowFold,
+  type Projection,
+  type ProjectionTable,
+  type RowFold,
+} from './projection.js';
+export {
+  ProjectionRunner,
+  consumerNameFor,
+  planBatch,
+  type ProjectionObserver,
+  type ProjectionRunnerOptions,
+} from './projection-runner.js';
+export {
+  rebuildProjection,
+  compareProjection,
+  dropRebuildSchema,
+  type RebuildOptions,
+  type RebuildResult,
+  type ProjectionComparison,
+} from './rebuild.js';
+export {
+  eventstoreTablesSql,
+  inTransaction,
+  isTransientDatabaseError,
+  quoteIdent,
+  type ProjectionTx,
+} from './sql.js';

@@ -1,0 +1,31 @@
+import type { EnvelopeOf, EventDraft } from './envelope.js';
+import type { OrganizationEvent } from './organization.js';
+
+/**
+ * The catalogue: the union of every context's events. Adding a context means adding its
+ * union here; a type not listed does not compile anywhere an event is expected.
+ */
+export type DomainEvent = OrganizationEvent;
+
+/** Any event type name in the catalogue. */
+export type DomainEventType = DomainEvent['type'];
+
+/** A drafted (not yet enveloped) event of the catalogue. */
+export type DomainEventDraft = EventDraft<DomainEvent>;
+
+/** A stored envelope of any catalogued event at its current schema version. */
+export type DomainEnvelope = EnvelopeOf<DomainEvent>;
+
+/** The envelope of one event type. */
+export type EnvelopeOfType<T extends DomainEventType> = Extract<DomainEnvelope, { type: T }>;
+
+/** The current schema version of each event type; typed so a missing type fails to compile. */
+export const CURRENT_SCHEMA_VERSIONS: { readonly [T in DomainEventType]: Extract<DomainEvent, { type: T }>['schemaVersion'] } = {
+  'organization.created': 1,
+  'organization.renamed': 2,
+};
+
+/** True when `type` names an event in the catalogue. */
+export function isDomainEventType(type: string): type is DomainEventType {
+  return Object.prototype.hasOwnProperty.call(CURRENT_SCHEMA_VERSIONS, type);
+}

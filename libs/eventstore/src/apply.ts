@@ -1,0 +1,97 @@
+import type { JsMsg } from '@nats-io/jetstream';
+import { decodeEvent, type DomainEnvelope } from '@trustplane/events';
+import type { PoolClient } from 'pg';
+import type { Projection } from './projection.js';
+import { isTransientDatabaseError } from './sql.js';
+
+/** An event a projection must apply, or dead-letter when it cannot. */
+export interface Candidate {
+  readonly sequence: number;
+  /** The raw stored bytes (kept for the dead-letter row). */
+  readonly payload: Uint8Array;
+  readonly event: DomainEnvelope | undefined;
+  error: unknown;
+}
+
+/** Decodes a stored message into a candidate; an undecodable one carries its error. */
+export function toCandidate(message: Pick<JsMsg, 'seq' | 'data'>): Candidate {
+  try {
+    return { sequence: message.seq, payload: message.data, event: decodeEvent(message.data), error: undefined };
+  } catch (error) {
+    return { sequence: message.seq, payload: message.data, event: undefined, error };
+  }
+}
+
+/** Reports dead-lettered events. */
+export type DeadLetterListener = (sequence: number, error: unknown) => void;
+
+/**
+ * Applies candidates inside the caller's transaction. Fast path: one `applyBatch` call.
+ * If that fails for a non-transient reason, it is rolled back to a savepoint and the events
+ * are applied one by one, each poison event going to `projection_dead_letters`. Transient
+ * database errors propagate so the caller retries the whole batch later.
+ */
+export async function applyCandidates(
+  client: PoolClient,
+  projection: Projection,
+  candidates: readonly Candidate[],
+  onDeadLetter?: DeadLetterListener,
+): Promise<void> {
+  if (candidates.length === 0) return;
+  if (candidates.every((c) => c.error === undefined)) {
+    await client.query('SAVEPOINT batch');
+    try {
+      await projection.applyBatch(client, candidates.map((c) => c.event as DomainEnvelope));
+      await client.query('RELEASE SAVEPOINT batch');
+      return;
+    } catch (error) {
+      if (isTransientDatabaseError(error)) throw error;
+      await client.query('ROLLBACK TO SAVEPOINT batch');
+    }
+  }
+  for (const candidate of candidates) await applyOne(client, projection, candidate, onDeadLetter);
+}
+
+async function applyOne(
+  client: PoolClient,
+  projection: Projection,
+  candidate: Candidate,
+  onDeadLetter?: DeadLetterListener,
+): Promise<void> {
+  if (candidate.event !== undefined && candidate.error === undefined) {
+    await client.query('SAVEPOINT one');
+    try {
+      await projection.applyBatch(client, [candidate.event]);
+      await client.query('RELEASE SAVEPOINT one');
+      return;
+    } catch (error) {
+      if (isTransientDatabaseError(error)) throw error;
+      await client.query('ROLLBACK TO SAVEPOINT one');
+      candidate.error = error;
+    }
+  }
+  await client.query(
+    `INSERT INTO projection_dead_letters (projection, stream_seq, event_id, event_type, error, payload)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (projection, stream_seq) DO NOTHING`,
+    [
+      projection.name,
+      candidate.sequence,
+      candidate.event?.id ?? null,
+      candidate.event?.type ?? null,
+      describeError(candidate.error),
+      Buffer.from(candidate.payload).toString('utf8'),
+    ],
+  );
+  onDeadLetter?.(candidate.sequence, candidate.error);
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+/** The aggregate type token of an event subject `<prefix>.evt.<tenant>.<type>.<id>`. */
+export function aggregateTypeOfSubject(subject: string, prefix: string): string {
+  const tokens = subject.split('.');
+  return tokens[0] === prefix ? (tokens[3] ?? '') : '';
+}

@@ -1,0 +1,185 @@
+import {
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StoredMsg,
+} from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  aggregateSubject,
+  decodeEvent,
+  encodeEvent,
+  type AggregateRef,
+  type DomainEnvelope,
+} from '@trustplane/events';
+import {
+  ConcurrencyError,
+  EventStoreError,
+  jetStreamErrorCode,
+  JS_NO_MESSAGE_FOUND,
+  JS_WRONG_LAST_SEQUENCE,
+} from './errors.js';
+import { ensureEventStream, type EventStreamSettings } from './stream.js';
+
+/** One event read back from the log with its stream sequence. */
+export interface StoredEvent {
+  readonly event: DomainEnvelope;
+  /** Stream sequence; the aggregate's version after this event. */
+  readonly sequence: number;
+}
+
+/** What `append` stored. */
+export interface AppendResult {
+  /** The aggregate's version (stream sequence of its last event) after the append. */
+  readonly version: number;
+  /** Stream sequence of each appended event, in order. */
+  readonly sequences: readonly number[];
+  /** True when every event had been stored before (a re-sent append). */
+  readonly duplicate: boolean;
+}
+
+/** How to fold an aggregate's events. */
+export interface Fold<State> {
+  initialState(): State;
+  evolve(state: State, event: DomainEnvelope): State;
+}
+
+/** A folded aggregate and the version it is at (0 when it has no events). */
+export interface LoadedAggregate<State> {
+  readonly state: State;
+  readonly version: number;
+}
+
+/**
+ * The append-only event log on one JetStream stream. An aggregate's version is the stream
+ * sequence of its last event; appends are guarded by `Nats-Expected-Last-Subject-Sequence`
+ * and deduplicated by `Nats-Msg-Id` (the event id).
+ */
+export class EventLog {
+  private constructor(
+    readonly settings: EventStreamSettings,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+  ) {}
+
+  /** Opens the log, creating or updating the stream first. */
+  static async open(nc: NatsConnection, settings: EventStreamSettings): Promise<EventLog> {
+    const jsm = await jetstreamManager(nc);
+    await ensureEventStream(jsm, settings);
+    return new EventLog(settings, jetstream(nc), jsm);
+  }
+
+  /** The subject an aggregate's events are stored on. */
+  subjectOf(ref: AggregateRef): string {
+    return aggregateSubject(this.settings.subjectPrefix, ref);
+  }
+
+  /**
+   * Appends events to one aggregate if it is still at `expectedVersion` (0 = new aggregate).
+   * Throws ConcurrencyError when another writer got there first.
+   */
+  async append(
+    ref: AggregateRef,
+    expectedVersion: number,
+    events: readonly DomainEnvelope[],
+  ): Promise<AppendResult> {
+    const subject = this.subjectOf(ref);
+    let expected = expectedVersion;
+    const sequences: number[] = [];
+    let allDuplicates = events.length > 0;
+    for (const event of events) {
+      assertBelongsTo(event, ref);
+      try {
+        const ack = await this.js.publish(subject, encodeEvent(event), {
+          msgID: event.id,
+          expect: { lastSubjectSequence: expected },
+        });
+        sequences.push(ack.seq);
+        allDuplicates &&= ack.duplicate;
+        expected = ack.seq;
+      } catch (error) {
+        if (jetStreamErrorCode(error) === JS_WRONG_LAST_SEQUENCE) {
+          throw new ConcurrencyError(subject, expected, { cause: error });
+        }
+        throw new EventStoreError('APPEND_FAILED', `append to ${subject} failed`, { cause: error });
+      }
+    }
+    return { version: expected, sequences, duplicate: allDuplicates };
+  }
+
+  /** The aggregate's current version: the sequence of its last event, 0 when it has none. */
+  async version(ref: AggregateRef): Promise<number> {
+    const last = await this.getOrUndefined({ last_by_subj: this.subjectOf(ref) });
+    return last?.seq ?? 0;
+  }
+
+  /** Reads the aggregate's events with sequence greater than `afterSequence`, in order. */
+  async readAggregate(ref: AggregateRef, afterSequence = 0): Promise<StoredEvent[]> {
+    const subject = this.subjectOf(ref);
+    const events: StoredEvent[] = [];
+    let next = afterSequence + 1;
+    for (;;) {
+      const message = await this.getOrUndefined({ next_by_subj: subject, seq: next });
+      if (message === undefined) return events;
+      events.push({ event: decodeEvent(message.data), sequence: message.seq });
+      next = message.seq + 1;
+    }
+  }
+
+  /** Folds the aggregate's events into its state. */
+  async load<State>(ref: AggregateRef, fold: Fold<State>): Promise<LoadedAggregate<State>> {
+    const events = await this.readAggregate(ref);
+    let state = fold.initialState();
+    for (const { event } of events) state = fold.evolve(state, event);
+    return { state, version: events.at(-1)?.sequence ?? 0 };
+  }
+
+  /** Brings a previously loaded aggregate up to date by folding only newer events. */
+  async refresh<State>(
+    ref: AggregateRef,
+    fold: Fold<State>,
+    known: LoadedAggregate<State>,
+  ): Promise<LoadedAggregate<State>> {
+    const current = await this.version(ref);
+    if (current === known.version) return known;
+    const events = await this.readAggregate(ref, known.version);
+    let state = known.state;
+    for (const { event } of events) state = fold.evolve(state, event);
+    return { state, version: events.at(-1)?.sequence ?? known.version };
+  }
+
+  /** The stream's last sequence (0 when empty). */
+  async lastSequence(): Promise<number> {
+    const info = await this.jsm.streams.info(this.settings.streamName);
+    return info.state.last_seq;
+  }
+
+  private async getOrUndefined(
+    query: { last_by_subj: string } | { next_by_subj: string; seq: number },
+  ): Promise<StoredMsg | undefined> {
+    try {
+      const message = await this.jsm.streams.getMessage(this.settings.streamName, query);
+      return message ?? undefined;
+    } catch (error) {
+      if (jetStreamErrorCode(error) === JS_NO_MESSAGE_FOUND) return undefined;
+      if (error instanceof Error && /no message found/i.test(error.message)) return undefined;
+      throw new EventStoreError('LOAD_FAILED', `reading ${JSON.stringify(query)} failed`, {
+        cause: error,
+      });
+    }
+  }
+}
+
+function assertBelongsTo(event: DomainEnvelope, ref: AggregateRef): void {
+  if (
+    event.tenant !== ref.tenant ||
+    event.aggregateType !== ref.aggregateType ||
+    event.aggregateId !== ref.aggregateId
+  ) {
+    throw new EventStoreError(
+      'APPEND_FAILED',
+      `event ${event.id} belongs to ${event.aggregateType}/${event.aggregateId}, not ${ref.aggregateType}/${ref.aggregateId}`,
+    );
+  }
+}

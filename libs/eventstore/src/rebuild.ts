@@ -1,0 +1,156 @@
+import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { allEventsSubject } from '@trustplane/events';
+import { aggregateTypeOfSubject, applyCandidates, toCandidate, type Candidate } from './apply.js';
+import type { Pool } from 'pg';
+import type { Projection } from './projection.js';
+import { eventstoreTablesSql, inTransaction, quoteIdent } from './sql.js';
+import type { EventStreamSettings } from './stream.js';
+
+/** What a rebuild produced. */
+export interface RebuildResult {
+  /** Schema holding the freshly built tables. */
+  readonly schema: string;
+  /** Last stream sequence replayed. */
+  readonly throughSequence: number;
+  /** Events read from the log (all types). */
+  readonly eventsRead: number;
+  /** Events handed to the projection. */
+  readonly eventsApplied: number;
+  readonly durationMs: number;
+}
+
+/** How to run a rebuild. */
+export interface RebuildOptions {
+  readonly nc: NatsConnection;
+  readonly pool: Pool;
+  readonly stream: EventStreamSettings;
+  readonly projection: Projection;
+  /** Schema of the live tables (their structure is copied). */
+  readonly liveSchema: string;
+  /** Schema to build into; created empty (it must not exist yet). */
+  readonly targetSchema: string;
+  /** Replay up to this sequence (default: the live projection's checkpoint). */
+  readonly throughSequence?: number;
+  /** Events per transaction. */
+  readonly batchSize?: number;
+}
+
+/**
+ * Replays a projection from sequence 1 into fresh tables with the live tables' structure,
+ * through an ordered consumer, committing in large batches.
+ */
+export async function rebuildProjection(options: RebuildOptions): Promise<RebuildResult> {
+  const { pool, projection, liveSchema, targetSchema } = options;
+  const started = performance.now();
+  const live = quoteIdent(liveSchema);
+  const target = quoteIdent(targetSchema);
+  await pool.query(`CREATE SCHEMA ${target}`);
+  await pool.query(eventstoreTablesSql(targetSchema));
+  for (const table of projection.tables) {
+    const name = quoteIdent(table.name);
+    await pool.query(`CREATE TABLE ${target}.${name} (LIKE ${live}.${name} INCLUDING ALL)`);
+  }
+  const through = options.throughSequence ?? (await liveCheckpoint(pool, liveSchema, projection.name));
+  let eventsRead = 0;
+  let eventsApplied = 0;
+  if (through > 0) {
+    const consumer = await jetstream(options.nc).consumers.get(options.stream.streamName, {
+      filter_subjects: allEventsSubject(options.stream.subjectPrefix),
+      deliver_policy: DeliverPolicy.All,
+    });
+    const batchSize = options.batchSize ?? 2_000;
+    const messages = await consumer.consume({ max_messages: batchSize * 2 });
+    let pending: Candidate[] = [];
+    const client = await pool.connect();
+    const flush = async (): Promise<void> => {
+      const events = pending;
+      pending = [];
+      await inTransaction(client, targetSchema, async () => {
+        await applyCandidates(client, projection, events);
+        await client.query(
+          `INSERT INTO projection_checkpoints (projection, stream_seq) VALUES ($1, $2)
+           ON CONFLICT (projection) DO UPDATE SET stream_seq = EXCLUDED.stream_seq`,
+          [projection.name, eventsRead],
+        );
+      });
+      eventsApplied += events.length;
+    };
+    try {
+      for await (const message of messages) {
+        eventsRead = message.seq;
+        const type = aggregateTypeOfSubject(message.subject, options.stream.subjectPrefix);
+        if (projection.aggregateTypes.includes(type)) pending.push(toCandidate(message));
+        if (pending.length >= batchSize) await flush();
+        if (message.seq >= through) break;
+      }
+      await flush();
+    } finally {
+      client.release();
+      await messages.close().catch(() => undefined);
+    }
+  }
+  return {
+    schema: targetSchema,
+    throughSequence: through,
+    eventsRead,
+    eventsApplied,
+    durationMs: performance.now() - started,
+  };
+}
+
+/** Differences between two copies of a projection's tables. */
+export interface ProjectionComparison {
+  readonly equal: boolean;
+  readonly tables: readonly {
+    readonly table: string;
+    readonly leftRows: number;
+    readonly rightRows: number;
+    /** md5 over every row's text form in key order: equal digests = byte-identical rows. */
+    readonly leftDigest: string;
+    readonly rightDigest: string;
+  }[];
+}
+
+/** Compares every table of a projection between two schemas, row for row. */
+export async function compareProjection(
+  pool: Pool,
+  projection: Projection,
+  leftSchema: string,
+  rightSchema: string,
+): Promise<ProjectionComparison> {
+  const tables = [];
+  for (const table of projection.tables) {
+    const order = table.orderBy.map(quoteIdent).join(', ');
+    const digest = async (schema: string): Promise<{ rows: number; digest: string }> => {
+      const result = await pool.query<{ rows: string; digest: string | null }>(
+        `SELECT count(*) AS rows, md5(string_agg(t::text, E'\\n' ORDER BY ${order})) AS digest
+           FROM ${quoteIdent(schema)}.${quoteIdent(table.name)} t`,
+      );
+      return { rows: Number(result.rows[0]?.rows ?? 0), digest: result.rows[0]?.digest ?? '' };
+    };
+    const left = await digest(leftSchema);
+    const right = await digest(rightSchema);
+    tables.push({
+      table: table.name,
+      leftRows: left.rows,
+      rightRows: right.rows,
+      leftDigest: left.digest,
+      rightDigest: right.digest,
+    });
+  }
+  return { equal: tables.every((t) => t.leftDigest === t.rightDigest && t.leftRows === t.rightRows), tables };
+}
+
+/** Drops a schema made by a rebuild. */
+export async function dropRebuildSchema(pool: Pool, schema: string): Promise<void> {
+  await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+}
+
+async function liveCheckpoint(pool: Pool, schema: string, projection: string): Promise<number> {
+  const result = await pool.query<{ stream_seq: string }>(
+    `SELECT stream_seq FROM ${quoteIdent(schema)}.projection_checkpoints WHERE projection = $1`,
+    [projection],
+  );
+  return Number(result.rows[0]?.stream_seq ?? 0);
+}

@@ -1,0 +1,8 @@
+export {
+  ORGANIZATION,
+  ORGANIZATION_NAME_MAX,
+  organizationDecider,
+  validateOrganizationName,
+  type OrganizationCommand,
+  type OrganizationState,
+} from './organization.js';
