@@ -41,7 +41,10 @@ export async function applyCandidates(
   if (candidates.every((c) => c.error === undefined)) {
     await client.query('SAVEPOINT batch');
     try {
-      await projection.applyBatch(client, candidates.map((c) => c.event as DomainEnvelope));
+      await projection.applyBatch(
+        client,
+        candidates.map((c) => ({ event: c.event as DomainEnvelope, sequence: c.sequence })),
+      );
       await client.query('RELEASE SAVEPOINT batch');
       return;
     } catch (error) {
@@ -61,7 +64,7 @@ async function applyOne(
   if (candidate.event !== undefined && candidate.error === undefined) {
     await client.query('SAVEPOINT one');
     try {
-      await projection.applyBatch(client, [candidate.event]);
+      await projection.applyBatch(client, [{ event: candidate.event, sequence: candidate.sequence }]);
       await client.query('RELEASE SAVEPOINT one');
       return;
     } catch (error) {

@@ -21,6 +21,7 @@ export {
 export {
   applyRowFold,
   type Projection,
+  type PositionedEvent,
   type ProjectionTable,
   type RowFold,
 } from './projection.js';

@@ -1,4 +1,10 @@
 import type { DomainEnvelope } from '@trustplane/events';
+
+/** An event with the stream sequence it was stored at (its aggregate's version after it). */
+export interface PositionedEvent {
+  readonly event: DomainEnvelope;
+  readonly sequence: number;
+}
 import type { ProjectionTx } from './sql.js';
 
 /** A table a projection owns, with the columns that order its rows deterministically. */
@@ -21,7 +27,7 @@ export interface Projection {
   /** Tables the projection owns (for rebuild and comparison). */
   readonly tables: readonly ProjectionTable[];
   /** Applies events in order. */
-  applyBatch(tx: ProjectionTx, events: readonly DomainEnvelope[]): Promise<void>;
+  applyBatch(tx: ProjectionTx, events: readonly PositionedEvent[]): Promise<void>;
 }
 
 /**
@@ -34,7 +40,7 @@ export interface RowFold<Row> {
   /** Loads the current rows for these keys. */
   load(tx: ProjectionTx, keys: readonly string[]): Promise<Map<string, Row>>;
   /** Folds one event into the row (undefined = the row does not exist / is deleted). */
-  fold(row: Row | undefined, event: DomainEnvelope): Row | undefined;
+  fold(row: Row | undefined, event: DomainEnvelope, sequence: number): Row | undefined;
   /** Upserts changed rows and deletes removed keys. */
   save(tx: ProjectionTx, upserts: readonly Row[], deletes: readonly string[]): Promise<void>;
 }
@@ -43,19 +49,19 @@ export interface RowFold<Row> {
 export async function applyRowFold<Row>(
   tx: ProjectionTx,
   rowFold: RowFold<Row>,
-  events: readonly DomainEnvelope[],
+  events: readonly PositionedEvent[],
 ): Promise<void> {
-  const keyed = events.flatMap((event) => {
+  const keyed = events.flatMap(({ event, sequence }) => {
     const key = rowFold.keyOf(event);
-    return key === undefined ? [] : [{ key, event }];
+    return key === undefined ? [] : [{ key, event, sequence }];
   });
   if (keyed.length === 0) return;
   const keys = [...new Set(keyed.map((k) => k.key))];
   const rows = await rowFold.load(tx, keys);
   const touched = new Map<string, Row | undefined>();
-  for (const { key, event } of keyed) {
+  for (const { key, event, sequence } of keyed) {
     const current = touched.has(key) ? touched.get(key) : rows.get(key);
-    touched.set(key, rowFold.fold(current, event));
+    touched.set(key, rowFold.fold(current, event, sequence));
   }
   const upserts: Row[] = [];
   const deletes: string[] = [];

@@ -79,9 +79,31 @@ export function testStreamSettings(label: string): TestStream {
   };
 }
 
-/** Connects to the test NATS server. */
+const ADMIN_USER = process.env['TP_NATS_ADMIN_USER'];
+const ADMIN_PASSWORD = process.env['TP_NATS_ADMIN_PASSWORD'];
+
+/** Connects to the test NATS server (as the admin user when the local stack has auth). */
 export async function connectTestNats(): Promise<NatsConnection> {
-  return connect({ servers: TEST_NATS_URL, name: 'trustplane-test' });
+  return connect({
+    servers: TEST_NATS_URL.replace(/^nats:\/\//, ''),
+    name: 'trustplane-test',
+    ...(ADMIN_USER === undefined ? {} : { user: ADMIN_USER, pass: ADMIN_PASSWORD ?? '' }),
+  });
+}
+
+/** The NATS settings a service under test should use (the service user when auth is on). */
+export function testNatsEnv(): Record<string, string> {
+  const env: Record<string, string> = { NATS_URL: TEST_NATS_URL };
+  const user = process.env['TP_NATS_USER'];
+  const password = process.env['TP_NATS_PASSWORD'];
+  if (user !== undefined) env['TP_NATS_USER'] = user;
+  if (password !== undefined) env['TP_NATS_PASSWORD'] = password;
+  return env;
+}
+
+/** The repository root (set by tools/run-tests.mjs). */
+export function repoRoot(): string {
+  return process.env['TP_REPO_ROOT'] ?? process.cwd();
 }
 
 /** Deletes a test stream (test clean-up; the local server has no auth). */

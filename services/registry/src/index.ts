@@ -1,1 +1,4 @@
-export {};
+export { startRegistry, type RegistryServer } from './server.js';
+export { loadRegistryConfig, registryConfigSchema, type RegistryConfig } from './config.js';
+export { organizationProjection } from './organizations/organization.projection.js';
+export { registryMigrations } from './migrations/index.js';

@@ -1,0 +1,58 @@
+import type { DynamicModule, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Span } from '@opentelemetry/api';
+import type { FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { NestPinoLogger } from './logger.js';
+import type { ServiceMetrics } from './metrics.js';
+import { ProblemFilter } from './problem.js';
+import { startServerSpan } from './tracing.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** W3C traceparent of this request's server span (carried into event envelopes). */
+    traceparent?: string;
+    /** The request's server span. */
+    serverSpan?: Span;
+  }
+}
+
+/** How a service's HTTP server is set up. */
+export interface HttpServiceOptions {
+  readonly logger: Logger;
+  readonly metrics: ServiceMetrics;
+  /** Largest accepted request body in bytes. */
+  readonly bodyLimit?: number;
+}
+
+/**
+ * Creates the Nest application on Fastify with tracing (W3C traceparent in, server span per
+ * request), request metrics, problem+json errors and graceful shutdown hooks.
+ */
+export async function createHttpService(
+  rootModule: DynamicModule | Type<unknown>,
+  options: HttpServiceOptions,
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 64 * 1024, trustProxy: false });
+  const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
+    logger: new NestPinoLogger(options.logger),
+    bufferLogs: false,
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', async (request: FastifyRequest) => {
+    const { span, traceparent } = startServerSpan(`${request.method} ${request.routeOptions.url ?? request.url}`, request.headers);
+    request.serverSpan = span;
+    if (traceparent !== undefined) request.traceparent = traceparent;
+  });
+  fastify.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    options.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    options.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    request.serverSpan?.setAttribute('http.status_code', reply.statusCode);
+    request.serverSpan?.end();
+  });
+  app.useGlobalFilters(new ProblemFilter(options.logger));
+  app.enableShutdownHooks();
+  return app;
+}

@@ -1,0 +1,89 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ProjectionObserver } from '@trustplane/eventstore';
+
+/** The Prometheus metrics every service exports. */
+export interface ServiceMetrics {
+  readonly registry: Registry;
+  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  readonly httpDuration: Histogram<'method' | 'route'>;
+  readonly projectionEvents: Counter<'projection'>;
+  readonly projectionCheckpoint: Gauge<'projection'>;
+  readonly projectionLag: Gauge<'projection'>;
+  readonly projectionDeadLetters: Counter<'projection'>;
+  readonly projectionFailures: Counter<'projection'>;
+}
+
+/** Creates a registry with process metrics and the shared service metrics. */
+export function createServiceMetrics(service: string): ServiceMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'tp_http_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['method', 'route', 'status'],
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'tp_http_request_duration_seconds',
+      help: 'HTTP request latency',
+      labelNames: ['method', 'route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    projectionEvents: new Counter({
+      name: 'tp_projection_events_applied_total',
+      help: 'Events applied to a projection',
+      labelNames: ['projection'],
+      registers: [registry],
+    }),
+    projectionCheckpoint: new Gauge({
+      name: 'tp_projection_checkpoint',
+      help: 'Last stream sequence committed by a projection',
+      labelNames: ['projection'],
+      registers: [registry],
+    }),
+    projectionLag: new Gauge({
+      name: 'tp_projection_lag_seconds',
+      help: 'Age of the newest event at the time it was committed',
+      labelNames: ['projection'],
+      registers: [registry],
+    }),
+    projectionDeadLetters: new Counter({
+      name: 'tp_projection_dead_letters_total',
+      help: 'Events parked in the dead-letter table',
+      labelNames: ['projection'],
+      registers: [registry],
+    }),
+    projectionFailures: new Counter({
+      name: 'tp_projection_batch_failures_total',
+      help: 'Batches that failed transiently and were retried',
+      labelNames: ['projection'],
+      registers: [registry],
+    }),
+  };
+}
+
+/** A ProjectionObserver that records into the service metrics and logs problems. */
+export function metricsObserver(
+  metrics: ServiceMetrics,
+  log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void },
+): ProjectionObserver {
+  return {
+    batchCommitted(projection, applied, checkpoint, lagMs) {
+      metrics.projectionEvents.inc({ projection }, applied);
+      metrics.projectionCheckpoint.set({ projection }, checkpoint);
+      metrics.projectionLag.set({ projection }, lagMs / 1000);
+    },
+    deadLettered(projection, sequence, error) {
+      metrics.projectionDeadLetters.inc({ projection });
+      log.error({ projection, sequence, err: error }, 'event dead-lettered');
+    },
+    batchFailed(projection, error) {
+      metrics.projectionFailures.inc({ projection });
+      log.warn({ projection, err: error }, 'projection batch failed; retrying');
+    },
+  };
+}

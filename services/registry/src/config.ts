@@ -1,0 +1,42 @@
+import {
+  commonConfigSchema,
+  field,
+  loadConfig,
+  SERVICE_NAMES,
+  servicePrefix,
+  type ConfigOf,
+} from '@trustplane/platform';
+
+/** Every setting of the registry service. */
+export const registryConfigSchema = {
+  ...commonConfigSchema,
+  host: field.string('TP_REGISTRY_HOST', 'address the REST API listens on', { default: '127.0.0.1' }),
+  port: field.int('TP_REGISTRY_PORT', 'port of the REST API (0 = any free port)', { default: 8080, min: 0, max: 65535 }),
+  publicBaseUrl: field.url('TP_REGISTRY_PUBLIC_BASE_URL', 'base URL shown for bundle / JWKS / OIDC endpoints', {
+    default: 'http://127.0.0.1:8080',
+    protocols: ['http', 'https'],
+  }),
+  bodyLimitBytes: field.int('TP_REGISTRY_BODY_LIMIT_BYTES', 'largest accepted request body', {
+    default: 64 * 1024,
+    min: 1024,
+    max: 10 * 1024 * 1024,
+  }),
+  schema: field.string('TP_REGISTRY_DB_SCHEMA', 'Postgres schema owned by the registry', {
+    default: 'registry',
+    pattern: /^[a-z_][a-z0-9_]*$/,
+  }),
+} as const;
+
+/** The registry's typed, frozen configuration. */
+export type RegistryConfig = ConfigOf<typeof registryConfigSchema>;
+
+/** Reads and validates the configuration from the environment (and TP_CONFIG_FILE). */
+export function loadRegistryConfig(env: Readonly<Record<string, string | undefined>> = process.env): RegistryConfig {
+  const { TP_CONFIG_FILE: file, ...rest } = env;
+  return loadConfig(registryConfigSchema, {
+    env: rest,
+    ownedPrefixes: ['TP_'],
+    foreignPrefixes: SERVICE_NAMES.filter((s) => s !== 'registry').map(servicePrefix),
+    ...(file === undefined ? {} : { file }),
+  });
+}

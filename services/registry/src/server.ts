@@ -1,0 +1,42 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import {
+  createHttpService,
+  createLogger,
+  createServiceMetrics,
+  describeConfig,
+  initTracing,
+  runMigrations,
+  type Clock,
+} from '@trustplane/platform';
+import type { Logger } from 'pino';
+import { RegistryModule } from './app.module.js';
+import { registryConfigSchema, type RegistryConfig } from './config.js';
+import { registryMigrations } from './migrations/index.js';
+
+/** A running registry. */
+export interface RegistryServer {
+  readonly app: NestFastifyApplication;
+  readonly url: string;
+  readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+/** Migrates, boots and starts listening. Used by main.ts and by tests (in-process). */
+export async function startRegistry(config: RegistryConfig, options: { clock?: Clock; logger?: Logger } = {}): Promise<RegistryServer> {
+  const logger = options.logger ?? createLogger('registry', config.logLevel);
+  initTracing('registry', config.tracing);
+  logger.info({ config: describeConfig(registryConfigSchema, config) }, 'starting registry');
+  const ran = await runMigrations(config.databaseUrl, registryMigrations(config.schema), `${config.schema}_migrations`);
+  if (ran.length > 0) logger.info({ migrations: ran }, 'migrations applied');
+  const metrics = createServiceMetrics('registry');
+  const app = await createHttpService(
+    RegistryModule.forRoot({ config, logger, metrics, ...(options.clock === undefined ? {} : { clock: options.clock }) }),
+    { logger, metrics, bodyLimit: config.bodyLimitBytes },
+  );
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const url = `http://${config.host}:${port}`;
+  logger.info({ url }, 'registry listening');
+  return { app, url, logger, close: () => app.close() };
+}
