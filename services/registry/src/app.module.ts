@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { RegistryConfig } from './config.js';
 import { REGISTRY_CONFIG } from './tokens.js';
 import { OrganizationsController } from './organizations/organizations.controller.js';
-import { organizationProjection } from './organizations/organization.projection.js';
+import { registryProjections } from './projections.js';
 import { OrganizationsService } from './organizations/organizations.service.js';
 
 /** What the registry's root module is built from. */
@@ -27,7 +27,7 @@ export class RegistryModule {
           settings: options.config,
           logger: options.logger,
           metrics: options.metrics,
-          projections: [{ projection: organizationProjection, schema: options.config.schema }],
+          projections: registryProjections.map((projection) => ({ projection, schema: options.config.schema })),
           ...(options.clock === undefined ? {} : { clock: options.clock }),
         }),
       ],

@@ -2,3 +2,4 @@ export { startRegistry, type RegistryServer } from './server.js';
 export { loadRegistryConfig, registryConfigSchema, type RegistryConfig } from './config.js';
 export { organizationProjection } from './organizations/organization.projection.js';
 export { registryMigrations } from './migrations/index.js';
+export { registryProjections } from './projections.js';

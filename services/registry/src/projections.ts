@@ -1,0 +1,5 @@
+import type { Projection } from '@trustplane/eventstore';
+import { organizationProjection } from './organizations/organization.projection.js';
+
+/** Every read model the registry maintains (all in the registry's schema). */
+export const registryProjections: readonly Projection[] = [organizationProjection];
