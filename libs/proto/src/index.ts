@@ -1,1 +1,11 @@
-export {};
+/**
+ * @trustplane/proto: TypeScript generated from /proto by tools/gen-proto.sh (ts-proto,
+ * grpc-js service definitions). Never edit `generated/`; change the .proto and regenerate.
+ */
+
+/**
+ * The SPIFFE Workload API (proto3, no package): message codecs, the grpc-js service
+ * definition `SpiffeWorkloadAPIService` (methods `/SpiffeWorkloadAPI/<Rpc>`), the server
+ * interface `SpiffeWorkloadAPIServer` and the client constructor `SpiffeWorkloadAPIClient`.
+ */
+export * as workload from './generated/spiffe/workload/workload.js';

@@ -1,0 +1,136 @@
+/*
+ * peercred.node: kernel peer credentials of a connected Unix-domain socket.
+ *
+ * Exports one function, getPeerCred(fd: number) -> { pid, uid, gid }, backed by
+ * getsockopt(fd, SOL_SOCKET, SO_PEERCRED) (see unix(7) and socket(7)). It is only
+ * a thin syscall shim: validation of the fd's origin and the mapping to typed
+ * errors live in the TypeScript wrapper (src/peer-credentials.ts).
+ *
+ * Errors are thrown as plain Error objects carrying `errno` (the positive errno
+ * value) and `syscall` (the call that failed), so the wrapper can map them to
+ * stable codes without parsing messages.
+ */
+#define _GNU_SOURCE
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+
+#include <node_api.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+/* Evaluates a N-API call; on failure throws (if nothing is pending) and returns NULL. */
+#define NAPI_CALL(env, call)                                                   \
+  do {                                                                         \
+    napi_status status_ = (call);                                              \
+    if (status_ != napi_ok) {                                                  \
+      bool pending_ = false;                                                   \
+      napi_is_exception_pending((env), &pending_);                             \
+      if (!pending_) {                                                         \
+        napi_throw_error((env), NULL, "peercred: N-API call failed: " #call);  \
+      }                                                                        \
+      return NULL;                                                             \
+    }                                                                          \
+  } while (0)
+
+/* Throws an Error whose message is strerror(err), with `errno` and `syscall` set. */
+static napi_value throw_errno(napi_env env, int err, const char *syscall) {
+  char message[160];
+  napi_value msg_value;
+  napi_value error;
+  napi_value errno_value;
+  napi_value syscall_value;
+
+  (void)snprintf(message, sizeof message, "%s: %s", syscall, strerror(err));
+  NAPI_CALL(env, napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg_value));
+  NAPI_CALL(env, napi_create_error(env, NULL, msg_value, &error));
+  NAPI_CALL(env, napi_create_int32(env, err, &errno_value));
+  NAPI_CALL(env, napi_set_named_property(env, error, "errno", errno_value));
+  NAPI_CALL(env, napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &syscall_value));
+  NAPI_CALL(env, napi_set_named_property(env, error, "syscall", syscall_value));
+  NAPI_CALL(env, napi_throw(env, error));
+  return NULL;
+}
+
+/* getPeerCred(fd): { pid: number, uid: number, gid: number } */
+static napi_value get_peer_cred(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_valuetype type;
+  int32_t fd;
+
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) {
+    napi_throw_type_error(env, NULL, "getPeerCred(fd): fd is required");
+    return NULL;
+  }
+  NAPI_CALL(env, napi_typeof(env, argv[0], &type));
+  if (type != napi_number) {
+    napi_throw_type_error(env, NULL, "getPeerCred(fd): fd must be a number");
+    return NULL;
+  }
+  NAPI_CALL(env, napi_get_value_int32(env, argv[0], &fd));
+  if (fd < 0) {
+    return throw_errno(env, EBADF, "getPeerCred");
+  }
+
+#ifdef SO_PEERCRED
+  {
+    int domain = 0;
+    socklen_t domain_len = sizeof domain;
+    struct ucred cred;
+    socklen_t cred_len = sizeof cred;
+    napi_value result;
+    napi_value pid_value;
+    napi_value uid_value;
+    napi_value gid_value;
+
+    /*
+     * SO_PEERCRED also "succeeds" on TCP sockets, reporting pid 0 and the overflow
+     * uid/gid (usually 65534). Refuse anything that is not AF_UNIX so such values
+     * can never be mistaken for a real peer.
+     */
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &domain_len) != 0) {
+      return throw_errno(env, errno, "getsockopt(SO_DOMAIN)");
+    }
+    if (domain != AF_UNIX) {
+      return throw_errno(env, EAFNOSUPPORT, "getsockopt(SO_DOMAIN)");
+    }
+
+    memset(&cred, 0, sizeof cred);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) != 0) {
+      return throw_errno(env, errno, "getsockopt(SO_PEERCRED)");
+    }
+    if (cred_len != sizeof cred) {
+      return throw_errno(env, EINVAL, "getsockopt(SO_PEERCRED)");
+    }
+
+    NAPI_CALL(env, napi_create_object(env, &result));
+    NAPI_CALL(env, napi_create_int32(env, (int32_t)cred.pid, &pid_value));
+    NAPI_CALL(env, napi_create_uint32(env, (uint32_t)cred.uid, &uid_value));
+    NAPI_CALL(env, napi_create_uint32(env, (uint32_t)cred.gid, &gid_value));
+    NAPI_CALL(env, napi_set_named_property(env, result, "pid", pid_value));
+    NAPI_CALL(env, napi_set_named_property(env, result, "uid", uid_value));
+    NAPI_CALL(env, napi_set_named_property(env, result, "gid", gid_value));
+    return result;
+  }
+#else
+  return throw_errno(env, ENOSYS, "getsockopt(SO_PEERCRED)");
+#endif
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_value fn;
+  NAPI_CALL(env, napi_create_function(env, "getPeerCred", NAPI_AUTO_LENGTH, get_peer_cred, NULL, &fn));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "getPeerCred", fn));
+  return exports;
+}
+
+NAPI_MODULE_INIT() {
+  return init(env, exports);
+}
