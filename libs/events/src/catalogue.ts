@@ -1,11 +1,12 @@
 import type { EnvelopeOf, EventDraft } from './envelope.js';
 import type { OrganizationEvent } from './organization.js';
+import type { RegistryEvent } from './registry.js';
 
 /**
  * The catalogue: the union of every context's events. Adding a context means adding its
  * union here; a type not listed does not compile anywhere an event is expected.
  */
-export type DomainEvent = OrganizationEvent;
+export type DomainEvent = OrganizationEvent | RegistryEvent;
 
 /** Any event type name in the catalogue. */
 export type DomainEventType = DomainEvent['type'];
@@ -23,6 +24,23 @@ export type EnvelopeOfType<T extends DomainEventType> = Extract<DomainEnvelope, 
 export const CURRENT_SCHEMA_VERSIONS: { readonly [T in DomainEventType]: Extract<DomainEvent, { type: T }>['schemaVersion'] } = {
   'organization.created': 1,
   'organization.renamed': 2,
+  'trustdomain.created': 1,
+  'trustdomain.status_changed': 1,
+  'trustdomain.described': 1,
+  'trustdomain.deleted': 1,
+  'trustdomainname.reserved': 1,
+  'trustdomainname.released': 1,
+  'deployment.created': 1,
+  'deployment.deleted': 1,
+  'cluster.created': 1,
+  'cluster.disabled': 1,
+  'cluster.deleted': 1,
+  'cluster.config_version_added': 1,
+  'entry.created': 1,
+  'entry.updated': 1,
+  'entry.deleted': 1,
+  'apitoken.created': 1,
+  'apitoken.revoked': 1,
 };
 
 /** True when `type` names an event in the catalogue. */

@@ -30,3 +30,4 @@ export {
 } from './subjects.js';
 export { DomainError, accept, reject, assertNever } from './decider.js';
 export type { Decision, Decider, DecisionContext } from './decider.js';
+export type * from './registry.js';

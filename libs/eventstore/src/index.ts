@@ -47,3 +47,4 @@ export {
   quoteIdent,
   type ProjectionTx,
 } from './sql.js';
+export { tableFold, type TableFoldSpec, type TableRow } from './table-fold.js';

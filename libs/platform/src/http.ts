@@ -18,6 +18,19 @@ declare module 'fastify' {
   }
 }
 
+/** A route the HTTP server serves. */
+export interface RegisteredRoute {
+  readonly method: string;
+  readonly url: string;
+}
+
+const registeredRoutes = new WeakMap<object, RegisteredRoute[]>();
+
+/** Every route the application registered (for checking the API description against it). */
+export function routesOf(app: object): readonly RegisteredRoute[] {
+  return registeredRoutes.get(app) ?? [];
+}
+
 /** How a service's HTTP server is set up. */
 export interface HttpServiceOptions {
   readonly logger: Logger;
@@ -40,6 +53,11 @@ export async function createHttpService(
     bufferLogs: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
+  const routes: RegisteredRoute[] = [];
+  fastify.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method: String(method), url: route.url });
+  });
+  registeredRoutes.set(app, routes);
   fastify.addHook('onRequest', async (request: FastifyRequest) => {
     const { span, traceparent } = startServerSpan(`${request.method} ${request.routeOptions.url ?? request.url}`, request.headers);
     request.serverSpan = span;

@@ -23,5 +23,6 @@ export {
   type PlatformSettings,
   type HostedProjection,
 } from './platform.module.js';
-export { createHttpService, type HttpServiceOptions } from './http.js';
+export { createHttpService, routesOf, type HttpServiceOptions, type RegisteredRoute } from './http.js';
 export { v, parseBody, type Validator } from './validation.js';
+export { Public, PUBLIC_ROUTE } from './public-route.js';

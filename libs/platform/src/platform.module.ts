@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import { connectNats, createPgPool } from './connections.js';
 import { runReadinessChecks, type ReadinessCheck } from './health.js';
 import { metricsObserver, type ServiceMetrics } from './metrics.js';
+import { Public } from './public-route.js';
 import {
   CLOCK,
   EVENT_LOG,
@@ -60,6 +61,7 @@ export interface PlatformModuleOptions {
 }
 
 /** Liveness and readiness. */
+@Public()
 @Controller()
 class HealthController {
   constructor(@Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[]) {}
@@ -77,6 +79,7 @@ class HealthController {
 }
 
 /** Prometheus exposition. */
+@Public()
 @Controller()
 class MetricsController {
   constructor(@Inject(METRICS) private readonly metrics: ServiceMetrics) {}

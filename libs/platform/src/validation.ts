@@ -84,6 +84,16 @@ export const v = {
       return ok ? out : undefined;
     };
   },
+  /** A JSON object with any keys (bounded by the request size limit). */
+  record(): Validator<Record<string, unknown>> {
+    return (value, path, problems) => {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        problems.push({ field: path, code: 'TYPE_OBJECT', message: `${path} must be a JSON object` });
+        return undefined;
+      }
+      return value as Record<string, unknown>;
+    };
+  },
   optional<T>(inner: Validator<T>): Validator<T> & { optional: true } {
     const wrapped = ((value: unknown, path: string, problems: FieldProblem[]) =>
       value === undefined ? undefined : inner(value, path, problems)) as Validator<T> & { optional: true };

@@ -6,3 +6,43 @@ export {
   type OrganizationCommand,
   type OrganizationState,
 } from './organization.js';
+export {
+  TRUST_DOMAIN,
+  TRUST_DOMAIN_DESCRIPTION_MAX,
+  trustDomainDecider,
+  blockersMessage,
+  type TrustDomainBlocker,
+  type TrustDomainCommand,
+  type TrustDomainEvent,
+  type TrustDomainState,
+} from './trust-domain.js';
+export {
+  TRUST_DOMAIN_NAME,
+  trustDomainNameDecider,
+  trustDomainNameKey,
+  type TrustDomainNameCommand,
+  type TrustDomainNameState,
+} from './trust-domain-name.js';
+export { DEPLOYMENT, deploymentDecider, validateDeploymentName, type DeploymentCommand, type DeploymentState } from './deployment.js';
+export {
+  CLUSTER,
+  CLUSTER_PLATFORMS,
+  CLUSTER_CONFIG_VERSIONS_KEPT,
+  clusterDecider,
+  type ClusterCommand,
+  type ClusterState,
+} from './cluster.js';
+export { ENTRY, RESERVED_ENTRY_PATHS, entryDecider, entryInputOf, type EntryCommand, type EntryState } from './entry.js';
+export {
+  API_TOKEN,
+  API_SCOPES,
+  API_TOKEN_MAX_TTL_DAYS,
+  apiTokenDecider,
+  hashTokenSecret,
+  mintToken,
+  parseToken,
+  tokenSecretMatches,
+  type ApiTokenCommand,
+  type ApiTokenState,
+  type MintedToken,
+} from './api-token.js';

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { toEnvelope, type DomainEventDraft, type EnvelopeOf, type OrganizationEvent } from '@trustplane/events';
+import { toEnvelope, type EventDraft, type EnvelopeOf, type OrganizationEvent } from '@trustplane/events';
 import { organizationDecider, type OrganizationCommand, type OrganizationState } from './organization.js';
 
 const now = new Date('2026-03-01T10:00:00.000Z');
 const id = 't-0000000001';
 
-function given(...drafts: DomainEventDraft[]): OrganizationState {
+function given(...drafts: EventDraft<OrganizationEvent>[]): OrganizationState {
   return drafts.reduce<OrganizationState>(
     (state, draft, index) =>
       organizationDecider.evolve(

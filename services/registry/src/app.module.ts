@@ -1,11 +1,25 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { PlatformModule, type Clock, type ServiceMetrics } from '@trustplane/platform';
 import type { Logger } from 'pino';
+import { ApiTokenGuard } from './auth/auth.guard.js';
+import { ClustersController } from './clusters/clusters.controller.js';
+import { ClustersService } from './clusters/clusters.service.js';
+import { CommandBus } from './command-bus.js';
 import type { RegistryConfig } from './config.js';
-import { REGISTRY_CONFIG } from './tokens.js';
+import { EntriesController } from './entries/entries.controller.js';
+import { EntriesService } from './entries/entries.service.js';
+import { IdempotencyInterceptor } from './idempotency.interceptor.js';
+import { OpenApiController } from './openapi.controller.js';
 import { OrganizationsController } from './organizations/organizations.controller.js';
-import { registryProjections } from './projections.js';
 import { OrganizationsService } from './organizations/organizations.service.js';
+import { registryProjections } from './projections.js';
+import { TenantDb } from './tenant-db.js';
+import { REGISTRY_CONFIG } from './tokens.js';
+import { TokensController } from './tokens/tokens.controller.js';
+import { TokensService } from './tokens/tokens.service.js';
+import { TrustDomainsController } from './trust-domains/trust-domains.controller.js';
+import { TrustDomainsService } from './trust-domains/trust-domains.service.js';
 
 /** What the registry's root module is built from. */
 export interface RegistryModuleOptions {
@@ -31,8 +45,19 @@ export class RegistryModule {
           ...(options.clock === undefined ? {} : { clock: options.clock }),
         }),
       ],
-      controllers: [OrganizationsController],
-      providers: [{ provide: REGISTRY_CONFIG, useValue: options.config }, OrganizationsService],
+      controllers: [OrganizationsController, TrustDomainsController, ClustersController, EntriesController, TokensController, OpenApiController],
+      providers: [
+        { provide: REGISTRY_CONFIG, useValue: options.config },
+        { provide: APP_GUARD, useClass: ApiTokenGuard },
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+        CommandBus,
+        TenantDb,
+        OrganizationsService,
+        TrustDomainsService,
+        ClustersService,
+        EntriesService,
+        TokensService,
+      ],
     };
   }
 }

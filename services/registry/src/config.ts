@@ -21,6 +21,15 @@ export const registryConfigSchema = {
     min: 1024,
     max: 10 * 1024 * 1024,
   }),
+  apiDatabaseUrl: field.optional(
+    field.url('TP_REGISTRY_API_DATABASE_URL', 'connection of the API read role (defaults to DATABASE_URL as TP_REGISTRY_API_DB_ROLE)', {
+      protocols: ['postgres', 'postgresql'],
+    }),
+  ),
+  apiDbRole: field.string('TP_REGISTRY_API_DB_ROLE', 'database role the API reads as (subject to row-level security)', {
+    default: 'tp_registry_api',
+    pattern: /^[a-z_][a-z0-9_]*$/,
+  }),
   schema: field.string('TP_REGISTRY_DB_SCHEMA', 'Postgres schema owned by the registry', {
     default: 'registry',
     pattern: /^[a-z_][a-z0-9_]*$/,
@@ -39,4 +48,13 @@ export function loadRegistryConfig(env: Readonly<Record<string, string | undefin
     foreignPrefixes: SERVICE_NAMES.filter((s) => s !== 'registry').map(servicePrefix),
     ...(file === undefined ? {} : { file }),
   });
+}
+
+/** The API role's connection URL: explicit, or DATABASE_URL with the role as user and no password. */
+export function apiDatabaseUrlOf(config: RegistryConfig): string {
+  if (config.apiDatabaseUrl !== undefined) return config.apiDatabaseUrl;
+  const url = new URL(config.databaseUrl);
+  url.username = config.apiDbRole;
+  url.password = '';
+  return url.toString();
 }

@@ -3,3 +3,4 @@ export { loadRegistryConfig, registryConfigSchema, type RegistryConfig } from '.
 export { organizationProjection } from './organizations/organization.projection.js';
 export { registryMigrations } from './migrations/index.js';
 export { registryProjections } from './projections.js';
+export { bootstrapOrganization, bootstrapToken } from './bootstrap.js';

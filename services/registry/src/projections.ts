@@ -1,5 +1,6 @@
 import type { Projection } from '@trustplane/eventstore';
+import { registryModelProjection } from './model/registry.projection.js';
 import { organizationProjection } from './organizations/organization.projection.js';
 
 /** Every read model the registry maintains (all in the registry's schema). */
-export const registryProjections: readonly Projection[] = [organizationProjection];
+export const registryProjections: readonly Projection[] = [organizationProjection, registryModelProjection];

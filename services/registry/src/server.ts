@@ -26,7 +26,7 @@ export async function startRegistry(config: RegistryConfig, options: { clock?: C
   const logger = options.logger ?? createLogger('registry', config.logLevel);
   initTracing('registry', config.tracing);
   logger.info({ config: describeConfig(registryConfigSchema, config) }, 'starting registry');
-  const ran = await runMigrations(config.databaseUrl, registryMigrations(config.schema), `${config.schema}_migrations`);
+  const ran = await runMigrations(config.databaseUrl, registryMigrations(config.schema, config.apiDbRole), `${config.schema}_migrations`);
   if (ran.length > 0) logger.info({ migrations: ran }, 'migrations applied');
   const metrics = createServiceMetrics('registry');
   const app = await createHttpService(

@@ -1,14 +1,15 @@
 import type { MigrationInterface } from 'typeorm';
 import { Initial1700000000000 } from './1700000000000-initial.js';
+import { RegistryModel1700000000001 } from './1700000000001-registry-model.js';
 
 /** A migration class whose constructor takes the schema it migrates. */
-type SchemaMigration = new (schema: string) => MigrationInterface;
+type SchemaMigration = new (schema: string, apiRole: string) => MigrationInterface;
 
 /** Binds a schema-parameterized migration class to one schema (TypeORM instantiates classes). */
-function bindSchema(migration: SchemaMigration, schema: string): new () => MigrationInterface {
+function bindSchema(migration: SchemaMigration, schema: string, apiRole: string): new () => MigrationInterface {
   const bound = class extends migration {
     constructor() {
-      super(schema);
+      super(schema, apiRole);
     }
   };
   Object.defineProperty(bound, 'name', { value: migration.name });
@@ -16,6 +17,6 @@ function bindSchema(migration: SchemaMigration, schema: string): new () => Migra
 }
 
 /** The registry's migrations, in order, bound to its schema. */
-export function registryMigrations(schema: string): (new () => MigrationInterface)[] {
-  return [bindSchema(Initial1700000000000, schema)];
+export function registryMigrations(schema: string, apiRole = 'tp_registry_api'): (new () => MigrationInterface)[] {
+  return [bindSchema(Initial1700000000000, schema, apiRole), bindSchema(RegistryModel1700000000001, schema, apiRole)];
 }

@@ -1,32 +1,31 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Req } from '@nestjs/common';
-import { parseBody, v } from '@trustplane/platform';
+import { Body, Controller, Get, Inject, Patch, Req } from '@nestjs/common';
+import { CLOCK, parseBody, v, type Clock } from '@trustplane/platform';
 import { ORGANIZATION_NAME_MAX } from '@trustplane/registry-domain';
 import type { FastifyRequest } from 'fastify';
-import { commandContextFor } from '../request-context.js';
+import { RequireScope } from '../auth/auth.guard.js';
+import { commandContextFor, principalOf } from '../request-context.js';
 import { OrganizationsService, type OrganizationView } from './organizations.service.js';
 
 const organizationBody = v.object({ name: v.string({ max: ORGANIZATION_NAME_MAX }) });
 
-/** REST adapter: request → command → response. */
-@Controller('api/v1/organizations')
+/** The caller's organization (organizations themselves are created on the host). */
+@Controller('api/v1/organization')
 export class OrganizationsController {
-  constructor(private readonly organizations: OrganizationsService) {}
+  constructor(
+    private readonly organizations: OrganizationsService,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
-  @Post()
-  @HttpCode(201)
-  async create(@Body() body: unknown, @Req() request: FastifyRequest): Promise<OrganizationView> {
-    const { name } = parseBody(organizationBody, body);
-    return this.organizations.create(name, commandContextFor(request, { kind: 'bootstrap', id: 'anonymous' }, this.organizations.clock));
+  @Get()
+  @RequireScope('authenticated')
+  async get(@Req() request: FastifyRequest): Promise<OrganizationView> {
+    return this.organizations.get(principalOf(request).tenant);
   }
 
-  @Get(':id')
-  async get(@Param('id') id: string): Promise<OrganizationView> {
-    return this.organizations.get(id);
-  }
-
-  @Patch(':id')
-  async rename(@Param('id') id: string, @Body() body: unknown, @Req() request: FastifyRequest): Promise<OrganizationView> {
+  @Patch()
+  @RequireScope('admin')
+  async rename(@Body() body: unknown, @Req() request: FastifyRequest): Promise<OrganizationView> {
     const { name } = parseBody(organizationBody, body);
-    return this.organizations.rename(id, name, commandContextFor(request, { kind: 'bootstrap', id: 'anonymous' }, this.organizations.clock));
+    return this.organizations.rename(principalOf(request).tenant, name, commandContextFor(request, this.clock));
   }
 }

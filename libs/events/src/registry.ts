@@ -1,0 +1,118 @@
+import type { EventDefinition } from './envelope.js';
+
+/** Whether TrustPlane runs the trust domain's server or the customer does. */
+export type TrustDomainKind = 'managed' | 'self-hosted';
+/** Lifecycle of a trust domain: `available` once its first CA is active. */
+export type TrustDomainStatus = 'initializing' | 'provisioning' | 'available';
+
+/** A trust domain was created in an organization. */
+export type TrustDomainCreated = EventDefinition<
+  'trustdomain.created',
+  1,
+  {
+    readonly name: string;
+    readonly description: string;
+    readonly kind: TrustDomainKind;
+    readonly status: TrustDomainStatus;
+  }
+>;
+/** A trust domain moved to a new lifecycle status. */
+export type TrustDomainStatusChanged = EventDefinition<'trustdomain.status_changed', 1, { readonly status: TrustDomainStatus }>;
+/** A trust domain's description changed. */
+export type TrustDomainDescribed = EventDefinition<'trustdomain.described', 1, { readonly description: string }>;
+/** A trust domain was deleted (after its clusters and deployments). */
+export type TrustDomainDeleted = EventDefinition<'trustdomain.deleted', 1, { readonly name: string }>;
+
+/** A trust domain name was reserved in an organization (guards uniqueness). */
+export type TrustDomainNameReserved = EventDefinition<'trustdomainname.reserved', 1, { readonly name: string; readonly trustDomainId: string }>;
+/** A reserved trust domain name was freed again. */
+export type TrustDomainNameReleased = EventDefinition<'trustdomainname.released', 1, { readonly name: string; readonly trustDomainId: string }>;
+
+/** A trust domain deployment (one server region/zone) was created. */
+export type DeploymentCreated = EventDefinition<
+  'deployment.created',
+  1,
+  { readonly trustDomainId: string; readonly name: string; readonly region: string; readonly managed: boolean }
+>;
+/** A deployment was deleted; `force` when it still had active keys. */
+export type DeploymentDeleted = EventDefinition<'deployment.deleted', 1, { readonly trustDomainId: string; readonly force: boolean }>;
+
+/** Platforms a cluster can run on. */
+export type ClusterPlatform = 'k8s' | 'linux' | 'vm' | 'other';
+/** A cluster (a group of agents) was registered in a trust domain. */
+export type ClusterCreated = EventDefinition<
+  'cluster.created',
+  1,
+  { readonly trustDomainId: string; readonly name: string; readonly platform: ClusterPlatform; readonly description: string }
+>;
+/** A cluster was disabled: its agents are refused; it can now be deleted. */
+export type ClusterDisabled = EventDefinition<'cluster.disabled', 1, { readonly trustDomainId: string }>;
+/** A disabled cluster was deleted. */
+export type ClusterDeleted = EventDefinition<'cluster.deleted', 1, { readonly trustDomainId: string }>;
+/** A new cluster configuration version was stored (the newest 10 are kept). */
+export type ClusterConfigVersionAdded = EventDefinition<
+  'cluster.config_version_added',
+  1,
+  { readonly trustDomainId: string; readonly versionId: string; readonly config: Readonly<Record<string, unknown>> }
+>;
+
+/** The data every registration entry carries. */
+export interface EntryData {
+  readonly trustDomainId: string;
+  readonly spiffeId: string;
+  readonly parentId: string;
+  /** Canonical `type:value` strings, sorted. */
+  readonly selectors: readonly string[];
+  readonly x509SvidTtl: number | null;
+  readonly jwtSvidTtl: number | null;
+  readonly dnsNames: readonly string[];
+  readonly federatesWith: readonly string[];
+  readonly admin: boolean;
+  readonly downstream: boolean;
+  readonly hint: string | null;
+  readonly expiresAt: string | null;
+}
+/** A registration entry was created (revision 1). */
+export type EntryCreated = EventDefinition<'entry.created', 1, EntryData & { readonly revision: number }>;
+/** A registration entry was changed; carries the complete new data and revision. */
+export type EntryUpdated = EventDefinition<'entry.updated', 1, EntryData & { readonly revision: number }>;
+/** A registration entry was deleted. */
+export type EntryDeleted = EventDefinition<'entry.deleted', 1, { readonly trustDomainId: string; readonly spiffeId: string }>;
+
+/** Scopes an API token can carry. */
+export type ApiScope = 'trust-domains:read' | 'trust-domains:write' | 'entries:read' | 'entries:write' | 'tokens:write' | 'admin';
+/** An API token was issued. Only a salted hash of its secret is recorded, never the token. */
+export type ApiTokenCreated = EventDefinition<
+  'apitoken.created',
+  1,
+  {
+    readonly name: string;
+    readonly scopes: readonly ApiScope[];
+    /** Hex salt and hex SHA-256(salt ‖ secret). */
+    readonly salt: string;
+    readonly hash: string;
+    readonly expiresAt: string | null;
+  }
+>;
+/** An API token was revoked. */
+export type ApiTokenRevoked = EventDefinition<'apitoken.revoked', 1, Readonly<Record<string, never>>>;
+
+/** Every event of the registry context. */
+export type RegistryEvent =
+  | TrustDomainCreated
+  | TrustDomainStatusChanged
+  | TrustDomainDescribed
+  | TrustDomainDeleted
+  | TrustDomainNameReserved
+  | TrustDomainNameReleased
+  | DeploymentCreated
+  | DeploymentDeleted
+  | ClusterCreated
+  | ClusterDisabled
+  | ClusterDeleted
+  | ClusterConfigVersionAdded
+  | EntryCreated
+  | EntryUpdated
+  | EntryDeleted
+  | ApiTokenCreated
+  | ApiTokenRevoked;

@@ -1,0 +1,65 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
+import { CLOCK, parseBody, v, type Clock } from '@trustplane/platform';
+import { CLUSTER_PLATFORMS } from '@trustplane/registry-domain';
+import type { FastifyRequest } from 'fastify';
+import { RequireScope } from '../auth/auth.guard.js';
+import { pageRequestOf } from '../pagination.js';
+import { commandContextFor, principalOf } from '../request-context.js';
+import { ClustersService } from './clusters.service.js';
+
+const createClusterBody = v.object({
+  name: v.string({ max: 63 }),
+  platform: v.oneOf(CLUSTER_PLATFORMS),
+  description: v.optional(v.string({ min: 0, max: 1024 })),
+});
+
+/** Clusters of a trust domain. */
+@Controller('api/v1/trust-domains/:td/clusters')
+export class ClustersController {
+  constructor(
+    private readonly clusters: ClustersService,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  @Post()
+  @HttpCode(201)
+  @RequireScope('trust-domains:write')
+  async create(@Param('td') td: string, @Body() body: unknown, @Req() request: FastifyRequest) {
+    const input = parseBody(createClusterBody, body);
+    return this.clusters.create(principalOf(request).tenant, td, { name: input.name, platform: input.platform, description: input.description ?? '' }, commandContextFor(request, this.clock));
+  }
+
+  @Get()
+  @RequireScope('trust-domains:read')
+  async list(@Param('td') td: string, @Query() query: Record<string, unknown>, @Req() request: FastifyRequest) {
+    return this.clusters.list(principalOf(request).tenant, td, pageRequestOf(query));
+  }
+
+  @Get(':id')
+  @RequireScope('trust-domains:read')
+  async info(@Param('td') td: string, @Param('id') id: string, @Req() request: FastifyRequest) {
+    return this.clusters.get(principalOf(request).tenant, td, id);
+  }
+
+  @Post(':id/disable')
+  @HttpCode(200)
+  @RequireScope('trust-domains:write')
+  async disable(@Param('td') td: string, @Param('id') id: string, @Req() request: FastifyRequest) {
+    return this.clusters.disable(principalOf(request).tenant, td, id, commandContextFor(request, this.clock));
+  }
+
+  @Post(':id/config-versions')
+  @HttpCode(201)
+  @RequireScope('trust-domains:write')
+  async addConfigVersion(@Param('td') td: string, @Param('id') id: string, @Body() body: unknown, @Req() request: FastifyRequest) {
+    const config = parseBody(v.object({ config: v.record() }), body).config;
+    return this.clusters.addConfigVersion(principalOf(request).tenant, td, id, config, commandContextFor(request, this.clock));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @RequireScope('trust-domains:write')
+  async delete(@Param('td') td: string, @Param('id') id: string, @Req() request: FastifyRequest): Promise<void> {
+    await this.clusters.delete(principalOf(request).tenant, td, id, commandContextFor(request, this.clock));
+  }
+}

@@ -1,0 +1,103 @@
+import { Injectable } from '@nestjs/common';
+import type { EntryData } from '@trustplane/events';
+import type { CommandContext } from '@trustplane/eventstore';
+import { ProblemError } from '@trustplane/platform';
+import { ENTRY, entryDecider, entryInputOf } from '@trustplane/registry-domain';
+import { newResourceId, type RegistrationEntryInput } from '@trustplane/spiffe';
+import { CommandBus } from '../command-bus.js';
+import { entryView, type Page } from '../model/views.js';
+import { pageOf, type PageRequest } from '../pagination.js';
+import { TenantDb } from '../tenant-db.js';
+import { TrustDomainsService } from '../trust-domains/trust-domains.service.js';
+
+/** An entry as the API shows it. */
+export type EntryView = ReturnType<typeof entryView>;
+
+/** Filters of the entry list. */
+export interface EntryFilter {
+  readonly spiffeId?: string;
+  readonly parentId?: string;
+  readonly selector?: string;
+}
+
+/** Registration entries. */
+@Injectable()
+export class EntriesService {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly db: TenantDb,
+    private readonly trustDomains: TrustDomainsService,
+  ) {}
+
+  async create(tenant: string, td: string, input: RegistrationEntryInput, context: CommandContext): Promise<EntryView> {
+    const trustDomain = await this.db.read(tenant, (client) => this.trustDomains.findRow(client, td));
+    const id = newResourceId('entry');
+    await this.commands.run(
+      entryDecider,
+      { tenant, aggregateType: ENTRY, aggregateId: id },
+      { kind: 'create', trustDomainId: String(trustDomain['id']), trustDomainName: String(trustDomain['name']), input },
+      context,
+    );
+    return this.get(tenant, id);
+  }
+
+  async list(tenant: string, td: string, filter: EntryFilter, page: PageRequest): Promise<Page<EntryView>> {
+    return this.db.read(tenant, async (client) => {
+      const trustDomain = await this.trustDomains.findRow(client, td);
+      const rows = await client.query(
+        `SELECT * FROM ${this.db.schema}.entries
+          WHERE trust_domain_id = $1 AND ($2::text IS NULL OR id > $2)
+            AND ($3::text IS NULL OR spiffe_id = $3) AND ($4::text IS NULL OR parent_id = $4)
+            AND ($5::text IS NULL OR $5 = ANY(selectors))
+          ORDER BY id LIMIT $6`,
+        [trustDomain['id'], page.after, filter.spiffeId ?? null, filter.parentId ?? null, filter.selector ?? null, page.limit + 1],
+      );
+      return pageOf(rows.rows, page, entryView);
+    });
+  }
+
+  async get(tenant: string, id: string): Promise<EntryView> {
+    return this.db.read(tenant, async (client) => {
+      const rows = await client.query(`SELECT * FROM ${this.db.schema}.entries WHERE id = $1`, [id]);
+      const row = rows.rows[0];
+      if (row === undefined) throw new ProblemError(404, 'ENTRY_NOT_FOUND', `entry ${id} not found`);
+      return entryView(row);
+    });
+  }
+
+  /** Applies a partial change on top of the current entry, guarded by `revision`. */
+  async update(tenant: string, id: string, revision: number, patch: Partial<RegistrationEntryInput>, context: CommandContext): Promise<EntryView> {
+    const current = await this.get(tenant, id);
+    const trustDomain = await this.db.read(tenant, (client) => this.trustDomains.findRow(client, current.trustDomainId));
+    const merged: RegistrationEntryInput = { ...entryInputOf(toEntryData(current)), ...patch };
+    await this.commands.run(
+      entryDecider,
+      { tenant, aggregateType: ENTRY, aggregateId: id },
+      { kind: 'update', trustDomainName: String(trustDomain['name']), expectedRevision: revision, input: merged },
+      context,
+    );
+    return this.get(tenant, id);
+  }
+
+  async delete(tenant: string, id: string, context: CommandContext): Promise<void> {
+    await this.get(tenant, id);
+    await this.commands.run(entryDecider, { tenant, aggregateType: ENTRY, aggregateId: id }, { kind: 'delete' }, context);
+  }
+}
+
+function toEntryData(view: EntryView): EntryData {
+  return {
+    trustDomainId: view.trustDomainId,
+    spiffeId: view.spiffeId,
+    parentId: view.parentId,
+    selectors: view.selectors,
+    x509SvidTtl: view.x509SvidTtl,
+    jwtSvidTtl: view.jwtSvidTtl,
+    dnsNames: view.dnsNames,
+    federatesWith: view.federatesWith,
+    admin: view.admin,
+    downstream: view.downstream,
+    hint: view.hint,
+    expiresAt: view.expiresAt,
+  };
+}

@@ -1,0 +1,187 @@
+import type { DomainEnvelope } from '@trustplane/events';
+import { applyRowFold, tableFold, type PositionedEvent, type Projection, type ProjectionTx, type TableRow } from '@trustplane/eventstore';
+import { CLUSTER, CLUSTER_CONFIG_VERSIONS_KEPT, DEPLOYMENT, ENTRY, API_TOKEN, TRUST_DOMAIN } from '@trustplane/registry-domain';
+
+type Row = TableRow;
+const stamp = (event: DomainEnvelope, sequence: number) => ({ version: sequence, updated_at: event.occurredAt });
+
+const trustDomains = tableFold<Row>({
+  table: 'trust_domains',
+  columns: ['id', 'tenant_id', 'name', 'description', 'kind', 'status', 'version', 'created_at', 'updated_at'],
+  keyOf: (e) => (e.aggregateType === TRUST_DOMAIN ? e.aggregateId : undefined),
+  fold(row, e, seq) {
+    switch (e.type) {
+      case 'trustdomain.created':
+        return { id: e.aggregateId, tenant_id: e.tenant, name: e.data.name, description: e.data.description, kind: e.data.kind, status: e.data.status, created_at: e.occurredAt, ...stamp(e, seq) };
+      case 'trustdomain.status_changed':
+        return row && { ...row, status: e.data.status, ...stamp(e, seq) };
+      case 'trustdomain.described':
+        return row && { ...row, description: e.data.description, ...stamp(e, seq) };
+      case 'trustdomain.deleted':
+        return undefined;
+      default:
+        return row;
+    }
+  },
+});
+
+const deployments = tableFold<Row>({
+  table: 'deployments',
+  columns: ['id', 'tenant_id', 'trust_domain_id', 'name', 'region', 'managed', 'active_keys', 'version', 'created_at', 'updated_at'],
+  keyOf: (e) => (e.aggregateType === DEPLOYMENT ? e.aggregateId : undefined),
+  fold(row, e, seq) {
+    switch (e.type) {
+      case 'deployment.created':
+        return {
+          id: e.aggregateId,
+          tenant_id: e.tenant,
+          trust_domain_id: e.data.trustDomainId,
+          name: e.data.name,
+          region: e.data.region,
+          managed: e.data.managed,
+          active_keys: 0,
+          created_at: e.occurredAt,
+          ...stamp(e, seq),
+        };
+      case 'deployment.deleted':
+        return undefined;
+      default:
+        return row;
+    }
+  },
+});
+
+const clusters = tableFold<Row>({
+  table: 'clusters',
+  columns: ['id', 'tenant_id', 'trust_domain_id', 'name', 'platform', 'description', 'status', 'version', 'created_at', 'updated_at'],
+  keyOf: (e) => (e.aggregateType === CLUSTER ? e.aggregateId : undefined),
+  fold(row, e, seq) {
+    switch (e.type) {
+      case 'cluster.created':
+        return {
+          id: e.aggregateId,
+          tenant_id: e.tenant,
+          trust_domain_id: e.data.trustDomainId,
+          name: e.data.name,
+          platform: e.data.platform,
+          description: e.data.description,
+          status: 'active',
+          created_at: e.occurredAt,
+          ...stamp(e, seq),
+        };
+      case 'cluster.disabled':
+        return row && { ...row, status: 'disabled', ...stamp(e, seq) };
+      case 'cluster.config_version_added':
+        return row && { ...row, ...stamp(e, seq) };
+      case 'cluster.deleted':
+        return undefined;
+      default:
+        return row;
+    }
+  },
+});
+
+const entries = tableFold<Row>({
+  table: 'entries',
+  columns: [
+    'id', 'tenant_id', 'trust_domain_id', 'spiffe_id', 'parent_id', 'selectors', 'x509_svid_ttl', 'jwt_svid_ttl',
+    'dns_names', 'federates_with', 'admin', 'downstream', 'hint', 'expires_at', 'revision', 'version', 'created_at', 'updated_at',
+  ],
+  keyOf: (e) => (e.aggregateType === ENTRY ? e.aggregateId : undefined),
+  fold(row, e, seq) {
+    switch (e.type) {
+      case 'entry.created':
+      case 'entry.updated': {
+        const d = e.data;
+        return {
+          id: e.aggregateId,
+          tenant_id: e.tenant,
+          trust_domain_id: d.trustDomainId,
+          spiffe_id: d.spiffeId,
+          parent_id: d.parentId,
+          selectors: d.selectors,
+          x509_svid_ttl: d.x509SvidTtl,
+          jwt_svid_ttl: d.jwtSvidTtl,
+          dns_names: d.dnsNames,
+          federates_with: d.federatesWith,
+          admin: d.admin,
+          downstream: d.downstream,
+          hint: d.hint,
+          expires_at: d.expiresAt,
+          revision: d.revision,
+          created_at: row?.['created_at'] ?? e.occurredAt,
+          ...stamp(e, seq),
+        };
+      }
+      case 'entry.deleted':
+        return undefined;
+      default:
+        return row;
+    }
+  },
+});
+
+const apiTokens = tableFold<Row>({
+  table: 'api_tokens',
+  columns: ['id', 'tenant_id', 'name', 'scopes', 'salt', 'hash', 'expires_at', 'revoked', 'created_at', 'updated_at'],
+  keyOf: (e) => (e.aggregateType === API_TOKEN ? e.aggregateId : undefined),
+  fold(row, e) {
+    switch (e.type) {
+      case 'apitoken.created':
+        return {
+          id: e.aggregateId,
+          tenant_id: e.tenant,
+          name: e.data.name,
+          scopes: e.data.scopes,
+          salt: e.data.salt,
+          hash: e.data.hash,
+          expires_at: e.data.expiresAt,
+          revoked: false,
+          created_at: e.occurredAt,
+          updated_at: e.occurredAt,
+        };
+      case 'apitoken.revoked':
+        return row && { ...row, revoked: true, updated_at: e.occurredAt };
+      default:
+        return row;
+    }
+  },
+});
+
+/** Keeps the newest configuration versions of each cluster (and none of a deleted one). */
+async function applyConfigVersions(tx: ProjectionTx, events: readonly PositionedEvent[]): Promise<void> {
+  for (const { event } of events) {
+    if (event.type === 'cluster.config_version_added') {
+      await tx.query(
+        `INSERT INTO cluster_config_versions (id, tenant_id, cluster_id, config, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO NOTHING`,
+        [event.data.versionId, event.tenant, event.aggregateId, JSON.stringify(event.data.config), event.occurredAt],
+      );
+      await tx.query(
+        `DELETE FROM cluster_config_versions WHERE cluster_id = $1 AND id NOT IN (
+           SELECT id FROM cluster_config_versions WHERE cluster_id = $1 ORDER BY created_at DESC, id DESC LIMIT ${CLUSTER_CONFIG_VERSIONS_KEPT})`,
+        [event.aggregateId],
+      );
+    } else if (event.type === 'cluster.deleted') {
+      await tx.query('DELETE FROM cluster_config_versions WHERE cluster_id = $1', [event.aggregateId]);
+    }
+  }
+}
+
+/** The registry's read model of trust domains, deployments, clusters, entries and tokens. */
+export const registryModelProjection: Projection = {
+  name: 'registry.model',
+  aggregateTypes: [TRUST_DOMAIN, DEPLOYMENT, CLUSTER, ENTRY, API_TOKEN],
+  tables: [
+    { name: 'trust_domains', orderBy: ['id'] },
+    { name: 'deployments', orderBy: ['id'] },
+    { name: 'clusters', orderBy: ['id'] },
+    { name: 'cluster_config_versions', orderBy: ['id'] },
+    { name: 'entries', orderBy: ['id'] },
+    { name: 'api_tokens', orderBy: ['id'] },
+  ],
+  async applyBatch(tx, events) {
+    for (const fold of [trustDomains, deployments, clusters, entries, apiTokens]) await applyRowFold(tx, fold, events);
+    await applyConfigVersions(tx, events);
+  },
+};

@@ -1,0 +1,107 @@
+/** API shapes (camelCase) built from read-model rows (snake_case). */
+
+type DbRow = Record<string, unknown>;
+const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : value === null || value === undefined ? null : String(value));
+
+/** Public endpoints derived for a trust domain. */
+export interface TrustDomainEndpoints {
+  readonly agent: string;
+  readonly bundle: string;
+  readonly jwtIssuer: string;
+  readonly jwks: string;
+  readonly oidcDiscovery: string;
+}
+
+/** Endpoints of a trust domain under the public base URL. */
+export function endpointsOf(publicBaseUrl: string, organizationId: string, trustDomainName: string): TrustDomainEndpoints {
+  const base = publicBaseUrl.replace(/\/+$/, '');
+  const issuer = `${base}/${organizationId}/${trustDomainName}`;
+  return {
+    agent: `${new URL(base).hostname}:8443`,
+    bundle: `${issuer}/bundle`,
+    jwtIssuer: issuer,
+    jwks: `${issuer}/jwks`,
+    oidcDiscovery: `${issuer}/.well-known/openid-configuration`,
+  };
+}
+
+export function trustDomainView(row: DbRow, publicBaseUrl: string) {
+  return {
+    id: String(row['id']),
+    name: String(row['name']),
+    description: String(row['description']),
+    kind: String(row['kind']),
+    status: String(row['status']),
+    clusters: Number(row['clusters'] ?? 0),
+    deployments: Number(row['deployments'] ?? 0),
+    federations: 0,
+    createdAt: iso(row['created_at']),
+    updatedAt: iso(row['updated_at']),
+    endpoints: endpointsOf(publicBaseUrl, String(row['tenant_id']), String(row['name'])),
+  };
+}
+
+export function deploymentView(row: DbRow) {
+  return {
+    id: String(row['id']),
+    trustDomainId: String(row['trust_domain_id']),
+    name: String(row['name']),
+    region: String(row['region']),
+    managed: Boolean(row['managed']),
+    activeKeys: Number(row['active_keys']),
+    createdAt: iso(row['created_at']),
+    updatedAt: iso(row['updated_at']),
+  };
+}
+
+export function clusterView(row: DbRow, versions: readonly DbRow[] = []) {
+  return {
+    id: String(row['id']),
+    trustDomainId: String(row['trust_domain_id']),
+    name: String(row['name']),
+    platform: String(row['platform']),
+    description: String(row['description']),
+    status: String(row['status']),
+    configVersions: versions.map((v) => ({ id: String(v['id']), createdAt: iso(v['created_at']) })),
+    createdAt: iso(row['created_at']),
+    updatedAt: iso(row['updated_at']),
+  };
+}
+
+export function entryView(row: DbRow) {
+  return {
+    id: String(row['id']),
+    trustDomainId: String(row['trust_domain_id']),
+    spiffeId: String(row['spiffe_id']),
+    parentId: String(row['parent_id']),
+    selectors: row['selectors'] as string[],
+    x509SvidTtl: (row['x509_svid_ttl'] as number | null) ?? null,
+    jwtSvidTtl: (row['jwt_svid_ttl'] as number | null) ?? null,
+    dnsNames: row['dns_names'] as string[],
+    federatesWith: row['federates_with'] as string[],
+    admin: Boolean(row['admin']),
+    downstream: Boolean(row['downstream']),
+    hint: (row['hint'] as string | null) ?? null,
+    expiresAt: iso(row['expires_at']),
+    revision: Number(row['revision']),
+    createdAt: iso(row['created_at']),
+    updatedAt: iso(row['updated_at']),
+  };
+}
+
+export function tokenView(row: DbRow) {
+  return {
+    id: String(row['id']),
+    name: String(row['name']),
+    scopes: row['scopes'] as string[],
+    revoked: Boolean(row['revoked']),
+    createdAt: iso(row['created_at']),
+    expiresAt: iso(row['expires_at']),
+  };
+}
+
+/** A page of a keyset-paginated list. */
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly nextCursor: string | null;
+}

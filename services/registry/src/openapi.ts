@@ -1,0 +1,176 @@
+// The registry's OpenAPI 3.1 document. `node services/registry/dist/openapi-write.js` writes it
+// to services/registry/openapi.json (checked in); a test fails when the two differ or when a
+// route is served without being documented.
+type Json = Record<string, unknown>;
+
+const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+const str = (extra: Json = {}): Json => ({ type: 'string', ...extra });
+const int: Json = { type: 'integer' };
+const bool: Json = { type: 'boolean' };
+const arr = (items: Json): Json => ({ type: 'array', items });
+const nullable = (schema: Json): Json => ({ anyOf: [schema, { type: 'null' }] });
+const obj = (properties: Json, required: string[] = Object.keys(properties)): Json => ({ type: 'object', additionalProperties: false, properties, required });
+const page = (item: string): Json => obj({ items: arr(ref(item)), nextCursor: nullable(str()) });
+
+const problem = { description: 'RFC 9457 problem', content: { 'application/problem+json': { schema: ref('Problem') } } };
+const errors = (...codes: number[]): Json => Object.fromEntries(codes.map((c) => [String(c), problem]));
+const json = (schema: Json, description = 'OK'): Json => ({ description, content: { 'application/json': { schema } } });
+const body = (schema: Json): Json => ({ required: true, content: { 'application/json': { schema } } });
+const path = (name: string, description: string): Json => ({ name, in: 'path', required: true, description, schema: str() });
+const query = (name: string, description: string, schema: Json = str()): Json => ({ name, in: 'query', required: false, description, schema });
+const idempotencyKey: Json = { name: 'Idempotency-Key', in: 'header', required: false, description: 'Repeat-safe POST: same key + same body returns the first response', schema: str({ maxLength: 200 }) };
+const paging = [query('limit', '1–200, default 50', { type: 'integer', minimum: 1, maximum: 200 }), query('after', 'nextCursor of the previous page')];
+const td = path('td', 'trust domain id (td-…) or name');
+
+function op(summary: string, scope: string | null, responses: Json, extra: Json = {}): Json {
+  return {
+    summary,
+    ...(scope === null ? { security: [] } : { 'x-required-scope': scope }),
+    ...extra,
+    responses: { ...responses, ...(scope === null ? {} : errors(401, 403)) },
+  };
+}
+
+const entryFields: Json = {
+  spiffeId: str({ maxLength: 2048 }),
+  parentId: str({ maxLength: 2048 }),
+  selectors: arr(str({ description: 'type:value' })),
+  x509SvidTtl: int,
+  jwtSvidTtl: int,
+  dnsNames: arr(str()),
+  federatesWith: arr(str()),
+  admin: bool,
+  downstream: bool,
+  hint: str(),
+  expiresAt: str({ format: 'date-time' }),
+};
+
+/** The OpenAPI document of the registry REST API. */
+export function openApiDocument(): Json {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'TrustPlane registry API', version: '1.0.0', description: 'Trust domains, deployments, clusters, registration entries and API tokens.' },
+    servers: [{ url: '/' }],
+    security: [{ bearer: [] }],
+    paths: {
+      '/healthz': { get: op('Liveness', null, { '200': json(obj({ status: str() })) }) },
+      '/readyz': { get: op('Readiness (NATS and Postgres)', null, { '200': json(ref('Readiness')), '503': json(ref('Readiness'), 'Not ready') }) },
+      '/metrics': { get: op('Prometheus metrics', null, { '200': { description: 'text exposition format', content: { 'text/plain': { schema: str() } } } }) },
+      '/api/v1/openapi.json': { get: op('This document', null, { '200': json({ type: 'object' }) }) },
+      '/api/v1/organization': {
+        get: op("The token's organization", 'authenticated', { '200': json(ref('Organization')) }),
+        patch: op('Rename the organization', 'admin', { '200': json(ref('Organization')), ...errors(400) }, { requestBody: body(obj({ name: str({ maxLength: 100 }) })) }),
+      },
+      '/api/v1/trust-domains': {
+        post: op('Create a trust domain', 'trust-domains:write', { '201': json(ref('TrustDomain'), 'Created'), ...errors(400, 409, 413, 422) }, {
+          parameters: [idempotencyKey],
+          requestBody: body(obj({ name: str({ maxLength: 255 }), description: str({ maxLength: 1024 }), kind: { enum: ['managed', 'self-hosted'] } }, ['name'])),
+        }),
+        get: op('List trust domains', 'trust-domains:read', { '200': json(page('TrustDomain')), ...errors(400) }, { parameters: paging }),
+      },
+      '/api/v1/trust-domains/{td}': {
+        get: op('Trust domain info', 'trust-domains:read', { '200': json(ref('TrustDomain')), ...errors(404) }, {
+          parameters: [td, query('showDeployments', 'include deploymentList', { enum: ['true', 'false'] })],
+        }),
+        delete: op('Delete a trust domain (refused while clusters or deployments remain)', 'trust-domains:write', { '204': { description: 'Deleted' }, ...errors(404, 409) }, { parameters: [td] }),
+      },
+      '/api/v1/trust-domains/{td}/deployments': {
+        post: op('Create a deployment (self-hosted trust domains)', 'trust-domains:write', { '201': json(ref('Deployment'), 'Created'), ...errors(400, 404, 409) }, {
+          parameters: [td, idempotencyKey],
+          requestBody: body(obj({ name: str({ maxLength: 63 }), region: str({ maxLength: 64 }) }, ['name'])),
+        }),
+        get: op('List deployments', 'trust-domains:read', { '200': json(page('Deployment')), ...errors(404) }, { parameters: [td, ...paging] }),
+      },
+      '/api/v1/trust-domains/{td}/deployments/{id}': {
+        delete: op('Delete a deployment (refused with active keys unless force=true)', 'trust-domains:write', { '204': { description: 'Deleted' }, ...errors(404, 409) }, {
+          parameters: [td, path('id', 'deployment id'), query('force', 'delete even with active keys', { enum: ['true', 'false'] })],
+        }),
+      },
+      '/api/v1/trust-domains/{td}/clusters': {
+        post: op('Create a cluster', 'trust-domains:write', { '201': json(ref('Cluster'), 'Created'), ...errors(400, 404, 409) }, {
+          parameters: [td, idempotencyKey],
+          requestBody: body(obj({ name: str({ maxLength: 63 }), platform: { enum: ['k8s', 'linux', 'vm', 'other'] }, description: str({ maxLength: 1024 }) }, ['name', 'platform'])),
+        }),
+        get: op('List clusters', 'trust-domains:read', { '200': json(page('Cluster')), ...errors(404) }, { parameters: [td, ...paging] }),
+      },
+      '/api/v1/trust-domains/{td}/clusters/{id}': {
+        get: op('Cluster info', 'trust-domains:read', { '200': json(ref('Cluster')), ...errors(404) }, { parameters: [td, path('id', 'cluster id or name')] }),
+        delete: op('Delete a disabled cluster', 'trust-domains:write', { '204': { description: 'Deleted' }, ...errors(404, 409) }, { parameters: [td, path('id', 'cluster id or name')] }),
+      },
+      '/api/v1/trust-domains/{td}/clusters/{id}/disable': {
+        post: op('Disable a cluster', 'trust-domains:write', { '200': json(ref('Cluster')), ...errors(404) }, { parameters: [td, path('id', 'cluster id or name'), idempotencyKey] }),
+      },
+      '/api/v1/trust-domains/{td}/clusters/{id}/config-versions': {
+        post: op('Store a cluster configuration version (10 kept)', 'trust-domains:write', { '201': json(ref('Cluster'), 'Created'), ...errors(400, 404) }, {
+          parameters: [td, path('id', 'cluster id or name'), idempotencyKey],
+          requestBody: body(obj({ config: { type: 'object' } })),
+        }),
+      },
+      '/api/v1/trust-domains/{td}/entries': {
+        post: op('Create a registration entry', 'entries:write', { '201': json(ref('Entry'), 'Created'), ...errors(400, 404) }, {
+          parameters: [td, idempotencyKey],
+          requestBody: body(obj(entryFields, ['spiffeId', 'parentId', 'selectors'])),
+        }),
+        get: op('List registration entries', 'entries:read', { '200': json(page('Entry')), ...errors(404) }, {
+          parameters: [td, query('spiffeId', 'exact SPIFFE ID'), query('parentId', 'exact parent ID'), query('selector', 'entries holding this type:value'), ...paging],
+        }),
+      },
+      '/api/v1/entries/{id}': {
+        get: op('Show an entry', 'entries:read', { '200': json(ref('Entry')), ...errors(404) }, { parameters: [path('id', 'entry id')] }),
+        patch: op('Update an entry (revision required)', 'entries:write', { '200': json(ref('Entry')), ...errors(400, 404, 409) }, {
+          parameters: [path('id', 'entry id')],
+          requestBody: body(obj({ revision: int, ...entryFields }, ['revision'])),
+        }),
+        delete: op('Delete an entry', 'entries:write', { '204': { description: 'Deleted' }, ...errors(404) }, { parameters: [path('id', 'entry id')] }),
+      },
+      '/api/v1/tokens': {
+        post: op('Create an API token (shown once)', 'tokens:write', { '201': json(ref('NewToken'), 'Created'), ...errors(400) }, {
+          parameters: [idempotencyKey],
+          requestBody: body(obj({ name: str({ maxLength: 100 }), scopes: arr(ref('Scope')), ttlDays: int }, ['name', 'scopes'])),
+        }),
+        get: op('List API tokens', 'tokens:write', { '200': json(page('Token')) }),
+      },
+      '/api/v1/tokens/{id}': {
+        delete: op('Revoke an API token', 'tokens:write', { '204': { description: 'Revoked' }, ...errors(404) }, { parameters: [path('id', 'token id')] }),
+      },
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API token: tp_tok-…_…' } },
+      schemas: {
+        Problem: {
+          type: 'object',
+          required: ['type', 'title', 'status', 'detail', 'code'],
+          properties: {
+            type: str(), title: str(), status: int, detail: str(), code: str(), instance: str(),
+            errors: arr(obj({ field: str(), code: str(), message: str() })),
+          },
+        },
+        Readiness: obj({ status: str(), checks: { type: 'object', additionalProperties: str() } }),
+        Scope: { enum: ['trust-domains:read', 'trust-domains:write', 'entries:read', 'entries:write', 'tokens:write', 'admin'] },
+        Organization: obj({ id: str(), name: str(), version: int, createdAt: str(), updatedAt: str() }),
+        TrustDomain: obj(
+          {
+            id: str(), name: str(), description: str(), kind: { enum: ['managed', 'self-hosted'] },
+            status: { enum: ['initializing', 'provisioning', 'available'] }, clusters: int, deployments: int, federations: int,
+            createdAt: str(), updatedAt: str(),
+            endpoints: obj({ agent: str(), bundle: str(), jwtIssuer: str(), jwks: str(), oidcDiscovery: str() }),
+            deploymentList: arr(ref('Deployment')),
+          },
+          ['id', 'name', 'description', 'kind', 'status', 'clusters', 'deployments', 'federations', 'createdAt', 'updatedAt', 'endpoints'],
+        ),
+        Deployment: obj({ id: str(), trustDomainId: str(), name: str(), region: str(), managed: bool, activeKeys: int, createdAt: str(), updatedAt: str() }),
+        Cluster: obj({
+          id: str(), trustDomainId: str(), name: str(), platform: str(), description: str(), status: { enum: ['active', 'disabled'] },
+          configVersions: arr(obj({ id: str(), createdAt: str() })), createdAt: str(), updatedAt: str(),
+        }),
+        Entry: obj({
+          id: str(), trustDomainId: str(), spiffeId: str(), parentId: str(), selectors: arr(str()),
+          x509SvidTtl: nullable(int), jwtSvidTtl: nullable(int), dnsNames: arr(str()), federatesWith: arr(str()),
+          admin: bool, downstream: bool, hint: nullable(str()), expiresAt: nullable(str()), revision: int, createdAt: str(), updatedAt: str(),
+        }),
+        Token: obj({ id: str(), name: str(), scopes: arr(ref('Scope')), revoked: bool, createdAt: str(), expiresAt: nullable(str()) }),
+        NewToken: obj({ id: str(), name: str(), scopes: arr(ref('Scope')), token: str(), createdAt: str(), expiresAt: nullable(str()) }),
+      },
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { quoteIdent } from '@trustplane/eventstore';
+import { createPgPool } from '@trustplane/platform';
+import type { Pool, PoolClient } from 'pg';
+import { apiDatabaseUrlOf, type RegistryConfig } from './config.js';
+import { REGISTRY_CONFIG } from './tokens.js';
+
+/**
+ * Read access to the registry's tables as the API role, one tenant per transaction:
+ * row-level security shows only rows whose tenant_id equals `app.tenant`.
+ */
+@Injectable()
+export class TenantDb implements OnApplicationShutdown {
+  private readonly pool: Pool;
+  /** The registry's schema, quoted for SQL. */
+  readonly schema: string;
+
+  constructor(@Inject(REGISTRY_CONFIG) config: RegistryConfig) {
+    this.pool = createPgPool(apiDatabaseUrlOf(config), 10);
+    this.schema = quoteIdent(config.schema);
+  }
+
+  /** Runs `work` in a read-only transaction scoped to `tenant`. */
+  async read<T>(tenant: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN READ ONLY');
+      await client.query(`SELECT set_config('app.tenant', $1, true)`, [tenant]);
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool.end().catch(() => undefined);
+  }
+}

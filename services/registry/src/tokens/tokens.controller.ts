@@ -1,0 +1,43 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
+import { CLOCK, parseBody, v, type Clock } from '@trustplane/platform';
+import { API_SCOPES, API_TOKEN_MAX_TTL_DAYS } from '@trustplane/registry-domain';
+import type { FastifyRequest } from 'fastify';
+import { RequireScope } from '../auth/auth.guard.js';
+import { commandContextFor, principalOf } from '../request-context.js';
+import { TokensService } from './tokens.service.js';
+
+const createTokenBody = v.object({
+  name: v.string({ max: 100 }),
+  scopes: v.array(v.oneOf(API_SCOPES), { min: 1, max: API_SCOPES.length }),
+  ttlDays: v.optional(v.int({ min: 1, max: API_TOKEN_MAX_TTL_DAYS })),
+});
+
+/** API tokens of the caller's organization. */
+@Controller('api/v1/tokens')
+export class TokensController {
+  constructor(
+    private readonly tokens: TokensService,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  @Post()
+  @HttpCode(201)
+  @RequireScope('tokens:write')
+  async create(@Body() body: unknown, @Req() request: FastifyRequest) {
+    const input = parseBody(createTokenBody, body);
+    return this.tokens.create(principalOf(request).tenant, { name: input.name, scopes: input.scopes, ...(input.ttlDays === undefined ? {} : { ttlDays: input.ttlDays }) }, commandContextFor(request, this.clock));
+  }
+
+  @Get()
+  @RequireScope('tokens:write')
+  async list(@Req() request: FastifyRequest) {
+    return { items: await this.tokens.list(principalOf(request).tenant), nextCursor: null };
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @RequireScope('tokens:write')
+  async revoke(@Param('id') id: string, @Req() request: FastifyRequest): Promise<void> {
+    await this.tokens.revoke(principalOf(request).tenant, id, commandContextFor(request, this.clock));
+  }
+}

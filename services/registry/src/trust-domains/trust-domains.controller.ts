@@ -1,0 +1,81 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
+import { CLOCK, parseBody, v, type Clock } from '@trustplane/platform';
+import { TRUST_DOMAIN_DESCRIPTION_MAX } from '@trustplane/registry-domain';
+import type { FastifyRequest } from 'fastify';
+import { RequireScope } from '../auth/auth.guard.js';
+import { pageOf, pageRequestOf } from '../pagination.js';
+import { commandContextFor, principalOf } from '../request-context.js';
+import { TrustDomainsService } from './trust-domains.service.js';
+
+const createTrustDomainBody = v.object({
+  name: v.string({ max: 255 }),
+  description: v.optional(v.string({ min: 0, max: TRUST_DOMAIN_DESCRIPTION_MAX })),
+  kind: v.optional(v.oneOf(['managed', 'self-hosted'] as const)),
+});
+const createDeploymentBody = v.object({ name: v.string({ max: 63 }), region: v.optional(v.string({ min: 0, max: 64 })) });
+
+/** Trust domains and deployments. */
+@Controller('api/v1/trust-domains')
+export class TrustDomainsController {
+  constructor(
+    private readonly trustDomains: TrustDomainsService,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  @Post()
+  @HttpCode(201)
+  @RequireScope('trust-domains:write')
+  async create(@Body() body: unknown, @Req() request: FastifyRequest) {
+    const input = parseBody(createTrustDomainBody, body);
+    return this.trustDomains.create(
+      principalOf(request).tenant,
+      { name: input.name, description: input.description ?? '', kind: input.kind ?? 'managed' },
+      commandContextFor(request, this.clock),
+    );
+  }
+
+  @Get()
+  @RequireScope('trust-domains:read')
+  async list(@Query() query: Record<string, unknown>, @Req() request: FastifyRequest) {
+    return this.trustDomains.list(principalOf(request).tenant, pageRequestOf(query));
+  }
+
+  @Get(':td')
+  @RequireScope('trust-domains:read')
+  async info(@Param('td') td: string, @Query('showDeployments') showDeployments: string | undefined, @Req() request: FastifyRequest) {
+    const tenant = principalOf(request).tenant;
+    const view = await this.trustDomains.get(tenant, td);
+    if (showDeployments !== 'true') return view;
+    return { ...view, deploymentList: await this.trustDomains.deployments(tenant, td) };
+  }
+
+  @Delete(':td')
+  @HttpCode(204)
+  @RequireScope('trust-domains:write')
+  async delete(@Param('td') td: string, @Req() request: FastifyRequest): Promise<void> {
+    await this.trustDomains.delete(principalOf(request).tenant, td, commandContextFor(request, this.clock));
+  }
+
+  @Post(':td/deployments')
+  @HttpCode(201)
+  @RequireScope('trust-domains:write')
+  async createDeployment(@Param('td') td: string, @Body() body: unknown, @Req() request: FastifyRequest) {
+    const input = parseBody(createDeploymentBody, body);
+    return this.trustDomains.createDeployment(principalOf(request).tenant, td, { name: input.name, region: input.region ?? '' }, commandContextFor(request, this.clock));
+  }
+
+  @Get(':td/deployments')
+  @RequireScope('trust-domains:read')
+  async deployments(@Param('td') td: string, @Query() query: Record<string, unknown>, @Req() request: FastifyRequest) {
+    const page = pageRequestOf(query);
+    const all = await this.trustDomains.deployments(principalOf(request).tenant, td);
+    return pageOf(all.filter((d) => page.after === null || d.id > page.after), page, (d) => d);
+  }
+
+  @Delete(':td/deployments/:id')
+  @HttpCode(204)
+  @RequireScope('trust-domains:write')
+  async deleteDeployment(@Param('td') td: string, @Param('id') id: string, @Query('force') force: string | undefined, @Req() request: FastifyRequest): Promise<void> {
+    await this.trustDomains.deleteDeployment(principalOf(request).tenant, td, id, force === 'true', commandContextFor(request, this.clock));
+  }
+}
