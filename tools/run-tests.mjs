@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the compiled test files (dist/**/*.{unit,int,e2e}.spec.js) with node's built-in test runner.
 // Usage: node tools/run-tests.mjs [dir ...] [--level unit|int|e2e] [--concurrency N]
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -31,7 +31,11 @@ function findSpecs(dir, inDist) {
   return found;
 }
 
-const files = roots.flatMap((r) => findSpecs(resolve(root, r), false)).sort();
+const files = roots
+  .map((r) => resolve(root, r))
+  .filter((dir) => existsSync(dir))
+  .flatMap((dir) => findSpecs(dir, false))
+  .sort();
 if (files.length === 0) {
   console.error(`no compiled test files under ${roots.join(', ')} (did the build run?)`);
   process.exit(1);
