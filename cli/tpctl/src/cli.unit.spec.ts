@@ -1,0 +1,621 @@
+// The whole CLI in-process: flags → requests (method, path, query, headers, body), output and
+// exit codes, with a fake fetch and an in-memory config file.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { BootstrapPort, BootstrapTokenRequest } from './bootstrap.js';
+import { run } from './cli.js';
+import { entryCreateBody, entryFields, entryPatchBody } from './commands/entry.js';
+import { bootstrapTokenRequest, defaultTokenName, tokenCreateBody } from './commands/token.js';
+import { trustDomainCreateBody } from './commands/trust-domain.js';
+import type { ConfigFile } from './config.js';
+import { CliError } from './errors.js';
+import type { Deps } from './runtime.js';
+
+interface Seen {
+  origin: string;
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+type Reply = { status: number; body?: unknown };
+
+function harness(
+  replies: (request: Seen) => Reply,
+  options: { env?: Record<string, string>; config?: ConfigFile; bootstrap?: BootstrapPort } = {},
+) {
+  const seen: Seen[] = [];
+  let stdout = '';
+  let stderr = '';
+  const files = new Map<string, ConfigFile>();
+  if (options.config !== undefined) files.set('/home/op/.config/tpctl/config.yaml', options.config);
+  const fakeFetch = (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(String(input));
+    const request: Seen = {
+      origin: url.origin,
+      method: init?.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: { ...(init?.headers as Record<string, string>) },
+      body: typeof init?.body === 'string' ? JSON.parse(init.body) : undefined,
+    };
+    seen.push(request);
+    const reply = replies(request);
+    const isProblem = reply.status >= 400;
+    return new Response(reply.body === undefined ? null : JSON.stringify(reply.body), {
+      status: reply.status,
+      headers: { 'content-type': isProblem ? 'application/problem+json' : 'application/json' },
+    });
+  }) as typeof fetch;
+  const deps: Deps = {
+    env: options.env ?? {},
+    home: '/home/op',
+    fetch: fakeFetch,
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    randomUUID: () => '00000000-0000-4000-8000-000000000001',
+    now: () => new Date('2030-01-01T00:00:00.000Z'),
+    loadBootstrap: async () => {
+      if (options.bootstrap === undefined)
+        throw new CliError('BOOTSTRAP_UNAVAILABLE', 'not in this test');
+      return options.bootstrap;
+    },
+    readConfig: async (path) => files.get(path) ?? {},
+    writeConfig: async (path, config) => void files.set(path, config),
+  };
+  return {
+    seen,
+    files,
+    run: async (...args: string[]) => {
+      stdout = '';
+      stderr = '';
+      const code = await run(args, deps);
+      return { code, stdout, stderr };
+    },
+  };
+}
+
+const td = {
+  id: 'td-1a2b3c4d5e',
+  name: 'example.org',
+  description: '',
+  kind: 'managed',
+  status: 'provisioning',
+  clusters: 1,
+  deployments: 1,
+  federations: 0,
+  createdAt: '2030-01-01T00:00:00.000Z',
+  updatedAt: '2030-01-01T00:00:00.000Z',
+  endpoints: { agent: null, bundle: null, jwtIssuer: null, jwks: null, oidcDiscovery: null },
+};
+
+test('trust-domain create: body from flags, bearer token, Idempotency-Key on the POST', async () => {
+  const h = harness(() => ({ status: 201, body: td }), { env: { TPCTL_TOKEN: 'env-token' } });
+  const result = await h.run(
+    'trust-domain',
+    'create',
+    'example.org',
+    '--self-hosted',
+    '--description',
+    'payments',
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(h.seen.length, 1);
+  const [request] = h.seen;
+  assert.equal(request?.method, 'POST');
+  assert.equal(request?.path, '/api/v1/trust-domains');
+  assert.deepEqual(request?.body, {
+    name: 'example.org',
+    kind: 'self-hosted',
+    description: 'payments',
+  });
+  assert.equal(request?.headers['authorization'], 'Bearer env-token');
+  assert.equal(request?.headers['idempotency-key'], '00000000-0000-4000-8000-000000000001');
+  assert.match(
+    result.stdout,
+    /^Trust domain example\.org \(td-1a2b3c4d5e\) created\.\n\nName: +example\.org\n/,
+  );
+});
+
+test('trust-domain create body: managed by default, description only when given', () => {
+  assert.deepEqual(trustDomainCreateBody('a.io', {}), { name: 'a.io', kind: 'managed' });
+  assert.deepEqual(trustDomainCreateBody('a.io', { selfHosted: true }), {
+    name: 'a.io',
+    kind: 'self-hosted',
+  });
+});
+
+test('GETs carry no Idempotency-Key; the --token flag beats env and file', async () => {
+  const h = harness(() => ({ status: 200, body: { items: [td], nextCursor: null } }), {
+    env: { TPCTL_TOKEN: 'env' },
+    config: { token: 'file' },
+  });
+  const result = await h.run('--token', 'flag', 'trust-domain', 'list');
+  assert.equal(result.code, 0);
+  assert.equal(h.seen[0]?.headers['authorization'], 'Bearer flag');
+  assert.equal(h.seen[0]?.headers['idempotency-key'], undefined);
+  assert.equal(result.stdout.split('\n').at(-2), '1 trust domain found.');
+});
+
+test('the server comes from the config file when neither flag nor env names one', async () => {
+  const h = harness(() => ({ status: 200, body: { items: [], nextCursor: null } }), {
+    config: { server: 'http://registry.internal:9000' },
+  });
+  const result = await h.run('trust-domain', 'list');
+  assert.equal(result.stdout, 'No trust domains found.\n');
+  assert.equal(h.seen[0]?.origin, 'http://registry.internal:9000');
+  assert.equal(h.seen[0]?.headers['authorization'], undefined);
+  await h.run('trust-domain', 'list');
+  const withEnv = harness(() => ({ status: 200, body: { items: [], nextCursor: null } }), {
+    env: { TPCTL_SERVER: 'http://env:1' },
+    config: { server: 'http://registry.internal:9000' },
+  });
+  await withEnv.run('trust-domain', 'list');
+  assert.equal(withEnv.seen[0]?.origin, 'http://env:1');
+  await withEnv.run('--server', 'http://flag:2', 'trust-domain', 'list');
+  assert.equal(withEnv.seen[1]?.origin, 'http://flag:2');
+});
+
+test('lists follow nextCursor to the end; --output json prints the items array', async () => {
+  const h = harness((request) =>
+    request.query['after'] === undefined
+      ? { status: 200, body: { items: [{ ...td, name: 'a.io' }], nextCursor: 'c1' } }
+      : { status: 200, body: { items: [{ ...td, name: 'b.io' }], nextCursor: null } },
+  );
+  const result = await h.run('trust-domain', 'list', '--output', 'json');
+  assert.equal(result.code, 0);
+  assert.deepEqual(
+    h.seen.map((s) => s.query),
+    [{ limit: '200' }, { limit: '200', after: 'c1' }],
+  );
+  const printed: unknown = JSON.parse(result.stdout);
+  assert.deepEqual(
+    (printed as { name: string }[]).map((item) => item.name),
+    ['a.io', 'b.io'],
+  );
+});
+
+test('info --show-deployments asks for them', async () => {
+  const h = harness(() => ({ status: 200, body: { ...td, deployments: [] } }));
+  const result = await h.run(
+    '-o',
+    'json',
+    'trust-domain',
+    'info',
+    'example.org',
+    '--show-deployments',
+  );
+  assert.equal(result.code, 0);
+  assert.equal(h.seen[0]?.path, '/api/v1/trust-domains/example.org');
+  assert.deepEqual(h.seen[0]?.query, { showDeployments: 'true' });
+  assert.deepEqual(JSON.parse(result.stdout), { ...td, deployments: [] });
+});
+
+test('delete reads the trust domain, deletes it by id and names both', async () => {
+  const h = harness((request) =>
+    request.method === 'GET' ? { status: 200, body: td } : { status: 204 },
+  );
+  const result = await h.run('trust-domain', 'delete', 'example.org');
+  assert.equal(result.code, 0);
+  assert.deepEqual(
+    h.seen.map((s) => `${s.method} ${s.path}`),
+    ['GET /api/v1/trust-domains/example.org', 'DELETE /api/v1/trust-domains/td-1a2b3c4d5e'],
+  );
+  assert.equal(result.stdout, 'Trust domain example.org (td-1a2b3c4d5e) deleted.\n');
+});
+
+test("a refused delete prints the server's problem as Error: <detail> (<code>) and exits 1", async () => {
+  const detail =
+    'Trust domain has clusters in use; delete all clusters (production c-1qa5rgostn) before trying again';
+  const h = harness((request) =>
+    request.method === 'GET'
+      ? { status: 200, body: td }
+      : {
+          status: 409,
+          body: { status: 409, title: 'Conflict', code: 'TRUST_DOMAIN_IN_USE', detail },
+        },
+  );
+  const result = await h.run('trust-domain', 'delete', 'td-1a2b3c4d5e');
+  assert.equal(result.code, 1);
+  assert.equal(result.stdout, '');
+  assert.equal(result.stderr, `Error: ${detail} (TRUST_DOMAIN_IN_USE)\n`);
+});
+
+test('deployment and cluster commands map to their routes', async () => {
+  const h = harness((request) =>
+    request.method === 'DELETE'
+      ? { status: 204 }
+      : { status: 201, body: { id: 'x', name: 'n', configVersions: [] } },
+  );
+  assert.equal(
+    (
+      await h.run(
+        'trust-domain',
+        'deployment',
+        'create',
+        'example.org',
+        'primary',
+        '--region',
+        'eu-west-1',
+      )
+    ).code,
+    0,
+  );
+  assert.equal(
+    (
+      await h.run(
+        'trust-domain',
+        'deployment',
+        'delete',
+        'example.org',
+        'tdd-0000000001',
+        '--force',
+      )
+    ).code,
+    0,
+  );
+  assert.equal(
+    (
+      await h.run(
+        'cluster',
+        'create',
+        'example.org',
+        'prod',
+        '--platform',
+        'k8s',
+        '--description',
+        'main',
+      )
+    ).code,
+    0,
+  );
+  assert.equal((await h.run('cluster', 'disable', 'example.org', 'c-0000000001')).code, 0);
+  const deleted = await h.run('cluster', 'delete', 'example.org', 'c-0000000001');
+  assert.equal(deleted.stdout, 'Cluster c-0000000001 deleted.\n');
+  assert.deepEqual(
+    h.seen.map((s) => [s.method, s.path, s.query, s.body]),
+    [
+      [
+        'POST',
+        '/api/v1/trust-domains/example.org/deployments',
+        {},
+        { name: 'primary', region: 'eu-west-1' },
+      ],
+      [
+        'DELETE',
+        '/api/v1/trust-domains/example.org/deployments/tdd-0000000001',
+        { force: 'true' },
+        undefined,
+      ],
+      [
+        'POST',
+        '/api/v1/trust-domains/example.org/clusters',
+        {},
+        { name: 'prod', platform: 'k8s', description: 'main' },
+      ],
+      ['POST', '/api/v1/trust-domains/example.org/clusters/c-0000000001/disable', {}, undefined],
+      ['DELETE', '/api/v1/trust-domains/example.org/clusters/c-0000000001', {}, undefined],
+    ],
+  );
+});
+
+test('cluster create refuses an unknown platform before any request', async () => {
+  const h = harness(() => ({ status: 201, body: {} }));
+  const result = await h.run('cluster', 'create', 'example.org', 'prod', '--platform', 'windows');
+  assert.equal(result.code, 1);
+  assert.equal(h.seen.length, 0);
+  assert.match(
+    result.stderr,
+    /^Error: option '--platform <platform>' argument 'windows' is invalid\. Allowed choices are k8s, linux, vm, other\. \(INVALID_ARGUMENT\)\n/,
+  );
+});
+
+test('entry create: repeatable flags become arrays, TTLs numbers', async () => {
+  const h = harness(() => ({
+    status: 201,
+    body: { id: 'e-1', selectors: [], dnsNames: [], federatesWith: [], revision: 1 },
+  }));
+  const result = await h.run(
+    'entry',
+    'create',
+    'example.org',
+    '--spiffe-id',
+    'spiffe://example.org/web',
+    '--parent-id',
+    'spiffe://example.org/agent/n1',
+    '--selector',
+    'unix:uid:1000',
+    '--selector',
+    'unix:gid:1000',
+    '--x509-svid-ttl',
+    '3600',
+    '--jwt-svid-ttl',
+    '300',
+    '--dns-name',
+    'web.internal',
+    '--federates-with',
+    'partner.io',
+    '--federates-with',
+    'other.io',
+    '--admin',
+    '--downstream',
+    '--hint',
+    'web',
+    '--expires-at',
+    '2031-01-01T00:00:00Z',
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(h.seen[0]?.path, '/api/v1/trust-domains/example.org/entries');
+  assert.deepEqual(h.seen[0]?.body, {
+    spiffeId: 'spiffe://example.org/web',
+    parentId: 'spiffe://example.org/agent/n1',
+    selectors: ['unix:uid:1000', 'unix:gid:1000'],
+    x509SvidTtl: 3600,
+    jwtSvidTtl: 300,
+    dnsNames: ['web.internal'],
+    federatesWith: ['partner.io', 'other.io'],
+    admin: true,
+    downstream: true,
+    hint: 'web',
+    expiresAt: '2031-01-01T00:00:00Z',
+  });
+});
+
+test('entry flags are validated before any request', async () => {
+  const h = harness(() => ({ status: 201, body: {} }));
+  const cases: [string[], RegExp][] = [
+    [['--selector', 'nocolon'], /argument 'nocolon' is invalid\. must be type:value/],
+    [
+      ['--selector', 'a:b', '--x509-svid-ttl', '1h'],
+      /argument '1h' is invalid\. must be a positive whole number/,
+    ],
+    [['--selector', 'a:b', '--expires-at', 'tomorrow'], /must be an RFC 3339 time/],
+    [
+      ['--selector', 'a:b'],
+      /^Error: entry create needs --spiffe-id, --parent-id \(INVALID_ARGUMENT\)\n$/,
+    ],
+  ];
+  for (const [flags, pattern] of cases) {
+    const result = await h.run('entry', 'create', 'example.org', ...flags);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, pattern);
+  }
+  assert.equal(h.seen.length, 0);
+});
+
+test('entry update reads the current revision and sends it with only the changed fields', async () => {
+  const h = harness((request) =>
+    request.method === 'GET'
+      ? { status: 200, body: { id: 'e-1', revision: 7 } }
+      : {
+          status: 200,
+          body: { id: 'e-1', revision: 8, selectors: [], dnsNames: [], federatesWith: [] },
+        },
+  );
+  const result = await h.run(
+    'entry',
+    'update',
+    'e-1',
+    '--selector',
+    'k8s:ns:a',
+    '--no-admin',
+    '--expires-at',
+    '2031-01-01T00:00:00Z',
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(
+    h.seen.map((s) => [s.method, s.path, s.body]),
+    [
+      ['GET', '/api/v1/entries/e-1', undefined],
+      [
+        'PATCH',
+        '/api/v1/entries/e-1',
+        { revision: 7, selectors: ['k8s:ns:a'], admin: false, expiresAt: '2031-01-01T00:00:00Z' },
+      ],
+    ],
+  );
+  assert.match(result.stdout, /^Entry e-1 updated \(revision 8\)\./);
+});
+
+test('entry update with nothing to change makes no request', async () => {
+  const h = harness(() => ({ status: 200, body: {} }));
+  const result = await h.run('entry', 'update', 'e-1');
+  assert.equal(result.code, 1);
+  assert.equal(
+    result.stderr,
+    'Error: entry update needs at least one field to change (INVALID_ARGUMENT)\n',
+  );
+  assert.equal(h.seen.length, 0);
+});
+
+test('entry body mapping keeps absent flags absent', () => {
+  assert.deepEqual(entryFields({}), {});
+  assert.deepEqual(entryCreateBody({ spiffeId: 's', parentId: 'p', selector: ['a:b'] }), {
+    spiffeId: 's',
+    parentId: 'p',
+    selectors: ['a:b'],
+  });
+  assert.deepEqual(entryPatchBody(2, { hint: '' }), { revision: 2, hint: '' });
+});
+
+test('entry list filters become query parameters; show and delete use /entries/{id}', async () => {
+  const h = harness((request) =>
+    request.method === 'DELETE'
+      ? { status: 204 }
+      : request.path.endsWith('/entries')
+        ? { status: 200, body: { items: [], nextCursor: null } }
+        : { status: 200, body: { id: 'e-1' } },
+  );
+  const listed = await h.run(
+    'entry',
+    'list',
+    'example.org',
+    '--spiffe-id',
+    'spiffe://example.org/web',
+    '--selector',
+    'unix:uid:0',
+  );
+  assert.equal(listed.stdout, 'No entries found.\n');
+  const deleted = await h.run('entry', 'delete', 'e-1');
+  assert.equal(deleted.stdout, 'Entry e-1 deleted.\n');
+  assert.deepEqual(h.seen[0]?.query, {
+    spiffeId: 'spiffe://example.org/web',
+    selector: 'unix:uid:0',
+    limit: '200',
+  });
+  assert.equal(h.seen[1]?.path, '/api/v1/entries/e-1');
+});
+
+test('token create (REST): scopes split on commas, default name from the clock, secret printed once', async () => {
+  const h = harness(() => ({
+    status: 201,
+    body: {
+      id: 'tok-1',
+      name: 'tpctl-20300101T000000Z',
+      scopes: ['entries:read', 'admin'],
+      token: 'tp_secret',
+      createdAt: '2030-01-01T00:00:00Z',
+      expiresAt: null,
+    },
+  }));
+  const result = await h.run(
+    'token',
+    'create',
+    '--scopes',
+    'entries:read, admin',
+    '--ttl-days',
+    '30',
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(h.seen[0]?.path, '/api/v1/tokens');
+  assert.equal(h.seen[0]?.headers['idempotency-key'], '00000000-0000-4000-8000-000000000001');
+  assert.deepEqual(h.seen[0]?.body, {
+    name: 'tpctl-20300101T000000Z',
+    scopes: ['entries:read', 'admin'],
+    ttlDays: 30,
+  });
+  assert.match(result.stdout, /\n\ntp_secret\n\nCopy this token now: it is not shown again\.\n$/);
+});
+
+test('token and bootstrap bodies', () => {
+  const now = new Date('2030-01-01T12:34:56.789Z');
+  assert.equal(defaultTokenName(now), 'tpctl-20300101T123456Z');
+  assert.deepEqual(tokenCreateBody({ scopes: ['admin'], name: 'ci' }, now), {
+    name: 'ci',
+    scopes: ['admin'],
+  });
+  assert.deepEqual(
+    bootstrapTokenRequest({ scopes: ['admin'], org: 't-0000000001', ttlDays: 1 }, now),
+    {
+      organizationId: 't-0000000001',
+      name: 'tpctl-20300101T123456Z',
+      scopes: ['admin'],
+      ttlDays: 1,
+    },
+  );
+  assert.throws(
+    () => bootstrapTokenRequest({ scopes: ['admin'], org: 'acme' }, now),
+    /--org "acme" is not an organization id/,
+  );
+});
+
+test('token create --org and org create go host-local: no HTTP at all', async () => {
+  const calls: unknown[] = [];
+  const bootstrap: BootstrapPort = {
+    bootstrapOrganization: async (env, name) => {
+      calls.push(['org', env['NATS_URL'], name]);
+      // tpctl's own TP_ keys are not passed on: the services refuse unknown TP_ keys.
+      assert.deepEqual(Object.keys(env).sort(), ['NATS_URL']);
+      return { id: 't-0000000001', name };
+    },
+    bootstrapToken: async (_env, request: BootstrapTokenRequest) => {
+      calls.push(['token', request]);
+      return { id: 'tok-1', token: 'tp_boot', scopes: request.scopes, expiresAt: null };
+    },
+  };
+  const h = harness(() => ({ status: 500 }), {
+    env: { NATS_URL: 'nats://n:4222', TPCTL_SERVER: 'http://x:1', TPCTL_TOKEN: 't' },
+    bootstrap,
+  });
+  const org = await h.run('org', 'create', '--name', 'acme');
+  assert.equal(org.stdout, 'Organization acme (t-0000000001) created.\n');
+  const token = await h.run(
+    '-o',
+    'json',
+    'token',
+    'create',
+    '--org',
+    't-0000000001',
+    '--scopes',
+    'admin',
+    '--name',
+    'first',
+  );
+  assert.equal(token.code, 0, token.stderr);
+  assert.deepEqual(JSON.parse(token.stdout), {
+    id: 'tok-1',
+    token: 'tp_boot',
+    scopes: ['admin'],
+    expiresAt: null,
+  });
+  assert.deepEqual(calls, [
+    ['org', 'nats://n:4222', 'acme'],
+    ['token', { organizationId: 't-0000000001', name: 'first', scopes: ['admin'] }],
+  ]);
+  assert.equal(h.seen.length, 0);
+});
+
+test('config set-context merges into the file; --output json prints no secret', async () => {
+  const h = harness(() => ({ status: 500 }), { config: { server: 'http://old:1', token: 'old' } });
+  const result = await h.run('config', 'set-context', '--token', 'new');
+  assert.equal(result.stdout, 'Context saved to /home/op/.config/tpctl/config.yaml.\n');
+  assert.deepEqual(h.files.get('/home/op/.config/tpctl/config.yaml'), {
+    server: 'http://old:1',
+    token: 'new',
+  });
+  const json = await h.run(
+    '-o',
+    'json',
+    'config',
+    'set-context',
+    '--server',
+    'https://tp.example.net',
+  );
+  assert.deepEqual(JSON.parse(json.stdout), {
+    path: '/home/op/.config/tpctl/config.yaml',
+    server: 'https://tp.example.net',
+    tokenSet: true,
+  });
+  const none = await h.run('config', 'set-context');
+  assert.equal(none.code, 1);
+});
+
+test('usage errors and unknown commands exit 1 in the Error: … (CODE) shape; --help exits 0', async () => {
+  const h = harness(() => ({ status: 500 }));
+  const missing = await h.run('cluster', 'create', 'example.org', 'prod');
+  assert.equal(missing.code, 1);
+  assert.match(
+    missing.stderr,
+    /^Error: required option '--platform <platform>' not specified \(INVALID_ARGUMENT\)\n/,
+  );
+  const unknown = await h.run('frobnicate');
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /^Error: unknown command 'frobnicate' \(INVALID_ARGUMENT\)/);
+  const help = await h.run('entry', 'create', '--help');
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--selector <type:value>/);
+});
+
+test('an unreachable server is reported with its URL', async () => {
+  const h = harness(() => {
+    throw new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:1') });
+  });
+  const result = await h.run('--server', 'http://127.0.0.1:1', 'trust-domain', 'list');
+  assert.equal(result.code, 1);
+  assert.equal(
+    result.stderr,
+    'Error: cannot reach http://127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1 (SERVER_UNREACHABLE)\n',
+  );
+});

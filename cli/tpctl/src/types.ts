@@ -1,0 +1,152 @@
+// The REST resources tpctl reads, as docs/api.md describes them (camelCase JSON). Only what the
+// CLI renders is typed strictly; `--output json` prints the server's JSON untouched anyway.
+
+/** Public endpoints of a trust domain. */
+export interface TrustDomainEndpoints {
+  /** Where agents reach the trust-domain server. */
+  agent: string | null;
+  /** The SPIFFE bundle endpoint. */
+  bundle: string | null;
+  /** The `iss` of JWT-SVIDs. */
+  jwtIssuer: string | null;
+  /** The JWKS endpoint. */
+  jwks: string | null;
+  /** The OIDC discovery document. */
+  oidcDiscovery: string | null;
+}
+
+/** A trust domain (`GET /trust-domains/{idOrName}`). */
+export interface TrustDomain {
+  /** `td-…` */
+  id: string;
+  /** The trust domain name, e.g. `example.org`. */
+  name: string;
+  /** Free text, possibly empty. */
+  description: string | null;
+  /** Managed by TrustPlane or served by the operator's own deployments. */
+  kind: 'managed' | 'self-hosted';
+  /** Lifecycle state. */
+  status: string;
+  /** Number of clusters. */
+  clusters: number;
+  /** Number of deployments (docs/api.md: the deployments themselves when `showDeployments=true`). */
+  deployments: number | Deployment[];
+  /** The deployments, as the registry sends them with `showDeployments=true`. */
+  deploymentList?: Deployment[];
+  /** Number of federation relationships. */
+  federations: number;
+  /** RFC 3339 creation time. */
+  createdAt: string;
+  /** RFC 3339 time of the last change. */
+  updatedAt: string;
+  /** Public endpoints. */
+  endpoints?: Partial<TrustDomainEndpoints> | null;
+}
+
+/** A deployment of a trust-domain server. */
+export interface Deployment {
+  /** `tdd-…` */
+  id: string;
+  /** The trust domain it serves. */
+  trustDomainId: string;
+  /** Deployment name. */
+  name: string;
+  /** Region label, possibly empty. */
+  region: string | null;
+  /** Number of enabled deployment keys. */
+  activeKeys: number;
+  /** RFC 3339 creation time. */
+  createdAt: string;
+  /** RFC 3339 time of the last change. */
+  updatedAt: string;
+}
+
+/** A cluster of agents. */
+export interface Cluster {
+  /** `c-…` */
+  id: string;
+  /** The trust domain it belongs to. */
+  trustDomainId: string;
+  /** Cluster name. */
+  name: string;
+  /** Where its agents run. */
+  platform: 'k8s' | 'linux' | 'vm' | 'other';
+  /** Free text, possibly empty. */
+  description: string | null;
+  /** Whether agents may still attest. */
+  status: 'active' | 'disabled';
+  /** Cluster config versions, oldest first. */
+  configVersions: { id: string; createdAt: string }[];
+  /** RFC 3339 creation time. */
+  createdAt: string;
+  /** RFC 3339 time of the last change. */
+  updatedAt: string;
+}
+
+/** A registration entry. */
+export interface Entry {
+  /** Entry id. */
+  id: string;
+  /** The trust domain it belongs to. */
+  trustDomainId: string;
+  /** The SPIFFE ID issued to matching workloads. */
+  spiffeId: string;
+  /** The SPIFFE ID of the parent (agent or another entry). */
+  parentId: string;
+  /** `type:value` selectors. */
+  selectors: string[];
+  /** X.509-SVID TTL in seconds; null = the default. */
+  x509SvidTtl: number | null;
+  /** JWT-SVID TTL in seconds; null = the default. */
+  jwtSvidTtl: number | null;
+  /** DNS SANs. */
+  dnsNames: string[];
+  /** Trust domains whose bundles the workload receives. */
+  federatesWith: string[];
+  /** Whether the workload may use the admin API. */
+  admin: boolean;
+  /** Whether the workload is a downstream CA. */
+  downstream: boolean;
+  /** Workload hint, possibly empty. */
+  hint: string | null;
+  /** RFC 3339 expiry, or null. */
+  expiresAt: string | null;
+  /** Optimistic-concurrency revision. */
+  revision: number;
+  /** RFC 3339 creation time. */
+  createdAt: string;
+  /** RFC 3339 time of the last change. */
+  updatedAt: string;
+}
+
+/** An API token as `POST /tokens` returns it (the only response carrying the secret). */
+export interface CreatedToken {
+  /** Token id. */
+  id: string;
+  /** Token name. */
+  name: string;
+  /** Granted scopes. */
+  scopes: string[];
+  /** The bearer secret, shown once. */
+  token: string;
+  /** RFC 3339 creation time. */
+  createdAt?: string;
+  /** RFC 3339 expiry, or null for none. */
+  expiresAt: string | null;
+}
+
+/** An organization. */
+export interface Organization {
+  /** `t-…` */
+  id: string;
+  /** Organization name. */
+  name: string;
+}
+
+/** One page of a keyset-paginated list. */
+export interface Page<T> {
+  /** The items of this page. */
+  items: T[];
+  /** Cursor for the next page, or null at the end. */
+  nextCursor: string | null;
+}

@@ -1,0 +1,178 @@
+// Human renderings of the API resources (pure; exact text is unit-tested).
+import { renderKeyValues, renderList, type Cell } from './format.js';
+import type {
+  Cluster,
+  CreatedToken,
+  Deployment,
+  Entry,
+  Organization,
+  TrustDomain,
+} from './types.js';
+
+/** Number of deployments whether the server sent a count or the deployments themselves. */
+export function deploymentCount(trustDomain: TrustDomain): number {
+  return Array.isArray(trustDomain.deployments)
+    ? trustDomain.deployments.length
+    : trustDomain.deployments;
+}
+
+/**
+ * The deployments sent with `showDeployments=true`, or null. docs/api.md puts them in
+ * `deployments`; the registry sends them in `deploymentList` next to the count. Both are read.
+ */
+export function shownDeployments(trustDomain: TrustDomain): Deployment[] | null {
+  if (Array.isArray(trustDomain.deployments)) return trustDomain.deployments;
+  return Array.isArray(trustDomain.deploymentList) ? trustDomain.deploymentList : null;
+}
+
+/** `tpctl trust-domain list`. */
+export function trustDomainList(items: readonly TrustDomain[]): string {
+  return renderList(
+    ['Name', 'ID', 'State', 'Managed', 'Clusters', 'Federations'],
+    items.map((td) => [
+      td.name,
+      td.id,
+      td.status,
+      td.kind === 'managed',
+      td.clusters,
+      td.federations,
+    ]),
+    { one: 'trust domain', many: 'trust domains' },
+  );
+}
+
+/** `tpctl trust-domain info`: aligned key/values, then the deployments table when they were asked for. */
+export function trustDomainInfo(td: TrustDomain): string {
+  const endpoints = td.endpoints ?? {};
+  let text = renderKeyValues([
+    ['Name', td.name],
+    ['ID', td.id],
+    ['Description', td.description],
+    ['Kind', td.kind],
+    ['State', td.status],
+    ['Created', td.createdAt],
+    ['Updated', td.updatedAt],
+    ['Agent endpoint', endpoints.agent],
+    ['Bundle endpoint', endpoints.bundle],
+    ['JWT issuer', endpoints.jwtIssuer],
+    ['JWKS endpoint', endpoints.jwks],
+    ['OIDC discovery endpoint', endpoints.oidcDiscovery],
+    ['Clusters', td.clusters],
+    ['Deployments', deploymentCount(td)],
+  ]);
+  const deployments = shownDeployments(td);
+  if (deployments !== null) text += '\nDeployments:\n' + deploymentList(deployments);
+  return text;
+}
+
+/** `tpctl trust-domain deployment list`. */
+export function deploymentList(items: readonly Deployment[]): string {
+  return renderList(
+    ['Name', 'ID', 'Region', 'Active keys', 'Created'],
+    items.map((d) => [d.name, d.id, d.region, d.activeKeys, d.createdAt]),
+    { one: 'deployment', many: 'deployments' },
+  );
+}
+
+/** One deployment as key/values (after `deployment create`). */
+export function deploymentInfo(d: Deployment): string {
+  return renderKeyValues([
+    ['Name', d.name],
+    ['ID', d.id],
+    ['Trust domain', d.trustDomainId],
+    ['Region', d.region],
+    ['Active keys', d.activeKeys],
+    ['Created', d.createdAt],
+  ]);
+}
+
+/** `tpctl cluster list`. */
+export function clusterList(items: readonly Cluster[]): string {
+  return renderList(
+    ['Name', 'ID', 'Platform', 'Status', 'Config versions', 'Created'],
+    items.map((c) => [
+      c.name,
+      c.id,
+      c.platform,
+      c.status,
+      c.configVersions?.length ?? 0,
+      c.createdAt,
+    ]),
+    { one: 'cluster', many: 'clusters' },
+  );
+}
+
+/** `tpctl cluster info`. */
+export function clusterInfo(c: Cluster): string {
+  const versions = c.configVersions ?? [];
+  const latest = versions[versions.length - 1];
+  return renderKeyValues([
+    ['Name', c.name],
+    ['ID', c.id],
+    ['Trust domain', c.trustDomainId],
+    ['Platform', c.platform],
+    ['Description', c.description],
+    ['Status', c.status],
+    ['Config versions', versions.length],
+    ['Latest config version', latest === undefined ? null : `${latest.id} (${latest.createdAt})`],
+    ['Created', c.createdAt],
+    ['Updated', c.updatedAt],
+  ]);
+}
+
+/** `tpctl entry list`. */
+export function entryList(items: readonly Entry[]): string {
+  return renderList(
+    ['ID', 'SPIFFE ID', 'Parent ID', 'Selectors', 'Revision'],
+    items.map((e) => [e.id, e.spiffeId, e.parentId, e.selectors.join(','), e.revision]),
+    { one: 'entry', many: 'entries' },
+  );
+}
+
+function ttl(seconds: number | null): Cell {
+  return seconds === null || seconds === undefined ? 'default' : `${seconds}s`;
+}
+
+function joined(values: readonly string[] | null | undefined): Cell {
+  return values === null || values === undefined || values.length === 0 ? null : values.join(', ');
+}
+
+/** `tpctl entry show` (and the result of create/update). */
+export function entryInfo(e: Entry): string {
+  return renderKeyValues([
+    ['ID', e.id],
+    ['Trust domain', e.trustDomainId],
+    ['SPIFFE ID', e.spiffeId],
+    ['Parent ID', e.parentId],
+    ['Selectors', joined(e.selectors)],
+    ['X509-SVID TTL', ttl(e.x509SvidTtl)],
+    ['JWT-SVID TTL', ttl(e.jwtSvidTtl)],
+    ['DNS names', joined(e.dnsNames)],
+    ['Federates with', joined(e.federatesWith)],
+    ['Admin', e.admin],
+    ['Downstream', e.downstream],
+    ['Hint', e.hint],
+    ['Expires at', e.expiresAt],
+    ['Revision', e.revision],
+    ['Created', e.createdAt],
+    ['Updated', e.updatedAt],
+  ]);
+}
+
+/** A freshly created API token: the secret once, with the warning. */
+export function createdToken(t: CreatedToken): string {
+  return (
+    `Token ${t.name} (${t.id}) created.\n` +
+    renderKeyValues([
+      ['Scopes', t.scopes.join(', ')],
+      ['Expires', t.expiresAt ?? 'never'],
+    ]) +
+    `\n${t.token}\n\n` +
+    'Copy this token now: it is not shown again.\n'
+  );
+}
+
+/** A freshly created organization. */
+export function createdOrganization(o: Organization): string {
+  return `Organization ${o.name} (${o.id}) created.\n`;
+}
