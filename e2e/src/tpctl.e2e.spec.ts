@@ -1,0 +1,141 @@
+// The operator story end to end: tpctl as a subprocess against the registry running as its
+// own process on real NATS JetStream and PostgreSQL.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  connectTestNats,
+  createTestDatabase,
+  deleteTestStream,
+  testNatsEnv,
+  testStreamSettings,
+  type TestDatabase,
+  type TestStream,
+} from '@trustplane/testkit';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { freePort, startServiceProcess, tpctl, type CliResult, type RunningService } from './processes.js';
+
+let nc: NatsConnection;
+let db: TestDatabase;
+let stream: TestStream;
+let registry: RunningService;
+let serviceEnv: Record<string, string>;
+let cliEnv: Record<string, string>;
+
+before(async () => {
+  nc = await connectTestNats();
+  db = await createTestDatabase('e2e_tpctl');
+  stream = testStreamSettings('e2e_tpctl');
+  const port = await freePort();
+  serviceEnv = {
+    ...testNatsEnv(),
+    DATABASE_URL: db.url,
+    TP_EVENT_STREAM: stream.streamName,
+    TP_SUBJECT_PREFIX: stream.subjectPrefix,
+    TP_REGISTRY_PORT: String(port),
+    TP_REGISTRY_PUBLIC_BASE_URL: 'https://trust.example.com',
+    TP_LOG_LEVEL: 'warn',
+  };
+  registry = await startServiceProcess('registry', serviceEnv, port);
+  cliEnv = { ...serviceEnv, TPCTL_SERVER: registry.url };
+});
+
+after(async () => {
+  const code = await registry.stop();
+  assert.equal(code, 0, `graceful shutdown: ${registry.output()}`);
+  await deleteTestStream(nc, stream.streamName);
+  await nc.close();
+  await db.drop();
+});
+
+async function ok(args: string[]): Promise<CliResult> {
+  const result = await tpctl(args, cliEnv);
+  assert.equal(result.code, 0, `tpctl ${args.join(' ')}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  return result;
+}
+
+async function json<T>(args: string[]): Promise<T> {
+  return JSON.parse((await ok([...args, '--output', 'json'])).stdout) as T;
+}
+
+test('operator story: org, token, trust domain, cluster, entries, refusal, clean-up', async () => {
+  // A fresh install refuses everything without a token.
+  const refused = await tpctl(['trust-domain', 'list'], cliEnv);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /UNAUTHENTICATED/);
+
+  // Host-local bootstrap through the event log.
+  const org = await json<{ id: string; name: string }>(['org', 'create', '--name', 'Acme']);
+  assert.match(org.id, /^t-[0-9a-z]{10}$/);
+  const token = await json<{ id: string; token: string }>(['token', 'create', '--org', org.id, '--scopes', 'admin', '--name', 'bootstrap']);
+  assert.match(token.token, /^tp_tok-/);
+  cliEnv['TPCTL_TOKEN'] = token.token;
+  for (let i = 0; i < 100 && (await tpctl(['trust-domain', 'list'], cliEnv)).code !== 0; i++) await new Promise((r) => setTimeout(r, 50));
+
+  const created = await ok(['trust-domain', 'create', 'example.org', '--description', 'Production workloads']);
+  assert.match(created.stdout, /example\.org/);
+  assert.match(created.stdout, /td-[0-9a-z]{10}/);
+
+  const list = await ok(['trust-domain', 'list']);
+  const lines = list.stdout.trimEnd().split('\n');
+  assert.match(lines[0] ?? '', /^Name\s+ID\s+State\s+Managed\s+Clusters\s+Federations$/);
+  assert.match(lines[1] ?? '', /^example\.org\s+td-[0-9a-z]{10}\s+provisioning\s+true\s+0\s+0$/);
+  assert.equal(lines.at(-1), '1 trust domain found.');
+  const [td] = await json<{ id: string; name: string; status: string }[]>(['trust-domain', 'list']);
+  assert.equal(td?.name, 'example.org');
+
+  const info = await ok(['trust-domain', 'info', 'example.org', '--show-deployments']);
+  assert.match(info.stdout, /Description:\s+Production workloads/);
+  assert.match(info.stdout, new RegExp(`Bundle endpoint:\\s+https://trust\\.example\\.com/${org.id}/example\\.org/bundle`));
+  assert.match(info.stdout, /OIDC discovery endpoint:\s+\S+\/\.well-known\/openid-configuration/);
+  assert.match(info.stdout, /default/, 'the managed deployment is listed');
+
+  const cluster = await json<{ id: string; name: string }>(['cluster', 'create', 'example.org', 'production', '--platform', 'k8s']);
+  assert.match(cluster.id, /^c-[0-9a-z]{10}$/);
+  const clusters = await ok(['cluster', 'list', 'example.org']);
+  assert.match(clusters.stdout, /production/);
+
+  const entryIds: string[] = [];
+  for (const [name, uid] of [['payments', '1000'], ['billing', '1001']] as const) {
+    const entry = await json<{ id: string; spiffeId: string; revision: number }>([
+      'entry', 'create', 'example.org',
+      '--spiffe-id', `spiffe://example.org/${name}`,
+      '--parent-id', `spiffe://example.org/agent/production/node-1`,
+      '--selector', `unix:uid:${uid}`,
+      '--x509-svid-ttl', '3600',
+    ]);
+    assert.equal(entry.spiffeId, `spiffe://example.org/${name}`);
+    assert.equal(entry.revision, 1);
+    entryIds.push(entry.id);
+  }
+  const entries = await ok(['entry', 'list', 'example.org']);
+  assert.match(entries.stdout, /spiffe:\/\/example\.org\/payments/);
+  assert.match(entries.stdout.trimEnd().split('\n').at(-1) ?? '', /^2 entries found\.$/);
+  const updated = await json<{ revision: number; selectors: string[] }>(['entry', 'update', entryIds[0] ?? '', '--selector', 'unix:uid:2000']);
+  assert.equal(updated.revision, 2);
+  assert.deepEqual(updated.selectors, ['unix:uid:2000']);
+
+  // Invalid input is refused with the rule that failed.
+  const badEntry = await tpctl(['entry', 'create', 'example.org', '--spiffe-id', 'spiffe://other.org/x', '--parent-id', 'spiffe://example.org/agent/a', '--selector', 'unix:uid:1'], cliEnv);
+  assert.equal(badEntry.code, 1);
+  assert.match(badEntry.stderr, /ENTRY_INVALID/);
+  const badTd = await tpctl(['trust-domain', 'create', 'Example.ORG'], cliEnv);
+  assert.equal(badTd.code, 1);
+  assert.match(badTd.stderr, /TRUST_DOMAIN_NAME_INVALID/);
+
+  // Deleting the trust domain is refused while the cluster remains, naming it.
+  const refusal = await tpctl(['trust-domain', 'delete', 'example.org'], cliEnv);
+  assert.equal(refusal.code, 1);
+  assert.match(
+    refusal.stderr,
+    new RegExp(`Trust domain has clusters in use; delete all clusters \\(production ${cluster.id}\\) before trying again`),
+  );
+
+  // Clean up, then delete.
+  for (const id of entryIds) await ok(['entry', 'delete', id]);
+  assert.match((await ok(['entry', 'list', 'example.org'])).stdout, /No entries found\./);
+  await ok(['cluster', 'disable', 'example.org', cluster.id]);
+  await ok(['cluster', 'delete', 'example.org', cluster.id]);
+  const deleted = await ok(['trust-domain', 'delete', 'example.org']);
+  assert.match(deleted.stdout, /Trust domain example\.org \(td-[0-9a-z]{10}\) deleted\./);
+  assert.match((await ok(['trust-domain', 'list'])).stdout, /No trust domains found\./);
+});
