@@ -1,5 +1,6 @@
 // The TrustPlane demo: runs the real services against the local stack and walks through
-// what works today. Every run uses its own database and event stream, dropped at the end.
+// what works today with tpctl. Every run uses its own database and event stream, dropped
+// at the end.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { ROOT, dropDatabase, ensureDatabase, freePort, startService, token } from './lib/stack.mjs';
@@ -15,26 +16,24 @@ const stream = `TP_DEMO_${run.toUpperCase()}`;
 const prefix = `tpdemo${run}`;
 
 function step(title) {
-  process.stdout.write(`\n== ${title}\n`);
-}
-function show(value) {
-  process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`\n\x1b[1m== ${title}\x1b[0m\n`);
 }
 
-async function api(base, method, path, body) {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+/** Runs tpctl like an operator would, echoing the command and its output. */
+function tpctl(env, args, { expectFailure = false, quiet = false } = {}) {
+  if (!quiet) process.stdout.write(`$ tpctl ${args.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ')}\n`);
+  const result = spawnSync(process.execPath, [`${ROOT}/cli/tpctl/dist/main.js`, ...args], { env, encoding: 'utf8' });
+  if (!quiet) process.stdout.write(result.stdout + result.stderr);
+  if (expectFailure ? result.status === 0 : result.status !== 0) {
+    throw new Error(`tpctl ${args.join(' ')} ${expectFailure ? 'unexpectedly succeeded' : `failed: ${result.stderr}`}`);
+  }
+  return result.stdout;
 }
 
 async function main() {
   const databaseUrl = await ensureDatabase(database);
   const port = await freePort();
-  const env = {
+  const serviceEnv = {
     DATABASE_URL: databaseUrl,
     TP_EVENT_STREAM: stream,
     TP_SUBJECT_PREFIX: prefix,
@@ -44,54 +43,83 @@ async function main() {
   };
   const base = `http://127.0.0.1:${port}`;
   step(`starting the registry on ${base} (database ${database}, stream ${stream})`);
-  const registry = await startService('registry', 'services/registry/dist/main.js', env, `${base}/readyz`);
+  const registry = await startService('registry', 'services/registry/dist/main.js', serviceEnv, `${base}/readyz`);
+  const env = { ...process.env, ...serviceEnv, TPCTL_SERVER: base };
   try {
-    show((await api(base, 'GET', '/readyz')).body);
+    step('a fresh install answers 401 until a token exists');
+    tpctl(env, ['trust-domain', 'list'], { expectFailure: true });
 
-    step('commands append events; the organizations projection follows');
-    const acme = await api(base, 'POST', '/api/v1/organizations', { name: 'Acme' });
-    show(`POST /api/v1/organizations {"name":"Acme"} → ${acme.status}`);
-    show(acme.body);
-    const globex = await api(base, 'POST', '/api/v1/organizations', { name: 'Globex' });
-    show(`POST /api/v1/organizations {"name":"Globex"} → ${globex.status} ${globex.body.id}`);
-    const renamed = await api(base, 'PATCH', `/api/v1/organizations/${acme.body.id}`, { name: 'Acme Corporation' });
-    show(`PATCH /api/v1/organizations/${acme.body.id} {"name":"Acme Corporation"} → ${renamed.status} version ${renamed.body.version}`);
+    step('on the host: create an organization and an API token (written through the event log)');
+    const org = JSON.parse(tpctl(env, ['org', 'create', '--name', 'Acme', '--output', 'json']));
+    process.stdout.write(`organization ${org.id}\n`);
+    const issued = JSON.parse(tpctl(env, ['token', 'create', '--org', org.id, '--scopes', 'admin', '--name', 'demo', '--output', 'json'], { quiet: true }));
+    process.stdout.write(`$ tpctl token create --org ${org.id} --scopes admin --name demo\ntoken ${issued.id} created (shown once): ${issued.token.slice(0, 24)}…\n`);
+    env.TPCTL_TOKEN = issued.token;
+    for (let i = 0; i < 100; i++) {
+      if (spawnSync(process.execPath, [`${ROOT}/cli/tpctl/dist/main.js`, 'trust-domain', 'list'], { env }).status === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
 
-    step('bad input is refused with problem+json and appends nothing');
-    const bad = await api(base, 'POST', '/api/v1/organizations', { name: '', colour: 'red' });
-    show(`→ ${bad.status}`);
-    show(bad.body);
+    step('trust domains');
+    tpctl(env, ['trust-domain', 'create', 'example.org', '--description', 'Production workloads']);
+    tpctl(env, ['trust-domain', 'create', 'staging.example.org', '--self-hosted']);
+    tpctl(env, ['trust-domain', 'deployment', 'create', 'staging.example.org', 'eu-west-1', '--region', 'eu-west']);
+    tpctl(env, ['trust-domain', 'list']);
+    tpctl(env, ['trust-domain', 'info', 'example.org', '--show-deployments']);
 
-    step('the event log (JetStream, append-only)');
+    step('a cluster and registration entries');
+    const cluster = JSON.parse(tpctl(env, ['cluster', 'create', 'example.org', 'production', '--platform', 'k8s', '--output', 'json'], { quiet: true }));
+    process.stdout.write(`$ tpctl cluster create example.org production --platform k8s\ncluster production ${cluster.id} created\n`);
+    tpctl(env, ['cluster', 'list', 'example.org']);
+    const entryIds = [];
+    for (const [name, uid] of [['payments', '1000'], ['billing', '1001']]) {
+      const args = ['entry', 'create', 'example.org', '--spiffe-id', `spiffe://example.org/${name}`, '--parent-id', 'spiffe://example.org/agent/production/node-1', '--selector', `unix:uid:${uid}`];
+      process.stdout.write(`$ tpctl ${args.join(' ')}\n`);
+      const entry = JSON.parse(tpctl(env, [...args, '--output', 'json'], { quiet: true }));
+      process.stdout.write(`entry ${entry.id} → ${entry.spiffeId} (revision ${entry.revision})\n`);
+      entryIds.push(entry.id);
+    }
+    tpctl(env, ['entry', 'list', 'example.org']);
+
+    step('bad input is refused with the rule that failed, and nothing is written');
+    tpctl(env, ['entry', 'create', 'example.org', '--spiffe-id', 'spiffe://other.org/x', '--parent-id', 'spiffe://example.org/agent/production/node-1', '--selector', 'unix:uid:1'], { expectFailure: true });
+    tpctl(env, ['trust-domain', 'create', 'Example.ORG'], { expectFailure: true });
+
+    step('deleting a trust domain that still has clusters is refused');
+    tpctl(env, ['trust-domain', 'delete', 'example.org'], { expectFailure: true });
+
+    step('clean up, then delete');
+    for (const id of entryIds) tpctl(env, ['entry', 'delete', id]);
+    tpctl(env, ['cluster', 'disable', 'example.org', cluster.id]);
+    tpctl(env, ['cluster', 'delete', 'example.org', cluster.id]);
+    tpctl(env, ['trust-domain', 'delete', 'example.org']);
+    tpctl(env, ['trust-domain', 'list']);
+
+    step('every change is an event in the append-only log (JetStream)');
     const nc = await connect({
       servers: (process.env.NATS_URL ?? 'nats://127.0.0.1:4222').replace(/^nats:\/\//, ''),
       ...(process.env.TP_NATS_ADMIN_USER ? { user: process.env.TP_NATS_ADMIN_USER, pass: process.env.TP_NATS_ADMIN_PASSWORD } : {}),
     });
     const jsm = await jetstreamManager(nc);
     const info = await jsm.streams.info(stream);
-    show(`stream ${stream}: ${info.state.messages} events, deny_delete=${info.config.deny_delete}, deny_purge=${info.config.deny_purge}`);
+    process.stdout.write(`stream ${stream}: ${info.state.messages} events, deny_delete=${info.config.deny_delete}, deny_purge=${info.config.deny_purge}\n`);
     for (let seq = 1; seq <= info.state.last_seq; seq++) {
       const message = await jsm.streams.getMessage(stream, { seq });
       const event = JSON.parse(new TextDecoder().decode(message.data));
-      show(`  #${seq} ${message.subject}  ${event.type} v${event.schemaVersion} ${JSON.stringify(event.data)}`);
+      process.stdout.write(`  #${String(seq).padStart(2)} ${event.type.padEnd(28)} ${event.aggregateType}/${event.aggregateId}  by ${event.actor.kind}:${event.actor.id}\n`);
     }
-    const purge = await jsm.streams.purge(stream).then(() => 'allowed?!', (e) => `refused: ${e.message}`);
-    show(`purge the stream → ${purge}`);
+    const purge = await jsm.streams.purge(stream).then(() => 'allowed?!', (e) => `refused (${e.message})`);
+    process.stdout.write(`purging the stream → ${purge}\n`);
 
-    step('the read model in PostgreSQL');
+    step('read models in PostgreSQL (row-level security per organization)');
     const pool = new pg.Pool({ connectionString: databaseUrl });
-    const rows = await pool.query('SELECT id, name, version, created_at, updated_at FROM registry.organizations ORDER BY created_at');
-    console.table(rows.rows.map((r) => ({ ...r, created_at: r.created_at.toISOString(), updated_at: r.updated_at.toISOString() })));
-    const checkpoint = await pool.query('SELECT projection, stream_seq FROM registry.projection_checkpoints');
-    console.table(checkpoint.rows);
+    const checkpoints = await pool.query('SELECT projection, stream_seq FROM registry.projection_checkpoints ORDER BY projection');
+    console.table(checkpoints.rows);
     await pool.end();
 
     step('rebuild every projection from sequence 1 and compare with the live tables');
-    const rebuild = spawnSync(process.execPath, [`${ROOT}/services/registry/dist/admin.js`, 'rebuild'], {
-      env: { ...process.env, ...env },
-      encoding: 'utf8',
-    });
-    show(rebuild.stdout.trim());
+    const rebuild = spawnSync(process.execPath, [`${ROOT}/services/registry/dist/admin.js`, 'rebuild'], { env: { ...process.env, ...serviceEnv }, encoding: 'utf8' });
+    process.stdout.write(rebuild.stdout);
     if (rebuild.status !== 0) throw new Error(`rebuild differed or failed: ${rebuild.stderr}`);
 
     await jsm.streams.delete(stream);

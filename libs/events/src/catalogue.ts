@@ -1,12 +1,13 @@
 import type { EnvelopeOf, EventDraft } from './envelope.js';
 import type { OrganizationEvent } from './organization.js';
 import type { RegistryEvent } from './registry.js';
+import type { BundleEvent, CaEvent } from './ca.js';
 
 /**
  * The catalogue: the union of every context's events. Adding a context means adding its
  * union here; a type not listed does not compile anywhere an event is expected.
  */
-export type DomainEvent = OrganizationEvent | RegistryEvent;
+export type DomainEvent = OrganizationEvent | RegistryEvent | CaEvent | BundleEvent;
 
 /** Any event type name in the catalogue. */
 export type DomainEventType = DomainEvent['type'];
@@ -41,6 +42,12 @@ export const CURRENT_SCHEMA_VERSIONS: { readonly [T in DomainEventType]: Extract
   'entry.deleted': 1,
   'apitoken.created': 1,
   'apitoken.revoked': 1,
+  'ca.keyset_prepared': 1,
+  'ca.keyset_activated': 1,
+  'ca.keyset_tainted': 1,
+  'ca.keyset_revoked': 1,
+  'ca.keyset_dropped': 1,
+  'bundle.updated': 1,
 };
 
 /** True when `type` names an event in the catalogue. */

@@ -31,3 +31,4 @@ export {
 export { DomainError, accept, reject, assertNever } from './decider.js';
 export type { Decision, Decider, DecisionContext } from './decider.js';
 export type * from './registry.js';
+export type * from './ca.js';

@@ -58,7 +58,7 @@ function validate(trustDomainId: string, trustDomainName: string, input: Registr
   const result = validateRegistrationEntry(input, td.value, { now, reservedPathSegments: RESERVED_ENTRY_PATHS });
   if (!result.ok) {
     const errors = result.error.map((e) => ({ field: e.path, code: e.code, message: e.message }));
-    return new DomainError('ENTRY_INVALID', errors.map((e) => `${e.field}: ${e.message}`).join('; '), 'invalid', { errors });
+    return new DomainError('ENTRY_INVALID', errors.map((e) => e.message).join('; '), 'invalid', { errors });
   }
   const entry = result.value;
   return {

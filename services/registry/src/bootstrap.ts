@@ -1,6 +1,7 @@
 // Host-local bootstrap (used by `tpctl org create` and `tpctl token create --org …`): a fresh
 // install has no API token, so the first organization and token are written straight to the
 // event log with the service's own configuration. The registry projects them as usual.
+import { userInfo } from 'node:os';
 import { uuidv7 } from '@trustplane/events';
 import { EventLog, handleCommand, type CommandContext } from '@trustplane/eventstore';
 import { connectNats } from '@trustplane/platform';
@@ -13,7 +14,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 function bootstrapContext(): CommandContext {
   const id = uuidv7();
-  return { actor: { kind: 'bootstrap', id: `host:${process.env['USER'] ?? 'unknown'}` }, correlationId: id, causationId: id, now: new Date() };
+  return { actor: { kind: 'bootstrap', id: `host:${userInfo().username}` }, correlationId: id, causationId: id, now: new Date() };
 }
 
 async function withLog<T>(env: Env, work: (log: EventLog) => Promise<T>): Promise<T> {
