@@ -58,6 +58,8 @@ export interface PlatformModuleOptions {
   readonly metrics: ServiceMetrics;
   readonly projections: readonly HostedProjection[];
   readonly clock?: Clock;
+  /** Readiness checks beyond NATS and Postgres (e.g. the signer's key custody). */
+  readonly readinessChecks?: readonly ReadinessCheck[];
 }
 
 /** Liveness and readiness. */
@@ -170,6 +172,7 @@ export class PlatformModule {
         useFactory: (nc: NatsConnection, pool: Pool): ReadinessCheck[] => [
           { name: 'nats', check: async () => void (await nc.rtt()) },
           { name: 'postgres', check: async () => void (await pool.query('SELECT 1')) },
+          ...(options.readinessChecks ?? []),
         ],
       },
       {

@@ -125,3 +125,4 @@ export async function eventually(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+export { findPrivateKeyMaterial } from './secrets-scan.js';

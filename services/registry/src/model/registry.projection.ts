@@ -1,6 +1,6 @@
 import type { DomainEnvelope } from '@trustplane/events';
 import { applyRowFold, tableFold, type PositionedEvent, type Projection, type ProjectionTx, type TableRow } from '@trustplane/eventstore';
-import { CLUSTER, CLUSTER_CONFIG_VERSIONS_KEPT, DEPLOYMENT, ENTRY, API_TOKEN, TRUST_DOMAIN } from '@trustplane/registry-domain';
+import { CLUSTER, CLUSTER_CONFIG_VERSIONS_KEPT, CONFIG_SECTION, DEPLOYMENT, ENTRY, API_TOKEN, TRUST_DOMAIN } from '@trustplane/registry-domain';
 
 type Row = TableRow;
 const stamp = (event: DomainEnvelope, sequence: number) => ({ version: sequence, updated_at: event.occurredAt });
@@ -22,6 +22,16 @@ const trustDomains = tableFold<Row>({
       default:
         return row;
     }
+  },
+});
+
+/** The first CA activation of any deployment makes its trust domain `available`. */
+const trustDomainAvailability = tableFold<Row>({
+  table: 'trust_domains',
+  columns: ['id', 'tenant_id', 'name', 'description', 'kind', 'status', 'version', 'created_at', 'updated_at'],
+  keyOf: (e) => (e.type === 'ca.keyset_activated' ? e.data.trustDomainId : undefined),
+  fold(row, e, seq) {
+    return row !== undefined && row['status'] !== 'available' ? { ...row, status: 'available', ...stamp(e, seq) } : row;
   },
 });
 
@@ -168,10 +178,31 @@ async function applyConfigVersions(tx: ProjectionTx, events: readonly Positioned
   }
 }
 
+/**
+ * The current document of each config section, in log order; a deleted deployment or cluster
+ * takes its sections with it.
+ */
+async function applyConfigSections(tx: ProjectionTx, events: readonly PositionedEvent[]): Promise<void> {
+  for (const { event, sequence } of events) {
+    if (event.type === 'configsection.set') {
+      const d = event.data;
+      await tx.query(
+        `INSERT INTO config_sections (id, tenant_id, target_kind, target_id, trust_domain_id, section, schema, spec, config_version, version, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+         ON CONFLICT (id) DO UPDATE SET schema = EXCLUDED.schema, spec = EXCLUDED.spec, config_version = EXCLUDED.config_version,
+           version = EXCLUDED.version, updated_at = EXCLUDED.updated_at`,
+        [event.aggregateId, event.tenant, d.targetKind, d.targetId, d.trustDomainId, d.section, d.schema, JSON.stringify(d.spec), d.version, sequence, event.occurredAt],
+      );
+    } else if (event.type === 'deployment.deleted' || event.type === 'cluster.deleted') {
+      await tx.query('DELETE FROM config_sections WHERE tenant_id = $1 AND target_id = $2', [event.tenant, event.aggregateId]);
+    }
+  }
+}
+
 /** The registry's read model of trust domains, deployments, clusters, entries and tokens. */
 export const registryModelProjection: Projection = {
   name: 'registry.model',
-  aggregateTypes: [TRUST_DOMAIN, DEPLOYMENT, CLUSTER, ENTRY, API_TOKEN],
+  aggregateTypes: [TRUST_DOMAIN, DEPLOYMENT, CLUSTER, ENTRY, API_TOKEN, 'ca', CONFIG_SECTION],
   tables: [
     { name: 'trust_domains', orderBy: ['id'] },
     { name: 'deployments', orderBy: ['id'] },
@@ -179,9 +210,11 @@ export const registryModelProjection: Projection = {
     { name: 'cluster_config_versions', orderBy: ['id'] },
     { name: 'entries', orderBy: ['id'] },
     { name: 'api_tokens', orderBy: ['id'] },
+    { name: 'config_sections', orderBy: ['id'] },
   ],
   async applyBatch(tx, events) {
-    for (const fold of [trustDomains, deployments, clusters, entries, apiTokens]) await applyRowFold(tx, fold, events);
+    for (const fold of [trustDomains, trustDomainAvailability, deployments, clusters, entries, apiTokens]) await applyRowFold(tx, fold, events);
     await applyConfigVersions(tx, events);
+    await applyConfigSections(tx, events);
   },
 };

@@ -1,0 +1,339 @@
+import { randomBytes } from 'node:crypto';
+import { uuidv7, type AggregateRef, type DomainEnvelope } from '@trustplane/events';
+import { EventLog, handleCommand, quoteIdent, type CommandContext, type LoadedAggregate } from '@trustplane/eventstore';
+import {
+  BUNDLE,
+  CA,
+  activeKeyset,
+  bundleDecider,
+  caDecider,
+  jwtSvidTtl,
+  keyHandlesFor,
+  newKeysetValidity,
+  preparedKeyset,
+  rotationActions,
+  x509SvidTtl,
+  type BundleState,
+  type CaCommand,
+  type CaSettings,
+  type CaState,
+  type Keyset,
+  type RotationAction,
+} from '@trustplane/ca-domain';
+import {
+  buildCaCertificate,
+  createJwtAuthority,
+  createX509SvidTemplate,
+  mintJwtSvid,
+  mintX509Svid,
+  mintX509SvidFromCsr,
+  validateCaCertificate,
+  type JwtAuthority,
+  type JwtSvid,
+  type MessageSigner,
+  type X509Svid,
+  type X509SvidTemplate,
+} from '@trustplane/crypto';
+import type { KeyManager } from '@trustplane/keymanager';
+import type { Clock } from '@trustplane/platform';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import type { CustodyPool } from './custody-pool.js';
+
+/** A deployment this signer serves. */
+export interface ServedDeployment {
+  readonly tenant: string;
+  readonly deploymentId: string;
+  readonly trustDomainId: string;
+  readonly trustDomain: string;
+}
+
+/** The signing material of a deployment's active keyset, built once per activation. */
+interface ActiveAuthority {
+  readonly keysetId: string;
+  readonly template: X509SvidTemplate;
+  readonly jwt: JwtAuthority;
+  readonly x509Signer: MessageSigner;
+  readonly jwtSigner: MessageSigner;
+}
+
+const caFold = {
+  initialState: () => caDecider.initialState(),
+  evolve: (state: CaState, event: DomainEnvelope) => caDecider.evolve(state, event as never),
+};
+
+/** A MessageSigner that signs through the KeyManager (the custody child) with the message form. */
+export function keyManagerSigner(keyManager: KeyManager, keyHandle: string): MessageSigner {
+  return async (message, hash) => keyManager.sign(keyHandle, { message, hashAlgorithm: hash });
+}
+
+/**
+ * The CA of every deployment this signer serves: rotation on SPIRE's schedule (pure functions
+ * of the injected clock), keys created in custody, public material recorded as events, the
+ * trust bundle republished on every change, and SVID minting with the active keyset.
+ */
+export class CaService {
+  private readonly states = new Map<string, LoadedAggregate<CaState>>();
+  private readonly authorities = new Map<string, ActiveAuthority>();
+  private readonly bundles = new Map<string, LoadedAggregate<BundleState>>();
+  private readonly table: (name: string) => string;
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly pool: Pool,
+    schema: string,
+    private readonly custody: CustodyPool,
+    readonly settings: CaSettings,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {
+    this.table = (name) => `${quoteIdent(schema)}.${quoteIdent(name)}`;
+  }
+
+  /** The managed deployments to serve (from the signer's read model). */
+  async servedDeployments(): Promise<ServedDeployment[]> {
+    const rows = await this.pool.query<{ tenant_id: string; id: string; trust_domain_id: string; name: string }>(
+      `SELECT d.tenant_id, d.id, d.trust_domain_id, t.name FROM ${this.table('deployments')} d
+         JOIN ${this.table('trust_domains')} t ON t.id = d.trust_domain_id
+        WHERE d.managed ORDER BY d.id`,
+    );
+    return rows.rows.map((r) => ({ tenant: r.tenant_id, deploymentId: r.id, trustDomainId: r.trust_domain_id, trustDomain: r.name }));
+  }
+
+  /** Looks up a served deployment by id or by its trust domain. */
+  async deployment(tenant: string, lookup: { deploymentId?: string; trustDomainId?: string }): Promise<ServedDeployment | undefined> {
+    const all = await this.servedDeployments();
+    return all.find(
+      (d) => d.tenant === tenant && (lookup.deploymentId === undefined || d.deploymentId === lookup.deploymentId) && (lookup.trustDomainId === undefined || d.trustDomainId === lookup.trustDomainId),
+    );
+  }
+
+  /** The deployment's CA state, refreshed from the log. */
+  async state(deployment: ServedDeployment): Promise<CaState> {
+    const ref = caRef(deployment);
+    const known = this.states.get(deployment.deploymentId);
+    const loaded = known === undefined ? await this.log.load(ref, caFold) : await this.log.refresh(ref, caFold, known);
+    this.states.set(deployment.deploymentId, loaded);
+    return loaded.state;
+  }
+
+  /** Runs every rotation action due now for one deployment; returns how many ran. */
+  async rotate(deployment: ServedDeployment): Promise<number> {
+    let ran = 0;
+    for (let round = 0; round < 4; round++) {
+      const now = this.clock.now();
+      const actions = rotationActions(await this.state(deployment), now, this.settings);
+      if (actions.length === 0) break;
+      for (const action of actions) {
+        await this.apply(deployment, action);
+        ran += 1;
+      }
+    }
+    if (ran > 0) await this.publishBundle(deployment);
+    return ran;
+  }
+
+  /** Runs an operator command (prepare / activate / taint / revoke) and republishes the bundle. */
+  async operate(deployment: ServedDeployment, op: 'prepare' | 'activate' | 'taint' | 'revoke', keysetId: string | undefined): Promise<void> {
+    if (op === 'prepare') {
+      await this.prepare(deployment, this.manualPrepare());
+    } else {
+      const state = await this.state(deployment);
+      // Tainting the signing keyset is a forced rotation: make sure a successor exists first.
+      if (op === 'taint' && activeKeyset(state)?.keysetId === keysetId && preparedKeyset(state) === undefined) {
+        await this.prepare(deployment, this.manualPrepare());
+      }
+      await this.command(deployment, { kind: op, keysetId: keysetId ?? '' });
+      if (op === 'taint') await this.rotate(deployment);
+    }
+    await this.publishBundle(deployment);
+  }
+
+  private manualPrepare(): Extract<RotationAction, { kind: 'prepare' }> {
+    const validity = newKeysetValidity(this.clock.now(), this.settings);
+    return {
+      kind: 'prepare',
+      reason: 'rotation',
+      keyType: this.settings.keyType,
+      ...validity,
+      maxX509SvidTtlSeconds: this.settings.maxX509SvidTtlSeconds,
+      maxJwtSvidTtlSeconds: this.settings.maxJwtSvidTtlSeconds,
+    };
+  }
+
+  /** Mints an X.509-SVID with the active keyset (from a public key or a CSR). */
+  async mintX509(deployment: ServedDeployment, request: { spiffeId: string; publicKey?: Uint8Array; csr?: Uint8Array; dnsNames?: readonly string[]; ttlSeconds?: number }): Promise<{ svid: X509Svid; keysetId: string }> {
+    const authority = await this.activeAuthority(deployment);
+    const now = this.clock.now();
+    refuseOverlongTtl(request.ttlSeconds, this.settings.maxX509SvidTtlSeconds, 'X.509-SVID');
+    const ttl = x509SvidTtl(await this.state(deployment), now, this.settings, request.ttlSeconds);
+    const deps = { signer: authority.x509Signer, randomBytes: (size: number) => randomBytes(size) };
+    const base = { spiffeId: request.spiffeId, ttlSeconds: ttl.ttlSeconds, now, ...(request.dnsNames === undefined ? {} : { dnsNames: request.dnsNames }) };
+    const svid =
+      request.csr !== undefined
+        ? await mintX509SvidFromCsr(authority.template, { ...base, csr: request.csr }, deps)
+        : await mintX509Svid(authority.template, { ...base, publicKey: request.publicKey ?? new Uint8Array() }, deps);
+    return { svid, keysetId: authority.keysetId };
+  }
+
+  /** Mints a JWT-SVID with the active keyset. */
+  async mintJwt(deployment: ServedDeployment, request: { spiffeId: string; audience: readonly string[]; ttlSeconds?: number }): Promise<JwtSvid> {
+    const authority = await this.activeAuthority(deployment);
+    const now = this.clock.now();
+    refuseOverlongTtl(request.ttlSeconds, this.settings.maxJwtSvidTtlSeconds, 'JWT-SVID');
+    const ttl = jwtSvidTtl(await this.state(deployment), now, this.settings, request.ttlSeconds);
+    return mintJwtSvid(authority.jwt, { spiffeId: request.spiffeId, audience: request.audience, ttlSeconds: ttl.ttlSeconds, now }, authority.jwtSigner);
+  }
+
+  /** The current trust bundle document of a trust domain, read from its aggregate (never stale). */
+  async bundle(tenant: string, trustDomainId: string): Promise<{ sequence: number; document: Record<string, unknown> } | undefined> {
+    const ref = { tenant, aggregateType: BUNDLE, aggregateId: trustDomainId };
+    const fold = { initialState: () => bundleDecider.initialState(), evolve: (state: BundleState, event: DomainEnvelope) => bundleDecider.evolve(state, event as never) };
+    const known = this.bundles.get(trustDomainId);
+    const loaded = known === undefined ? await this.log.load(ref, fold) : await this.log.refresh(ref, fold, known);
+    this.bundles.set(trustDomainId, loaded);
+    const document = loaded.state.document;
+    return document === null ? undefined : { sequence: document.spiffe_sequence, document: document as unknown as Record<string, unknown> };
+  }
+
+  /** The keysets of a deployment, from the CA state. */
+  async keysets(deployment: ServedDeployment): Promise<readonly Keyset[]> {
+    return (await this.state(deployment)).keysets;
+  }
+
+  private async apply(deployment: ServedDeployment, action: RotationAction): Promise<void> {
+    switch (action.kind) {
+      case 'prepare':
+        await this.prepare(deployment, action);
+        return;
+      case 'activate':
+        await this.command(deployment, { kind: 'activate', keysetId: action.keysetId });
+        return;
+      case 'drop': {
+        await this.command(deployment, { kind: 'drop', keysetId: action.keysetId });
+        const handles = keyHandlesFor(action.keysetId);
+        const keyManager = this.custody.keyManagerFor(deployment.deploymentId);
+        await keyManager.release(handles.x509).catch(() => undefined);
+        await keyManager.release(handles.jwt).catch(() => undefined);
+        return;
+      }
+    }
+  }
+
+  /** Creates both keys in custody, builds the self-signed CA, records the public material. */
+  private async prepare(deployment: ServedDeployment, action: Extract<RotationAction, { kind: 'prepare' }>): Promise<void> {
+    const keysetId = `ks-${uuidv7(this.clock.now().getTime()).replace(/-/g, '').slice(0, 20)}`;
+    const handles = keyHandlesFor(keysetId);
+    const keyManager = this.custody.keyManagerFor(deployment.deploymentId);
+    const x509Key = await keyManager.create(handles.x509, action.keyType);
+    const jwtKey = await keyManager.create(handles.jwt, action.keyType);
+    const authority = await buildCaCertificate(
+      {
+        trustDomain: deployment.trustDomain,
+        publicKey: x509Key.publicKeyDer,
+        keyType: action.keyType,
+        serialRandom: randomBytes(16),
+        notBefore: action.notBefore,
+        notAfter: action.notAfter,
+      },
+      keyManagerSigner(keyManager, handles.x509),
+    );
+    await this.command(deployment, {
+      kind: 'prepare',
+      trustDomainId: deployment.trustDomainId,
+      trustDomain: deployment.trustDomain,
+      keysetId,
+      keyType: action.keyType,
+      x509: { keyHandle: handles.x509, certificate: authority.certificate },
+      jwt: { keyHandle: handles.jwt, publicKey: jwtKey.publicKeyDer },
+      maxX509SvidTtlSeconds: action.maxX509SvidTtlSeconds,
+      maxJwtSvidTtlSeconds: action.maxJwtSvidTtlSeconds,
+    });
+    this.logger.info({ deploymentId: deployment.deploymentId, keysetId, notAfter: action.notAfter }, 'keyset prepared');
+  }
+
+  private async command(deployment: ServedDeployment, command: CaCommand): Promise<void> {
+    const result = await handleCommand(this.log, caDecider, caRef(deployment), command, this.context());
+    this.states.set(deployment.deploymentId, { state: result.state, version: result.version });
+    if (result.events.some((e) => e.type === 'ca.keyset_activated' || e.type === 'ca.keyset_tainted' || e.type === 'ca.keyset_revoked')) {
+      this.authorities.delete(deployment.deploymentId);
+    }
+    for (const event of result.events) this.logger.info({ deploymentId: deployment.deploymentId, event: event.type }, 'ca changed');
+  }
+
+  /** Recomputes the trust domain's bundle from all its deployments and publishes it when changed. */
+  async publishBundle(deployment: ServedDeployment): Promise<void> {
+    const siblings = (await this.servedDeployments()).filter((d) => d.trustDomainId === deployment.trustDomainId);
+    const states = await Promise.all(siblings.map((d) => this.state(d)));
+    await handleCommand(
+      this.log,
+      bundleDecider,
+      { tenant: deployment.tenant, aggregateType: BUNDLE, aggregateId: deployment.trustDomainId },
+      {
+        kind: 'publish',
+        trustDomainId: deployment.trustDomainId,
+        trustDomain: deployment.trustDomain,
+        deployments: states,
+        refreshHintSeconds: this.settings.bundleRefreshHintSeconds,
+      },
+      this.context(),
+    );
+  }
+
+  private async activeAuthority(deployment: ServedDeployment): Promise<ActiveAuthority> {
+    const state = await this.state(deployment);
+    const active = activeKeyset(state);
+    if (active === undefined) throw new SignerUnavailableError(`deployment ${deployment.deploymentId} has no active CA yet`);
+    const cached = this.authorities.get(deployment.deploymentId);
+    if (cached !== undefined && cached.keysetId === active.keysetId) return cached;
+    const keyManager = this.custody.keyManagerFor(deployment.deploymentId);
+    const authority = validateCaCertificate(Buffer.from(active.x509.certificate, 'base64'), { trustDomain: deployment.trustDomain });
+    const built: ActiveAuthority = {
+      keysetId: active.keysetId,
+      template: createX509SvidTemplate({ authority, maxTtlSeconds: this.settings.maxX509SvidTtlSeconds }),
+      jwt: createJwtAuthority({
+        trustDomain: deployment.trustDomain,
+        publicKey: Buffer.from(active.jwt.publicKey, 'base64'),
+        keyId: active.jwt.keyId,
+        notAfter: new Date(active.notAfter),
+        maxTtlSeconds: this.settings.maxJwtSvidTtlSeconds,
+      }),
+      x509Signer: keyManagerSigner(keyManager, active.x509.keyHandle),
+      jwtSigner: keyManagerSigner(keyManager, active.jwt.keyHandle),
+    };
+    this.authorities.set(deployment.deploymentId, built);
+    return built;
+  }
+
+  private context(): CommandContext {
+    const id = uuidv7();
+    return { actor: { kind: 'service', id: 'signer' }, correlationId: id, causationId: id, now: this.clock.now() };
+  }
+}
+
+/** A request the signer refuses (bad input): nothing is signed. */
+export class SignerRequestError extends Error {
+  override readonly name = 'SignerRequestError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function refuseOverlongTtl(requested: number | undefined, ceiling: number, what: string): void {
+  if (requested === undefined) return;
+  if (!Number.isSafeInteger(requested) || requested <= 0) throw new SignerRequestError('TTL_INVALID', `${what} TTL must be a positive integer`);
+  if (requested > ceiling) throw new SignerRequestError('TTL_TOO_LONG', `${what} TTL ${requested}s exceeds the maximum of ${ceiling}s`);
+}
+
+/** No active CA (yet) for a deployment: answer "unavailable", not "invalid". */
+export class SignerUnavailableError extends Error {
+  override readonly name = 'SignerUnavailableError';
+  readonly code = 'CA_NOT_READY';
+}
+
+function caRef(deployment: ServedDeployment): AggregateRef {
+  return { tenant: deployment.tenant, aggregateType: CA, aggregateId: deployment.deploymentId };
+}

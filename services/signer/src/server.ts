@@ -1,0 +1,105 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { resolveCaSettings } from '@trustplane/ca-domain';
+import type { EventLog } from '@trustplane/eventstore';
+import {
+  createHttpService,
+  createLogger,
+  createServiceMetrics,
+  describeConfig,
+  EVENT_LOG,
+  initTracing,
+  NATS,
+  PG_POOL,
+  PlatformModule,
+  runMigrations,
+  systemClock,
+  type Clock,
+  type ReadinessCheck,
+  type ServiceMetrics,
+} from '@trustplane/platform';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { CaService } from './ca-service.js';
+import { signerConfigSchema, type SignerConfig } from './config.js';
+import { CustodyPool } from './custody-pool.js';
+import { signerMigrations } from './migrations/1700000001000-signer.js';
+import { signerProjection } from './projection.js';
+import { SignerResponders } from './responders.js';
+import { RotationWorker } from './rotation-worker.js';
+
+@Module({})
+class SignerModule {
+  static forRoot(config: SignerConfig, logger: Logger, metrics: ServiceMetrics, clock: Clock, readiness: readonly ReadinessCheck[]): DynamicModule {
+    return {
+      module: SignerModule,
+      imports: [
+        PlatformModule.forRoot({
+          service: 'signer',
+          settings: config,
+          logger,
+          metrics,
+          clock,
+          projections: [{ projection: signerProjection, schema: config.schema }],
+          readinessChecks: readiness,
+        }),
+      ],
+    };
+  }
+}
+
+/** A running signer. */
+export interface SignerServer {
+  readonly app: NestFastifyApplication;
+  readonly url: string;
+  readonly logger: Logger;
+  readonly ca: CaService;
+  readonly worker: RotationWorker;
+  readonly custody: CustodyPool;
+  close(): Promise<void>;
+}
+
+/** Migrates, starts key custody, boots, and starts rotating and answering requests. */
+export async function startSigner(config: SignerConfig, options: { clock?: Clock; logger?: Logger } = {}): Promise<SignerServer> {
+  const logger = options.logger ?? createLogger('signer', config.logLevel);
+  const clock = options.clock ?? systemClock;
+  initTracing('signer', config.tracing);
+  logger.info({ config: describeConfig(signerConfigSchema, config) }, 'starting signer');
+  await runMigrations(config.databaseUrl, signerMigrations(config.schema), `${config.schema}_migrations`);
+  const settings = resolveCaSettings({
+    caTtlSeconds: config.caTtlSeconds,
+    x509SvidTtlSeconds: config.x509SvidTtlSeconds,
+    jwtSvidTtlSeconds: config.jwtSvidTtlSeconds,
+    keyType: config.keyType,
+  });
+  const custody = await CustodyPool.start(config, logger);
+  const metrics = createServiceMetrics('signer');
+  const readiness: ReadinessCheck[] = [{ name: 'key_custody', check: () => custody.healthy() }];
+  const app = await createHttpService(SignerModule.forRoot(config, logger, metrics, clock, readiness), { logger, metrics });
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+
+  const ca = new CaService(app.get<EventLog>(EVENT_LOG), app.get<Pool>(PG_POOL), config.schema, custody, settings, clock, logger);
+  const worker = new RotationWorker(ca, app.get<Pool>(PG_POOL), config.tickMs, logger);
+  const responders = new SignerResponders(app.get<NatsConnection>(NATS), config.subjectPrefix, ca, () => worker.tick(), logger);
+  responders.start();
+  worker.start();
+  const url = `http://${config.host}:${port}`;
+  logger.info({ url }, 'signer listening');
+  return {
+    app,
+    url,
+    logger,
+    ca,
+    worker,
+    custody,
+    async close() {
+      await responders.stop();
+      await worker.stop();
+      await app.close();
+      await custody.stop();
+    },
+  };
+}

@@ -1,0 +1,107 @@
+// Test harness: a signer on its own database and stream, with a managed trust domain seeded
+// through the event log exactly as the registry would write it.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { uuidv7 } from '@trustplane/events';
+import { EventLog, handleCommand, type CommandContext } from '@trustplane/eventstore';
+import { DEPLOYMENT, deploymentDecider, TRUST_DOMAIN, trustDomainDecider } from '@trustplane/registry-domain';
+import { newResourceId } from '@trustplane/spiffe';
+import {
+  connectTestNats,
+  createTestDatabase,
+  deleteTestStream,
+  eventually,
+  testNatsEnv,
+  testStreamSettings,
+  type TestDatabase,
+  type TestStream,
+} from '@trustplane/testkit';
+import type { Logger } from 'pino';
+import { loadSignerConfig } from '../config.js';
+import { startSigner, type SignerServer } from '../server.js';
+
+/** A trust domain seeded for the signer. */
+export interface SeededTrustDomain {
+  readonly tenant: string;
+  readonly trustDomainId: string;
+  readonly trustDomain: string;
+  readonly deploymentId: string;
+}
+
+/** A signer for one test file. */
+export interface SignerHarness {
+  readonly env: Record<string, string>;
+  readonly nc: NatsConnection;
+  readonly log: EventLog;
+  readonly db: TestDatabase;
+  readonly stream: TestStream;
+  readonly keyDir: string;
+  signer: SignerServer;
+  seed(trustDomain: string): Promise<SeededTrustDomain>;
+  restart(extraEnv?: Record<string, string>): Promise<void>;
+  request<T>(operation: string, body: unknown): Promise<T>;
+  close(): Promise<void>;
+}
+
+function context(): CommandContext {
+  const id = uuidv7();
+  return { actor: { kind: 'system', id: 'test' }, correlationId: id, causationId: id, now: new Date() };
+}
+
+/** Starts a signer with its own database, stream, custody directory and (disk) key store. */
+export async function startSignerHarness(label: string, extraEnv: Record<string, string> = {}, logger?: Logger): Promise<SignerHarness> {
+  const nc = await connectTestNats();
+  const db = await createTestDatabase(label);
+  const stream = testStreamSettings(label);
+  const work = mkdtempSync(join(tmpdir(), 'tps-'));
+  const env: Record<string, string> = {
+    ...testNatsEnv(),
+    DATABASE_URL: db.url,
+    TP_EVENT_STREAM: stream.streamName,
+    TP_SUBJECT_PREFIX: stream.subjectPrefix,
+    TP_SIGNER_PORT: '0',
+    TP_LOG_LEVEL: 'silent',
+    TP_SIGNER_CUSTODY_DIR: join(work, 'c'),
+    TP_SIGNER_KEY_MANAGER: 'disk',
+    TP_SIGNER_KEY_DIR: join(work, 'keys'),
+    TP_SIGNER_KEK_PATH: join(work, 'kek'),
+    TP_SIGNER_TICK_MS: '100',
+    ...extraEnv,
+  };
+  const log = await EventLog.open(nc, stream);
+  const harness: SignerHarness = {
+    env,
+    nc,
+    log,
+    db,
+    stream,
+    keyDir: join(work, 'keys'),
+    signer: await startSigner(loadSignerConfig(env), logger === undefined ? {} : { logger }),
+    async seed(trustDomain) {
+      const tenant = newResourceId('organization');
+      const trustDomainId = newResourceId('trustDomain');
+      const deploymentId = newResourceId('deployment');
+      await handleCommand(log, trustDomainDecider, { tenant, aggregateType: TRUST_DOMAIN, aggregateId: trustDomainId }, { kind: 'create', name: trustDomain, description: '', trustDomainKind: 'managed' }, context());
+      await handleCommand(log, deploymentDecider, { tenant, aggregateType: DEPLOYMENT, aggregateId: deploymentId }, { kind: 'create', trustDomainId, name: 'default', region: '', managed: true }, context());
+      await eventually(async () => (await harness.signer.ca.bundle(tenant, trustDomainId)) !== undefined, 20_000, `bundle of ${trustDomain}`);
+      return { tenant, trustDomainId, trustDomain, deploymentId };
+    },
+    async restart(more = {}) {
+      await harness.signer.close();
+      harness.signer = await startSigner(loadSignerConfig({ ...env, ...more }), logger === undefined ? {} : { logger });
+    },
+    async request<T>(operation: string, body: unknown): Promise<T> {
+      const reply = await nc.request(`${stream.subjectPrefix}.cmd.signer.${operation}`, JSON.stringify(body), { timeout: 10_000 });
+      return JSON.parse(new TextDecoder().decode(reply.data)) as T;
+    },
+    async close() {
+      await harness.signer.close();
+      await deleteTestStream(nc, stream.streamName);
+      await nc.close();
+      await db.drop();
+    },
+  };
+  return harness;
+}
