@@ -43,7 +43,8 @@ function refused<T extends { ok: boolean }>(reply: T): string {
   return (reply as unknown as { error: { code: string } }).error.code;
 }
 function pem(der: Buffer, label = 'CERTIFICATE'): string {
-  return `-----BEGIN ${label}-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END ${label}-----\n`;
+  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
 async function bundleCas(): Promise<string> {
   const bundle = ok(await h.request<BundleReply>('bundle', { tenant: td.tenant, trustDomainId: td.trustDomainId }));
