@@ -91,3 +91,4 @@ export {
 
 // Benchmark hook (used by bench/)
 export { measureMintRate, type MintRateReport } from './bench';
+export { createSignatureSampler } from './sampling.js';

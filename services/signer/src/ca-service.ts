@@ -23,6 +23,7 @@ import {
 import {
   buildCaCertificate,
   createJwtAuthority,
+  createSignatureSampler,
   createX509SvidTemplate,
   mintJwtSvid,
   mintX509Svid,
@@ -76,6 +77,8 @@ export class CaService {
   private readonly states = new Map<string, LoadedAggregate<CaState>>();
   private readonly authorities = new Map<string, ActiveAuthority>();
   private readonly bundles = new Map<string, LoadedAggregate<BundleState>>();
+  /** Full signature checks on the first and every 32nd output; field checks on all. */
+  private readonly sampleSignature = createSignatureSampler(32);
   private readonly table: (name: string) => string;
 
   constructor(
@@ -167,7 +170,7 @@ export class CaService {
     const now = this.clock.now();
     refuseOverlongTtl(request.ttlSeconds, this.settings.maxX509SvidTtlSeconds, 'X.509-SVID');
     const ttl = x509SvidTtl(await this.state(deployment), now, this.settings, request.ttlSeconds);
-    const deps = { signer: authority.x509Signer, randomBytes: (size: number) => randomBytes(size) };
+    const deps = { signer: authority.x509Signer, randomBytes: (size: number) => randomBytes(size), verifySignature: this.sampleSignature() };
     const base = { spiffeId: request.spiffeId, ttlSeconds: ttl.ttlSeconds, now, ...(request.dnsNames === undefined ? {} : { dnsNames: request.dnsNames }) };
     const svid =
       request.csr !== undefined
@@ -182,7 +185,9 @@ export class CaService {
     const now = this.clock.now();
     refuseOverlongTtl(request.ttlSeconds, this.settings.maxJwtSvidTtlSeconds, 'JWT-SVID');
     const ttl = jwtSvidTtl(await this.state(deployment), now, this.settings, request.ttlSeconds);
-    return mintJwtSvid(authority.jwt, { spiffeId: request.spiffeId, audience: request.audience, ttlSeconds: ttl.ttlSeconds, now }, authority.jwtSigner);
+    return mintJwtSvid(authority.jwt, { spiffeId: request.spiffeId, audience: request.audience, ttlSeconds: ttl.ttlSeconds, now }, authority.jwtSigner, {
+      verifySignature: this.sampleSignature(),
+    });
   }
 
   /** The current trust bundle document of a trust domain, read from its aggregate (never stale). */
