@@ -6,10 +6,17 @@ const registryPort = process.env.TP_REGISTRY_PORT ?? '8080';
 
 async function main() {
   const databaseUrl = await ensureDatabase(process.env.TP_DATABASE_NAME ?? 'trustplane');
-  const env = { DATABASE_URL: databaseUrl, TP_REGISTRY_PORT: registryPort };
+  const signerPort = process.env.TP_SIGNER_PORT ?? '8081';
+  const env = { DATABASE_URL: databaseUrl, TP_REGISTRY_PORT: registryPort, TP_SIGNER_PORT: signerPort };
   const base = `http://127.0.0.1:${registryPort}`;
-  const services = [await startService('registry', 'services/registry/dist/main.js', env, `${base}/readyz`, { quiet: false })];
-  process.stdout.write(`\nTrustPlane is up (repo ${ROOT}):\n  registry  ${base}  (health ${base}/readyz, metrics ${base}/metrics)\nCtrl-C stops.\n`);
+  const signer = `http://127.0.0.1:${signerPort}`;
+  const services = [
+    await startService('registry', 'services/registry/dist/main.js', env, `${base}/readyz`, { quiet: false }),
+    await startService('signer', 'services/signer/dist/main.js', { ...env, TP_SIGNER_KEY_DIR: `${ROOT}/.local/signer/keys`, TP_SIGNER_KEK_PATH: `${ROOT}/.local/signer/kek` }, `${signer}/readyz`, { quiet: false }),
+  ];
+  process.stdout.write(
+    `\nTrustPlane is up (repo ${ROOT}):\n  registry  ${base}  (health ${base}/readyz, metrics ${base}/metrics)\n  signer    ${signer}  (health ${signer}/readyz, metrics ${signer}/metrics)\nCtrl-C stops.\n`,
+  );
   const stop = async () => {
     await Promise.all(services.map((s) => s.stop()));
     process.exit(0);
