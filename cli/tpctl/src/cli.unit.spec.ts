@@ -24,7 +24,12 @@ type Reply = { status: number; body?: unknown };
 
 function harness(
   replies: (request: Seen) => Reply,
-  options: { env?: Record<string, string>; config?: ConfigFile; bootstrap?: BootstrapPort } = {},
+  options: {
+    env?: Record<string, string>;
+    config?: ConfigFile;
+    bootstrap?: BootstrapPort;
+    documents?: Record<string, string>;
+  } = {},
 ) {
   const seen: Seen[] = [];
   let stdout = '';
@@ -61,6 +66,11 @@ function harness(
       if (options.bootstrap === undefined)
         throw new CliError('BOOTSTRAP_UNAVAILABLE', 'not in this test');
       return options.bootstrap;
+    },
+    readFile: async (path) => {
+      const text = options.documents?.[path];
+      if (text === undefined) throw new Error(`ENOENT: no such file or directory, open '${path}'`);
+      return text;
     },
     readConfig: async (path) => files.get(path) ?? {},
     writeConfig: async (path, config) => void files.set(path, config),
@@ -617,5 +627,351 @@ test('an unreachable server is reported with its URL', async () => {
   assert.equal(
     result.stderr,
     'Error: cannot reach http://127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1 (SERVER_UNREACHABLE)\n',
+  );
+});
+
+const keyset = (id: string, state: string) => ({
+  id,
+  state,
+  keyType: 'ec-p256',
+  x509: { notBefore: '2030-01-01T00:00:00.000Z', notAfter: '2030-01-02T00:00:00.000Z', skid: 'ab' },
+  jwt: { kid: `kid-${id}`, notAfter: '2030-01-02T00:00:00.000Z' },
+  preparedAt: '2030-01-01T00:00:00.000Z',
+  activatedAt: null,
+});
+
+test('keyset list|prepare|activate|taint|revoke map to the deployment keyset routes', async () => {
+  const h = harness((request) => {
+    if (request.method === 'GET')
+      return {
+        status: 200,
+        body: { items: [keyset('ks-1', 'active'), keyset('ks-2', 'prepared')], nextCursor: null },
+      };
+    const id = request.path.split('/')[8] ?? 'ks-3';
+    return {
+      status: request.path.endsWith('/keysets') ? 201 : 200,
+      body: { keyset: keyset(id, 'prepared'), keysets: [keyset(id, 'prepared')] },
+    };
+  });
+  const list = await h.run(
+    'trust-domain',
+    'deployment',
+    'keyset',
+    'list',
+    'example.org',
+    'tdd-0000000001',
+  );
+  assert.equal(list.code, 0, list.stderr);
+  assert.equal(
+    list.stdout,
+    'ID    State     Key type  Not before                Not after                 JWT kid\n' +
+      'ks-1  active    ec-p256   2030-01-01T00:00:00.000Z  2030-01-02T00:00:00.000Z  kid-ks-1\n' +
+      'ks-2  prepared  ec-p256   2030-01-01T00:00:00.000Z  2030-01-02T00:00:00.000Z  kid-ks-2\n' +
+      '2 keysets found.\n',
+  );
+  const prepared = await h.run(
+    'td',
+    'deployment',
+    'keyset',
+    'prepare',
+    'example.org',
+    'tdd-0000000001',
+  );
+  assert.equal(prepared.code, 0, prepared.stderr);
+  assert.match(prepared.stdout, /^Keyset ks-3 prepared\.\n\nID +State/);
+  for (const [action, done] of [
+    ['activate', 'activated'],
+    ['taint', 'tainted'],
+    ['revoke', 'revoked'],
+  ]) {
+    const acted = await h.run(
+      'trust-domain',
+      'deployment',
+      'keyset',
+      action ?? '',
+      'example.org',
+      'tdd-0000000001',
+      'ks-7',
+    );
+    assert.equal(acted.code, 0, acted.stderr);
+    assert.match(acted.stdout, new RegExp(`^Keyset ks-7 ${done}\\.\\n\\n`));
+  }
+  assert.deepEqual(
+    h.seen.map((r) => `${r.method} ${r.path}`),
+    [
+      'GET /api/v1/trust-domains/example.org/deployments/tdd-0000000001/keysets',
+      'POST /api/v1/trust-domains/example.org/deployments/tdd-0000000001/keysets',
+      'POST /api/v1/trust-domains/example.org/deployments/tdd-0000000001/keysets/ks-7/activate',
+      'POST /api/v1/trust-domains/example.org/deployments/tdd-0000000001/keysets/ks-7/taint',
+      'POST /api/v1/trust-domains/example.org/deployments/tdd-0000000001/keysets/ks-7/revoke',
+    ],
+  );
+  assert.ok(
+    h.seen
+      .slice(1)
+      .every((r) => r.headers['idempotency-key'] !== undefined && r.body === undefined),
+  );
+  const json = await h.run(
+    '-o',
+    'json',
+    'trust-domain',
+    'deployment',
+    'keyset',
+    'list',
+    'example.org',
+    'tdd-0000000001',
+  );
+  assert.deepEqual(
+    JSON.parse(json.stdout).map((k: { id: string }) => k.id),
+    ['ks-1', 'ks-2'],
+  );
+  const actedJson = await h.run(
+    '--output',
+    'json',
+    'td',
+    'deployment',
+    'keyset',
+    'taint',
+    'example.org',
+    'tdd-0000000001',
+    'ks-9',
+  );
+  assert.equal(JSON.parse(actedJson.stdout).keyset.id, 'ks-9');
+});
+
+test('keyset: an empty list, and the signer being away reported with its code', async () => {
+  const empty = harness(() => ({ status: 200, body: { items: [], nextCursor: null } }));
+  assert.equal(
+    (await empty.run('td', 'deployment', 'keyset', 'list', 'example.org', 'tdd-0000000001')).stdout,
+    'No keysets found.\n',
+  );
+  const away = harness(() => ({
+    status: 503,
+    body: {
+      status: 503,
+      code: 'SIGNER_UNAVAILABLE',
+      detail: 'no signer answered within 5 s; retry later',
+    },
+  }));
+  const result = await away.run(
+    'td',
+    'deployment',
+    'keyset',
+    'prepare',
+    'example.org',
+    'tdd-0000000001',
+  );
+  assert.equal(result.code, 1);
+  assert.equal(
+    result.stderr,
+    'Error: no signer answered within 5 s; retry later (SIGNER_UNAVAILABLE)\n',
+  );
+});
+
+const keyManagerYaml = `section: key-manager
+schema: v1
+spec:
+  kind: webhook
+  webhookURL: https://km.example:8443
+  authType: bearer
+  tokenPath: /run/secrets/km-token
+  timeout: 10s
+`;
+
+test('config set: the YAML file goes as JSON to PUT /config/…; version flags; the outcome in words', async () => {
+  const h = harness(
+    (request) => ({
+      status: 200,
+      body: {
+        targetKind: 'trust-domain-deployment',
+        targetId: 'tdd-0000000001',
+        trustDomainId: 'td-0000000001',
+        section: 'key-manager',
+        schema: 'v1',
+        spec: (request.body as { spec: unknown }).spec,
+        version: 3,
+        createdAt: null,
+        updatedAt: null,
+        changed:
+          request.query['validateOnly'] !== undefined ||
+          (request.body as { expectedVersion?: number }).expectedVersion === 2,
+        validateOnly: request.query['validateOnly'] === 'true',
+      },
+    }),
+    { documents: { 'key-manager.yaml': keyManagerYaml } },
+  );
+  const stored = await h.run(
+    'config',
+    'set',
+    'trust-domain-deployment',
+    '--id',
+    'tdd-0000000001',
+    'key-manager.yaml',
+    '--expected-version',
+    '2',
+  );
+  assert.equal(stored.code, 0, stored.stderr);
+  assert.equal(
+    stored.stdout,
+    'Section key-manager of trust-domain-deployment tdd-0000000001 stored as version 3.\n',
+  );
+  const [put] = h.seen;
+  assert.equal(put?.method, 'PUT');
+  assert.equal(put?.path, '/api/v1/config/trust-domain-deployment/tdd-0000000001/key-manager');
+  assert.deepEqual(put?.query, {});
+  assert.deepEqual(put?.body, {
+    schema: 'v1',
+    spec: {
+      kind: 'webhook',
+      webhookURL: 'https://km.example:8443',
+      authType: 'bearer',
+      tokenPath: '/run/secrets/km-token',
+      timeout: '10s',
+    },
+    expectedVersion: 2,
+  });
+  assert.equal(put?.headers['content-type'], 'application/json');
+  const unchanged = await h.run(
+    'config',
+    'set',
+    'trust-domain-deployment',
+    '--id',
+    'tdd-0000000001',
+    'key-manager.yaml',
+  );
+  assert.equal(
+    unchanged.stdout,
+    'Section key-manager of trust-domain-deployment tdd-0000000001 unchanged (version 3).\n',
+  );
+  assert.equal((h.seen[1]?.body as { expectedVersion?: number }).expectedVersion, undefined);
+  const checked = await h.run(
+    'config',
+    'set',
+    'trust-domain-deployment',
+    '--id',
+    'tdd-0000000001',
+    'key-manager.yaml',
+    '--validate-only',
+  );
+  assert.equal(h.seen[2]?.query['validateOnly'], 'true');
+  assert.equal(
+    checked.stdout,
+    'Section key-manager of trust-domain-deployment tdd-0000000001 is valid; nothing was stored (--validate-only). Storing it would make version 3.\n',
+  );
+  const json = await h.run(
+    '-o',
+    'json',
+    'config',
+    'set',
+    'trust-domain-deployment',
+    '--id',
+    'tdd-0000000001',
+    'key-manager.yaml',
+  );
+  assert.equal(JSON.parse(json.stdout).version, 3);
+});
+
+test('config set: bad files and flags are refused before any request; server refusals name the field', async () => {
+  const h = harness(
+    () => ({
+      status: 400,
+      body: {
+        status: 400,
+        code: 'CONFIG_INVALID',
+        detail: 'config document is invalid: spec.webhookURL: required',
+        errors: [{ field: 'spec.webhookURL', code: 'CONFIG_INVALID', message: 'required' }],
+      },
+    }),
+    {
+      documents: {
+        'agent.yaml': 'section: agent\nschema: v1\nspec: {}\n',
+        'extra.yaml': 'section: key-manager\nschema: v1\nspec: {}\ncolour: red\n',
+        'list.yaml': '- a\n',
+        'broken.yaml': 'section: [\n',
+        'nospec.yaml': 'section: key-manager\nschema: v1\n',
+        'km.json': '{"section": "key-manager", "schema": "v1", "spec": {"kind": "webhook"}}',
+      },
+    },
+  );
+  const refusals: [string[], RegExp][] = [
+    [
+      ['agent.yaml'],
+      /^Error: agent\.yaml: section "agent" is not a trust-domain-deployment section \(expected key-manager\) \(DOCUMENT_INVALID\)\n$/,
+    ],
+    [
+      ['extra.yaml'],
+      /unknown key "colour" \(expected section, schema, spec\) \(DOCUMENT_INVALID\)/,
+    ],
+    [
+      ['list.yaml'],
+      /must be a mapping with the keys section, schema and spec \(DOCUMENT_INVALID\)/,
+    ],
+    [['broken.yaml'], /^Error: broken\.yaml is not valid YAML: .* \(DOCUMENT_INVALID\)\n$/],
+    [['nospec.yaml'], /"spec" must be a mapping \(DOCUMENT_INVALID\)/],
+    [['missing.yaml'], /^Error: cannot read missing\.yaml: ENOENT.* \(DOCUMENT_INVALID\)\n$/],
+    [
+      ['km.json', '--expected-version', 'latest'],
+      /option '--expected-version <n>' argument 'latest' is invalid/,
+    ],
+  ];
+  for (const [args, pattern] of refusals) {
+    const result = await h.run(
+      'config',
+      'set',
+      'trust-domain-deployment',
+      '--id',
+      'tdd-0000000001',
+      ...args,
+    );
+    assert.equal(result.code, 1, args.join(' '));
+    assert.match(result.stderr, pattern);
+  }
+  const noId = await h.run('config', 'set', 'cluster', 'agent.yaml');
+  assert.match(noId.stderr, /required option '--id <id>' not specified \(INVALID_ARGUMENT\)/);
+  assert.equal(h.seen.length, 0, 'no request for a refused file or flag');
+  const refused = await h.run(
+    'config',
+    'set',
+    'trust-domain-deployment',
+    '--id',
+    'tdd-0000000001',
+    'km.json',
+  );
+  assert.equal(refused.code, 1);
+  assert.equal(
+    refused.stderr,
+    'Error: config document is invalid: spec.webhookURL: required (CONFIG_INVALID)\n  spec.webhookURL: required (CONFIG_INVALID)\n',
+  );
+});
+
+test('config get shows the section and its spec as YAML', async () => {
+  const h = harness(() => ({
+    status: 200,
+    body: {
+      targetKind: 'cluster',
+      targetId: 'c-0000000001',
+      trustDomainId: 'td-0000000001',
+      section: 'agent',
+      schema: 'v1',
+      spec: { svidTtlSeconds: 1800, logLevel: 'info' },
+      version: 2,
+      createdAt: '2030-01-01T00:00:00.000Z',
+      updatedAt: '2030-01-02T00:00:00.000Z',
+    },
+  }));
+  const shown = await h.run('config', 'get', 'cluster', '--id', 'c-0000000001', 'agent');
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.equal(h.seen[0]?.path, '/api/v1/config/cluster/c-0000000001/agent');
+  assert.equal(
+    shown.stdout,
+    'Target:       cluster c-0000000001\n' +
+      'Trust domain: td-0000000001\n' +
+      'Section:      agent\n' +
+      'Schema:       v1\n' +
+      'Version:      2\n' +
+      'Updated:      2030-01-02T00:00:00.000Z\n' +
+      'Spec:\n' +
+      '  svidTtlSeconds: 1800\n' +
+      '  logLevel: info\n',
   );
 });

@@ -4,7 +4,7 @@ import { ApiError, CliError, type FieldProblem } from './errors.js';
 import type { Page } from './types.js';
 
 /** The HTTP methods the API uses. */
-export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** Query parameters; undefined values are left out. */
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -140,6 +140,11 @@ export class ApiClient {
   /** POST a command; carries the invocation's Idempotency-Key. */
   post<T>(path: string, body?: unknown): Promise<T> {
     return this.request<T>('POST', path, { body });
+  }
+
+  /** PUT a whole document (e.g. a config section). */
+  put<T>(path: string, body: unknown, query?: Query): Promise<T> {
+    return this.request<T>('PUT', path, { body, query });
   }
 
   /** PATCH a resource. */

@@ -6,6 +6,8 @@ export type CliErrorCode =
   | 'INVALID_ARGUMENT'
   /** The config file cannot be read or parsed, or holds unknown keys. */
   | 'CONFIG_INVALID'
+  /** A document file given to a command cannot be read, parsed, or is not shaped as expected. */
+  | 'DOCUMENT_INVALID'
   /** The server could not be reached. */
   | 'SERVER_UNREACHABLE'
   /** The server answered something that is not the API's JSON. */

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The tpctl executable.
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { loadBootstrap } from './bootstrap.js';
 import { run } from './cli.js';
@@ -15,6 +16,7 @@ run(process.argv.slice(2), {
   randomUUID,
   now: () => new Date(),
   loadBootstrap,
+  readFile: (path) => readFile(path, 'utf8'),
   readConfig: readConfigFile,
   writeConfig: (path, config) => writeConfigFile(path, config, randomUUID()),
 }).then(

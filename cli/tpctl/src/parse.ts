@@ -12,6 +12,16 @@ export function positiveInt(value: string): number {
   return parsed;
 }
 
+/** A whole number ≥ 0 (versions, where 0 means "not set yet"). */
+export function nonNegativeInt(value: string): number {
+  if (!/^[0-9]+$/.test(value.trim()))
+    throw new InvalidArgumentError('must be a whole number (0 or more)');
+  const parsed = Number(value.trim());
+  if (!Number.isSafeInteger(parsed))
+    throw new InvalidArgumentError('must be a whole number (0 or more)');
+  return parsed;
+}
+
 /** A `type:value` selector, e.g. `k8s:ns:payments` or `unix:uid:1000`. */
 export function selector(value: string): string {
   const colon = value.indexOf(':');

@@ -24,6 +24,8 @@ export interface Deps {
   now(): Date;
   /** Loads the host-local bootstrap functions. */
   loadBootstrap(): Promise<BootstrapPort>;
+  /** Reads a file a command names (e.g. a config section document) as UTF-8 text. */
+  readFile(path: string): Promise<string>;
   /** Reads the config file (a missing file is an empty config). */
   readConfig(path: string): Promise<ConfigFile>;
   /** Writes the config file with mode 0600. */

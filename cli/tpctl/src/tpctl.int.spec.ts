@@ -38,6 +38,20 @@ const td = {
   endpoints: { agent: null, bundle: null, jwtIssuer: null, jwks: null, oidcDiscovery: null },
 };
 
+const keyset = {
+  id: 'ks-0001',
+  state: 'prepared',
+  keyType: 'ec-p256',
+  x509: {
+    notBefore: '2030-01-01T00:00:00.000Z',
+    notAfter: '2030-01-02T00:00:00.000Z',
+    skid: '0a1b',
+  },
+  jwt: { kid: 'Zm9vYmFy', notAfter: '2030-01-02T00:00:00.000Z' },
+  preparedAt: '2030-01-01T00:00:00.000Z',
+  activatedAt: null,
+};
+
 function reply(res: import('node:http').ServerResponse, status: number, body?: unknown): void {
   const problem = status >= 400;
   res.writeHead(
@@ -77,6 +91,32 @@ before(async () => {
         case 'GET /api/v1/trust-domains/example.org':
           reply(res, 200, td);
           return;
+        case 'GET /api/v1/trust-domains/example.org/deployments/tdd-1a2b3c4d5e/keysets':
+          reply(res, 200, { items: [keyset], nextCursor: null });
+          return;
+        case 'POST /api/v1/trust-domains/example.org/deployments/tdd-1a2b3c4d5e/keysets/ks-0001/activate':
+          reply(res, 200, {
+            keyset: { ...keyset, state: 'active' },
+            keysets: [{ ...keyset, state: 'active' }],
+          });
+          return;
+        case 'PUT /api/v1/config/trust-domain-deployment/tdd-1a2b3c4d5e/key-manager': {
+          const sent = JSON.parse(body) as { schema: string; spec: Record<string, unknown> };
+          reply(res, 200, {
+            targetKind: 'trust-domain-deployment',
+            targetId: 'tdd-1a2b3c4d5e',
+            trustDomainId: 'td-1a2b3c4d5e',
+            section: 'key-manager',
+            schema: sent.schema,
+            spec: sent.spec,
+            version: 1,
+            createdAt: '2030-01-01T00:00:00.000Z',
+            updatedAt: '2030-01-01T00:00:00.000Z',
+            changed: true,
+            validateOnly: false,
+          });
+          return;
+        }
         case 'DELETE /api/v1/trust-domains/td-1a2b3c4d5e':
           reply(res, 409, {
             type: 'https://trustplane.dev/problems/trust-domain-in-use',
@@ -185,7 +225,9 @@ test('every POST carries a fresh UUID Idempotency-Key and a JSON body', async ()
 });
 
 test('a refusal prints Error: <detail> (<code>) on stderr and exits 1', async () => {
-  const result = await tpctl(['trust-domain', 'delete', 'example.org'], { TPCTL_TOKEN: 'good-token' });
+  const result = await tpctl(['trust-domain', 'delete', 'example.org'], {
+    TPCTL_TOKEN: 'good-token',
+  });
   assert.equal(result.code, 1);
   assert.equal(result.stdout, '');
   assert.equal(
@@ -236,10 +278,79 @@ test('an unreachable server exits 1 with SERVER_UNREACHABLE', async () => {
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const port = (probe.address() as AddressInfo).port;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
-  const result = await tpctl(['trust-domain', 'list'], { TPCTL_SERVER: `http://127.0.0.1:${port}` });
+  const result = await tpctl(['trust-domain', 'list'], {
+    TPCTL_SERVER: `http://127.0.0.1:${port}`,
+  });
   assert.equal(result.code, 1);
   assert.equal(
     result.stderr,
     `Error: cannot reach http://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port} (SERVER_UNREACHABLE)\n`,
   );
+});
+
+test('keyset list and activate: the table and the confirmation', async () => {
+  recorded.length = 0;
+  const list = await tpctl(
+    ['trust-domain', 'deployment', 'keyset', 'list', 'example.org', 'tdd-1a2b3c4d5e'],
+    {
+      TPCTL_TOKEN: 'good-token',
+    },
+  );
+  assert.equal(list.code, 0, list.stderr);
+  assert.equal(
+    list.stdout,
+    'ID       State     Key type  Not before                Not after                 JWT kid\n' +
+      'ks-0001  prepared  ec-p256   2030-01-01T00:00:00.000Z  2030-01-02T00:00:00.000Z  Zm9vYmFy\n' +
+      '1 keyset found.\n',
+  );
+  const activated = await tpctl(
+    [
+      'trust-domain',
+      'deployment',
+      'keyset',
+      'activate',
+      'example.org',
+      'tdd-1a2b3c4d5e',
+      'ks-0001',
+    ],
+    { TPCTL_TOKEN: 'good-token' },
+  );
+  assert.equal(activated.code, 0, activated.stderr);
+  assert.match(activated.stdout, /^Keyset ks-0001 activated\.\n\nID +State.*\nks-0001 +active /);
+  assert.equal(recorded[1]?.method, 'POST');
+  assert.equal(recorded[1]?.body, '');
+});
+
+test('config set reads the YAML file from disk and sends it as JSON', async () => {
+  recorded.length = 0;
+  const file = join(home, 'key-manager.yaml');
+  await writeFile(
+    file,
+    'section: key-manager\nschema: v1\nspec:\n  kind: disk\n  dir: /var/lib/tp/keys\n  kekPath: /etc/tp/kek\n',
+  );
+  const result = await tpctl(
+    ['config', 'set', 'trust-domain-deployment', '--id', 'tdd-1a2b3c4d5e', file],
+    {
+      TPCTL_TOKEN: 'good-token',
+    },
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(
+    result.stdout,
+    'Section key-manager of trust-domain-deployment tdd-1a2b3c4d5e stored as version 1.\n',
+  );
+  assert.equal(recorded[0]?.method, 'PUT');
+  assert.equal(recorded[0]?.headers['content-type'], 'application/json');
+  assert.deepEqual(JSON.parse(recorded[0]?.body ?? ''), {
+    schema: 'v1',
+    spec: { kind: 'disk', dir: '/var/lib/tp/keys', kekPath: '/etc/tp/kek' },
+  });
+  const missing = await tpctl(
+    ['config', 'set', 'trust-domain-deployment', '--id', 'tdd-1a2b3c4d5e', join(home, 'nope.yaml')],
+    {
+      TPCTL_TOKEN: 'good-token',
+    },
+  );
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /^Error: cannot read .*nope\.yaml: ENOENT.*\(DOCUMENT_INVALID\)\n$/);
 });

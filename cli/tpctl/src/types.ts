@@ -150,3 +150,59 @@ export interface Page<T> {
   /** Cursor for the next page, or null at the end. */
   nextCursor: string | null;
 }
+
+/** A CA keyset of a deployment, as the signer reports it (public facts only). */
+export interface Keyset {
+  /** `ks-…` */
+  id: string;
+  /** prepared, active, old, tainted, revoked or dropped. */
+  state: string;
+  /** e.g. `ec-p256`. */
+  keyType: string;
+  /** The X.509 CA certificate's validity and subject key id. */
+  x509: { notBefore: string; notAfter: string; skid: string };
+  /** The JWT signing key's `kid`. */
+  jwt: { kid: string; notAfter: string };
+  /** RFC 3339 time it was prepared. */
+  preparedAt: string;
+  /** RFC 3339 time it was activated, or null. */
+  activatedAt: string | null;
+}
+
+/** The answer to a keyset command: the keyset acted on, and every keyset after the change. */
+export interface KeysetCommandResult {
+  /** The keyset prepared / activated / tainted / revoked (null if the signer no longer lists it). */
+  keyset: Keyset | null;
+  /** All of the deployment's keysets. */
+  keysets: Keyset[];
+}
+
+/** A stored config section (`GET /config/{targetKind}/{targetId}/{section}`). */
+export interface ConfigSection {
+  /** `trust-domain-deployment` or `cluster`. */
+  targetKind: string;
+  /** `tdd-…` or `c-…`. */
+  targetId: string;
+  /** The target's trust domain. */
+  trustDomainId: string;
+  /** Section name, e.g. `key-manager`. */
+  section: string;
+  /** Schema of `spec`, `v1`. */
+  schema: string;
+  /** The validated document. */
+  spec: Record<string, unknown>;
+  /** Version of the section (1 for the first). */
+  version: number;
+  /** RFC 3339 time of the first version, or null when never stored. */
+  createdAt: string | null;
+  /** RFC 3339 time of the current version, or null when never stored. */
+  updatedAt: string | null;
+}
+
+/** The answer to `PUT /config/…`. */
+export interface ConfigSectionResult extends ConfigSection {
+  /** False when the document equals the stored one. */
+  changed: boolean;
+  /** True when only validation was asked for (nothing stored). */
+  validateOnly: boolean;
+}

@@ -1,10 +1,14 @@
 // Human renderings of the API resources (pure; exact text is unit-tested).
+import { stringify } from 'yaml';
 import { renderKeyValues, renderList, type Cell } from './format.js';
 import type {
   Cluster,
+  ConfigSection,
+  ConfigSectionResult,
   CreatedToken,
   Deployment,
   Entry,
+  Keyset,
   Organization,
   TrustDomain,
 } from './types.js';
@@ -175,4 +179,47 @@ export function createdToken(t: CreatedToken): string {
 /** A freshly created organization. */
 export function createdOrganization(o: Organization): string {
   return `Organization ${o.name} (${o.id}) created.\n`;
+}
+
+/** `tpctl trust-domain deployment keyset list` (and the result of a keyset command). */
+export function keysetList(items: readonly Keyset[]): string {
+  return renderList(
+    ['ID', 'State', 'Key type', 'Not before', 'Not after', 'JWT kid'],
+    items.map((k) => [k.id, k.state, k.keyType, k.x509?.notBefore, k.x509?.notAfter, k.jwt?.kid]),
+    { one: 'keyset', many: 'keysets' },
+  );
+}
+
+/** `tpctl config get`: the section's facts, then its spec as YAML. */
+export function configSectionInfo(c: ConfigSection): string {
+  const spec = stringify(c.spec ?? {}).trimEnd();
+  return (
+    renderKeyValues([
+      ['Target', `${c.targetKind} ${c.targetId}`],
+      ['Trust domain', c.trustDomainId],
+      ['Section', c.section],
+      ['Schema', c.schema],
+      ['Version', c.version],
+      ['Updated', c.updatedAt],
+    ]) +
+    'Spec:\n' +
+    spec
+      .split('\n')
+      .map((line) => `  ${line}`)
+      .join('\n') +
+    '\n'
+  );
+}
+
+/** The outcome of `tpctl config set`. */
+export function configSectionSet(r: ConfigSectionResult): string {
+  const what = `Section ${r.section} of ${r.targetKind} ${r.targetId}`;
+  if (r.validateOnly) {
+    return r.changed
+      ? `${what} is valid; nothing was stored (--validate-only). Storing it would make version ${r.version}.\n`
+      : `${what} is valid and equals the stored version ${r.version}; nothing was stored (--validate-only).\n`;
+  }
+  return r.changed
+    ? `${what} stored as version ${r.version}.\n`
+    : `${what} unchanged (version ${r.version}).\n`;
 }

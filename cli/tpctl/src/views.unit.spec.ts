@@ -4,11 +4,13 @@ import type { Cluster, Deployment, Entry, TrustDomain } from './types.js';
 import {
   clusterInfo,
   clusterList,
+  configSectionSet,
   createdOrganization,
   createdToken,
   deploymentList,
   entryInfo,
   entryList,
+  keysetList,
   trustDomainInfo,
   trustDomainList,
 } from './views.js';
@@ -268,4 +270,53 @@ test("info --show-deployments also reads the registry's `deploymentList` next to
     text,
   );
   assert.ok(!trustDomainInfo(td).includes('Deployments:\n'));
+});
+
+test('config set outcomes: stored, unchanged, and the two validate-only answers', () => {
+  const base = {
+    targetKind: 'cluster',
+    targetId: 'c-0000000001',
+    trustDomainId: 'td-0000000001',
+    section: 'agent',
+    schema: 'v1',
+    spec: {},
+    version: 4,
+    createdAt: null,
+    updatedAt: null,
+  };
+  const what = 'Section agent of cluster c-0000000001';
+  assert.equal(
+    configSectionSet({ ...base, changed: true, validateOnly: false }),
+    `${what} stored as version 4.\n`,
+  );
+  assert.equal(
+    configSectionSet({ ...base, changed: false, validateOnly: false }),
+    `${what} unchanged (version 4).\n`,
+  );
+  assert.match(
+    configSectionSet({ ...base, changed: true, validateOnly: true }),
+    /nothing was stored \(--validate-only\)\. Storing it would make version 4\.\n$/,
+  );
+  assert.match(
+    configSectionSet({ ...base, changed: false, validateOnly: true }),
+    /equals the stored version 4; nothing was stored/,
+  );
+});
+
+test('keyset list: one row per keyset, a singular footer, - for what the signer left out', () => {
+  const text = keysetList([
+    {
+      id: 'ks-1',
+      state: 'old',
+      keyType: 'ec-p256',
+      x509: { notBefore: 'nb', notAfter: 'na', skid: 's' },
+      jwt: { kid: '', notAfter: 'na' },
+      preparedAt: 'p',
+      activatedAt: null,
+    },
+  ]);
+  assert.equal(
+    text,
+    'ID    State  Key type  Not before  Not after  JWT kid\nks-1  old    ec-p256   nb          na         -\n1 keyset found.\n',
+  );
 });

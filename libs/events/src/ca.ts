@@ -130,7 +130,8 @@ export type CaKeysetDropped = EventDefinition<
 >;
 
 /** Every event of the `ca` aggregate. */
-export type CaEvent = CaKeysetPrepared | CaKeysetActivated | CaKeysetTainted | CaKeysetRevoked | CaKeysetDropped;
+export type CaEvent =
+  CaKeysetPrepared | CaKeysetActivated | CaKeysetTainted | CaKeysetRevoked | CaKeysetDropped;
 
 /** One key of a SPIFFE bundle (SPIFFE Trust Domain and Bundle §4: a JWK with `use`). */
 export interface SpiffeBundleKey {

@@ -42,6 +42,7 @@ export const CURRENT_SCHEMA_VERSIONS: { readonly [T in DomainEventType]: Extract
   'entry.deleted': 1,
   'apitoken.created': 1,
   'apitoken.revoked': 1,
+  'configsection.set': 1,
   'ca.keyset_prepared': 1,
   'ca.keyset_activated': 1,
   'ca.keyset_tainted': 1,

@@ -97,6 +97,30 @@ export type ApiTokenCreated = EventDefinition<
 /** An API token was revoked. */
 export type ApiTokenRevoked = EventDefinition<'apitoken.revoked', 1, Readonly<Record<string, never>>>;
 
+/** What a config section configures: a self-hosted deployment's server or a cluster's agents. */
+export type ConfigTargetKind = 'trust-domain-deployment' | 'cluster';
+/** A validated config section was stored (a new version of the document). */
+export type ConfigSectionSet = EventDefinition<
+  'configsection.set',
+  1,
+  {
+    /** Kind of the configured resource. */
+    readonly targetKind: ConfigTargetKind;
+    /** `tdd-…` or `c-…`. */
+    readonly targetId: string;
+    /** The trust domain the target belongs to. */
+    readonly trustDomainId: string;
+    /** Section name, e.g. `key-manager` or `agent`. */
+    readonly section: string;
+    /** Schema version of `spec`. */
+    readonly schema: 'v1';
+    /** The validated, normalized document (never secrets: only paths and URLs). */
+    readonly spec: Readonly<Record<string, unknown>>;
+    /** Version of the section after this change (1 for the first). */
+    readonly version: number;
+  }
+>;
+
 /** Every event of the registry context. */
 export type RegistryEvent =
   | TrustDomainCreated
@@ -115,4 +139,5 @@ export type RegistryEvent =
   | EntryUpdated
   | EntryDeleted
   | ApiTokenCreated
-  | ApiTokenRevoked;
+  | ApiTokenRevoked
+  | ConfigSectionSet;

@@ -46,3 +46,22 @@ export {
   type ApiTokenState,
   type MintedToken,
 } from './api-token.js';
+export {
+  AGENT_LOG_LEVELS,
+  AGENT_SVID_TTL_BOUNDS,
+  CONFIG_SCHEMAS,
+  CONFIG_SECTION,
+  CONFIG_SECTIONS,
+  CONFIG_TARGET_KINDS,
+  configSectionDecider,
+  configSectionId,
+  isConfigTargetKind,
+  validateAgentSpec,
+  type ConfigFieldProblem,
+  type ConfigSectionCommand,
+  type ConfigSectionEvent,
+  type ConfigSectionState,
+  type ConfigSectionValidators,
+  type SectionValidation,
+  type SectionValidator,
+} from './config-section.js';

@@ -6,10 +6,14 @@ import { ApiTokenGuard } from './auth/auth.guard.js';
 import { ClustersController } from './clusters/clusters.controller.js';
 import { ClustersService } from './clusters/clusters.service.js';
 import { CommandBus } from './command-bus.js';
+import { ConfigSectionsController } from './config-sections/config-sections.controller.js';
+import { ConfigSectionsService } from './config-sections/config-sections.service.js';
 import type { RegistryConfig } from './config.js';
 import { EntriesController } from './entries/entries.controller.js';
 import { EntriesService } from './entries/entries.service.js';
 import { IdempotencyInterceptor } from './idempotency.interceptor.js';
+import { KeysetsController } from './keysets/keysets.controller.js';
+import { SignerClient } from './keysets/signer.client.js';
 import { OpenApiController } from './openapi.controller.js';
 import { OrganizationsController } from './organizations/organizations.controller.js';
 import { OrganizationsService } from './organizations/organizations.service.js';
@@ -45,7 +49,16 @@ export class RegistryModule {
           ...(options.clock === undefined ? {} : { clock: options.clock }),
         }),
       ],
-      controllers: [OrganizationsController, TrustDomainsController, ClustersController, EntriesController, TokensController, OpenApiController],
+      controllers: [
+        OrganizationsController,
+        TrustDomainsController,
+        ClustersController,
+        EntriesController,
+        TokensController,
+        ConfigSectionsController,
+        KeysetsController,
+        OpenApiController,
+      ],
       providers: [
         { provide: REGISTRY_CONFIG, useValue: options.config },
         { provide: APP_GUARD, useClass: ApiTokenGuard },
@@ -57,6 +70,8 @@ export class RegistryModule {
         ClustersService,
         EntriesService,
         TokensService,
+        ConfigSectionsService,
+        SignerClient,
       ],
     };
   }

@@ -30,6 +30,11 @@ export const registryConfigSchema = {
     default: 'tp_registry_api',
     pattern: /^[a-z_][a-z0-9_]*$/,
   }),
+  signerTimeoutMs: field.int('TP_REGISTRY_SIGNER_TIMEOUT_MS', 'how long to wait for the signer to answer a keyset request', {
+    default: 5000,
+    min: 100,
+    max: 60_000,
+  }),
   schema: field.string('TP_REGISTRY_DB_SCHEMA', 'Postgres schema owned by the registry', {
     default: 'registry',
     pattern: /^[a-z_][a-z0-9_]*$/,

@@ -45,11 +45,35 @@ const entryFields: Json = {
   expiresAt: str({ format: 'date-time' }),
 };
 
+const keysetActions = {
+  activate: 'Activate a prepared keyset (signer)',
+  taint: 'Taint a keyset: stop using it and rotate away (signer)',
+  revoke: 'Revoke a tainted keyset: remove it from the bundle (signer)',
+} as const;
+
+const configPath: Json[] = [
+  { name: 'targetKind', in: 'path', required: true, description: 'what is configured', schema: { enum: ['trust-domain-deployment', 'cluster'] } },
+  path('targetId', 'deployment id (tdd-…) or cluster id (c-…)'),
+  path('section', 'key-manager (deployments) or agent (clusters)'),
+];
+
+const configSectionFields: Json = {
+  targetKind: { enum: ['trust-domain-deployment', 'cluster'] },
+  targetId: str(),
+  trustDomainId: str(),
+  section: str(),
+  schema: { enum: ['v1'] },
+  spec: { type: 'object' },
+  version: int,
+  createdAt: nullable(str()),
+  updatedAt: nullable(str()),
+};
+
 /** The OpenAPI document of the registry REST API. */
 export function openApiDocument(): Json {
   return {
     openapi: '3.1.0',
-    info: { title: 'TrustPlane registry API', version: '1.0.0', description: 'Trust domains, deployments, clusters, registration entries and API tokens.' },
+    info: { title: 'TrustPlane registry API', version: '1.0.0', description: 'Trust domains, deployments, keysets, clusters, config sections, registration entries and API tokens.' },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
     paths: {
@@ -85,6 +109,34 @@ export function openApiDocument(): Json {
         delete: op('Delete a deployment (refused with active keys unless force=true)', 'trust-domains:write', { '204': { description: 'Deleted' }, ...errors(404, 409) }, {
           parameters: [td, path('id', 'deployment id'), query('force', 'delete even with active keys', { enum: ['true', 'false'] })],
         }),
+      },
+      '/api/v1/trust-domains/{td}/deployments/{id}/keysets': {
+        get: op("List a deployment's CA keysets (answered by the signer)", 'trust-domains:read', { '200': json(page('Keyset')), ...errors(404, 503) }, {
+          parameters: [td, path('id', 'deployment id')],
+        }),
+        post: op('Prepare a new keyset (signer)', 'trust-domains:write', { '201': json(ref('KeysetCommandResult'), 'Prepared'), ...errors(400, 404, 409, 503) }, {
+          parameters: [td, path('id', 'deployment id'), idempotencyKey],
+        }),
+      },
+      ...Object.fromEntries(
+        (['activate', 'taint', 'revoke'] as const).map((action) => [
+          `/api/v1/trust-domains/{td}/deployments/{id}/keysets/{keysetId}/${action}`,
+          {
+            post: op(keysetActions[action], 'trust-domains:write', { '200': json(ref('KeysetCommandResult')), ...errors(400, 404, 409, 503) }, {
+              parameters: [td, path('id', 'deployment id'), path('keysetId', 'keyset id (ks-…)'), idempotencyKey],
+            }),
+          },
+        ]),
+      ),
+      '/api/v1/config/{targetKind}/{targetId}/{section}': {
+        put: op('Validate and store a config section (optimistic concurrency with expectedVersion)', 'trust-domains:write', {
+          '200': json(ref('ConfigSectionResult')),
+          ...errors(400, 404, 409, 413),
+        }, {
+          parameters: [...configPath, query('validateOnly', 'validate only: append nothing', { enum: ['true', 'false'] })],
+          requestBody: body(obj({ schema: { enum: ['v1'] }, spec: { type: 'object', description: 'the section document' }, expectedVersion: { type: 'integer', minimum: 0, description: '0 = must not exist yet' } }, ['schema', 'spec'])),
+        }),
+        get: op('Show a config section', 'trust-domains:read', { '200': json(ref('ConfigSection')), ...errors(400, 404) }, { parameters: configPath }),
       },
       '/api/v1/trust-domains/{td}/clusters': {
         post: op('Create a cluster', 'trust-domains:write', { '201': json(ref('Cluster'), 'Created'), ...errors(400, 404, 409) }, {
@@ -169,6 +221,18 @@ export function openApiDocument(): Json {
           admin: bool, downstream: bool, hint: nullable(str()), expiresAt: nullable(str()), revision: int, createdAt: str(), updatedAt: str(),
         }),
         Token: obj({ id: str(), name: str(), scopes: arr(ref('Scope')), revoked: bool, createdAt: str(), expiresAt: nullable(str()) }),
+        Keyset: obj({
+          id: str(),
+          state: { enum: ['prepared', 'active', 'old', 'tainted', 'revoked', 'dropped'] },
+          keyType: str(),
+          x509: obj({ notBefore: str(), notAfter: str(), skid: str() }),
+          jwt: obj({ kid: str(), notAfter: str() }),
+          preparedAt: str(),
+          activatedAt: nullable(str()),
+        }),
+        KeysetCommandResult: obj({ keyset: nullable(ref('Keyset')), keysets: arr(ref('Keyset')) }),
+        ConfigSection: obj(configSectionFields),
+        ConfigSectionResult: obj({ ...configSectionFields, changed: bool, validateOnly: bool }),
         NewToken: obj({ id: str(), name: str(), scopes: arr(ref('Scope')), token: str(), createdAt: str(), expiresAt: nullable(str()) }),
       },
     },

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { apiDatabaseUrlOf, loadRegistryConfig } from './config.js';
 import { TENANT_TABLES } from './migrations/1700000000001-registry-model.js';
+import { CONFIG_SECTION_TABLES } from './migrations/1700000000002-config-sections.js';
 import { call, startRegistryHarness, type RegistryHarness } from './testing/harness.js';
 
 let h: RegistryHarness;
@@ -27,6 +28,8 @@ before(async () => {
       body: { spiffeId: 'spiffe://b.example/db', parentId: 'spiffe://b.example/agent/prod/n1', selectors: ['unix:uid:70'] },
     })
   ).json;
+  const section = await call(h.url, 'PUT', `/api/v1/config/cluster/${bCluster.id}/agent`, { token: b.token, body: { schema: 'v1', spec: { logLevel: 'info' } } });
+  assert.equal(section.status, 200);
   await call(h.url, 'POST', '/api/v1/trust-domains', { token: a.token, body: { name: 'a.example' } });
 });
 after(async () => h.close());
@@ -50,6 +53,8 @@ test("org A cannot list, read, change or delete org B's trust domains, clusters 
     ['PATCH', `/api/v1/entries/${bEntry.id}`, { revision: 1, selectors: ['unix:uid:0'] }],
     ['DELETE', `/api/v1/entries/${bEntry.id}`],
     ['GET', `/api/v1/trust-domains/${bTrustDomain.id}/deployments`],
+    ['GET', `/api/v1/config/cluster/${bCluster.id}/agent`],
+    ['PUT', `/api/v1/config/cluster/${bCluster.id}/agent`, { schema: 'v1', spec: { logLevel: 'debug' } }],
   ];
   for (const [method, path, body] of attempts) {
     const response = await call(h.url, method, path, { token: a.token, ...(body === undefined ? {} : { body }) });
@@ -66,7 +71,7 @@ test('the API role sees nothing without the tenant setting, and only its tenant 
   const client = new pg.Client({ connectionString: apiDatabaseUrlOf(config) });
   await client.connect();
   try {
-    for (const table of TENANT_TABLES) {
+    for (const table of [...TENANT_TABLES, ...CONFIG_SECTION_TABLES]) {
       const rows = await client.query(`SELECT count(*)::int AS n FROM registry.${table}`);
       assert.equal(rows.rows[0].n, 0, `${table} without app.tenant`);
     }

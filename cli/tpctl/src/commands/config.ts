@@ -1,9 +1,40 @@
 // `tpctl config set-context` and `tpctl config view`: the local config file.
+// `tpctl config set|get <target-kind> --id <id> …`: config sections of deployments and clusters.
 import type { Command } from 'commander';
+import { apiPath } from '../client.js';
 import { mergeConfig, validateServerUrl, type ConfigFile } from '../config.js';
+import { CONFIG_TARGETS, parseConfigDocument, type ConfigTargetKind } from '../config-document.js';
 import { CliError } from '../errors.js';
 import { renderKeyValues } from '../format.js';
+import { nonNegativeInt } from '../parse.js';
 import type { Invocation } from '../runtime.js';
+import type { ConfigSection, ConfigSectionResult } from '../types.js';
+import { configSectionInfo, configSectionSet } from '../views.js';
+
+/** Flags of `config set <target-kind>`. */
+export interface ConfigSetFlags {
+  /** `--id` */
+  id: string;
+  /** `--expected-version` */
+  expectedVersion?: number;
+  /** `--validate-only` */
+  validateOnly?: boolean;
+}
+
+/** The REST path of a target's section. */
+export function configSectionPath(kind: ConfigTargetKind, id: string, section: string): string {
+  return apiPath('config', kind, id, section);
+}
+
+/** The body of `PUT /config/…` for a parsed document and the flags. */
+export function configSetBody(
+  document: { schema: string; spec: Record<string, unknown> },
+  flags: ConfigSetFlags,
+): { schema: string; spec: Record<string, unknown>; expectedVersion?: number } {
+  return flags.expectedVersion === undefined
+    ? { schema: document.schema, spec: document.spec }
+    : { schema: document.schema, spec: document.spec, expectedVersion: flags.expectedVersion };
+}
 
 /** Adds the `config` group to the program. */
 export function registerConfig(program: Command, invocation: Invocation): void {
@@ -35,6 +66,59 @@ export function registerConfig(program: Command, invocation: Invocation): void {
         () => `Context saved to ${path}.\n`,
       );
     });
+
+  const set = group
+    .command('set')
+    .description(
+      'validate and store a config section of a deployment or cluster (from a YAML file)',
+    );
+  const get = group.command('get').description('show a config section of a deployment or cluster');
+  for (const target of CONFIG_TARGETS) {
+    set
+      .command(target.kind)
+      .description(`store a ${target.sections.join(' | ')} section of a ${target.noun}`)
+      .requiredOption('--id <id>', `${target.noun} id (${target.idPrefix}…)`)
+      .argument('<file>', 'YAML or JSON document: {section, schema: v1, spec}')
+      .option(
+        '--expected-version <n>',
+        'refuse unless the stored version is n (0 = not set yet)',
+        nonNegativeInt,
+      )
+      .option('--validate-only', 'validate on the server and store nothing')
+      .action(async (file: string, flags: ConfigSetFlags, command: Command) => {
+        const rt = invocation.runtimeFor(command);
+        let text: string;
+        try {
+          text = await rt.deps.readFile(file);
+        } catch (error) {
+          throw new CliError(
+            'DOCUMENT_INVALID',
+            `cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`,
+            { cause: error },
+          );
+        }
+        const document = parseConfigDocument(text, file, target.kind);
+        const client = await rt.client();
+        const result = await client.put<ConfigSectionResult>(
+          configSectionPath(target.kind, flags.id, document.section),
+          configSetBody(document, flags),
+          flags.validateOnly === true ? { validateOnly: true } : {},
+        );
+        rt.emit(result, () => configSectionSet(result));
+      });
+    get
+      .command(target.kind)
+      .description(`show a ${target.sections.join(' | ')} section of a ${target.noun}`)
+      .requiredOption('--id <id>', `${target.noun} id (${target.idPrefix}…)`)
+      .argument('<section>', target.sections.join(' | '))
+      .action(async (section: string, flags: { id: string }, command: Command) => {
+        const rt = invocation.runtimeFor(command);
+        const shown = await (
+          await rt.client()
+        ).get<ConfigSection>(configSectionPath(target.kind, flags.id, section));
+        rt.emit(shown, () => configSectionInfo(shown));
+      });
+  }
 
   group
     .command('view')

@@ -2,8 +2,31 @@
 import type { Command } from 'commander';
 import { apiPath } from '../client.js';
 import type { Invocation } from '../runtime.js';
-import type { Deployment, TrustDomain } from '../types.js';
-import { deploymentInfo, deploymentList, trustDomainInfo, trustDomainList } from '../views.js';
+import type { Deployment, Keyset, KeysetCommandResult, TrustDomain } from '../types.js';
+import {
+  deploymentInfo,
+  deploymentList,
+  keysetList,
+  trustDomainInfo,
+  trustDomainList,
+} from '../views.js';
+
+/** The keyset actions after `prepare`, with the past tense tpctl reports. */
+export const KEYSET_ACTIONS = [
+  ['activate', 'activated', 'activate a prepared keyset: it signs from now on'],
+  ['taint', 'tainted', 'taint a keyset: stop trusting it and rotate away from it'],
+  ['revoke', 'revoked', 'revoke a tainted keyset: remove it from the trust bundle'],
+] as const;
+
+/** The human report of a keyset command: the confirmation, then every keyset. */
+export function keysetCommandText(
+  result: KeysetCommandResult,
+  done: string,
+  fallbackId: string,
+): string {
+  const id = result.keyset?.id ?? fallbackId;
+  return `Keyset ${id} ${done}.\n\n${keysetList(result.keysets ?? [])}`;
+}
 
 /** Flags of `trust-domain create`. */
 export interface TrustDomainCreateFlags {
@@ -131,6 +154,56 @@ export function registerTrustDomain(program: Command, invocation: Invocation): v
       ).list<Deployment>(apiPath('trust-domains', td, 'deployments'));
       rt.emit(items, () => deploymentList(items));
     });
+
+  const keyset = deployment
+    .command('keyset')
+    .description("manage a deployment's CA keysets (answered by the signer)");
+
+  keyset
+    .command('list')
+    .description("list a deployment's keysets")
+    .argument('<trust-domain>', 'trust domain name or td-… id')
+    .argument('<deployment-id>', 'tdd-… id')
+    .action(async (td: string, id: string, _flags: object, command: Command) => {
+      const rt = invocation.runtimeFor(command);
+      const items = await (
+        await rt.client()
+      ).list<Keyset>(apiPath('trust-domains', td, 'deployments', id, 'keysets'));
+      rt.emit(items, () => keysetList(items));
+    });
+
+  keyset
+    .command('prepare')
+    .description('prepare a new keyset (published in the bundle before it is activated)')
+    .argument('<trust-domain>', 'trust domain name or td-… id')
+    .argument('<deployment-id>', 'tdd-… id')
+    .action(async (td: string, id: string, _flags: object, command: Command) => {
+      const rt = invocation.runtimeFor(command);
+      const result = await (
+        await rt.client()
+      ).post<KeysetCommandResult>(apiPath('trust-domains', td, 'deployments', id, 'keysets'));
+      rt.emit(result, () => keysetCommandText(result, 'prepared', '(new)'));
+    });
+
+  for (const [action, done, description] of KEYSET_ACTIONS) {
+    keyset
+      .command(action)
+      .description(description)
+      .argument('<trust-domain>', 'trust domain name or td-… id')
+      .argument('<deployment-id>', 'tdd-… id')
+      .argument('<keyset-id>', 'ks-… id')
+      .action(
+        async (td: string, id: string, keysetId: string, _flags: object, command: Command) => {
+          const rt = invocation.runtimeFor(command);
+          const result = await (
+            await rt.client()
+          ).post<KeysetCommandResult>(
+            apiPath('trust-domains', td, 'deployments', id, 'keysets', keysetId, action),
+          );
+          rt.emit(result, () => keysetCommandText(result, done, keysetId));
+        },
+      );
+  }
 
   deployment
     .command('delete')

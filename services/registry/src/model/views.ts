@@ -100,6 +100,20 @@ export function tokenView(row: DbRow) {
   };
 }
 
+export function configSectionView(row: DbRow) {
+  return {
+    targetKind: String(row['target_kind']),
+    targetId: String(row['target_id']),
+    trustDomainId: String(row['trust_domain_id']),
+    section: String(row['section']),
+    schema: String(row['schema']),
+    spec: row['spec'] as Record<string, unknown>,
+    version: Number(row['config_version']),
+    createdAt: iso(row['created_at']),
+    updatedAt: iso(row['updated_at']),
+  };
+}
+
 /** A page of a keyset-paginated list. */
 export interface Page<T> {
   readonly items: readonly T[];

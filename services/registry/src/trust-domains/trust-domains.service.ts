@@ -146,12 +146,18 @@ export class TrustDomainsService {
   }
 
   async deleteDeployment(tenant: string, idOrName: string, deploymentId: string, force: boolean, context: CommandContext): Promise<void> {
-    await this.db.read(tenant, async (client) => {
-      const td = await this.findRow(client, idOrName);
-      const rows = await client.query(`SELECT id FROM ${this.db.schema}.deployments WHERE id = $1 AND trust_domain_id = $2`, [deploymentId, td['id']]);
-      if (rows.rowCount === 0) throw new ProblemError(404, 'DEPLOYMENT_NOT_FOUND', `deployment ${deploymentId} not found`);
-    });
+    await this.deployment(tenant, idOrName, deploymentId);
     await this.commands.run(deploymentDecider, { tenant, aggregateType: DEPLOYMENT, aggregateId: deploymentId }, { kind: 'delete', force }, context);
+  }
+
+  /** A deployment of the trust domain, visible to the tenant (404 otherwise, also for other tenants' ids). */
+  async deployment(tenant: string, idOrName: string, deploymentId: string): Promise<DeploymentView> {
+    return this.db.read(tenant, async (client) => {
+      const td = await this.findRow(client, idOrName);
+      const rows = await client.query(`SELECT * FROM ${this.db.schema}.deployments WHERE id = $1 AND trust_domain_id = $2`, [deploymentId, td['id']]);
+      if (rows.rowCount === 0) throw new ProblemError(404, 'DEPLOYMENT_NOT_FOUND', `deployment ${deploymentId} not found`);
+      return deploymentView(rows.rows[0]);
+    });
   }
 
   /** The trust domain row (with counts) by id or name, visible to the tenant. */
