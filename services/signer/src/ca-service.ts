@@ -35,7 +35,7 @@ import {
   type X509Svid,
   type X509SvidTemplate,
 } from '@trustplane/crypto';
-import type { KeyManager } from '@trustplane/keymanager';
+import { parseKeyManagerConfig, type KeyManager } from '@trustplane/keymanager';
 import type { Clock } from '@trustplane/platform';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -77,6 +77,7 @@ export class CaService {
   private readonly states = new Map<string, LoadedAggregate<CaState>>();
   private readonly authorities = new Map<string, ActiveAuthority>();
   private readonly bundles = new Map<string, LoadedAggregate<BundleState>>();
+  private readonly appliedKeyManagers = new Map<string, number>();
   /** Full signature checks on the first and every 32nd output; field checks on all. */
   private readonly sampleSignature = createSignatureSampler(32);
   private readonly table: (name: string) => string;
@@ -118,6 +119,36 @@ export class CaService {
     const loaded = known === undefined ? await this.log.load(ref, caFold) : await this.log.refresh(ref, caFold, known);
     this.states.set(deployment.deploymentId, loaded);
     return loaded.state;
+  }
+
+  /**
+   * Applies the deployment's `key-manager` config section when a new version arrived (from the
+   * event stream, no restart): the deployment gets its own custody child with that KeyManager.
+   * When the active keyset's key is not in the new KeyManager, a keyset is prepared there and
+   * activated at once; the previous one stays in the bundle until its SVIDs expire.
+   */
+  async syncKeyManager(deployment: ServedDeployment): Promise<void> {
+    const rows = await this.pool.query<{ spec: unknown; version: string }>(`SELECT spec, version FROM ${this.table('key_managers')} WHERE id = $1`, [deployment.deploymentId]);
+    const row = rows.rows[0];
+    if (row === undefined || this.appliedKeyManagers.get(deployment.deploymentId) === Number(row.version)) return;
+    await this.custody.configure(deployment.deploymentId, parseKeyManagerConfig(row.spec));
+    this.appliedKeyManagers.set(deployment.deploymentId, Number(row.version));
+    this.authorities.delete(deployment.deploymentId);
+    const active = activeKeyset(await this.state(deployment));
+    if (active === undefined) return;
+    const keyManager = this.custody.keyManagerFor(deployment.deploymentId);
+    const present = await keyManager.publicKey(active.x509.keyHandle).then(
+      () => true,
+      () => false,
+    );
+    if (present) return;
+    const stale = preparedKeyset(await this.state(deployment));
+    if (stale !== undefined) await this.command(deployment, { kind: 'taint', keysetId: stale.keysetId });
+    await this.prepare(deployment, this.manualPrepare());
+    const prepared = preparedKeyset(await this.state(deployment));
+    if (prepared !== undefined) await this.command(deployment, { kind: 'activate', keysetId: prepared.keysetId });
+    await this.publishBundle(deployment);
+    this.logger.info({ deploymentId: deployment.deploymentId, keysetId: prepared?.keysetId }, 'rotated onto the new key manager');
   }
 
   /** Runs every rotation action due now for one deployment; returns how many ran. */

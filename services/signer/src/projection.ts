@@ -85,17 +85,33 @@ const bundles = tableFold<Row>({
   },
 });
 
+/** The `key-manager` config section of each deployment (the custody to use for its keys). */
+const keyManagers = tableFold<Row>({
+  table: 'key_managers',
+  columns: ['id', 'tenant_id', 'spec', 'version'],
+  keyOf: (e) => {
+    if (e.type === 'configsection.set') return e.data.targetKind === 'trust-domain-deployment' && e.data.section === 'key-manager' ? e.data.targetId : undefined;
+    return e.type === 'deployment.deleted' ? e.aggregateId : undefined;
+  },
+  fold(row, e) {
+    if (e.type === 'configsection.set') return { id: e.data.targetId, tenant_id: e.tenant, spec: e.data.spec, version: e.data.version };
+    if (e.type === 'deployment.deleted') return undefined;
+    return row;
+  },
+});
+
 /** The signer's read model of trust domains, deployments, keysets and bundles. */
 export const signerProjection: Projection = {
   name: 'signer.model',
-  aggregateTypes: ['trustdomain', 'deployment', 'ca', 'bundle'],
+  aggregateTypes: ['trustdomain', 'deployment', 'ca', 'bundle', 'configsection'],
   tables: [
     { name: 'trust_domains', orderBy: ['id'] },
     { name: 'deployments', orderBy: ['id'] },
     { name: 'keysets', orderBy: ['id'] },
     { name: 'bundles', orderBy: ['id'] },
+    { name: 'key_managers', orderBy: ['id'] },
   ],
   async applyBatch(tx, events) {
-    for (const fold of [trustDomains, deployments, keysets, retired, bundles]) await applyRowFold(tx, fold, events);
+    for (const fold of [trustDomains, deployments, keysets, retired, bundles, keyManagers]) await applyRowFold(tx, fold, events);
   },
 };

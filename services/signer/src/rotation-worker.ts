@@ -58,6 +58,7 @@ export class RotationWorker {
     if (!(await this.isLeader())) return;
     for (const deployment of await this.ca.servedDeployments()) {
       try {
+        await this.ca.syncKeyManager(deployment);
         await this.ca.rotate(deployment);
       } catch (error) {
         this.logger.error({ err: error, deploymentId: deployment.deploymentId }, 'rotation failed for deployment');
