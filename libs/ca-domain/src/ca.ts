@@ -12,6 +12,9 @@ import {
   type CaEvent,
   type CaKeyType,
   type Decider,
+  type Decision,
+  type DomainError,
+  type EnvelopeOf,
   type EventDraft,
 } from '@trustplane/events';
 import { parseTrustDomain } from '@trustplane/spiffe';
@@ -50,7 +53,11 @@ export interface PrepareKeysetCommand {
   /** The X.509 CA. */
   readonly x509: { readonly keyHandle: string; readonly certificate: Uint8Array };
   /** The JWT key; `keyId` defaults to keyIdOf(publicKey). */
-  readonly jwt: { readonly keyHandle: string; readonly publicKey: Uint8Array; readonly keyId?: string };
+  readonly jwt: {
+    readonly keyHandle: string;
+    readonly publicKey: Uint8Array;
+    readonly keyId?: string;
+  };
   /** SVID TTL ceilings the signer enforces while this keyset signs (from the settings). */
   readonly maxX509SvidTtlSeconds: number;
   readonly maxJwtSvidTtlSeconds: number;
@@ -85,8 +92,11 @@ function replaceKeyset(state: CaState, keysetId: string, change: (k: Keyset) => 
   return { ...state, keysets: state.keysets.map((k) => (k.keysetId === keysetId ? change(k) : k)) };
 }
 
-function evolveCa(state: CaState, event: CaEvent, aggregateId: string): CaState {
-  const base: CaState = state.deploymentId === aggregateId ? state : { ...state, deploymentId: aggregateId };
+function evolveCa(state: CaState, event: EnvelopeOf<CaEvent>): CaState {
+  const base: CaState =
+    state.deploymentId === event.aggregateId
+      ? state
+      : { ...state, deploymentId: event.aggregateId };
   switch (event.type) {
     case 'ca.keyset_prepared': {
       const d = event.data;
@@ -107,20 +117,22 @@ function evolveCa(state: CaState, event: CaEvent, aggregateId: string): CaState 
         revokedAt: null,
         droppedAt: null,
       };
-      return { ...base, trustDomainId: d.trustDomainId, trustDomain: d.trustDomain, keysets: [...base.keysets, keyset] };
+      return {
+        ...base,
+        trustDomainId: d.trustDomainId,
+        trustDomain: d.trustDomain,
+        keysets: [...base.keysets, keyset],
+      };
     }
     case 'ca.keyset_activated': {
       const at = ms(event.data.activatedAt);
-      const { keysetId, previousKeysetId } = event.data;
+      const { keysetId } = event.data;
       return {
         ...base,
         keysets: base.keysets.map((k) => {
           if (k.keysetId === keysetId) return { ...k, status: 'active', activatedAt: at };
-          // Exactly one keyset signs: whatever was active is now old.
-          if (k.status === 'active' || k.keysetId === previousKeysetId) {
-            return k.status === 'active' ? { ...k, status: 'old', deactivatedAt: at } : k;
-          }
-          return k;
+          // Exactly one keyset signs: whatever was active (previousKeysetId) is now old.
+          return k.status === 'active' ? { ...k, status: 'old', deactivatedAt: at } : k;
         }),
       };
     }
@@ -134,9 +146,17 @@ function evolveCa(state: CaState, event: CaEvent, aggregateId: string): CaState 
       }));
     }
     case 'ca.keyset_revoked':
-      return replaceKeyset(base, event.data.keysetId, (k) => ({ ...k, status: 'revoked', revokedAt: ms(event.data.revokedAt) }));
+      return replaceKeyset(base, event.data.keysetId, (k) => ({
+        ...k,
+        status: 'revoked',
+        revokedAt: ms(event.data.revokedAt),
+      }));
     case 'ca.keyset_dropped':
-      return replaceKeyset(base, event.data.keysetId, (k) => ({ ...k, status: 'dropped', droppedAt: ms(event.data.droppedAt) }));
+      return replaceKeyset(base, event.data.keysetId, (k) => ({
+        ...k,
+        status: 'dropped',
+        droppedAt: ms(event.data.droppedAt),
+      }));
     default:
       return assertNever(event, 'ca event');
   }
@@ -146,43 +166,93 @@ function cryptoCode(err: unknown): string {
   return isCryptoError(err) ? err.code : 'UNKNOWN';
 }
 
-/** Checks a prepare command; returns the event or the refusal. */
-function decidePrepare(command: PrepareKeysetCommand, state: CaState, nowMs: number): Draft | ReturnType<typeof caError> {
+/** Checks a prepare command (every rule before any event). */
+function decidePrepare(
+  command: PrepareKeysetCommand,
+  state: CaState,
+  nowMs: number,
+): Decision<CaEvent> {
+  const outcome = checkPrepare(command, state, nowMs);
+  return outcome instanceof Error ? reject(outcome) : accept(outcome);
+}
+
+function checkPrepare(
+  command: PrepareKeysetCommand,
+  state: CaState,
+  nowMs: number,
+): Draft | DomainError {
   const td = parseTrustDomain(command.trustDomain);
   if (!td.ok) {
-    return caError('CA_TRUST_DOMAIN_INVALID', `"${command.trustDomain}" is not a trust domain name: ${td.error.message}`, 'invalid', { rule: td.error.code });
+    return caError(
+      'CA_TRUST_DOMAIN_INVALID',
+      `"${command.trustDomain}" is not a trust domain name: ${td.error.message}`,
+      'invalid',
+      { rule: td.error.code },
+    );
   }
-  if (state.trustDomainId !== null && (state.trustDomainId !== command.trustDomainId || state.trustDomain !== command.trustDomain)) {
-    return caError('CA_TRUST_DOMAIN_MISMATCH', `this deployment's CA serves ${state.trustDomain} (${state.trustDomainId})`, 'conflict');
+  if (
+    state.trustDomainId !== null &&
+    (state.trustDomainId !== command.trustDomainId || state.trustDomain !== command.trustDomain)
+  ) {
+    return caError(
+      'CA_TRUST_DOMAIN_MISMATCH',
+      `this deployment's CA serves ${state.trustDomain} (${state.trustDomainId})`,
+      'conflict',
+    );
   }
   if (!KEYSET_ID_PATTERN.test(command.keysetId)) {
-    return caError('CA_KEYSET_ID_INVALID', 'keyset id must be 1–64 characters of a-z, 0-9 and "-", starting with a letter or digit');
+    return caError(
+      'CA_KEYSET_ID_INVALID',
+      'keyset id must be 1–64 characters of a-z, 0-9 and "-", starting with a letter or digit',
+    );
   }
-  if (findKeyset(state, command.keysetId)) return caError('CA_KEYSET_EXISTS', `keyset ${command.keysetId} already exists`, 'conflict');
+  if (findKeyset(state, command.keysetId))
+    return caError('CA_KEYSET_EXISTS', `keyset ${command.keysetId} already exists`, 'conflict');
   const waiting = preparedKeyset(state);
   if (waiting) {
-    return caError('CA_KEYSET_ALREADY_PREPARED', `keyset ${waiting.keysetId} is already prepared; activate, taint or drop it first`, 'conflict', { keysetId: waiting.keysetId });
+    return caError(
+      'CA_KEYSET_ALREADY_PREPARED',
+      `keyset ${waiting.keysetId} is already prepared; activate, taint or drop it first`,
+      'conflict',
+      { keysetId: waiting.keysetId },
+    );
   }
   const handles = [command.x509.keyHandle, command.jwt.keyHandle];
   for (const handle of handles) {
     if (typeof handle !== 'string' || !KEY_HANDLE_PATTERN.test(handle)) {
-      return caError('CA_KEY_HANDLE_INVALID', `key handle "${String(handle)}" is not a valid KeyManager key id`);
+      return caError(
+        'CA_KEY_HANDLE_INVALID',
+        `key handle "${String(handle)}" is not a valid KeyManager key id`,
+      );
     }
   }
   const used = new Set(state.keysets.flatMap((k) => [k.x509.keyHandle, k.jwt.keyHandle]));
   if (handles[0] === handles[1] || handles.some((h) => used.has(h))) {
-    return caError('CA_KEY_HANDLE_REUSED', 'each key of each keyset needs its own key handle', 'conflict');
+    return caError(
+      'CA_KEY_HANDLE_REUSED',
+      'each key of each keyset needs its own key handle',
+      'conflict',
+    );
   }
 
   let ca: X509Authority;
   try {
     ca = validateCaCertificate(command.x509.certificate, { trustDomain: command.trustDomain });
   } catch (err) {
-    return caError('CA_CERTIFICATE_INVALID', `the CA certificate is not a valid CA of ${command.trustDomain}`, 'invalid', { cause: cryptoCode(err) });
+    return caError(
+      'CA_CERTIFICATE_INVALID',
+      `the CA certificate is not a valid CA of ${command.trustDomain}`,
+      'invalid',
+      { cause: cryptoCode(err) },
+    );
   }
   const notBefore = ca.notBefore.getTime();
   const notAfter = ca.notAfter.getTime();
-  if (nowMs >= notAfter) return caError('CA_CERTIFICATE_EXPIRED', `the CA certificate expired at ${ca.notAfter.toISOString()}`);
+  if (nowMs >= notAfter)
+    return caError(
+      'CA_CERTIFICATE_EXPIRED',
+      `the CA certificate expired at ${ca.notAfter.toISOString()}`,
+    );
 
   let jwtKeyId: string;
   let jwtSpki: Buffer;
@@ -197,24 +267,46 @@ function decidePrepare(command: PrepareKeysetCommand, state: CaState, nowMs: num
     jwtSpki = jwt.spki;
     jwtKeyType = jwt.keyType;
   } catch (err) {
-    return caError('CA_JWT_KEY_INVALID', 'the JWT public key is not a usable authority key', 'invalid', { cause: cryptoCode(err) });
+    return caError(
+      'CA_JWT_KEY_INVALID',
+      'the JWT public key is not a usable authority key',
+      'invalid',
+      { cause: cryptoCode(err) },
+    );
   }
-  if (jwtKeyType !== ca.keyType || (command.keyType !== undefined && command.keyType !== ca.keyType)) {
-    return caError('CA_KEY_TYPE_MISMATCH', `keys are ${ca.keyType} (X.509) and ${jwtKeyType} (JWT)${command.keyType ? `, expected ${command.keyType}` : ''}`);
+  if (
+    jwtKeyType !== ca.keyType ||
+    (command.keyType !== undefined && command.keyType !== ca.keyType)
+  ) {
+    return caError(
+      'CA_KEY_TYPE_MISMATCH',
+      `keys are ${ca.keyType} (X.509) and ${jwtKeyType} (JWT)${command.keyType ? `, expected ${command.keyType}` : ''}`,
+    );
   }
   const x509Key = ca.spki.toString('base64');
   const jwtKey = jwtSpki.toString('base64');
   const knownKeys = new Set(state.keysets.flatMap((k) => [k.x509.publicKey, k.jwt.publicKey]));
   if (x509Key === jwtKey || knownKeys.has(x509Key) || knownKeys.has(jwtKey)) {
-    return caError('CA_KEY_REUSED', 'every key must be fresh: a public key is already used in this deployment', 'conflict');
+    return caError(
+      'CA_KEY_REUSED',
+      'every key must be fresh: a public key is already used in this deployment',
+      'conflict',
+    );
   }
   if (state.keysets.some((k) => k.jwt.keyId === jwtKeyId)) {
-    return caError('CA_JWT_KEY_ID_TAKEN', `kid ${jwtKeyId} is already used in this deployment`, 'conflict');
+    return caError(
+      'CA_JWT_KEY_ID_TAKEN',
+      `kid ${jwtKeyId} is already used in this deployment`,
+      'conflict',
+    );
   }
   const lifetimeSeconds = (notAfter - notBefore) / 1000;
   for (const ttl of [command.maxX509SvidTtlSeconds, command.maxJwtSvidTtlSeconds]) {
     if (!Number.isSafeInteger(ttl) || ttl <= 0 || ttl >= lifetimeSeconds) {
-      return caError('CA_SVID_TTL_INVALID', `SVID TTL ceilings must be positive whole seconds below the CA lifetime (${lifetimeSeconds}s)`);
+      return caError(
+        'CA_SVID_TTL_INVALID',
+        `SVID TTL ceilings must be positive whole seconds below the CA lifetime (${lifetimeSeconds}s)`,
+      );
     }
   }
   return {
@@ -242,11 +334,11 @@ function decidePrepare(command: PrepareKeysetCommand, state: CaState, nowMs: num
   };
 }
 
-function notFound(keysetId: string): ReturnType<typeof caError> {
+function notFound(keysetId: string): DomainError {
   return caError('CA_KEYSET_NOT_FOUND', `keyset ${keysetId} not found`, 'not_found');
 }
 
-function gone(keyset: Keyset): ReturnType<typeof caError> {
+function gone(keyset: Keyset): DomainError {
   return caError('CA_KEYSET_GONE', `keyset ${keyset.keysetId} is ${keyset.status}`, 'conflict');
 }
 
@@ -255,7 +347,12 @@ function validNow(keyset: Keyset, nowMs: number): boolean {
 }
 
 /** The activation event of `next`, replacing the active keyset (if any). */
-function activation(state: CaState, next: Keyset, nowMs: number, reason: 'rotation' | 'taint'): Draft {
+function activation(
+  state: CaState,
+  next: Keyset,
+  nowMs: number,
+  reason: 'rotation' | 'taint',
+): Draft {
   const previous = activeKeyset(state);
   return {
     type: 'ca.keyset_activated',
@@ -288,26 +385,33 @@ function activation(state: CaState, next: Keyset, nowMs: number, reason: 'rotati
 export const caDecider: Decider<CaState, CaCommand, CaEvent> = {
   aggregateType: CA,
   initialState: initialCaState,
-  evolve(state, event) {
-    // Narrow the envelope to its (type, data) pair; the envelope union mirrors CaEvent.
-    return evolveCa(state, { type: event.type, schemaVersion: event.schemaVersion, data: event.data } as CaEvent, event.aggregateId);
-  },
+  evolve: evolveCa,
   decide(command, state, { now }) {
     const nowMs = now.getTime();
     switch (command.kind) {
-      case 'prepare': {
-        const outcome = decidePrepare(command, state, nowMs);
-        return 'type' in outcome && typeof outcome.type === 'string' && 'data' in outcome ? accept<CaEvent>(outcome as Draft) : reject(outcome as ReturnType<typeof caError>);
-      }
+      case 'prepare':
+        return decidePrepare(command, state, nowMs);
       case 'activate': {
         const keyset = findKeyset(state, command.keysetId);
         if (!keyset) return reject(notFound(command.keysetId));
         if (keyset.status === 'active') return accept();
         if (keyset.status !== 'prepared') {
-          return reject(caError('CA_KEYSET_NOT_PREPARED', `only a prepared keyset can be activated; ${keyset.keysetId} is ${keyset.status}`, 'conflict'));
+          return reject(
+            caError(
+              'CA_KEYSET_NOT_PREPARED',
+              `only a prepared keyset can be activated; ${keyset.keysetId} is ${keyset.status}`,
+              'conflict',
+            ),
+          );
         }
         if (!validNow(keyset, nowMs)) {
-          return reject(caError('CA_KEYSET_NOT_VALID_NOW', `keyset ${keyset.keysetId} is valid from ${iso(keyset.notBefore)} to ${iso(keyset.notAfter)}`, 'conflict'));
+          return reject(
+            caError(
+              'CA_KEYSET_NOT_VALID_NOW',
+              `keyset ${keyset.keysetId} is valid from ${iso(keyset.notBefore)} to ${iso(keyset.notAfter)}`,
+              'conflict',
+            ),
+          );
         }
         return accept(activation(state, keyset, nowMs, 'rotation'));
       }
@@ -317,7 +421,12 @@ export const caDecider: Decider<CaState, CaCommand, CaEvent> = {
         const tainted = (previousStatus: 'prepared' | 'active' | 'old'): Draft => ({
           type: 'ca.keyset_tainted',
           schemaVersion: 1,
-          data: { trustDomainId: state.trustDomainId ?? '', keysetId: keyset.keysetId, previousStatus, taintedAt: iso(nowMs) },
+          data: {
+            trustDomainId: state.trustDomainId ?? '',
+            keysetId: keyset.keysetId,
+            previousStatus,
+            taintedAt: iso(nowMs),
+          },
         });
         switch (keyset.status) {
           case 'tainted':
@@ -332,11 +441,21 @@ export const caDecider: Decider<CaState, CaCommand, CaEvent> = {
             const successor = preparedKeyset(state);
             if (!successor) {
               return reject(
-                caError('CA_TAINT_NEEDS_SUCCESSOR', `prepare a successor before tainting the active keyset ${keyset.keysetId}, so signing never stops`, 'conflict'),
+                caError(
+                  'CA_TAINT_NEEDS_SUCCESSOR',
+                  `prepare a successor before tainting the active keyset ${keyset.keysetId}, so signing never stops`,
+                  'conflict',
+                ),
               );
             }
             if (!validNow(successor, nowMs)) {
-              return reject(caError('CA_KEYSET_NOT_VALID_NOW', `the successor ${successor.keysetId} is not valid now`, 'conflict'));
+              return reject(
+                caError(
+                  'CA_KEYSET_NOT_VALID_NOW',
+                  `the successor ${successor.keysetId} is not valid now`,
+                  'conflict',
+                ),
+              );
             }
             return accept(activation(state, successor, nowMs, 'taint'), tainted('active'));
           }
@@ -349,24 +468,53 @@ export const caDecider: Decider<CaState, CaCommand, CaEvent> = {
         if (!keyset) return reject(notFound(command.keysetId));
         if (keyset.status === 'revoked' || keyset.status === 'dropped') return accept();
         if (keyset.status !== 'tainted') {
-          return reject(caError('CA_KEYSET_NOT_TAINTED', `taint keyset ${keyset.keysetId} before revoking it`, 'conflict'));
+          return reject(
+            caError(
+              'CA_KEYSET_NOT_TAINTED',
+              `taint keyset ${keyset.keysetId} before revoking it`,
+              'conflict',
+            ),
+          );
         }
-        return accept({ type: 'ca.keyset_revoked', schemaVersion: 1, data: { trustDomainId: state.trustDomainId ?? '', keysetId: keyset.keysetId, revokedAt: iso(nowMs) } });
+        return accept({
+          type: 'ca.keyset_revoked',
+          schemaVersion: 1,
+          data: {
+            trustDomainId: state.trustDomainId ?? '',
+            keysetId: keyset.keysetId,
+            revokedAt: iso(nowMs),
+          },
+        });
       }
       case 'drop': {
         const keyset = findKeyset(state, command.keysetId);
         if (!keyset) return reject(notFound(command.keysetId));
         if (keyset.status === 'dropped' || keyset.status === 'revoked') return accept();
-        if (keyset.status === 'active') return reject(caError('CA_KEYSET_ACTIVE', `keyset ${keyset.keysetId} is active`, 'conflict'));
+        if (keyset.status === 'active')
+          return reject(
+            caError('CA_KEYSET_ACTIVE', `keyset ${keyset.keysetId} is active`, 'conflict'),
+          );
         const threshold = dropThreshold(keyset);
         if (threshold === null || nowMs < threshold.at) {
           const dropAt = threshold === null ? null : iso(threshold.at);
-          return reject(caError('CA_KEYSET_STILL_TRUSTED', `SVIDs of keyset ${keyset.keysetId} may be valid until ${dropAt ?? 'unknown'}`, 'conflict', { dropAt }));
+          return reject(
+            caError(
+              'CA_KEYSET_STILL_TRUSTED',
+              `SVIDs of keyset ${keyset.keysetId} may be valid until ${dropAt ?? 'unknown'}`,
+              'conflict',
+              { dropAt },
+            ),
+          );
         }
         return accept({
           type: 'ca.keyset_dropped',
           schemaVersion: 1,
-          data: { trustDomainId: state.trustDomainId ?? '', keysetId: keyset.keysetId, reason: threshold.reason, droppedAt: iso(nowMs) },
+          data: {
+            trustDomainId: state.trustDomainId ?? '',
+            keysetId: keyset.keysetId,
+            reason: threshold.reason,
+            droppedAt: iso(nowMs),
+          },
         });
       }
       default:

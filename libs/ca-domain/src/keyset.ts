@@ -1,4 +1,9 @@
-import type { CaJwtAuthorityData, CaKeysetStatus, CaKeyType, CaX509AuthorityData } from '@trustplane/events';
+import type {
+  CaJwtAuthorityData,
+  CaKeysetStatus,
+  CaKeyType,
+  CaX509AuthorityData,
+} from '@trustplane/events';
 
 /** 30 days and 7 days in milliseconds: SPIRE's caps on the preparation / activation lead. */
 export const PREPARE_LEAD_CAP_MS = 30 * 24 * 3600 * 1000;
@@ -115,7 +120,8 @@ export function dropThreshold(keyset: Keyset): DropThreshold | null {
   switch (keyset.status) {
     case 'old':
     case 'tainted': {
-      if (keyset.activatedAt === null) return { at: keyset.taintedAt ?? keyset.preparedAt, reason: 'tainted_unused' };
+      if (keyset.activatedAt === null)
+        return { at: keyset.taintedAt ?? keyset.preparedAt, reason: 'tainted_unused' };
       const last = lastSvidExpiry(keyset);
       return last === null ? null : { at: last + X509_INCLUSIVE_END_MS, reason: 'svids_expired' };
     }
@@ -134,7 +140,11 @@ export function dropThreshold(keyset: Keyset): DropThreshold | null {
 
 /** Whether the keyset's authorities belong in the trust bundle at `nowMs`. */
 export function inBundle(keyset: Keyset, nowMs: number): boolean {
-  const published = keyset.status === 'prepared' || keyset.status === 'active' || keyset.status === 'old' || keyset.status === 'tainted';
+  const published =
+    keyset.status === 'prepared' ||
+    keyset.status === 'active' ||
+    keyset.status === 'old' ||
+    keyset.status === 'tainted';
   // Past its notAfter nothing it signed is valid (SVIDs are capped at it): no need to keep it.
   return published && nowMs <= keyset.notAfter;
 }

@@ -66,7 +66,8 @@ export function resolveCaSettings(input: Partial<CaSettings> = {}): CaSettings {
     maxJwtSvidTtlSeconds: input.maxJwtSvidTtlSeconds ?? jwtSvidTtlSeconds,
     keyType: input.keyType ?? DEFAULT_CA_SETTINGS.keyType,
     caBackdateSeconds: input.caBackdateSeconds ?? DEFAULT_CA_SETTINGS.caBackdateSeconds,
-    bundleRefreshHintSeconds: input.bundleRefreshHintSeconds ?? DEFAULT_CA_SETTINGS.bundleRefreshHintSeconds,
+    bundleRefreshHintSeconds:
+      input.bundleRefreshHintSeconds ?? DEFAULT_CA_SETTINGS.bundleRefreshHintSeconds,
   };
   for (const key of SETTING_KEYS) {
     if (key === 'keyType') continue;
@@ -74,12 +75,16 @@ export function resolveCaSettings(input: Partial<CaSettings> = {}): CaSettings {
     const min = key === 'caBackdateSeconds' ? 0 : 1;
     if (!Number.isSafeInteger(v) || v < min) invalid(key, `must be an integer ≥ ${min}`);
   }
-  if (!CA_KEY_TYPES.includes(s.keyType)) invalid('keyType', `must be one of ${CA_KEY_TYPES.join(', ')}`);
+  if (!CA_KEY_TYPES.includes(s.keyType))
+    invalid('keyType', `must be one of ${CA_KEY_TYPES.join(', ')}`);
   for (const key of ['maxX509SvidTtlSeconds', 'maxJwtSvidTtlSeconds'] as const) {
     if (s[key] >= s.caTtlSeconds) invalid(key, 'must be shorter than caTtlSeconds');
   }
-  if (s.x509SvidTtlSeconds > s.maxX509SvidTtlSeconds) invalid('x509SvidTtlSeconds', 'must not exceed maxX509SvidTtlSeconds');
-  if (s.jwtSvidTtlSeconds > s.maxJwtSvidTtlSeconds) invalid('jwtSvidTtlSeconds', 'must not exceed maxJwtSvidTtlSeconds');
-  if (s.caBackdateSeconds >= s.caTtlSeconds) invalid('caBackdateSeconds', 'must be shorter than caTtlSeconds');
+  if (s.x509SvidTtlSeconds > s.maxX509SvidTtlSeconds)
+    invalid('x509SvidTtlSeconds', 'must not exceed maxX509SvidTtlSeconds');
+  if (s.jwtSvidTtlSeconds > s.maxJwtSvidTtlSeconds)
+    invalid('jwtSvidTtlSeconds', 'must not exceed maxJwtSvidTtlSeconds');
+  if (s.caBackdateSeconds >= s.caTtlSeconds)
+    invalid('caBackdateSeconds', 'must be shorter than caTtlSeconds');
   return Object.freeze(s);
 }
