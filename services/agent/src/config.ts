@@ -1,0 +1,60 @@
+import { commonConfigSchema, field, loadConfig, type ConfigOf } from '@trustplane/platform';
+
+/** Default socket path; advertise it to workloads as `SPIFFE_ENDPOINT_SOCKET=unix:///run/trustplane/agent/api.sock`. */
+export const DEFAULT_AGENT_SOCKET_PATH = '/run/trustplane/agent/api.sock';
+
+/**
+ * Settings of the agent's workload-facing half. The agent core (node attestation, signer
+ * connection) adds its own `TP_AGENT_*` keys here.
+ */
+export const agentConfigSchema = {
+  logLevel: commonConfigSchema.logLevel,
+  socketPath: field.string(
+    'TP_AGENT_SOCKET_PATH',
+    'Unix socket of the Workload API (parent directory created 0755, socket 0777: identity comes from SO_PEERCRED)',
+    { default: DEFAULT_AGENT_SOCKET_PATH, pattern: /^\/[^\0]*[^/]$/ },
+  ),
+  procRoot: field.string(
+    'TP_AGENT_PROC_ROOT',
+    'procfs mount used for workload attestation (e.g. /host/proc in a container)',
+    {
+      default: '/proc',
+      pattern: /^\//,
+    },
+  ),
+  passwdPath: field.string('TP_AGENT_PASSWD_PATH', 'passwd database for unix:user selectors', {
+    default: '/etc/passwd',
+    pattern: /^\//,
+  }),
+  groupPath: field.string('TP_AGENT_GROUP_PATH', 'group database for unix:group selectors', {
+    default: '/etc/group',
+    pattern: /^\//,
+  }),
+  hashExecutables: field.bool(
+    'TP_AGENT_HASH_EXECUTABLES',
+    'compute unix:sha256 selectors (digest cached per file version)',
+    {
+      default: true,
+    },
+  ),
+  jwtCacheSize: field.int('TP_AGENT_JWT_CACHE_SIZE', 'largest number of cached JWT-SVIDs', {
+    default: 10_000,
+    min: 1,
+    max: 1_000_000,
+  }),
+} as const;
+
+/** The agent's typed, frozen configuration. */
+export type AgentConfig = ConfigOf<typeof agentConfigSchema>;
+
+/** Reads and validates the configuration from the environment (and TP_CONFIG_FILE); unknown `TP_AGENT_*` keys are errors. */
+export function loadAgentConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): AgentConfig {
+  const { TP_CONFIG_FILE: file, ...rest } = env;
+  return loadConfig(agentConfigSchema, {
+    env: rest,
+    ownedPrefixes: ['TP_AGENT_'],
+    ...(file === undefined ? {} : { file }),
+  });
+}
