@@ -71,6 +71,7 @@ export async function createHttpService(
     request.serverSpan?.end();
   });
   app.useGlobalFilters(new ProblemFilter(options.logger));
-  app.enableShutdownHooks();
+  // Signals are handled by each service's main.ts, which calls app.close() (running the
+  // shutdown hooks) and exits 0; Nest's own signal hooks would re-raise the signal instead.
   return app;
 }

@@ -1,0 +1,132 @@
+// Registry and signer as separate processes on real NATS and Postgres, driven by tpctl: a
+// new trust domain becomes available once its first CA is active; keysets are listed,
+// prepared, activated and tainted through the real signer; the bundle follows; a signer
+// restart with the disk KeyManager keeps the CA.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  connectTestNats,
+  createTestDatabase,
+  deleteTestStream,
+  eventually,
+  testNatsEnv,
+  testStreamSettings,
+  type TestDatabase,
+  type TestStream,
+} from '@trustplane/testkit';
+import { freePort, startServiceProcess, tpctl, type CliResult, type RunningService } from './processes.js';
+
+let nc: NatsConnection;
+let db: TestDatabase;
+let stream: TestStream;
+let registry: RunningService;
+let signer: RunningService;
+let signerEnv: Record<string, string>;
+let signerPort: number;
+let cliEnv: Record<string, string>;
+
+before(async () => {
+  nc = await connectTestNats();
+  db = await createTestDatabase('e2e_signer');
+  stream = testStreamSettings('e2e_signer');
+  const work = mkdtempSync(join(tmpdir(), 'tpe-'));
+  const registryPort = await freePort();
+  signerPort = await freePort();
+  const common = {
+    ...testNatsEnv(),
+    DATABASE_URL: db.url,
+    TP_EVENT_STREAM: stream.streamName,
+    TP_SUBJECT_PREFIX: stream.subjectPrefix,
+    TP_LOG_LEVEL: 'warn',
+  };
+  registry = await startServiceProcess('registry', { ...common, TP_REGISTRY_PORT: String(registryPort) }, registryPort);
+  signerEnv = {
+    ...common,
+    TP_SIGNER_PORT: String(signerPort),
+    TP_SIGNER_CUSTODY_DIR: join(work, 'c'),
+    TP_SIGNER_KEY_DIR: join(work, 'keys'),
+    TP_SIGNER_KEK_PATH: join(work, 'kek'),
+    TP_SIGNER_TICK_MS: '200',
+  };
+  signer = await startServiceProcess('signer', signerEnv, signerPort);
+  cliEnv = { ...common, TPCTL_SERVER: registry.url };
+});
+
+after(async () => {
+  assert.equal(await signer.stop(), 0, signer.output());
+  assert.equal(await registry.stop(), 0, registry.output());
+  await deleteTestStream(nc, stream.streamName);
+  await nc.close();
+  await db.drop();
+});
+
+async function ok(args: string[]): Promise<CliResult> {
+  const result = await tpctl(args, cliEnv);
+  assert.equal(result.code, 0, `tpctl ${args.join(' ')}\n${result.stdout}${result.stderr}`);
+  return result;
+}
+async function json<T>(args: string[]): Promise<T> {
+  return JSON.parse((await ok([...args, '--output', 'json'])).stdout) as T;
+}
+type Keyset = { id: string; state: string };
+
+test('a trust domain becomes available when the signer activates its first CA; keysets through tpctl', async () => {
+  const org = await json<{ id: string }>(['org', 'create', '--name', 'Signer Org']);
+  const token = await json<{ token: string }>(['token', 'create', '--org', org.id, '--scopes', 'admin']);
+  cliEnv['TPCTL_TOKEN'] = token.token;
+  await eventually(async () => (await tpctl(['trust-domain', 'list'], cliEnv)).code === 0, 10_000, 'token accepted');
+
+  await ok(['trust-domain', 'create', 'signed.example']);
+  await eventually(
+    async () => (await json<{ status: string }>(['trust-domain', 'info', 'signed.example'])).status === 'available',
+    20_000,
+    'trust domain available',
+  );
+  const info = await ok(['trust-domain', 'info', 'signed.example', '--show-deployments']);
+  assert.match(info.stdout, /State:\s+available/);
+  const deployments = await json<{ id: string; name: string }[]>(['trust-domain', 'deployment', 'list', 'signed.example']);
+  const deploymentId = deployments[0]?.id ?? '';
+
+  const listed = await ok(['trust-domain', 'deployment', 'keyset', 'list', 'signed.example', deploymentId]);
+  assert.match(listed.stdout, /^ID\s+State\s+Key type\s+Not before\s+Not after\s+JWT kid/m);
+  assert.match(listed.stdout, /ks-\S+\s+active\s+ec-p256/);
+  assert.match(listed.stdout, /1 keyset found\./);
+
+  const prepared = await json<{ keyset: Keyset; keysets: Keyset[] }>(['trust-domain', 'deployment', 'keyset', 'prepare', 'signed.example', deploymentId]);
+  assert.equal(prepared.keyset.state, 'prepared');
+  const activated = await json<{ keysets: Keyset[] }>(['trust-domain', 'deployment', 'keyset', 'activate', 'signed.example', deploymentId, prepared.keyset.id]);
+  assert.equal(activated.keysets.find((k) => k.id === prepared.keyset.id)?.state, 'active');
+  assert.equal(activated.keysets.filter((k) => k.state === 'old').length, 1);
+
+  const tainted = await json<{ keysets: Keyset[] }>(['trust-domain', 'deployment', 'keyset', 'taint', 'signed.example', deploymentId, prepared.keyset.id]);
+  assert.equal(tainted.keysets.find((k) => k.id === prepared.keyset.id)?.state, 'tainted');
+  const active = tainted.keysets.find((k) => k.state === 'active');
+  assert.ok(active && active.id !== prepared.keyset.id, 'forced rotation to a new CA');
+
+  const refused = await tpctl(['trust-domain', 'deployment', 'keyset', 'activate', 'signed.example', deploymentId, 'ks-missing'], cliEnv);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /CA_KEYSET_NOT_FOUND/);
+
+  // A key-manager document is validated (the failing field named) and can be checked without storing.
+  const docDir = mkdtempSync(join(tmpdir(), 'tpe-doc-'));
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(join(docDir, 'bad.yaml'), 'section: key-manager\nschema: v1\nspec:\n  kind: webhook\n  webhookURL: http://insecure.example\n');
+  const bad = await tpctl(['config', 'set', 'trust-domain-deployment', '--id', deploymentId, join(docDir, 'bad.yaml')], cliEnv);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /spec\.webhookURL/);
+  writeFileSync(join(docDir, 'disk.yaml'), `section: key-manager\nschema: v1\nspec:\n  kind: disk\n  dir: ${join(docDir, 'keys')}\n  kekPath: ${join(docDir, 'kek')}\n  createKek: true\n`);
+  const check = await ok(['config', 'set', 'trust-domain-deployment', '--id', deploymentId, join(docDir, 'disk.yaml'), '--validate-only']);
+  assert.match(check.stdout, /valid/);
+
+  // Restart the signer process: the disk KeyManager keeps the CA.
+  assert.equal(await signer.stop(), 0);
+  signer = await startServiceProcess('signer', signerEnv, signerPort);
+  await new Promise((r) => setTimeout(r, 600));
+  const afterRestart = await json<{ items?: Keyset[] } | Keyset[]>(['trust-domain', 'deployment', 'keyset', 'list', 'signed.example', deploymentId]);
+  const items = Array.isArray(afterRestart) ? afterRestart : (afterRestart.items ?? []);
+  assert.equal(items.find((k) => k.state === 'active')?.id, active.id, 'the same CA is active after the restart');
+});
