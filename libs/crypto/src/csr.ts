@@ -28,9 +28,12 @@ import {
   readSignedTail,
   signatureProfile,
   verifySignature,
+  verifySignatureAsync,
+  type HashAlgorithm,
   type MessageSigner,
   type PublicKeyInfo,
 } from './keys';
+import type { KeyObject } from 'node:crypto';
 import { encodeName, type DistinguishedName } from './name';
 import { OID } from './oids';
 import { checkDnsName, parseSpiffeId } from './spiffe-id';
@@ -100,7 +103,16 @@ function readRequestedSans(buf: Buffer, attrs: ReturnType<typeof children>): Sub
  * Errors: CSR_MALFORMED, CSR_BAD_SIGNATURE, UNSUPPORTED_KEY_TYPE, INVALID_PUBLIC_KEY,
  * UNSUPPORTED_SIGNATURE_ALGORITHM.
  */
-export function parseCsr(input: Uint8Array): VerifiedCsr {
+/** A CSR read and checked for shape, its proof of possession not yet verified. */
+interface ReadCsr {
+  readonly csr: VerifiedCsr;
+  readonly key: KeyObject;
+  readonly hash: HashAlgorithm;
+  readonly signed: Buffer;
+  readonly signature: Buffer;
+}
+
+function readCsr(input: Uint8Array): ReadCsr {
   if (input.length > MAX_CSR_SIZE) throw malformed(`CSR larger than ${MAX_CSR_SIZE} octets`);
   const buf = Buffer.isBuffer(input) ? input : Buffer.from(input);
   let info: ReturnType<typeof readRoot>;
@@ -141,13 +153,30 @@ export function parseCsr(input: Uint8Array): VerifiedCsr {
   if (tail.algorithm.family !== familyOf(publicKey.keyType)) {
     throw new CryptoError('CSR_BAD_SIGNATURE', 'CSR signature algorithm does not fit its key');
   }
-  const key = importPublicKey(publicKey);
-  if (
-    !verifySignature(tail.algorithm.hash, buf.subarray(info.start, info.end), key, tail.signature)
-  ) {
-    throw new CryptoError('CSR_BAD_SIGNATURE', 'CSR signature does not verify with its public key');
-  }
-  return { publicKey, subject, uris: sans.uris, dnsNames: sans.dnsNames };
+  return {
+    csr: { publicKey, subject, uris: sans.uris, dnsNames: sans.dnsNames },
+    key: importPublicKey(publicKey),
+    hash: tail.algorithm.hash,
+    signed: buf.subarray(info.start, info.end),
+    signature: tail.signature,
+  };
+}
+
+function badSignature(): CryptoError {
+  return new CryptoError('CSR_BAD_SIGNATURE', 'CSR signature does not verify with its public key');
+}
+
+export function parseCsr(input: Uint8Array): VerifiedCsr {
+  const read = readCsr(input);
+  if (!verifySignature(read.hash, read.signed, read.key, read.signature)) throw badSignature();
+  return read.csr;
+}
+
+/** parseCsr with the proof-of-possession check on the thread pool (used on the minting path). */
+export async function parseCsrAsync(input: Uint8Array): Promise<VerifiedCsr> {
+  const read = readCsr(input);
+  if (!(await verifySignatureAsync(read.hash, read.signed, read.key, read.signature))) throw badSignature();
+  return read.csr;
 }
 
 /** What to put in a CSR built by buildCsr. */

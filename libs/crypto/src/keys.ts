@@ -447,6 +447,25 @@ export function verifySignature(
   }
 }
 
+/**
+ * Like verifySignature, but the verification runs on libuv's thread pool (crypto.verify with a
+ * callback), so a busy service keeps its main thread for other requests.
+ */
+export function verifySignatureAsync(
+  hash: HashAlgorithm,
+  message: Uint8Array,
+  key: KeyObject,
+  signature: Uint8Array,
+): Promise<boolean> {
+  return new Promise((resolve) => {
+    try {
+      nodeVerify(hash, message, key, signature, (error, ok) => resolve(error === null && ok));
+    } catch {
+      resolve(false);
+    }
+  });
+}
+
 /** Reads the signatureValue BIT STRING of a signed structure (no unused bits allowed). */
 export function readSignatureValue(buf: Buffer, node: DerNode): Buffer {
   return readOctetAlignedBitString(buf, node);

@@ -8,7 +8,7 @@
  * one buffer with no intermediate tree. Then: sign (MessageSigner) → assemble → validate.
  */
 import { parseCertificate } from './certificate';
-import { parseCsr } from './csr';
+import { parseCsrAsync } from './csr';
 import {
   Tag,
   contextConstructed,
@@ -499,7 +499,7 @@ export async function mintFromCsr(
   verifySignature: boolean,
 ): Promise<X509Svid> {
   requireInTrustDomain(request.spiffeId, template.authority.trustDomain);
-  const csr = parseCsr(request.csr);
+  const csr = await parseCsrAsync(request.csr);
   checkRequestedSans(request.spiffeId, request.dnsNames ?? [], csr.uris, csr.dnsNames);
   const req = prepare(
     template,
