@@ -1,4 +1,4 @@
-import { commonConfigSchema, field, loadConfig, type ConfigOf } from '@trustplane/platform';
+import { commonConfigSchema, field, loadConfig, type ConfigOf } from '@trustplane/platform/dist/light.js';
 
 /** Default socket path; advertise it to workloads as `SPIFFE_ENDPOINT_SOCKET=unix:///run/trustplane/agent/api.sock`. */
 export const DEFAULT_AGENT_SOCKET_PATH = '/run/trustplane/agent/api.sock';
