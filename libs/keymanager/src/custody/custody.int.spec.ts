@@ -269,9 +269,13 @@ describe('key custody child process', () => {
       [info],
       'a failed reconfigure keeps the current KeyManager',
     );
+    const restartsBefore = c.restarts();
     process.kill(pid as number, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 20));
+    // Wait until the supervisor has seen the death and brought a new child up.
+    const deadline = Date.now() + 10_000;
+    while (c.restarts() === restartsBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await c.waitReady(10_000);
+    assert.notEqual(c.pid(), pid);
     assert.deepEqual(await c.client.list(), [info]);
   });
 
