@@ -1,6 +1,7 @@
 // Wires the commander program. `run` never exits the process: it returns the exit code, so the
 // whole CLI runs in-process in tests with injected surroundings.
 import { Command, CommanderError, Option } from 'commander';
+import { registerAgent } from './commands/agent.js';
 import { registerCluster } from './commands/cluster.js';
 import { registerConfig } from './commands/config.js';
 import { registerEntry } from './commands/entry.js';
@@ -49,6 +50,7 @@ export function buildProgram(deps: Deps): Command {
     );
   registerTrustDomain(program, invocation);
   registerCluster(program, invocation);
+  registerAgent(program, invocation);
   registerEntry(program, invocation);
   registerToken(program, invocation);
   registerOrg(program, invocation);

@@ -975,3 +975,184 @@ test('config get shows the section and its spec as YAML', async () => {
       '  logLevel: info\n',
   );
 });
+
+// ---- node attestation: cluster keys, join tokens, agents --------------------------------------
+
+const createdCluster = {
+  id: 'c-0000000001',
+  trustDomainId: 'td-1a2b3c4d5e',
+  name: 'prod',
+  platform: 'linux',
+  description: '',
+  status: 'active',
+  configVersions: [],
+  createdAt: '2030-01-01T00:00:00.000Z',
+  updatedAt: '2030-01-01T00:00:00.000Z',
+  clusterKey: { keyId: 'ck-0000000001', privateKey: '-----BEGIN PRIVATE KEY-----\nMC4CAQA=\n-----END PRIVATE KEY-----\n' },
+};
+
+test('cluster create prints the private cluster key once, with a warning; --output json includes it', async () => {
+  const h = harness(() => ({ status: 201, body: createdCluster }));
+  const result = await h.run('cluster', 'create', 'example.org', 'prod', '--platform', 'linux');
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^Cluster prod \(c-0000000001\) created\.\n/);
+  assert.ok(
+    result.stdout.endsWith(
+      '\nCluster key ck-0000000001 (Ed25519). Save the private key now: it is shown only this once and\n' +
+        'is not stored anywhere. Agents of this cluster attest with it.\n\n' +
+        '-----BEGIN PRIVATE KEY-----\nMC4CAQA=\n-----END PRIVATE KEY-----\n',
+    ),
+    result.stdout,
+  );
+  const json = await h.run('--output', 'json', 'cluster', 'create', 'example.org', 'prod', '--platform', 'linux');
+  assert.deepEqual(JSON.parse(json.stdout).clusterKey, createdCluster.clusterKey);
+});
+
+const joinToken = {
+  id: 'jt-0000000001',
+  token: 'tpjt_jt-0000000001_' + 'A'.repeat(43),
+  clusterId: 'c-0000000001',
+  trustDomainId: 'td-1a2b3c4d5e',
+  expiresAt: '2030-01-01T01:00:00.000Z',
+  createdAt: '2030-01-01T00:00:00.000Z',
+};
+
+test('cluster join-token create with --trust-domain: one POST, ttl parsed, token printed once', async () => {
+  const h = harness(() => ({ status: 201, body: joinToken }));
+  const result = await h.run('cluster', 'join-token', 'create', '--cluster', 'c-0000000001', '--trust-domain', 'example.org', '--ttl', '10m');
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(h.seen.length, 1);
+  assert.equal(h.seen[0]?.method, 'POST');
+  assert.equal(h.seen[0]?.path, '/api/v1/trust-domains/example.org/clusters/c-0000000001/join-tokens');
+  assert.deepEqual(h.seen[0]?.body, { ttlSeconds: 600 });
+  assert.equal(
+    result.stdout,
+    'ID:           jt-0000000001\n' +
+      'Cluster:      c-0000000001\n' +
+      'Trust domain: td-1a2b3c4d5e\n' +
+      'Expires:      2030-01-01T01:00:00.000Z\n' +
+      '\nJoin token (single use; shown only this once):\n' +
+      `${joinToken.token}\n`,
+  );
+  const json = await h.run('-o', 'json', 'cluster', 'join-token', 'create', '--cluster', 'prod', '--trust-domain', 'example.org');
+  assert.deepEqual(JSON.parse(json.stdout), joinToken);
+  assert.deepEqual(h.seen.at(-1)?.body, {}, 'no --ttl: the server default applies');
+});
+
+test('cluster join-token create without --trust-domain finds the cluster across trust domains', async () => {
+  const other = { ...td, id: 'td-0000000009', name: 'other.org' };
+  const h = harness((request) => {
+    if (request.path === '/api/v1/trust-domains') return { status: 200, body: { items: [other, td], nextCursor: null } };
+    if (request.method === 'GET' && request.path.startsWith('/api/v1/trust-domains/td-0000000009/')) {
+      return { status: 404, body: { type: 'about:blank', title: 'Not Found', status: 404, code: 'CLUSTER_NOT_FOUND', detail: 'cluster c-0000000001 not found' } };
+    }
+    if (request.method === 'GET') return { status: 200, body: createdCluster };
+    return { status: 201, body: joinToken };
+  });
+  const result = await h.run('cluster', 'join-token', 'create', '--cluster', 'c-0000000001', '--ttl', '3600');
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(
+    h.seen.map((r) => `${r.method} ${r.path}`),
+    [
+      'GET /api/v1/trust-domains',
+      'GET /api/v1/trust-domains/td-0000000009/clusters/c-0000000001',
+      'GET /api/v1/trust-domains/td-1a2b3c4d5e/clusters/c-0000000001',
+      'POST /api/v1/trust-domains/td-1a2b3c4d5e/clusters/c-0000000001/join-tokens',
+    ],
+  );
+  assert.deepEqual(h.seen.at(-1)?.body, { ttlSeconds: 3600 });
+});
+
+test('cluster join-token create: unknown cluster, ambiguous names and bad --ttl are errors', async () => {
+  const notFound = harness((request) =>
+    request.path === '/api/v1/trust-domains'
+      ? { status: 200, body: { items: [td], nextCursor: null } }
+      : { status: 404, body: { type: 'about:blank', title: 'Not Found', status: 404, code: 'CLUSTER_NOT_FOUND', detail: 'nope' } },
+  );
+  const missing = await notFound.run('cluster', 'join-token', 'create', '--cluster', 'c-zzzzzzzzzz');
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stderr, 'Error: cluster c-zzzzzzzzzz not found in any trust domain (CLUSTER_NOT_FOUND)\n');
+  assert.ok(notFound.seen.every((r) => r.method === 'GET'), 'nothing was created');
+
+  const other = { ...td, id: 'td-0000000009', name: 'other.org' };
+  const ambiguous = harness((request) =>
+    request.path === '/api/v1/trust-domains' ? { status: 200, body: { items: [td, other], nextCursor: null } } : { status: 200, body: createdCluster },
+  );
+  const twice = await ambiguous.run('cluster', 'join-token', 'create', '--cluster', 'prod');
+  assert.equal(twice.code, 1);
+  assert.match(twice.stderr, /exists in several trust domains \(td-1a2b3c4d5e, td-0000000009\); pass --trust-domain/);
+  assert.ok(ambiguous.seen.every((r) => r.method === 'GET'));
+
+  const h = harness(() => ({ status: 201, body: joinToken }));
+  for (const ttl of ['1 hour', '0', '-5', '1w']) {
+    const bad = await h.run('cluster', 'join-token', 'create', '--cluster', 'prod', '--trust-domain', 'example.org', '--ttl', ttl);
+    assert.equal(bad.code, 1, ttl);
+    assert.match(bad.stderr, /--ttl <duration>.*must be a duration such as 3600, 90s, 10m, 1h or 1d/, ttl);
+  }
+  assert.equal(h.seen.length, 0);
+  const missingFlag = await h.run('cluster', 'join-token', 'create');
+  assert.equal(missingFlag.code, 1);
+  assert.match(missingFlag.stderr, /--cluster <cluster>/);
+});
+
+const agent = {
+  id: 'ag-ac19q0qoyg',
+  trustDomainId: 'td-1a2b3c4d5e',
+  clusterId: 'c-0000000001',
+  clusterName: 'prod',
+  nodeName: 'node-1',
+  spiffeId: 'spiffe://example.org/agent/prod/node-1',
+  method: 'join_token',
+  serialNumber: '01aa',
+  expiresAt: '2030-01-01T01:00:00.000Z',
+  banned: false,
+  banReason: null,
+  attestedAt: '2030-01-01T00:00:00.000Z',
+  createdAt: '2030-01-01T00:00:00.000Z',
+  updatedAt: '2030-01-01T00:00:00.000Z',
+};
+
+test('agent list|show|ban map to their routes and print tables', async () => {
+  const h = harness((request) => {
+    if (request.path === '/api/v1/trust-domains/example.org/agents') return { status: 200, body: { items: [agent], nextCursor: null } };
+    if (request.method === 'POST') return { status: 200, body: { ...agent, banned: true, banReason: 'stolen' } };
+    return { status: 200, body: agent };
+  });
+  const list = await h.run('agent', 'list', 'example.org');
+  assert.equal(list.code, 0, list.stderr);
+  assert.equal(
+    list.stdout,
+    'ID             SPIFFE ID                               Cluster       Node    Method      Serial  Expires                   Banned  Attested\n' +
+      'ag-ac19q0qoyg  spiffe://example.org/agent/prod/node-1  c-0000000001  node-1  join_token  01aa    2030-01-01T01:00:00.000Z  no      2030-01-01T00:00:00.000Z\n' +
+      '1 agent found.\n',
+  );
+  const show = await h.run('agent', 'show', 'ag-ac19q0qoyg');
+  assert.equal(show.code, 0, show.stderr);
+  assert.match(show.stdout, /^ID: {12}ag-ac19q0qoyg\nSPIFFE ID: {5}spiffe:\/\/example\.org\/agent\/prod\/node-1\n/);
+  assert.match(show.stdout, /\nCluster: {7}prod \(c-0000000001\)\n/);
+  assert.match(show.stdout, /\nBanned: {8}no\n/);
+  const ban = await h.run('agent', 'ban', 'ag-ac19q0qoyg', '--reason', 'stolen');
+  assert.equal(ban.code, 0, ban.stderr);
+  assert.equal(ban.stdout, 'Agent ag-ac19q0qoyg (spiffe://example.org/agent/prod/node-1) banned.\n');
+  const post = h.seen.at(-1);
+  assert.equal(post?.path, '/api/v1/agents/ag-ac19q0qoyg/ban');
+  assert.deepEqual(post?.body, { reason: 'stolen' });
+  assert.equal(post?.headers['idempotency-key'], '00000000-0000-4000-8000-000000000001');
+  const json = await h.run('--output', 'json', 'agent', 'list', 'example.org');
+  assert.deepEqual(JSON.parse(json.stdout), [agent]);
+  const shownJson = await h.run('-o', 'json', 'agent', 'ban', 'ag-ac19q0qoyg');
+  assert.equal(JSON.parse(shownJson.stdout).banned, true);
+  assert.deepEqual(h.seen.at(-1)?.body, {});
+});
+
+test('agent list: an empty list says so; an unknown agent is the server’s 404', async () => {
+  const h = harness((request) =>
+    request.path.endsWith('/agents')
+      ? { status: 200, body: { items: [], nextCursor: null } }
+      : { status: 404, body: { type: 'about:blank', title: 'Not Found', status: 404, code: 'AGENT_NOT_FOUND', detail: 'agent ag-zzzzzzzzzz not found' } },
+  );
+  assert.equal((await h.run('agent', 'list', 'example.org')).stdout, 'No agents found.\n');
+  const missing = await h.run('agent', 'show', 'ag-zzzzzzzzzz');
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stderr, 'Error: agent ag-zzzzzzzzzz not found (AGENT_NOT_FOUND)\n');
+});

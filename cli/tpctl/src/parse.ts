@@ -58,3 +58,14 @@ export function repeatable(
 ): (value: string, previous: string[] | undefined) => string[] {
   return (value, previous) => [...(previous ?? []), validate(value)];
 }
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** A duration in whole seconds: `3600`, `90s`, `10m`, `1h`, `1d`. */
+export function durationSeconds(value: string): number {
+  const match = /^([0-9]+)([smhd]?)$/.exec(value.trim());
+  const seconds = match === null ? Number.NaN : Number(match[1]) * (DURATION_UNITS[match[2] || 's'] ?? Number.NaN);
+  if (!Number.isSafeInteger(seconds) || seconds <= 0)
+    throw new InvalidArgumentError('must be a duration such as 3600, 90s, 10m, 1h or 1d');
+  return seconds;
+}

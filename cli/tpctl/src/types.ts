@@ -83,6 +83,64 @@ export interface Cluster {
   updatedAt: string;
 }
 
+/** A cluster attestation key's private half, returned only by `cluster create`. */
+export interface ClusterKey {
+  /** `ck-…` */
+  keyId: string;
+  /** Ed25519 private key, PKCS#8 PEM; shown once, never stored by the server. */
+  privateKey: string;
+}
+
+/** The answer of `POST …/clusters`: the cluster and its first key. */
+export interface CreatedCluster extends Cluster {
+  /** Shown once. */
+  clusterKey?: ClusterKey;
+}
+
+/** A join token as returned once at creation. */
+export interface CreatedJoinToken {
+  /** `jt-…` */
+  id: string;
+  /** `tpjt_<jt-…>_<secret>`; shown once. */
+  token: string;
+  /** The cluster the joining agent belongs to. */
+  clusterId: string;
+  /** The cluster's trust domain. */
+  trustDomainId: string;
+  /** RFC 3339 time after which the token is refused. */
+  expiresAt: string;
+  /** RFC 3339 creation time. */
+  createdAt: string;
+}
+
+/** A node agent, as attested by the signer. */
+export interface Agent {
+  /** `ag-…`, derived from cluster and node name. */
+  id: string;
+  /** The trust domain it belongs to. */
+  trustDomainId: string;
+  /** Its cluster's id. */
+  clusterId: string;
+  /** Its cluster's name. */
+  clusterName: string;
+  /** The node name it attested with. */
+  nodeName: string;
+  /** `spiffe://<td>/agent/<cluster>/<node>` */
+  spiffeId: string;
+  /** How it attested. */
+  method: 'join_token' | 'cluster_key';
+  /** Serial number of its current SVID. */
+  serialNumber: string;
+  /** RFC 3339 expiry of its current SVID. */
+  expiresAt: string;
+  /** Whether it is banned. */
+  banned: boolean;
+  /** Why it was banned, if it was and a reason was given. */
+  banReason?: string | null;
+  /** RFC 3339 time of its last attestation. */
+  attestedAt: string;
+}
+
 /** A registration entry. */
 export interface Entry {
   /** Entry id. */

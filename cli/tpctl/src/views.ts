@@ -2,7 +2,10 @@
 import { stringify } from 'yaml';
 import { renderKeyValues, renderList, type Cell } from './format.js';
 import type {
+  Agent,
   Cluster,
+  ClusterKey,
+  CreatedJoinToken,
   ConfigSection,
   ConfigSectionResult,
   CreatedToken,
@@ -121,6 +124,54 @@ export function clusterInfo(c: Cluster): string {
     ['Latest config version', latest === undefined ? null : `${latest.id} (${latest.createdAt})`],
     ['Created', c.createdAt],
     ['Updated', c.updatedAt],
+  ]);
+}
+
+/** The private cluster key printed once by `tpctl cluster create`, with its warning. */
+export function clusterKeyOnce(key: ClusterKey): string {
+  return (
+    `\nCluster key ${key.keyId} (Ed25519). Save the private key now: it is shown only this once and\n` +
+    'is not stored anywhere. Agents of this cluster attest with it.\n\n' +
+    key.privateKey.replace(/\n?$/, '\n')
+  );
+}
+
+/** `tpctl cluster join-token create`. */
+export function joinTokenCreated(t: CreatedJoinToken): string {
+  return (
+    renderKeyValues([
+      ['ID', t.id],
+      ['Cluster', t.clusterId],
+      ['Trust domain', t.trustDomainId],
+      ['Expires', t.expiresAt],
+    ]) +
+    '\nJoin token (single use; shown only this once):\n' +
+    `${t.token}\n`
+  );
+}
+
+/** `tpctl agent list`. */
+export function agentList(items: readonly Agent[]): string {
+  return renderList(
+    ['ID', 'SPIFFE ID', 'Cluster', 'Node', 'Method', 'Serial', 'Expires', 'Banned', 'Attested'],
+    items.map((a) => [a.id, a.spiffeId, a.clusterId, a.nodeName, a.method, a.serialNumber, a.expiresAt, a.banned ? 'yes' : 'no', a.attestedAt]),
+    { one: 'agent', many: 'agents' },
+  );
+}
+
+/** `tpctl agent show`. */
+export function agentInfo(a: Agent): string {
+  return renderKeyValues([
+    ['ID', a.id],
+    ['SPIFFE ID', a.spiffeId],
+    ['Trust domain', a.trustDomainId],
+    ['Cluster', `${a.clusterName} (${a.clusterId})`],
+    ['Node', a.nodeName],
+    ['Method', a.method],
+    ['Serial number', a.serialNumber],
+    ['Expires', a.expiresAt],
+    ['Banned', a.banned ? (a.banReason ? `yes (${a.banReason})` : 'yes') : 'no'],
+    ['Attested', a.attestedAt],
   ]);
 }
 

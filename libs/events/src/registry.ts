@@ -56,6 +56,74 @@ export type ClusterConfigVersionAdded = EventDefinition<
   { readonly trustDomainId: string; readonly versionId: string; readonly config: Readonly<Record<string, unknown>> }
 >;
 
+/** A cluster's Ed25519 attestation key was registered; only the public key is recorded. */
+export type ClusterKeyRegistered = EventDefinition<
+  'cluster.key_registered',
+  1,
+  {
+    readonly trustDomainId: string;
+    /** Identifies the key among the cluster's keys (e.g. `ck-…`). */
+    readonly keyId: string;
+    /** Ed25519 public key, SubjectPublicKeyInfo DER, base64. */
+    readonly publicKey: string;
+  }
+>;
+
+/** A single-use join token was issued for a cluster. Only a salted hash of its secret is recorded. */
+export type JoinTokenCreated = EventDefinition<
+  'jointoken.created',
+  1,
+  {
+    readonly trustDomainId: string;
+    /** The cluster (`c-…`) an agent joining with the token belongs to. */
+    readonly clusterId: string;
+    /** Hex SHA-256(salt ‖ secret). */
+    readonly hash: string;
+    /** Hex salt. */
+    readonly salt: string;
+    /** ISO-8601 instant after which the token is refused. */
+    readonly expiresAt: string;
+  }
+>;
+/** A join token was spent by a node agent's attestation. */
+export type JoinTokenUsed = EventDefinition<
+  'jointoken.used',
+  1,
+  {
+    /** The agent (`ag-…`) that attested with the token. */
+    readonly agentId: string;
+    /** Node name the agent presented. */
+    readonly nodeName: string;
+    /** ISO-8601 instant of use. */
+    readonly usedAt: string;
+  }
+>;
+
+/** How a node agent proved its identity. */
+export type AgentAttestationMethod = 'join_token' | 'cluster_key';
+/** A node agent attested (first time or again) and received an agent SVID. */
+export type AgentAttested = EventDefinition<
+  'agent.attested',
+  1,
+  {
+    readonly trustDomainId: string;
+    readonly clusterId: string;
+    readonly clusterName: string;
+    readonly nodeName: string;
+    /** `spiffe://<td>/agent/<clusterName>/<nodeName>`. */
+    readonly spiffeId: string;
+    readonly method: AgentAttestationMethod;
+    /** Serial number of the agent SVID issued (hex). */
+    readonly serialNumber: string;
+    /** ISO-8601 expiry of that SVID. */
+    readonly expiresAt: string;
+  }
+>;
+/** An agent renewed its SVID. */
+export type AgentRenewed = EventDefinition<'agent.renewed', 1, { readonly serialNumber: string; readonly expiresAt: string }>;
+/** An agent was banned: its SVID is no longer honoured and it cannot attest again. */
+export type AgentBanned = EventDefinition<'agent.banned', 1, { readonly reason: string }>;
+
 /** The data every registration entry carries. */
 export interface EntryData {
   readonly trustDomainId: string;
@@ -135,6 +203,12 @@ export type RegistryEvent =
   | ClusterDisabled
   | ClusterDeleted
   | ClusterConfigVersionAdded
+  | ClusterKeyRegistered
+  | JoinTokenCreated
+  | JoinTokenUsed
+  | AgentAttested
+  | AgentRenewed
+  | AgentBanned
   | EntryCreated
   | EntryUpdated
   | EntryDeleted

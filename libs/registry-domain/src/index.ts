@@ -65,3 +65,39 @@ export {
   type SectionValidation,
   type SectionValidator,
 } from './config-section.js';
+export { type ClusterEvent, type ClusterPublicKey } from './cluster.js';
+export {
+  CLUSTER_KEY_ID_PREFIX,
+  JOIN_TOKEN_ID_PREFIX,
+  isJoinTokenId,
+  newClusterKeyId,
+  newJoinTokenId,
+  type RandomSource,
+} from './ids.js';
+export {
+  JOIN_TOKEN,
+  JOIN_TOKEN_DEFAULT_TTL_SECONDS,
+  JOIN_TOKEN_TTL_BOUNDS,
+  joinTokenDecider,
+  joinTokenMatches,
+  mintJoinToken,
+  parseJoinToken,
+  type JoinTokenCommand,
+  type JoinTokenEvent,
+  type JoinTokenState,
+  type MintedJoinToken,
+} from './join-token.js';
+export {
+  AGENT,
+  AGENT_ATTESTATION_METHODS,
+  NODE_NAME_MAX,
+  agentDecider,
+  agentIdFor,
+  agentSpiffeId,
+  isAgentId,
+  isValidNodeName,
+  validateNodeName,
+  type AgentCommand,
+  type AgentEvent,
+  type AgentState,
+} from './agent.js';

@@ -2,6 +2,8 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { PlatformModule, type Clock, type ServiceMetrics } from '@trustplane/platform';
 import type { Logger } from 'pino';
+import { AgentsController, TrustDomainAgentsController } from './agents/agents.controller.js';
+import { AgentsService } from './agents/agents.service.js';
 import { ApiTokenGuard } from './auth/auth.guard.js';
 import { ClustersController } from './clusters/clusters.controller.js';
 import { ClustersService } from './clusters/clusters.service.js';
@@ -56,6 +58,8 @@ export class RegistryModule {
         EntriesController,
         TokensController,
         ConfigSectionsController,
+        TrustDomainAgentsController,
+        AgentsController,
         KeysetsController,
         OpenApiController,
       ],
@@ -71,6 +75,7 @@ export class RegistryModule {
         EntriesService,
         TokensService,
         ConfigSectionsService,
+        AgentsService,
         SignerClient,
       ],
     };

@@ -73,7 +73,7 @@ const configSectionFields: Json = {
 export function openApiDocument(): Json {
   return {
     openapi: '3.1.0',
-    info: { title: 'TrustPlane registry API', version: '1.0.0', description: 'Trust domains, deployments, keysets, clusters, config sections, registration entries and API tokens.' },
+    info: { title: 'TrustPlane registry API', version: '1.0.0', description: 'Trust domains, deployments, keysets, clusters, join tokens, node agents, config sections, registration entries and API tokens.' },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
     paths: {
@@ -139,7 +139,7 @@ export function openApiDocument(): Json {
         get: op('Show a config section', 'trust-domains:read', { '200': json(ref('ConfigSection')), ...errors(400, 404) }, { parameters: configPath }),
       },
       '/api/v1/trust-domains/{td}/clusters': {
-        post: op('Create a cluster', 'trust-domains:write', { '201': json(ref('Cluster'), 'Created'), ...errors(400, 404, 409) }, {
+        post: op('Create a cluster and its first attestation key (private key shown once)', 'trust-domains:write', { '201': json(ref('NewCluster'), 'Created'), ...errors(400, 404, 409) }, {
           parameters: [td, idempotencyKey],
           requestBody: body(obj({ name: str({ maxLength: 63 }), platform: { enum: ['k8s', 'linux', 'vm', 'other'] }, description: str({ maxLength: 1024 }) }, ['name', 'platform'])),
         }),
@@ -156,6 +156,24 @@ export function openApiDocument(): Json {
         post: op('Store a cluster configuration version (10 kept)', 'trust-domains:write', { '201': json(ref('Cluster'), 'Created'), ...errors(400, 404) }, {
           parameters: [td, path('id', 'cluster id or name'), idempotencyKey],
           requestBody: body(obj({ config: { type: 'object' } })),
+        }),
+      },
+      '/api/v1/trust-domains/{td}/clusters/{id}/join-tokens': {
+        post: op('Issue a single-use join token for an active cluster (token shown once)', 'trust-domains:write', { '201': json(ref('NewJoinToken'), 'Created'), ...errors(400, 404, 409) }, {
+          parameters: [td, path('id', 'cluster id or name'), idempotencyKey],
+          requestBody: { required: false, content: { 'application/json': { schema: obj({ ttlSeconds: { type: 'integer', minimum: 60, maximum: 86400, default: 3600 } }, []) } } },
+        }),
+      },
+      '/api/v1/trust-domains/{td}/agents': {
+        get: op('List node agents (attested by the signer)', 'trust-domains:read', { '200': json(page('Agent')), ...errors(404) }, { parameters: [td, ...paging] }),
+      },
+      '/api/v1/agents/{id}': {
+        get: op('Show a node agent', 'trust-domains:read', { '200': json(ref('Agent')), ...errors(404) }, { parameters: [path('id', 'agent id (ag-…)')] }),
+      },
+      '/api/v1/agents/{id}/ban': {
+        post: op('Ban a node agent (idempotent): its SVID is no longer honoured and it cannot attest again', 'trust-domains:write', { '200': json(ref('Agent')), ...errors(400, 404) }, {
+          parameters: [path('id', 'agent id (ag-…)'), idempotencyKey],
+          requestBody: { required: false, content: { 'application/json': { schema: obj({ reason: str({ maxLength: 500 }) }, []) } } },
         }),
       },
       '/api/v1/trust-domains/{td}/entries': {
@@ -214,6 +232,24 @@ export function openApiDocument(): Json {
         Cluster: obj({
           id: str(), trustDomainId: str(), name: str(), platform: str(), description: str(), status: { enum: ['active', 'disabled'] },
           configVersions: arr(obj({ id: str(), createdAt: str() })), createdAt: str(), updatedAt: str(),
+        }),
+        NewCluster: obj({
+          id: str(), trustDomainId: str(), name: str(), platform: str(), description: str(), status: { enum: ['active', 'disabled'] },
+          configVersions: arr(obj({ id: str(), createdAt: str() })), createdAt: str(), updatedAt: str(),
+          clusterKey: obj({
+            keyId: str({ description: 'ck-…' }),
+            privateKey: str({ description: 'Ed25519 private key, PKCS#8 PEM; shown once, never stored' }),
+          }),
+        }),
+        NewJoinToken: obj({
+          id: str({ description: 'jt-…' }),
+          token: str({ description: 'tpjt_<jt-…>_<secret>; shown once, only its salted hash is stored' }),
+          clusterId: str(), trustDomainId: str(), expiresAt: str(), createdAt: str(),
+        }),
+        Agent: obj({
+          id: str({ description: 'ag-…, derived from cluster and node name' }), trustDomainId: str(), clusterId: str(), clusterName: str(), nodeName: str(),
+          spiffeId: str({ description: 'spiffe://<td>/agent/<cluster>/<node>' }), method: { enum: ['join_token', 'cluster_key'] },
+          serialNumber: str(), expiresAt: str(), banned: bool, banReason: nullable(str()), attestedAt: str(), createdAt: str(), updatedAt: str(),
         }),
         Entry: obj({
           id: str(), trustDomainId: str(), spiffeId: str(), parentId: str(), selectors: arr(str()),

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { apiDatabaseUrlOf, loadRegistryConfig } from './config.js';
 import { TENANT_TABLES } from './migrations/1700000000001-registry-model.js';
 import { CONFIG_SECTION_TABLES } from './migrations/1700000000002-config-sections.js';
+import { AGENT_TABLES } from './migrations/1700000000003-agents.js';
 import { call, startRegistryHarness, type RegistryHarness } from './testing/harness.js';
 
 let h: RegistryHarness;
@@ -71,7 +72,7 @@ test('the API role sees nothing without the tenant setting, and only its tenant 
   const client = new pg.Client({ connectionString: apiDatabaseUrlOf(config) });
   await client.connect();
   try {
-    for (const table of [...TENANT_TABLES, ...CONFIG_SECTION_TABLES]) {
+    for (const table of [...TENANT_TABLES, ...CONFIG_SECTION_TABLES, ...AGENT_TABLES]) {
       const rows = await client.query(`SELECT count(*)::int AS n FROM registry.${table}`);
       assert.equal(rows.rows[0].n, 0, `${table} without app.tenant`);
     }

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
 import { CLOCK, parseBody, v, type Clock } from '@trustplane/platform';
-import { CLUSTER_PLATFORMS } from '@trustplane/registry-domain';
+import { CLUSTER_PLATFORMS, JOIN_TOKEN_TTL_BOUNDS } from '@trustplane/registry-domain';
 import type { FastifyRequest } from 'fastify';
 import { RequireScope } from '../auth/auth.guard.js';
 import { pageRequestOf } from '../pagination.js';
@@ -12,6 +12,8 @@ const createClusterBody = v.object({
   platform: v.oneOf(CLUSTER_PLATFORMS),
   description: v.optional(v.string({ min: 0, max: 1024 })),
 });
+
+const createJoinTokenBody = v.object({ ttlSeconds: v.optional(v.int({ min: JOIN_TOKEN_TTL_BOUNDS.min, max: JOIN_TOKEN_TTL_BOUNDS.max })) });
 
 /** Clusters of a trust domain. */
 @Controller('api/v1/trust-domains/:td/clusters')
@@ -54,6 +56,16 @@ export class ClustersController {
   async addConfigVersion(@Param('td') td: string, @Param('id') id: string, @Body() body: unknown, @Req() request: FastifyRequest) {
     const config = parseBody(v.object({ config: v.record() }), body).config;
     return this.clusters.addConfigVersion(principalOf(request).tenant, td, id, config, commandContextFor(request, this.clock));
+  }
+
+  @Post(':id/join-tokens')
+  @HttpCode(201)
+  @RequireScope('trust-domains:write')
+  async createJoinToken(@Param('td') td: string, @Param('id') id: string, @Body() body: unknown, @Req() request: FastifyRequest) {
+    // An empty POST is fine: every field has a default.
+    const input = parseBody(createJoinTokenBody, body ?? {});
+    const issued = await this.clusters.createJoinToken(principalOf(request).tenant, td, id, input.ttlSeconds, commandContextFor(request, this.clock));
+    return { id: issued.id, token: issued.token, clusterId: issued.clusterId, trustDomainId: issued.trustDomainId, expiresAt: issued.expiresAt, createdAt: issued.createdAt };
   }
 
   @Delete(':id')

@@ -1,8 +1,18 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DomainError } from '@trustplane/events';
 import type { CommandContext } from '@trustplane/eventstore';
 import { ProblemError } from '@trustplane/platform';
-import { CLUSTER, clusterDecider } from '@trustplane/registry-domain';
+import {
+  CLUSTER,
+  JOIN_TOKEN,
+  clusterDecider,
+  joinTokenDecider,
+  mintJoinToken,
+  newClusterKeyId,
+  newJoinTokenId,
+  type ClusterPublicKey,
+} from '@trustplane/registry-domain';
 import { newResourceId } from '@trustplane/spiffe';
 import type { PoolClient } from 'pg';
 import { CommandBus } from '../command-bus.js';
@@ -14,6 +24,37 @@ import { TrustDomainsService } from '../trust-domains/trust-domains.service.js';
 /** A cluster as the API shows it. */
 export type ClusterView = ReturnType<typeof clusterView>;
 
+/** A cluster attestation key's private half, returned once when it is generated and never stored. */
+export interface IssuedClusterKey {
+  readonly keyId: string;
+  /** Ed25519 private key, PKCS#8 PEM. */
+  readonly privateKey: string;
+}
+
+/** A join token as returned once at creation. */
+export interface IssuedJoinToken {
+  readonly id: string;
+  /** `tpjt_<jt-…>_<secret>`; only its salted hash is recorded. */
+  readonly token: string;
+  readonly clusterId: string;
+  readonly trustDomainId: string;
+  readonly expiresAt: string;
+  readonly createdAt: string;
+}
+
+/**
+ * A fresh Ed25519 cluster key: the public half for the event, the private half for the caller
+ * only. The private key lives in this process's memory for the length of one request.
+ */
+function generateClusterKey(): { readonly publicKey: ClusterPublicKey; readonly issued: IssuedClusterKey } {
+  const keyId = newClusterKeyId();
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  return {
+    publicKey: { keyId, publicKey: publicKey.export({ type: 'spki', format: 'der' }).toString('base64') },
+    issued: { keyId, privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+  };
+}
+
 /** Clusters of a trust domain. */
 @Injectable()
 export class ClustersService {
@@ -23,7 +64,13 @@ export class ClustersService {
     private readonly trustDomains: TrustDomainsService,
   ) {}
 
-  async create(tenant: string, td: string, input: { name: string; platform: string; description: string }, context: CommandContext): Promise<ClusterView> {
+  /** Creates a cluster and its first attestation key; the key's private half is in the result, once. */
+  async create(
+    tenant: string,
+    td: string,
+    input: { name: string; platform: string; description: string },
+    context: CommandContext,
+  ): Promise<ClusterView & { readonly clusterKey: IssuedClusterKey }> {
     const trustDomain = await this.db.read(tenant, async (client) => {
       const row = await this.trustDomains.findRow(client, td);
       const taken = await client.query(`SELECT 1 FROM ${this.db.schema}.clusters WHERE trust_domain_id = $1 AND name = $2`, [row['id'], input.name]);
@@ -33,13 +80,39 @@ export class ClustersService {
       return row;
     });
     const id = newResourceId('cluster');
+    const key = generateClusterKey();
     await this.commands.run(
       clusterDecider,
       { tenant, aggregateType: CLUSTER, aggregateId: id },
-      { kind: 'create', trustDomainId: String(trustDomain['id']), name: input.name, platform: input.platform, description: input.description },
+      { kind: 'create', trustDomainId: String(trustDomain['id']), name: input.name, platform: input.platform, description: input.description, key: key.publicKey },
       context,
     );
-    return this.get(tenant, td, id);
+    return { ...(await this.get(tenant, td, id)), clusterKey: key.issued };
+  }
+
+  /**
+   * Issues a single-use join token for an active cluster. The token string is returned once;
+   * the event and the read model hold only its salt and salted hash.
+   */
+  async createJoinToken(tenant: string, td: string, idOrName: string, ttlSeconds: number | undefined, context: CommandContext): Promise<IssuedJoinToken> {
+    const row = await this.db.read(tenant, (client) => this.findRow(client, td, idOrName));
+    const clusterId = String(row['id']);
+    // The aggregate, not the read model, says whether the cluster is still active.
+    const cluster = await this.commands.state(clusterDecider, { tenant, aggregateType: CLUSTER, aggregateId: clusterId });
+    if (cluster.phase !== 'active') {
+      throw new DomainError('CLUSTER_DISABLED', `cluster ${String(row['name'])} is ${cluster.phase}; join tokens are issued only for active clusters`, 'conflict');
+    }
+    const id = newJoinTokenId();
+    const minted = mintJoinToken(id);
+    const result = await this.commands.run(
+      joinTokenDecider,
+      { tenant, aggregateType: JOIN_TOKEN, aggregateId: id },
+      { kind: 'create', trustDomainId: cluster.trustDomainId, clusterId, salt: minted.salt, hash: minted.hash, ttlSeconds },
+      context,
+    );
+    const created = result.events[0];
+    if (created?.type !== 'jointoken.created') throw new Error('join token was not created');
+    return { id, token: minted.token, clusterId, trustDomainId: cluster.trustDomainId, expiresAt: created.data.expiresAt, createdAt: created.occurredAt };
   }
 
   async list(tenant: string, td: string, page: PageRequest): Promise<Page<ClusterView>> {

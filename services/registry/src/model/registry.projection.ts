@@ -1,6 +1,6 @@
 import type { DomainEnvelope } from '@trustplane/events';
 import { applyRowFold, tableFold, type PositionedEvent, type Projection, type ProjectionTx, type TableRow } from '@trustplane/eventstore';
-import { CLUSTER, CLUSTER_CONFIG_VERSIONS_KEPT, CONFIG_SECTION, DEPLOYMENT, ENTRY, API_TOKEN, TRUST_DOMAIN } from '@trustplane/registry-domain';
+import { AGENT, CLUSTER, CLUSTER_CONFIG_VERSIONS_KEPT, CONFIG_SECTION, DEPLOYMENT, ENTRY, API_TOKEN, JOIN_TOKEN, TRUST_DOMAIN } from '@trustplane/registry-domain';
 
 type Row = TableRow;
 const stamp = (event: DomainEnvelope, sequence: number) => ({ version: sequence, updated_at: event.occurredAt });
@@ -158,6 +158,91 @@ const apiTokens = tableFold<Row>({
   },
 });
 
+const joinTokens = tableFold<Row>({
+  table: 'join_tokens',
+  columns: [
+    'id', 'tenant_id', 'trust_domain_id', 'cluster_id', 'salt', 'hash', 'expires_at', 'used_at', 'used_by_agent_id', 'used_by_node_name',
+    'version', 'created_at', 'updated_at',
+  ],
+  keyOf: (e) => (e.aggregateType === JOIN_TOKEN ? e.aggregateId : undefined),
+  fold(row, e, seq) {
+    switch (e.type) {
+      case 'jointoken.created':
+        return {
+          id: e.aggregateId,
+          tenant_id: e.tenant,
+          trust_domain_id: e.data.trustDomainId,
+          cluster_id: e.data.clusterId,
+          salt: e.data.salt,
+          hash: e.data.hash,
+          expires_at: e.data.expiresAt,
+          used_at: null,
+          used_by_agent_id: null,
+          used_by_node_name: null,
+          created_at: e.occurredAt,
+          ...stamp(e, seq),
+        };
+      case 'jointoken.used':
+        return row && { ...row, used_at: e.data.usedAt, used_by_agent_id: e.data.agentId, used_by_node_name: e.data.nodeName, ...stamp(e, seq) };
+      default:
+        return row;
+    }
+  },
+});
+
+const agents = tableFold<Row>({
+  table: 'agents',
+  columns: [
+    'id', 'tenant_id', 'trust_domain_id', 'cluster_id', 'cluster_name', 'node_name', 'spiffe_id', 'method', 'serial_number', 'expires_at',
+    'banned', 'ban_reason', 'attested_at', 'version', 'created_at', 'updated_at',
+  ],
+  keyOf: (e) => (e.aggregateType === AGENT ? e.aggregateId : undefined),
+  fold(row, e, seq) {
+    switch (e.type) {
+      case 'agent.attested':
+        // Re-attestation replaces the SVID facts; a ban (should one precede it) is kept.
+        return {
+          id: e.aggregateId,
+          tenant_id: e.tenant,
+          trust_domain_id: e.data.trustDomainId,
+          cluster_id: e.data.clusterId,
+          cluster_name: e.data.clusterName,
+          node_name: e.data.nodeName,
+          spiffe_id: e.data.spiffeId,
+          method: e.data.method,
+          serial_number: e.data.serialNumber,
+          expires_at: e.data.expiresAt,
+          banned: row?.['banned'] ?? false,
+          ban_reason: row?.['ban_reason'] ?? null,
+          attested_at: e.occurredAt,
+          created_at: row?.['created_at'] ?? e.occurredAt,
+          ...stamp(e, seq),
+        };
+      case 'agent.renewed':
+        return row && { ...row, serial_number: e.data.serialNumber, expires_at: e.data.expiresAt, ...stamp(e, seq) };
+      case 'agent.banned':
+        return row && { ...row, banned: true, ban_reason: e.data.reason, ...stamp(e, seq) };
+      default:
+        return row;
+    }
+  },
+});
+
+/** The public attestation keys of each cluster (and none of a deleted one). */
+async function applyClusterKeys(tx: ProjectionTx, events: readonly PositionedEvent[]): Promise<void> {
+  for (const { event } of events) {
+    if (event.type === 'cluster.key_registered') {
+      await tx.query(
+        `INSERT INTO cluster_keys (id, tenant_id, trust_domain_id, cluster_id, public_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (id) DO NOTHING`,
+        [event.data.keyId, event.tenant, event.data.trustDomainId, event.aggregateId, event.data.publicKey, event.occurredAt],
+      );
+    } else if (event.type === 'cluster.deleted') {
+      await tx.query('DELETE FROM cluster_keys WHERE cluster_id = $1', [event.aggregateId]);
+    }
+  }
+}
+
 /** Keeps the newest configuration versions of each cluster (and none of a deleted one). */
 async function applyConfigVersions(tx: ProjectionTx, events: readonly PositionedEvent[]): Promise<void> {
   for (const { event } of events) {
@@ -199,10 +284,10 @@ async function applyConfigSections(tx: ProjectionTx, events: readonly Positioned
   }
 }
 
-/** The registry's read model of trust domains, deployments, clusters, entries and tokens. */
+/** The registry's read model of trust domains, deployments, clusters, entries, tokens, join tokens and agents. */
 export const registryModelProjection: Projection = {
   name: 'registry.model',
-  aggregateTypes: [TRUST_DOMAIN, DEPLOYMENT, CLUSTER, ENTRY, API_TOKEN, 'ca', CONFIG_SECTION],
+  aggregateTypes: [TRUST_DOMAIN, DEPLOYMENT, CLUSTER, ENTRY, API_TOKEN, 'ca', CONFIG_SECTION, JOIN_TOKEN, AGENT],
   tables: [
     { name: 'trust_domains', orderBy: ['id'] },
     { name: 'deployments', orderBy: ['id'] },
@@ -211,10 +296,14 @@ export const registryModelProjection: Projection = {
     { name: 'entries', orderBy: ['id'] },
     { name: 'api_tokens', orderBy: ['id'] },
     { name: 'config_sections', orderBy: ['id'] },
+    { name: 'cluster_keys', orderBy: ['id'] },
+    { name: 'join_tokens', orderBy: ['id'] },
+    { name: 'agents', orderBy: ['id'] },
   ],
   async applyBatch(tx, events) {
-    for (const fold of [trustDomains, trustDomainAvailability, deployments, clusters, entries, apiTokens]) await applyRowFold(tx, fold, events);
+    for (const fold of [trustDomains, trustDomainAvailability, deployments, clusters, entries, apiTokens, joinTokens, agents]) await applyRowFold(tx, fold, events);
     await applyConfigVersions(tx, events);
+    await applyClusterKeys(tx, events);
     await applyConfigSections(tx, events);
   },
 };

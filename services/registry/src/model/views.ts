@@ -119,3 +119,22 @@ export interface Page<T> {
   readonly items: readonly T[];
   readonly nextCursor: string | null;
 }
+
+export function agentView(row: DbRow) {
+  return {
+    id: String(row['id']),
+    trustDomainId: String(row['trust_domain_id']),
+    clusterId: String(row['cluster_id']),
+    clusterName: String(row['cluster_name']),
+    nodeName: String(row['node_name']),
+    spiffeId: String(row['spiffe_id']),
+    method: String(row['method']),
+    serialNumber: String(row['serial_number']),
+    expiresAt: iso(row['expires_at']),
+    banned: Boolean(row['banned']),
+    banReason: (row['ban_reason'] as string | null) ?? null,
+    attestedAt: iso(row['attested_at']),
+    createdAt: iso(row['created_at']),
+    updatedAt: iso(row['updated_at']),
+  };
+}
