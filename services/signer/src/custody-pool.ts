@@ -41,10 +41,12 @@ export class CustodyPool {
     this.logger.info({ deploymentId, kind: keyManager.kind }, 'key manager configured');
   }
 
-  /** True when every custody child answers. */
+  /** Resolves when every custody child answers and its KeyManager backend is reachable. */
   async healthy(): Promise<void> {
     for (const custody of [this.defaultCustody, ...this.dedicated.values()]) {
       if (custody.state() !== 'ready') throw new Error(`key custody ${custody.socketPath} is ${custody.state()}`);
+      const health = await custody.client.refreshHealth();
+      if (!health.ready) throw new Error(`key manager not ready: ${JSON.stringify(health)}`);
     }
   }
 
