@@ -9,3 +9,10 @@
  * interface `SpiffeWorkloadAPIServer` and the client constructor `SpiffeWorkloadAPIClient`.
  */
 export * as workload from './generated/spiffe/workload/workload.js';
+
+/**
+ * TrustPlane's agent API (package `trustplane.agent.v1`): node attestation, entry sync,
+ * SVID signing and bundle streaming between the agent and the signer over mutual TLS.
+ * grpc-js service definition `AgentAPIService` and client constructor `AgentAPIClient`.
+ */
+export * as agentApi from './generated/trustplane/agent/v1/agent.js';

@@ -1,4 +1,9 @@
-import { commonConfigSchema, field, loadConfig, type ConfigOf } from '@trustplane/platform/dist/light.js';
+import {
+  commonConfigSchema,
+  field,
+  loadConfig,
+  type ConfigOf,
+} from '@trustplane/platform/dist/light.js';
 
 /** Default socket path; advertise it to workloads as `SPIFFE_ENDPOINT_SOCKET=unix:///run/trustplane/agent/api.sock`. */
 export const DEFAULT_AGENT_SOCKET_PATH = '/run/trustplane/agent/api.sock';
@@ -42,6 +47,68 @@ export const agentConfigSchema = {
     min: 1,
     max: 1_000_000,
   }),
+  // -- the agent core: node attestation and the signer connection --
+  serverAddress: field.optional(
+    field.string('TP_AGENT_SERVER_ADDRESS', "the signer's agent API, host:port", {
+      pattern: /^[^\s:/]+:\d{1,5}$/,
+    }),
+  ),
+  trustDomainId: field.optional(
+    field.string('TP_AGENT_TRUST_DOMAIN_ID', 'trust domain ID (td-…) the agent joins', {
+      pattern: /^td-[0-9a-z]{10}$/,
+    }),
+  ),
+  trustDomain: field.optional(
+    field.string('TP_AGENT_TRUST_DOMAIN', 'trust domain name (e.g. example.org)', {
+      pattern: /^[a-z0-9._-]+$/,
+    }),
+  ),
+  clusterId: field.optional(
+    field.string('TP_AGENT_CLUSTER_ID', 'cluster ID (c-…); required with a cluster key', {
+      pattern: /^c-[0-9a-z]{10}$/,
+    }),
+  ),
+  nodeName: field.optional(
+    field.string('TP_AGENT_NODE_NAME', 'node name inside the cluster (default: the host name)', {
+      pattern: /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/,
+    }),
+  ),
+  joinToken: field.optional(
+    field.string('TP_AGENT_JOIN_TOKEN', 'single-use join token for the first attestation', {
+      secret: true,
+    }),
+  ),
+  clusterKeyPath: field.optional(
+    field.string(
+      'TP_AGENT_CLUSTER_KEY_PATH',
+      "file holding the cluster's Ed25519 private key (PKCS#8 PEM, or base64 DER)",
+      { pattern: /^\// },
+    ),
+  ),
+  trustBundlePath: field.optional(
+    field.string(
+      'TP_AGENT_TRUST_BUNDLE_PATH',
+      'PEM CA certificates to verify the signer with before the first attestation (absent: insecure bootstrap)',
+      { pattern: /^\// },
+    ),
+  ),
+  dataDir: field.string(
+    'TP_AGENT_DATA_DIR',
+    'directory for the agent key, SVID and last bundle (created 0700, files 0600)',
+    { default: '/var/lib/trustplane/agent', pattern: /^\// },
+  ),
+  healthHost: field.string('TP_AGENT_HEALTH_HOST', 'address of /healthz, /readyz and /metrics', {
+    default: '127.0.0.1',
+  }),
+  healthPort: field.int(
+    'TP_AGENT_HEALTH_PORT',
+    'port of /healthz, /readyz and /metrics (0 = any)',
+    {
+      default: 8088,
+      min: 0,
+      max: 65535,
+    },
+  ),
 } as const;
 
 /** The agent's typed, frozen configuration. */

@@ -23,6 +23,9 @@ export const signerConfigSchema = {
   caTtlSeconds: field.int('TP_SIGNER_CA_TTL_SECONDS', 'lifetime of each CA', { default: 86_400, min: 60, max: 10 * 365 * 86_400 }),
   x509SvidTtlSeconds: field.int('TP_SIGNER_X509_SVID_TTL_SECONDS', 'default X.509-SVID lifetime', { default: 3_600, min: 10, max: 30 * 86_400 }),
   jwtSvidTtlSeconds: field.int('TP_SIGNER_JWT_SVID_TTL_SECONDS', 'default JWT-SVID lifetime', { default: 300, min: 10, max: 86_400 }),
+  agentHost: field.string('TP_SIGNER_AGENT_HOST', 'address of the agent-facing gRPC (mTLS) API', { default: '0.0.0.0' }),
+  agentPort: field.int('TP_SIGNER_AGENT_PORT', 'port of the agent-facing gRPC (mTLS) API (0 = any)', { default: 8443, min: 0, max: 65535 }),
+  agentSvidTtlSeconds: field.int('TP_SIGNER_AGENT_SVID_TTL_SECONDS', 'lifetime of agent X.509-SVIDs', { default: 3_600, min: 60, max: 30 * 86_400 }),
   tickMs: field.int('TP_SIGNER_TICK_MS', 'how often the rotation worker checks the schedule', { default: 1_000, min: 50, max: 60_000 }),
 } as const;
 

@@ -100,18 +100,147 @@ const keyManagers = tableFold<Row>({
   },
 });
 
+/** Clusters of every trust domain (agents are refused when their cluster is not active). */
+const clusters = tableFold<Row>({
+  table: 'clusters',
+  columns: ['id', 'tenant_id', 'trust_domain_id', 'name', 'status', 'version'],
+  keyOf: (e) => (e.aggregateType === 'cluster' && (e.type === 'cluster.created' || e.type === 'cluster.disabled' || e.type === 'cluster.deleted') ? e.aggregateId : undefined),
+  fold(row, e, seq) {
+    if (e.type === 'cluster.created') return { id: e.aggregateId, tenant_id: e.tenant, trust_domain_id: e.data.trustDomainId, name: e.data.name, status: 'active', version: seq };
+    if (e.type === 'cluster.disabled') return row && { ...row, status: 'disabled', version: seq };
+    if (e.type === 'cluster.deleted') return undefined;
+    return row;
+  },
+});
+
+/** Ed25519 attestation public keys of clusters (never private keys). */
+const clusterKeys = tableFold<Row>({
+  table: 'cluster_keys',
+  columns: ['id', 'tenant_id', 'cluster_id', 'trust_domain_id', 'key_id', 'public_key'],
+  keyOf: (e) => (e.type === 'cluster.key_registered' ? `${e.aggregateId}/${e.data.keyId}` : undefined),
+  fold(row, e) {
+    if (e.type !== 'cluster.key_registered') return row;
+    return { id: `${e.aggregateId}/${e.data.keyId}`, tenant_id: e.tenant, cluster_id: e.aggregateId, trust_domain_id: e.data.trustDomainId, key_id: e.data.keyId, public_key: e.data.publicKey };
+  },
+});
+
+/** Join tokens: salted hashes, expiry and whether they were spent. */
+const joinTokens = tableFold<Row>({
+  table: 'join_tokens',
+  columns: ['id', 'tenant_id', 'trust_domain_id', 'cluster_id', 'hash', 'salt', 'expires_at', 'used_at', 'agent_id'],
+  keyOf: (e) => (e.aggregateType === 'jointoken' ? e.aggregateId : undefined),
+  fold(row, e) {
+    if (e.type === 'jointoken.created') {
+      return { id: e.aggregateId, tenant_id: e.tenant, trust_domain_id: e.data.trustDomainId, cluster_id: e.data.clusterId, hash: e.data.hash, salt: e.data.salt, expires_at: e.data.expiresAt, used_at: null, agent_id: null };
+    }
+    if (e.type === 'jointoken.used') return row && { ...row, used_at: e.data.usedAt, agent_id: e.data.agentId };
+    return row;
+  },
+});
+
+/** Node agents: current and previous SVID serial (either is honoured), expiry, ban. */
+const agents = tableFold<Row>({
+  table: 'agents',
+  columns: ['id', 'tenant_id', 'trust_domain_id', 'cluster_id', 'cluster_name', 'node_name', 'spiffe_id', 'method', 'serial_number', 'previous_serial_number', 'expires_at', 'banned', 'version'],
+  keyOf: (e) => (e.aggregateType === 'agent' ? e.aggregateId : undefined),
+  fold(row, e, seq) {
+    switch (e.type) {
+      case 'agent.attested':
+        return {
+          id: e.aggregateId,
+          tenant_id: e.tenant,
+          trust_domain_id: e.data.trustDomainId,
+          cluster_id: e.data.clusterId,
+          cluster_name: e.data.clusterName,
+          node_name: e.data.nodeName,
+          spiffe_id: e.data.spiffeId,
+          method: e.data.method,
+          serial_number: e.data.serialNumber.toLowerCase(),
+          previous_serial_number: row === undefined ? null : row['serial_number'],
+          expires_at: e.data.expiresAt,
+          banned: row === undefined ? false : row['banned'],
+          version: seq,
+        };
+      case 'agent.renewed':
+        return row && { ...row, previous_serial_number: row['serial_number'], serial_number: e.data.serialNumber.toLowerCase(), expires_at: e.data.expiresAt, version: seq };
+      case 'agent.banned':
+        return row && { ...row, banned: true, version: seq };
+      default:
+        return row;
+    }
+  },
+});
+
+/** Registration entries, as agents sync them. */
+const entries = tableFold<Row>({
+  table: 'entries',
+  columns: ['id', 'tenant_id', 'trust_domain_id', 'spiffe_id', 'parent_id', 'selectors', 'x509_svid_ttl', 'jwt_svid_ttl', 'dns_names', 'federates_with', 'hint', 'revision', 'version'],
+  keyOf: (e) => (e.aggregateType === 'entry' ? e.aggregateId : undefined),
+  fold(row, e, seq) {
+    if (e.type === 'entry.created' || e.type === 'entry.updated') {
+      const d = e.data;
+      return {
+        id: e.aggregateId,
+        tenant_id: e.tenant,
+        trust_domain_id: d.trustDomainId,
+        spiffe_id: d.spiffeId,
+        parent_id: d.parentId,
+        selectors: d.selectors,
+        x509_svid_ttl: d.x509SvidTtl,
+        jwt_svid_ttl: d.jwtSvidTtl,
+        dns_names: d.dnsNames,
+        federates_with: d.federatesWith,
+        hint: d.hint,
+        revision: d.revision,
+        version: seq,
+      };
+    }
+    if (e.type === 'entry.deleted') return undefined;
+    return row;
+  },
+});
+
+/** Per trust domain, the stream sequence of its last entry change: the revision agents see. */
+const entryRevisions = tableFold<Row>({
+  table: 'entry_revisions',
+  columns: ['id', 'tenant_id', 'revision'],
+  keyOf: (e) => (e.aggregateType === 'entry' ? (e.data as { trustDomainId: string }).trustDomainId : undefined),
+  fold(_row, e, seq) {
+    return { id: (e.data as { trustDomainId: string }).trustDomainId, tenant_id: e.tenant, revision: seq };
+  },
+});
+
+/** Postgres channel (per schema) on which the projection announces changes agents must see. */
+export function agentModelChannel(schema: string): string {
+  return `${schema}_agent_model`;
+}
+
+/** Aggregate types whose changes are announced to the agent API after commit. */
+const ANNOUNCED = new Set(['entry', 'agent', 'cluster', 'bundle', 'ca']);
+
 /** The signer's read model of trust domains, deployments, keysets and bundles. */
 export const signerProjection: Projection = {
   name: 'signer.model',
-  aggregateTypes: ['trustdomain', 'deployment', 'ca', 'bundle', 'configsection'],
+  aggregateTypes: ['trustdomain', 'deployment', 'ca', 'bundle', 'configsection', 'cluster', 'jointoken', 'agent', 'entry'],
   tables: [
     { name: 'trust_domains', orderBy: ['id'] },
     { name: 'deployments', orderBy: ['id'] },
     { name: 'keysets', orderBy: ['id'] },
     { name: 'bundles', orderBy: ['id'] },
     { name: 'key_managers', orderBy: ['id'] },
+    { name: 'clusters', orderBy: ['id'] },
+    { name: 'cluster_keys', orderBy: ['id'] },
+    { name: 'join_tokens', orderBy: ['id'] },
+    { name: 'agents', orderBy: ['id'] },
+    { name: 'entries', orderBy: ['id'] },
+    { name: 'entry_revisions', orderBy: ['id'] },
   ],
   async applyBatch(tx, events) {
     for (const fold of [trustDomains, deployments, keysets, retired, bundles, keyManagers]) await applyRowFold(tx, fold, events);
+    for (const fold of [clusters, clusterKeys, joinTokens, agents, entries, entryRevisions]) await applyRowFold(tx, fold, events);
+    // Delivered on commit only (LISTEN/NOTIFY is transactional): the agent API then pushes the
+    // new state to connected agents. The payload names the aggregate types that changed.
+    const kinds = [...new Set(events.map((p) => p.event.aggregateType).filter((t) => ANNOUNCED.has(t)))].sort();
+    if (kinds.length > 0) await tx.query(`SELECT pg_notify(current_schema() || '_agent_model', $1)`, [kinds.join(',')]);
   },
 };

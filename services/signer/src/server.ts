@@ -25,6 +25,8 @@ import { CaService } from './ca-service.js';
 import { signerConfigSchema, type SignerConfig } from './config.js';
 import { CustodyPool } from './custody-pool.js';
 import { signerMigrations } from './migrations/1700000001000-signer.js';
+import { agentApiMigrations } from './migrations/1700000002000-agent-api.js';
+import { AgentApiServer } from './agent-api/server.js';
 import { signerProjection } from './projection.js';
 import { SignerResponders } from './responders.js';
 import { RotationWorker } from './rotation-worker.js';
@@ -57,6 +59,8 @@ export interface SignerServer {
   readonly ca: CaService;
   readonly worker: RotationWorker;
   readonly custody: CustodyPool;
+  /** The agent-facing gRPC API (mTLS). */
+  readonly agentApi: AgentApiServer;
   close(): Promise<void>;
 }
 
@@ -66,7 +70,7 @@ export async function startSigner(config: SignerConfig, options: { clock?: Clock
   const clock = options.clock ?? systemClock;
   initTracing('signer', config.tracing);
   logger.info({ config: describeConfig(signerConfigSchema, config) }, 'starting signer');
-  await runMigrations(config.databaseUrl, signerMigrations(config.schema), `${config.schema}_migrations`);
+  await runMigrations(config.databaseUrl, [...signerMigrations(config.schema), ...agentApiMigrations(config.schema)], `${config.schema}_migrations`);
   const settings = resolveCaSettings({
     caTtlSeconds: config.caTtlSeconds,
     x509SvidTtlSeconds: config.x509SvidTtlSeconds,
@@ -86,6 +90,19 @@ export async function startSigner(config: SignerConfig, options: { clock?: Clock
   const responders = new SignerResponders(app.get<NatsConnection>(NATS), config.subjectPrefix, ca, () => worker.tick(), logger);
   responders.start();
   worker.start();
+  const agentApi = new AgentApiServer({
+    host: config.agentHost,
+    port: config.agentPort,
+    agentSvidTtlSeconds: config.agentSvidTtlSeconds,
+    databaseUrl: config.databaseUrl,
+    schema: config.schema,
+    ca,
+    log: app.get<EventLog>(EVENT_LOG),
+    pool: app.get<Pool>(PG_POOL),
+    clock,
+    logger,
+  });
+  await agentApi.start();
   const url = `http://${config.host}:${port}`;
   logger.info({ url }, 'signer listening');
   return {
@@ -95,7 +112,9 @@ export async function startSigner(config: SignerConfig, options: { clock?: Clock
     ca,
     worker,
     custody,
+    agentApi,
     async close() {
+      await agentApi.stop();
       await responders.stop();
       await worker.stop();
       await app.close();

@@ -68,6 +68,9 @@ export async function startSignerHarness(label: string, extraEnv: Record<string,
     TP_SIGNER_KEY_DIR: join(work, 'keys'),
     TP_SIGNER_KEK_PATH: join(work, 'kek'),
     TP_SIGNER_TICK_MS: '100',
+    // Any free port: test files run in parallel.
+    TP_SIGNER_AGENT_PORT: '0',
+    TP_SIGNER_AGENT_HOST: '127.0.0.1',
     ...extraEnv,
   };
   const log = await EventLog.open(nc, stream);

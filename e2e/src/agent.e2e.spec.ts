@@ -1,0 +1,409 @@
+// The node agent and the signer's agent API as real processes on real NATS and Postgres: node
+// attestation (join token once, cluster key, ban), entries pushed to a workload's
+// FetchX509SVID stream (openssl verifies the SVID), removal, rotation, CA taint, agent restart
+// with the persisted identity, and a signer outage the workload stream survives.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { uuidv7 } from '@trustplane/events';
+import { EventLog, handleCommand, type CommandContext } from '@trustplane/eventstore';
+import { workload } from '@trustplane/proto';
+import {
+  AGENT,
+  CLUSTER,
+  DEPLOYMENT,
+  ENTRY,
+  JOIN_TOKEN,
+  TRUST_DOMAIN,
+  agentDecider,
+  agentIdFor,
+  clusterDecider,
+  deploymentDecider,
+  entryDecider,
+  joinTokenDecider,
+  mintJoinToken,
+  newJoinTokenId,
+  trustDomainDecider,
+} from '@trustplane/registry-domain';
+import { newResourceId } from '@trustplane/spiffe';
+import {
+  connectTestNats,
+  createTestDatabase,
+  deleteTestStream,
+  eventually,
+  testNatsEnv,
+  testStreamSettings,
+  type TestDatabase,
+  type TestStream,
+} from '@trustplane/testkit';
+import { freePort, startAgentProcess, exitCodeOf, startServiceProcess, type RunningAgent, type RunningService } from './processes.js';
+
+const TD = 'agents.example';
+let nc: NatsConnection;
+let db: TestDatabase;
+let stream: TestStream;
+let log: EventLog;
+let signer: RunningService;
+let signerEnv: Record<string, string>;
+let signerPort: number;
+let agentPort: number;
+let agent: RunningAgent;
+let agentEnv: Record<string, string>;
+let agentHealthPort: number;
+const work = mkdtempSync(join(tmpdir(), 'tpa-'));
+const tenant = newResourceId('organization');
+const trustDomainId = newResourceId('trustDomain');
+const deploymentId = newResourceId('deployment');
+const clusterId = newResourceId('cluster');
+const clusterName = 'edge';
+const nodeName = 'node-1';
+const agentSpiffeId = `spiffe://${TD}/agent/${clusterName}/${nodeName}`;
+let joinToken: string;
+let clusterKeyPem: string;
+
+function context(): CommandContext {
+  const id = uuidv7();
+  return { actor: { kind: 'system', id: 'e2e' }, correlationId: id, causationId: id, now: new Date() };
+}
+
+async function request<T>(operation: string, body: unknown): Promise<T> {
+  const reply = await nc.request(`${stream.subjectPrefix}.cmd.signer.${operation}`, JSON.stringify(body), { timeout: 15_000 });
+  return JSON.parse(new TextDecoder().decode(reply.data)) as T;
+}
+
+async function newJoinToken(): Promise<string> {
+  const id = newJoinTokenId();
+  const minted = mintJoinToken(id);
+  await handleCommand(log, joinTokenDecider, { tenant, aggregateType: JOIN_TOKEN, aggregateId: id }, { kind: 'create', trustDomainId, clusterId, salt: minted.salt, hash: minted.hash, ttlSeconds: 600 }, context());
+  return minted.token;
+}
+
+async function createEntry(spiffePath: string, selectors: string[], extra: { x509SvidTtlSeconds?: number; parentId?: string } = {}): Promise<string> {
+  const id = newResourceId('entry');
+  await handleCommand(
+    log,
+    entryDecider,
+    { tenant, aggregateType: ENTRY, aggregateId: id },
+    {
+      kind: 'create',
+      trustDomainId,
+      trustDomainName: TD,
+      input: {
+        spiffeId: `spiffe://${TD}${spiffePath}`,
+        parentId: extra.parentId ?? agentSpiffeId,
+        selectors,
+        ...(extra.x509SvidTtlSeconds === undefined ? {} : { x509SvidTtlSeconds: extra.x509SvidTtlSeconds }),
+      },
+    },
+    context(),
+  );
+  return id;
+}
+
+async function deleteEntry(id: string): Promise<void> {
+  await handleCommand(log, entryDecider, { tenant, aggregateType: ENTRY, aggregateId: id }, { kind: 'delete' }, context());
+}
+
+async function agentEvents(id: string): Promise<string[]> {
+  return (await log.readAggregate({ tenant, aggregateType: AGENT, aggregateId: id })).map((e) => e.event.type);
+}
+
+function pem(ders: readonly Buffer[]): string {
+  return ders.map((der) => `-----BEGIN CERTIFICATE-----\n${(der.toString('base64').match(/.{1,64}/g) ?? []).join('\n')}\n-----END CERTIFICATE-----\n`).join('');
+}
+
+function splitDer(data: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let i = 0;
+  while (i < data.length) {
+    const n = data[i + 1] ?? 0;
+    let size = n;
+    let header = 2;
+    if (n >= 0x80) {
+      const k = n & 0x7f;
+      size = data.subarray(i + 2, i + 2 + k).reduce((acc, b) => acc * 256 + b, 0);
+      header = 2 + k;
+    }
+    out.push(data.subarray(i, i + header + size));
+    i += header + size;
+  }
+  return out;
+}
+
+/** A FetchX509SVID stream of this (uid 0) process over the agent's socket. */
+class SvidStream {
+  readonly messages: workload.X509SVIDResponse[] = [];
+  error: ServiceError | undefined;
+  private readonly client: workload.SpiffeWorkloadAPIClient;
+  private readonly call: ReturnType<workload.SpiffeWorkloadAPIClient['fetchX509Svid']>;
+  constructor(socketPath: string) {
+    this.client = new workload.SpiffeWorkloadAPIClient(`unix://${socketPath}`, credentials.createInsecure());
+    const md = new Metadata();
+    md.set('workload.spiffe.io', 'true');
+    this.call = this.client.fetchX509Svid({}, md);
+    this.call.on('data', (m: workload.X509SVIDResponse) => this.messages.push(m));
+    this.call.on('error', (e: ServiceError) => (this.error = e));
+  }
+  latest(): workload.X509SVIDResponse | undefined {
+    return this.messages.at(-1);
+  }
+  ids(): string[] {
+    return (this.latest()?.svids ?? []).map((s) => s.spiffeId).sort();
+  }
+  close(): void {
+    this.call.cancel();
+    this.client.close();
+  }
+}
+
+async function fetchJwt(socketPath: string, audience: string): Promise<{ value?: workload.JWTSVIDResponse; error?: ServiceError; ms: number }> {
+  const client = new workload.SpiffeWorkloadAPIClient(`unix://${socketPath}`, credentials.createInsecure());
+  const md = new Metadata();
+  md.set('workload.spiffe.io', 'true');
+  const started = Date.now();
+  return new Promise((resolve) => {
+    client.fetchJwtsvid({ audience: [audience], spiffeId: '' }, md, { deadline: Date.now() + 20_000 }, (error, value) => {
+      client.close();
+      resolve(error ? { error, ms: Date.now() - started } : { value, ms: Date.now() - started });
+    });
+  });
+}
+
+async function metric(healthUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${healthUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return Number(line?.split(' ')[1] ?? NaN);
+}
+
+before(async () => {
+  nc = await connectTestNats();
+  db = await createTestDatabase('e2e_agent');
+  stream = testStreamSettings('e2e_agent');
+  log = await EventLog.open(nc, stream);
+  signerPort = await freePort();
+  agentPort = await freePort();
+  signerEnv = {
+    ...testNatsEnv(),
+    DATABASE_URL: db.url,
+    TP_EVENT_STREAM: stream.streamName,
+    TP_SUBJECT_PREFIX: stream.subjectPrefix,
+    TP_LOG_LEVEL: 'warn',
+    TP_SIGNER_PORT: String(signerPort),
+    TP_SIGNER_AGENT_PORT: String(agentPort),
+    TP_SIGNER_AGENT_HOST: '127.0.0.1',
+    TP_SIGNER_CUSTODY_DIR: join(work, 'c'),
+    TP_SIGNER_KEY_DIR: join(work, 'keys'),
+    TP_SIGNER_KEK_PATH: join(work, 'kek'),
+    TP_SIGNER_TICK_MS: '200',
+  };
+  signer = await startServiceProcess('signer', signerEnv, signerPort);
+  await handleCommand(log, trustDomainDecider, { tenant, aggregateType: TRUST_DOMAIN, aggregateId: trustDomainId }, { kind: 'create', name: TD, description: '', trustDomainKind: 'managed' }, context());
+  await handleCommand(log, deploymentDecider, { tenant, aggregateType: DEPLOYMENT, aggregateId: deploymentId }, { kind: 'create', trustDomainId, name: 'default', region: '', managed: true }, context());
+  const clusterKey = generateKeyPairSync('ed25519');
+  clusterKeyPem = clusterKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  await handleCommand(
+    log,
+    clusterDecider,
+    { tenant, aggregateType: CLUSTER, aggregateId: clusterId },
+    {
+      kind: 'create',
+      trustDomainId,
+      name: clusterName,
+      platform: 'linux',
+      description: '',
+      key: { keyId: 'ck-e2e0000001', publicKey: clusterKey.publicKey.export({ type: 'spki', format: 'der' }).toString('base64') },
+    },
+    context(),
+  );
+  await eventually(async () => (await request<{ ok: boolean }>('bundle', { tenant, trustDomainId })).ok, 20_000, 'bundle published');
+  joinToken = await newJoinToken();
+  agentHealthPort = await freePort();
+  agentEnv = {
+    TP_LOG_LEVEL: 'info',
+    TP_AGENT_SERVER_ADDRESS: `127.0.0.1:${agentPort}`,
+    TP_AGENT_TRUST_DOMAIN_ID: trustDomainId,
+    TP_AGENT_TRUST_DOMAIN: TD,
+    TP_AGENT_NODE_NAME: nodeName,
+    TP_AGENT_JOIN_TOKEN: joinToken,
+    TP_AGENT_DATA_DIR: join(work, 'agent-1'),
+  };
+  agent = await startAgentProcess(agentEnv, { healthPort: agentHealthPort, socketPath: join(work, 'agent-1.sock') });
+});
+
+after(async () => {
+  if (process.env['TP_E2E_DUMP'] !== undefined) writeFileSync(process.env['TP_E2E_DUMP'], `${agent?.output()}\n---signer---\n${signer.output()}`);
+  await agent?.stop();
+  assert.equal(await signer.stop(), 0, signer.output());
+  await deleteTestStream(nc, stream.streamName);
+  await nc.close();
+  await db.drop();
+});
+
+test('a join token attests the node: agent SVID spiffe://<td>/agent/<cluster>/<node>, persisted 0600; the token works once', async () => {
+  const agentId = agentIdFor(clusterId, nodeName);
+  assert.deepEqual(await agentEvents(agentId), ['agent.attested']);
+  const state = JSON.parse(readFileSync(join(work, 'agent-1', 'agent-state.json'), 'utf8')) as { spiffeId: string; chain: string[] };
+  assert.equal(state.spiffeId, agentSpiffeId);
+  const leaf = new X509Certificate(Buffer.from(state.chain[0] ?? '', 'base64'));
+  assert.equal(leaf.subjectAltName, `URI:${agentSpiffeId}`);
+  const { statSync } = await import('node:fs');
+  assert.equal(statSync(join(work, 'agent-1')).mode & 0o777, 0o700);
+  assert.equal(statSync(join(work, 'agent-1', 'agent-key.pem')).mode & 0o777, 0o600);
+  assert.doesNotMatch(agent.output(), new RegExp(joinToken.slice(5)), 'the join token is never logged');
+  assert.doesNotMatch(agent.output(), /PRIVATE KEY/);
+
+  // The same token again (another node): refused, the process exits.
+  const port = await freePort();
+  const second = await startAgentProcess(
+    { ...agentEnv, TP_AGENT_NODE_NAME: 'node-dup', TP_AGENT_DATA_DIR: join(work, 'agent-dup') },
+    { healthPort: port, socketPath: join(work, 'agent-dup.sock'), waitReady: false },
+  );
+  assert.equal(await exitCodeOf(second.process), 1, second.output());
+  assert.match(second.output(), /JOIN_TOKEN_USED|already been used/);
+  assert.deepEqual(await agentEvents(agentIdFor(clusterId, 'node-dup')), []);
+});
+
+test('cluster-key attestation works; a banned agent is refused', async () => {
+  const keyPath = join(work, 'cluster.key');
+  writeFileSync(keyPath, clusterKeyPem, { mode: 0o600 });
+  const port = await freePort();
+  const env = { ...agentEnv, TP_AGENT_NODE_NAME: 'node-ck', TP_AGENT_DATA_DIR: join(work, 'agent-ck'), TP_AGENT_CLUSTER_ID: clusterId, TP_AGENT_CLUSTER_KEY_PATH: keyPath };
+  delete (env as Record<string, string | undefined>)['TP_AGENT_JOIN_TOKEN'];
+  const keyed = await startAgentProcess(env, { healthPort: port, socketPath: join(work, 'agent-ck.sock') });
+  const agentId = agentIdFor(clusterId, 'node-ck');
+  const attested = (await log.readAggregate({ tenant, aggregateType: AGENT, aggregateId: agentId }))[0]?.event;
+  assert.equal(attested?.type, 'agent.attested');
+  assert.equal((attested?.data as { method: string }).method, 'cluster_key');
+  await eventually(async () => (await metric(keyed.healthUrl, 'tp_agent_signer_connected')) === 1, 10_000, 'keyed agent connected');
+
+  // Ban it: its streams are ended (PermissionDenied) and it cannot reconnect or attest again.
+  await handleCommand(log, agentDecider, { tenant, aggregateType: AGENT, aggregateId: agentId }, { kind: 'ban', reason: 'e2e' }, context());
+  await eventually(async () => (await metric(keyed.healthUrl, 'tp_agent_signer_connected')) === 0, 10_000, 'banned agent disconnected');
+  await new Promise((r) => setTimeout(r, 1_000));
+  assert.equal(await metric(keyed.healthUrl, 'tp_agent_signer_connected'), 0, 'stays disconnected');
+  assert.match(keyed.output(), /PERMISSION_DENIED/);
+  await keyed.stop();
+  const again = await startAgentProcess(
+    { ...env, TP_AGENT_DATA_DIR: join(work, 'agent-ck-2') },
+    { healthPort: port, socketPath: join(work, 'agent-ck.sock'), waitReady: false },
+  );
+  assert.equal(await exitCodeOf(again.process), 1, again.output());
+  assert.match(again.output(), /banned/);
+});
+
+let svids: SvidStream;
+let rotatingEntry: string;
+
+test('an entry created after the agent started is pushed to the workload; openssl verifies the SVID; deletion removes it', async () => {
+  svids = new SvidStream(agent.socketPath);
+  const started = Date.now();
+  const entryId = await createEntry('/e2e/payments', ['unix:uid:0']);
+  await eventually(async () => svids.ids().includes(`spiffe://${TD}/e2e/payments`), 10_000, 'SVID pushed');
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed < 5_000, `pushed in ${elapsed} ms`);
+  rotatingEntry = await createEntry('/e2e/short', ['unix:uid:0'], { x509SvidTtlSeconds: 60 });
+  await eventually(async () => svids.ids().length === 2, 10_000, 'second SVID');
+
+  const svid = svids.latest()?.svids.find((s) => s.spiffeId.endsWith('/e2e/payments'));
+  assert.ok(svid);
+  const chain = splitDer(svid.x509Svid);
+  const leaf = new X509Certificate(chain[0] ?? Buffer.alloc(0));
+  assert.equal(leaf.subjectAltName, `URI:spiffe://${TD}/e2e/payments`);
+  writeFileSync(join(work, 'svid.pem'), pem(chain.slice(0, 1)));
+  writeFileSync(join(work, 'bundle.pem'), pem(splitDer(svid.bundle)));
+  const verify = spawnSync('openssl', ['verify', '-purpose', 'sslclient', '-CAfile', join(work, 'bundle.pem'), join(work, 'svid.pem')], { encoding: 'utf8' });
+  assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+
+  await deleteEntry(entryId);
+  await eventually(async () => !svids.ids().includes(`spiffe://${TD}/e2e/payments`), 10_000, 'SVID withdrawn');
+  assert.deepEqual(svids.ids(), [`spiffe://${TD}/e2e/short`]);
+  assert.equal(svids.error, undefined);
+});
+
+test('tainting the CA makes the agent renew what it signed', async () => {
+  const before = svids.latest()?.svids[0];
+  assert.ok(before);
+  const issuerBefore = new X509Certificate(splitDer(before.x509Svid)[0] ?? Buffer.alloc(0)).issuer;
+  const serialBefore = new X509Certificate(splitDer(before.x509Svid)[0] ?? Buffer.alloc(0)).serialNumber;
+  const list = await request<{ ok: boolean; keysets: { id: string; state: string }[] }>('keyset', { op: 'list', tenant, deploymentId });
+  const active = list.keysets.find((k) => k.state === 'active');
+  assert.ok(active);
+  const tainted = await request<{ ok: boolean }>('keyset', { op: 'taint', tenant, deploymentId, keysetId: active.id });
+  assert.equal(tainted.ok, true, JSON.stringify(tainted));
+  await eventually(
+    async () => {
+      const now = svids.latest()?.svids[0];
+      return now !== undefined && new X509Certificate(splitDer(now.x509Svid)[0] ?? Buffer.alloc(0)).serialNumber !== serialBefore;
+    },
+    15_000,
+    'SVID renewed after the taint',
+  );
+  // The renewed SVID verifies with the new CA, which the bundle the workload gets carries.
+  void issuerBefore;
+  await eventually(
+    async () => {
+      const latest = svids.latest()?.svids[0];
+      const renewed = new X509Certificate(splitDer(latest?.x509Svid ?? Buffer.alloc(0))[0] ?? Buffer.alloc(0));
+      const bundle = splitDer(latest?.bundle ?? Buffer.alloc(0)).map((d) => new X509Certificate(d));
+      return bundle.length === 2 && bundle.filter((ca) => renewed.verify(ca.publicKey)).length === 1;
+    },
+    15_000,
+    'renewed SVID verifies with the new CA in the bundle',
+  );
+});
+
+test('an SVID is rotated before it expires (entry TTL 60 s)', async () => {
+  const first = svids.latest()?.svids.find((s) => s.spiffeId.endsWith('/e2e/short'));
+  assert.ok(first);
+  const leaf = new X509Certificate(splitDer(first.x509Svid)[0] ?? Buffer.alloc(0));
+  const expires = new Date(leaf.validTo).getTime();
+  await eventually(
+    async () => {
+      const now = svids.latest()?.svids.find((s) => s.spiffeId.endsWith('/e2e/short'));
+      return now !== undefined && new X509Certificate(splitDer(now.x509Svid)[0] ?? Buffer.alloc(0)).serialNumber !== leaf.serialNumber;
+    },
+    60_000,
+    'rotated',
+  );
+  assert.ok(Date.now() < expires, 'rotated before the old SVID expired');
+  void rotatingEntry;
+});
+
+test('an agent restart keeps its identity (no new attestation)', async () => {
+  svids.close();
+  const agentId = agentIdFor(clusterId, nodeName);
+  const eventsBefore = await agentEvents(agentId);
+  assert.equal(await agent.stop(), 0, agent.output());
+  agent = await startAgentProcess(agentEnv, { healthPort: agentHealthPort, socketPath: join(work, 'agent-1.sock') });
+  await eventually(async () => (await metric(agent.healthUrl, 'tp_agent_signer_connected')) === 1, 10_000, 'reconnected');
+  const eventsAfter = await agentEvents(agentId);
+  assert.equal(eventsAfter.filter((t) => t === 'agent.attested').length, 1);
+  assert.deepEqual(eventsAfter.slice(0, eventsBefore.length), eventsBefore);
+  svids = new SvidStream(agent.socketPath);
+  await eventually(async () => svids.ids().includes(`spiffe://${TD}/e2e/short`), 10_000, 'SVID served after restart');
+});
+
+test('signer down: the workload stream stays open, JWT requests fail fast with Unavailable, updates resume after restart', async () => {
+  assert.equal(await signer.stop(), 0, signer.output());
+  await eventually(async () => (await metric(agent.healthUrl, 'tp_agent_signer_connected')) === 0, 10_000, 'agent noticed');
+  const jwt = await fetchJwt(agent.socketPath, 'e2e');
+  assert.equal(jwt.error?.code, status.UNAVAILABLE, JSON.stringify(jwt));
+  assert.ok(jwt.ms < 5_000, `failed after ${jwt.ms} ms`);
+  assert.equal(svids.error, undefined, 'stream still open');
+  assert.deepEqual(svids.ids(), [`spiffe://${TD}/e2e/short`]);
+
+  // An entry created while the signer is down arrives once it is back.
+  await createEntry('/e2e/late', ['unix:uid:0']);
+  signer = await startServiceProcess('signer', signerEnv, signerPort);
+  await eventually(async () => svids.ids().includes(`spiffe://${TD}/e2e/late`), 30_000, 'update after the signer restart');
+  assert.equal(svids.error, undefined);
+  const minted = await fetchJwt(agent.socketPath, 'e2e');
+  assert.equal(minted.error, undefined, minted.error?.details);
+  svids.close();
+});
