@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js';
@@ -37,6 +37,7 @@ import {
   createTestDatabase,
   deleteTestStream,
   eventually,
+  repoRoot,
   testNatsEnv,
   testStreamSettings,
   type TestDatabase,
@@ -406,4 +407,93 @@ test('signer down: the workload stream stays open, JWT requests fail fast with U
   const minted = await fetchJwt(agent.socketPath, 'e2e');
   assert.equal(minted.error, undefined, minted.error?.details);
   svids.close();
+});
+
+/** Runs the shared Python grpcio client (e2e/python/workload_client.py) as `uid`. */
+function pythonClient(stubs: string, socketPath: string, uid: number): { status: number | null; report: Record<string, unknown>; stderr: string } {
+  const out = mkdtempSync(join(tmpdir(), 'tpa-py-'));
+  chmodSync(out, 0o777);
+  const result = spawnSync('/usr/bin/python3', [join(repoRoot(), 'e2e/python/workload_client.py')], {
+    encoding: 'utf8',
+    uid,
+    gid: uid,
+    env: { PATH: '/usr/bin:/bin', STUBS: stubs, SOCKET: socketPath, WORK: out, TRUST_DOMAIN: TD },
+    timeout: 60_000,
+  });
+  const line = result.stdout.trim().split('\n').at(-1) ?? '{}';
+  let report: Record<string, unknown> = {};
+  try {
+    report = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    report = {};
+  }
+  if (result.status === 0) {
+    const verify = spawnSync('openssl', ['verify', '-purpose', 'sslclient', '-CAfile', join(out, 'bundle.pem'), join(out, 'svid.pem')], { encoding: 'utf8' });
+    report['openssl'] = verify.status === 0 ? 'OK' : `${verify.stdout}${verify.stderr}`;
+  }
+  return { status: result.status, report, stderr: result.stderr };
+}
+
+test('Python grpcio against the real agent: every RPC; uids get their own identities; an unregistered uid is denied', async () => {
+  const stubs = mkdtempSync(join(tmpdir(), 'tpa-stubs-'));
+  chmodSync(stubs, 0o755);
+  const wellKnown = spawnSync('/usr/bin/python3', ['-c', 'import grpc_tools, os; print(os.path.join(os.path.dirname(grpc_tools.__file__), "_proto"))'], { encoding: 'utf8' }).stdout.trim();
+  const protoc = spawnSync(
+    '/usr/bin/python3',
+    ['-m', 'grpc_tools.protoc', `-I${join(repoRoot(), 'proto')}`, `-I${wellKnown}`, `--python_out=${stubs}`, `--grpc_python_out=${stubs}`, join(repoRoot(), 'proto/spiffe/workload/workload.proto')],
+    { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } },
+  );
+  assert.equal(protoc.status, 0, protoc.stderr);
+  spawnSync('chmod', ['-R', 'a+rX', stubs]);
+
+  // Workloads of any uid must reach the socket; its directory here is a private temp dir.
+  chmodSync(work, 0o755);
+  await createEntry('/e2e/python-root', ['unix:uid:0']);
+  await createEntry('/e2e/python-nobody', ['unix:uid:65534']);
+  const stream = new SvidStream(agent.socketPath);
+  await eventually(async () => stream.ids().includes(`spiffe://${TD}/e2e/python-root`), 20_000, 'root entry pushed');
+  stream.close();
+
+  const root = pythonClient(stubs, agent.socketPath, 0);
+  assert.equal(root.status, 0, root.stderr);
+  assert.equal(root.report['no_header_stream'], 'INVALID_ARGUMENT');
+  assert.equal(root.report['no_header_unary'], 'INVALID_ARGUMENT');
+  assert.equal(root.report['missing_audience'], 'INVALID_ARGUMENT');
+  assert.match(String(root.report['spiffe_id']), new RegExp(`^spiffe://${TD.replace('.', '\\.')}/e2e/`));
+  assert.equal((root.report['uri_sans'] as string[]).length, 1, 'exactly one URI SAN');
+  assert.equal(root.report['key_matches_leaf'], true);
+  assert.equal(root.report['openssl'], 'OK');
+  assert.deepEqual(root.report['x509_bundles'], [`spiffe://${TD}`]);
+  assert.equal(root.report['validated_id'], root.report['jwt_sub']);
+  assert.equal(root.report['tampered'], 'INVALID_ARGUMENT');
+  assert.equal(root.report['wrong_audience'], 'INVALID_ARGUMENT');
+
+  let nobody = pythonClient(stubs, agent.socketPath, 65534);
+  for (let attempt = 0; attempt < 40 && nobody.status !== 0; attempt++) {
+    await new Promise((r) => setTimeout(r, 500));
+    nobody = pythonClient(stubs, agent.socketPath, 65534);
+  }
+  assert.equal(nobody.status, 0, nobody.stderr.slice(-2000));
+  assert.equal(nobody.report['spiffe_id'], `spiffe://${TD}/e2e/python-nobody`, 'another uid gets its own identity, never root’s');
+  assert.equal(nobody.report['openssl'], 'OK');
+
+  const stranger = spawnSync(
+    '/usr/bin/python3',
+    [
+      '-c',
+      [
+        'import os, sys, grpc',
+        'sys.path.insert(0, os.environ["STUBS"])',
+        'from spiffe.workload import workload_pb2 as pb, workload_pb2_grpc as g',
+        's = g.SpiffeWorkloadAPIStub(grpc.insecure_channel("unix://" + os.environ["SOCKET"]))',
+        'try:',
+        '    next(s.FetchX509SVID(pb.X509SVIDRequest(), metadata=[("workload.spiffe.io", "true")]))',
+        '    print("OK")',
+        'except grpc.RpcError as e:',
+        '    print(e.code().name)',
+      ].join('\n'),
+    ],
+    { encoding: 'utf8', uid: 65533, gid: 65533, env: { PATH: '/usr/bin:/bin', STUBS: stubs, SOCKET: agent.socketPath }, timeout: 30_000 },
+  );
+  assert.equal(stranger.stdout.trim(), 'PERMISSION_DENIED', stranger.stderr);
 });
