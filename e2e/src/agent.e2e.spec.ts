@@ -43,7 +43,7 @@ import {
   type TestDatabase,
   type TestStream,
 } from '@trustplane/testkit';
-import { freePort, startAgentProcess, exitCodeOf, startServiceProcess, type RunningAgent, type RunningService } from './processes.js';
+import { freePort, startAgentProcess, exitCodeOf, startServiceProcess, type RunningAgent, type RunningService } from '@trustplane/testkit';
 
 const TD = 'agents.example';
 let nc: NatsConnection;

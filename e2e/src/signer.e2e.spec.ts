@@ -18,7 +18,7 @@ import {
   type TestDatabase,
   type TestStream,
 } from '@trustplane/testkit';
-import { freePort, startServiceProcess, tpctl, type CliResult, type RunningService } from './processes.js';
+import { freePort, startServiceProcess, tpctl, type CliResult, type RunningService } from '@trustplane/testkit';
 
 let nc: NatsConnection;
 let db: TestDatabase;

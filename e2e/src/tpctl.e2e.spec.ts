@@ -12,7 +12,7 @@ import {
   type TestStream,
 } from '@trustplane/testkit';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { freePort, startServiceProcess, tpctl, type CliResult, type RunningService } from './processes.js';
+import { freePort, startServiceProcess, tpctl, type CliResult, type RunningService } from '@trustplane/testkit';
 
 let nc: NatsConnection;
 let db: TestDatabase;

@@ -101,10 +101,7 @@ export function testNatsEnv(): Record<string, string> {
   return env;
 }
 
-/** The repository root (set by tools/run-tests.mjs). */
-export function repoRoot(): string {
-  return process.env['TP_REPO_ROOT'] ?? process.cwd();
-}
+export { repoRoot } from './paths.js';
 
 /** Deletes a test stream (test clean-up; the local server has no auth). */
 export async function deleteTestStream(nc: NatsConnection, streamName: string): Promise<void> {
@@ -126,3 +123,4 @@ export async function eventually(
   }
 }
 export { findPrivateKeyMaterial } from './secrets-scan.js';
+export * from './processes.js';

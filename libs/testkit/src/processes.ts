@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { repoRoot } from '@trustplane/testkit';
+import { repoRoot } from './paths.js';
 
 /** A service running as a child process. */
 export interface RunningService {
