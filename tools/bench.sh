@@ -5,7 +5,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 name="${1:-}"
 if [[ -z "$name" ]]; then
-  echo "usage: npm run bench -- <name>   (available: $(ls bench/src | grep -v -e stats -e spec | sed 's/\.ts$//' | tr '\n' ' '))" >&2
+  echo "usage: npm run bench -- <name>   (available: $(ls bench/src | grep -v -e stats -e spec -e "-server" -e "-holder" | sed 's/\.ts$//' | tr '\n' ' '))" >&2
   exit 2
 fi
 # shellcheck disable=SC1091
