@@ -1,8 +1,11 @@
 // The TrustPlane demo: runs the real services against the local stack and walks through
 // what works today with tpctl. Every run uses its own database and event stream, dropped
 // at the end.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ROOT, dropDatabase, ensureDatabase, freePort, startService, token } from './lib/stack.mjs';
 
 const require = createRequire(`${ROOT}/package.json`);
@@ -42,9 +45,23 @@ async function main() {
     TP_LOG_LEVEL: 'warn',
   };
   const base = `http://127.0.0.1:${port}`;
-  step(`starting the registry on ${base} (database ${database}, stream ${stream})`);
+  const work = mkdtempSync(join(tmpdir(), 'tp-demo-'));
+  chmodSync(work, 0o755);
+  const [signerPort, agentApiPort, agentHealthPort] = [await freePort(), await freePort(), await freePort()];
+  step(`starting the registry on ${base} and the signer (database ${database}, stream ${stream})`);
   const registry = await startService('registry', 'services/registry/dist/main.js', serviceEnv, `${base}/readyz`);
+  const signerEnv = {
+    ...serviceEnv,
+    TP_SIGNER_PORT: String(signerPort),
+    TP_SIGNER_AGENT_PORT: String(agentApiPort),
+    TP_SIGNER_AGENT_HOST: '127.0.0.1',
+    TP_SIGNER_CUSTODY_DIR: join(work, 'custody'),
+    TP_SIGNER_KEY_DIR: join(work, 'keys'),
+    TP_SIGNER_KEK_PATH: join(work, 'kek'),
+  };
+  const signer = await startService('signer', 'services/signer/dist/main.js', signerEnv, `http://127.0.0.1:${signerPort}/readyz`);
   const env = { ...process.env, ...serviceEnv, TPCTL_SERVER: base };
+  const children = [];
   try {
     step('a fresh install answers 401 until a token exists');
     tpctl(env, ['trust-domain', 'list'], { expectFailure: true });
@@ -95,6 +112,69 @@ async function main() {
     tpctl(env, ['trust-domain', 'delete', 'example.org']);
     tpctl(env, ['trust-domain', 'list']);
 
+    step('the real thing: an agent on the node, two workloads talking mutual TLS with SPIFFE IDs');
+    const demoTd = JSON.parse(tpctl(env, ['trust-domain', 'create', 'demo.example', '--output', 'json'], { quiet: true }));
+    process.stdout.write(`$ tpctl trust-domain create demo.example\ntrust domain demo.example ${demoTd.id} created\n`);
+    for (let i = 0; i < 100 && JSON.parse(tpctl(env, ['trust-domain', 'info', 'demo.example', '--output', 'json'], { quiet: true })).status !== 'available'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    tpctl(env, ['trust-domain', 'info', 'demo.example']);
+    const edge = JSON.parse(tpctl(env, ['cluster', 'create', 'demo.example', 'edge', '--platform', 'linux', '--output', 'json'], { quiet: true }));
+    process.stdout.write(`$ tpctl cluster create demo.example edge --platform linux\ncluster edge ${edge.id} created (its private key is printed once; not needed with a join token)\n`);
+    const join_ = JSON.parse(tpctl(env, ['cluster', 'join-token', 'create', '--cluster', 'edge', '--trust-domain', 'demo.example', '--output', 'json'], { quiet: true }));
+    process.stdout.write(`$ tpctl cluster join-token create --cluster edge --trust-domain demo.example\njoin token ${join_.id} (single use, expires ${join_.expiresAt})\n`);
+    const socketPath = join(work, 'agent.sock');
+    const agent = spawn(process.execPath, [`${ROOT}/services/agent/dist/main.js`], {
+      env: {
+        ...process.env,
+        TP_AGENT_SERVER_ADDRESS: `127.0.0.1:${agentApiPort}`,
+        TP_AGENT_TRUST_DOMAIN_ID: demoTd.id,
+        TP_AGENT_TRUST_DOMAIN: 'demo.example',
+        TP_AGENT_CLUSTER_ID: edge.id,
+        TP_AGENT_NODE_NAME: 'node-1',
+        TP_AGENT_JOIN_TOKEN: join_.token,
+        TP_AGENT_DATA_DIR: join(work, 'agent'),
+        TP_AGENT_SOCKET_PATH: socketPath,
+        TP_AGENT_HEALTH_HOST: '127.0.0.1',
+        TP_AGENT_HEALTH_PORT: String(agentHealthPort),
+        TP_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    children.push(agent);
+    for (let i = 0; i < 200; i++) {
+      if (await fetch(`http://127.0.0.1:${agentHealthPort}/readyz`).then((r) => r.ok, () => false)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    process.stdout.write(`agent attested with the join token; Workload API at SPIFFE_ENDPOINT_SOCKET=unix://${socketPath}\n`);
+    tpctl(env, ['agent', 'list', 'demo.example']);
+    const root = process.getuid?.() === 0;
+    const [frontendUid, backendUid] = root ? [1001, 1002] : [process.getuid?.() ?? 0, process.getuid?.() ?? 0];
+    const frontend = 'spiffe://demo.example/frontend';
+    const backend = 'spiffe://demo.example/backend';
+    for (const [id, uid] of [[frontend, frontendUid], [backend, backendUid]]) {
+      const args = ['entry', 'create', 'demo.example', '--spiffe-id', id, '--parent-id', 'spiffe://demo.example/agent/edge/node-1', '--selector', `unix:uid:${uid}`];
+      process.stdout.write(`$ tpctl ${args.join(' ')}\n`);
+      const created = JSON.parse(tpctl(env, [...args, '--output', 'json'], { quiet: true }));
+      process.stdout.write(`entry ${created.id} → ${created.spiffeId} for processes of uid ${uid}\n`);
+    }
+    if (!root) process.stdout.write('(not root: both workloads run as this uid, so each picks its own SVID by SPIFFE ID)\n');
+    const workloadPort = await freePort();
+    const asUid = (uid) => (root ? { uid, gid: uid } : {});
+    const backendProcess = spawn(process.execPath, [`${ROOT}/tools/demo-workload.mjs`, 'server', socketPath, backend, frontend, String(workloadPort)], { stdio: ['ignore', 'inherit', 'inherit'], ...asUid(backendUid) });
+    children.push(backendProcess);
+    const frontendProcess = spawn(process.execPath, [`${ROOT}/tools/demo-workload.mjs`, 'client', socketPath, frontend, backend, String(workloadPort), '10'], { stdio: ['ignore', 'inherit', 'inherit'], ...asUid(frontendUid) });
+    children.push(frontendProcess);
+    const frontendDone = new Promise((resolve) => frontendProcess.once('exit', resolve));
+    await new Promise((r) => setTimeout(r, 2500));
+    const deployment = JSON.parse(tpctl(env, ['trust-domain', 'deployment', 'list', 'demo.example', '--output', 'json'], { quiet: true }))[0];
+    const keysets = JSON.parse(tpctl(env, ['trust-domain', 'deployment', 'keyset', 'list', 'demo.example', deployment.id, '--output', 'json'], { quiet: true }));
+    const active = (Array.isArray(keysets) ? keysets : keysets.items).find((k) => k.state === 'active');
+    process.stdout.write('--- forcing a CA rotation while they talk: the agent renews both SVIDs, the workloads pick them up ---\n');
+    tpctl(env, ['trust-domain', 'deployment', 'keyset', 'taint', 'demo.example', deployment.id, active.id]);
+    const code = await frontendDone;
+    if (code !== 0) throw new Error(`the frontend workload failed (${code})`);
+
     step('every change is an event in the append-only log (JetStream)');
     const nc = await connect({
       servers: (process.env.NATS_URL ?? 'nats://127.0.0.1:4222').replace(/^nats:\/\//, ''),
@@ -126,6 +206,13 @@ async function main() {
     await nc.close();
     step('done: the demo stream and database are removed');
   } finally {
+    for (const child of children.reverse()) {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+    }
+    await signer.stop();
     await registry.stop();
     await dropDatabase(database);
   }
