@@ -1,16 +1,6 @@
-export {
-  ConfigError,
-  field,
-  loadConfig,
-  redactUrl,
-  describeConfig,
-  type Field,
-  type ConfigOf,
-  type ConfigSources,
-} from './config.js';
-export { commonConfigSchema, SERVICE_NAMES, servicePrefix, type ServiceName } from './common-config.js';
-export { createLogger, NestPinoLogger, REDACTED_PATHS } from './logger.js';
-export { runReadinessChecks, type ReadinessCheck, type ReadinessReport } from './health.js';
+// Config, redaction and readiness (also importable alone, without NestJS, from ./light.js).
+export * from './light.js';
+export { createLogger, NestPinoLogger } from './logger.js';
 export { createServiceMetrics, metricsObserver, type ServiceMetrics } from './metrics.js';
 export { initTracing, formatTraceparent, startServerSpan, type Tracing } from './tracing.js';
 export { connectNats, createPgPool, runMigrations, type NatsSettings } from './connections.js';
@@ -26,3 +16,4 @@ export {
 export { createHttpService, routesOf, type HttpServiceOptions, type RegisteredRoute } from './http.js';
 export { v, parseBody, type Validator } from './validation.js';
 export { Public, PUBLIC_ROUTE } from './public-route.js';
+export { runService, type StartedService } from './run-service.js';

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { isolateTenantTable } from './tenant-isolation.js';
 
 /** Tables of the registry's read model; every one carries `tenant_id` and is guarded by RLS. */
 export const TENANT_TABLES = [
@@ -73,13 +74,7 @@ export class RegistryModel1700000000001 implements MigrationInterface {
     await q.query(`GRANT CONNECT ON DATABASE "${await currentDatabase(q)}" TO "${this.apiRole}"`);
     await q.query(`GRANT USAGE ON SCHEMA ${s} TO "${this.apiRole}"`);
     for (const table of TENANT_TABLES) {
-      await q.query(`ALTER TABLE ${s}.${table} ENABLE ROW LEVEL SECURITY`);
-      await q.query(
-        `CREATE POLICY tenant_isolation ON ${s}.${table}
-           USING (tenant_id = current_setting('app.tenant', true))
-           WITH CHECK (tenant_id = current_setting('app.tenant', true))`,
-      );
-      await q.query(`GRANT SELECT ON ${s}.${table} TO "${this.apiRole}"`);
+      await isolateTenantTable(q, this.schema, table, this.apiRole);
     }
   }
 

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { isolateTenantTable } from './tenant-isolation.js';
 
 /** Tables added by this migration; like every read-model table they carry `tenant_id` under RLS. */
 export const CONFIG_SECTION_TABLES = ['config_sections'] as const;
@@ -26,13 +27,7 @@ export class ConfigSections1700000000002 implements MigrationInterface {
       CREATE UNIQUE INDEX config_sections_target ON ${s}.config_sections (tenant_id, target_id, section);
     `);
     for (const table of CONFIG_SECTION_TABLES) {
-      await q.query(`ALTER TABLE ${s}.${table} ENABLE ROW LEVEL SECURITY`);
-      await q.query(
-        `CREATE POLICY tenant_isolation ON ${s}.${table}
-           USING (tenant_id = current_setting('app.tenant', true))
-           WITH CHECK (tenant_id = current_setting('app.tenant', true))`,
-      );
-      await q.query(`GRANT SELECT ON ${s}.${table} TO "${this.apiRole}"`);
+      await isolateTenantTable(q, this.schema, table, this.apiRole);
     }
   }
 

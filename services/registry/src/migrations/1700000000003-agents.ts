@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { isolateTenantTable } from './tenant-isolation.js';
 
 /** Tables added by this migration; like every read-model table they carry `tenant_id` under RLS. */
 export const AGENT_TABLES = ['cluster_keys', 'join_tokens', 'agents'] as const;
@@ -38,13 +39,7 @@ export class Agents1700000000003 implements MigrationInterface {
       CREATE INDEX agents_trust_domain ON ${s}.agents (tenant_id, trust_domain_id, id);
     `);
     for (const table of AGENT_TABLES) {
-      await q.query(`ALTER TABLE ${s}.${table} ENABLE ROW LEVEL SECURITY`);
-      await q.query(
-        `CREATE POLICY tenant_isolation ON ${s}.${table}
-           USING (tenant_id = current_setting('app.tenant', true))
-           WITH CHECK (tenant_id = current_setting('app.tenant', true))`,
-      );
-      await q.query(`GRANT SELECT ON ${s}.${table} TO "${this.apiRole}"`);
+      await isolateTenantTable(q, this.schema, table, this.apiRole);
     }
   }
 
