@@ -18,7 +18,9 @@ import {
   type TestDatabase,
   type TestStream,
 } from '@trustplane/testkit';
-import { freePort, startServiceProcess, tpctl, type CliResult, type RunningService } from '@trustplane/testkit';
+import { freePort, startAgentProcess, startServiceProcess, tpctl, type CliResult, type RunningService } from '@trustplane/testkit';
+import { Metadata, credentials } from '@grpc/grpc-js';
+import { workload } from '@trustplane/proto';
 
 let nc: NatsConnection;
 let db: TestDatabase;
@@ -27,6 +29,8 @@ let registry: RunningService;
 let signer: RunningService;
 let signerEnv: Record<string, string>;
 let signerPort: number;
+let agentApiPort: number;
+let workDir: string;
 let cliEnv: Record<string, string>;
 
 before(async () => {
@@ -34,8 +38,10 @@ before(async () => {
   db = await createTestDatabase('e2e_signer');
   stream = testStreamSettings('e2e_signer');
   const work = mkdtempSync(join(tmpdir(), 'tpe-'));
+  workDir = work;
   const registryPort = await freePort();
   signerPort = await freePort();
+  agentApiPort = await freePort();
   const common = {
     ...testNatsEnv(),
     DATABASE_URL: db.url,
@@ -51,6 +57,8 @@ before(async () => {
     TP_SIGNER_KEY_DIR: join(work, 'keys'),
     TP_SIGNER_KEK_PATH: join(work, 'kek'),
     TP_SIGNER_TICK_MS: '200',
+    TP_SIGNER_AGENT_PORT: String(agentApiPort),
+    TP_SIGNER_AGENT_HOST: '127.0.0.1',
   };
   signer = await startServiceProcess('signer', signerEnv, signerPort);
   cliEnv = { ...common, TPCTL_SERVER: registry.url };
@@ -129,4 +137,47 @@ test('a trust domain becomes available when the signer activates its first CA; k
   const afterRestart = await json<{ items?: Keyset[] } | Keyset[]>(['trust-domain', 'deployment', 'keyset', 'list', 'signed.example', deploymentId]);
   const items = Array.isArray(afterRestart) ? afterRestart : (afterRestart.items ?? []);
   assert.equal(items.find((k) => k.state === 'active')?.id, active.id, 'the same CA is active after the restart');
+});
+
+test('an agent joined with a tpctl join token gets an entry created with tpctl, and loses it when tpctl deletes it', async () => {
+  const td = await json<{ id: string }>(['trust-domain', 'info', 'signed.example']);
+  const cluster = await json<{ id: string; clusterKey?: { privateKey: string } }>(['cluster', 'create', 'signed.example', 'edge', '--platform', 'linux']);
+  assert.match(cluster.clusterKey?.privateKey ?? '', /BEGIN PRIVATE KEY/, 'the cluster key is shown once at creation');
+  const joinToken = await json<{ token: string }>(['cluster', 'join-token', 'create', '--cluster', cluster.id, '--trust-domain', 'signed.example', '--ttl', '600']);
+  const socketPath = join(workDir, 'agent.sock');
+  const agent = await startAgentProcess(
+    {
+      TP_AGENT_SERVER_ADDRESS: `127.0.0.1:${agentApiPort}`,
+      TP_AGENT_TRUST_DOMAIN_ID: td.id,
+      TP_AGENT_TRUST_DOMAIN: 'signed.example',
+      TP_AGENT_CLUSTER_ID: cluster.id,
+      TP_AGENT_NODE_NAME: 'node-1',
+      TP_AGENT_JOIN_TOKEN: joinToken.token,
+      TP_AGENT_DATA_DIR: join(workDir, 'agent'),
+      TP_LOG_LEVEL: 'warn',
+    },
+    { healthPort: await freePort(), socketPath },
+  );
+  const client = new workload.SpiffeWorkloadAPIClient(`unix://${socketPath}`, credentials.createInsecure());
+  try {
+    const agents = await ok(['agent', 'list', 'signed.example']);
+    assert.match(agents.stdout, /spiffe:\/\/signed\.example\/agent\/edge\/node-1/);
+    const entry = await json<{ id: string }>([
+      'entry', 'create', 'signed.example', '--spiffe-id', 'spiffe://signed.example/payments',
+      '--parent-id', 'spiffe://signed.example/agent/edge/node-1', '--selector', 'unix:uid:0',
+    ]);
+    const ids: string[][] = [];
+    const md = new Metadata();
+    md.set('workload.spiffe.io', 'true');
+    const call = client.fetchX509Svid({}, md);
+    call.on('data', (message: workload.X509SVIDResponse) => ids.push(message.svids.map((svid) => svid.spiffeId)));
+    call.on('error', (error: { code?: number }) => ids.push([`error ${error.code}`]));
+    await eventually(async () => (ids.at(-1) ?? []).includes('spiffe://signed.example/payments'), 15_000, 'SVID pushed to the stream');
+    await ok(['entry', 'delete', entry.id]);
+    await eventually(async () => !(ids.at(-1) ?? []).includes('spiffe://signed.example/payments'), 15_000, 'SVID removed from the stream');
+    call.cancel();
+  } finally {
+    client.close();
+    await agent.stop();
+  }
 });
