@@ -68,7 +68,7 @@ async function measure(socket: string, label: string): Promise<{ p50: number; p9
   return { p50, p99 };
 }
 
-async function baselineServer(socket: string, response: Buffer): Promise<Server> {
+async function baselineServer(socket: string, response: Buffer, jwtResponse: workload.JWTSVIDResponse): Promise<Server> {
   const server = new Server();
   const decoded = workload.X509SVIDResponse.decode(response);
   server.addService(workload.SpiffeWorkloadAPIService, {
@@ -76,12 +76,27 @@ async function baselineServer(socket: string, response: Buffer): Promise<Server>
       call.write(decoded);
     },
     fetchX509Bundles: () => undefined,
-    fetchJwtsvid: () => undefined,
+    fetchJwtsvid: (_call: unknown, callback: (error: null, value: workload.JWTSVIDResponse) => void) => callback(null, jwtResponse),
     fetchJwtBundles: () => undefined,
     validateJwtsvid: () => undefined,
   } as never);
   await new Promise<void>((resolve, reject) => server.bindAsync(`unix://${socket}`, ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
   return server;
+}
+
+/** Latencies (ms) of sequential cached FetchJWTSVID calls on one channel. */
+async function jwtLatencies(socket: string): Promise<number[]> {
+  const jwtClient = client(socket);
+  const fetchJwt = () =>
+    new Promise<number>((resolve, reject) => {
+      const started = performance.now();
+      jwtClient.fetchJwtsvid({ audience: ['bench'], spiffeId: '' }, metadata(), (error) => (error ? reject(error) : resolve(performance.now() - started)));
+    });
+  await fetchJwt();
+  const latencies: number[] = [];
+  for (let i = 0; i < SAMPLES; i++) latencies.push(await fetchJwt());
+  jwtClient.close();
+  return latencies;
 }
 
 function rssMb(pid: number): number {
@@ -111,22 +126,18 @@ async function main(): Promise<void> {
       });
       call.once('error', reject);
     });
-    const base = await baselineServer(baseSocket, sample);
+    const jwtSample = await new Promise<workload.JWTSVIDResponse>((resolve, reject) => {
+      client(agentSocket).fetchJwtsvid({ audience: ['bench'], spiffeId: '' }, metadata(), (error, value) => (error || !value ? reject(error) : resolve(value)));
+    });
+    const base = await baselineServer(baseSocket, sample, jwtSample);
     const baseline = await measure(baseSocket, 'baseline (bare grpc-js)');
+    const baseJwt = await jwtLatencies(baseSocket);
     base.forceShutdown();
     const agent = await measure(agentSocket, 'agent Workload API');
-
-    const jwtClient = client(agentSocket);
-    const fetchJwt = () =>
-      new Promise<number>((resolve, reject) => {
-        const started = performance.now();
-        jwtClient.fetchJwtsvid({ audience: ['bench'], spiffeId: '' }, metadata(), (error) => (error ? reject(error) : resolve(performance.now() - started)));
-      });
-    await fetchJwt();
-    const jwt: number[] = [];
-    for (let i = 0; i < SAMPLES; i++) jwt.push(await fetchJwt());
-    jwtClient.close();
+    const jwt = await jwtLatencies(agentSocket);
     const jwtP99 = percentile(jwt, 99);
+    const baseJwtP99 = percentile(baseJwt, 99);
+    report('baseline (bare grpc-js): unary p50 / p99', `${round(percentile(baseJwt, 50), 3)} / ${round(baseJwtP99, 3)}`, 'ms');
     report('FetchJWTSVID cached p50', round(percentile(jwt, 50), 3), 'ms');
     report('FetchJWTSVID cached p99 (target ≤ 2)', round(jwtP99, 3), 'ms');
 
@@ -146,6 +157,7 @@ async function main(): Promise<void> {
         baseline_p99_ms: round(baseline.p99, 3),
         p99_ratio: round(agent.p99 / baseline.p99, 2),
         jwt_cached_p99_ms: round(jwtP99, 3),
+        baseline_unary_p99_ms: round(baseJwtP99, 3),
         agent_rss_mb: round(rss, 1),
       })}\n`,
     );
