@@ -9,7 +9,6 @@ import { keyObjectSigner, pooledRandomSource, spkiOf } from './keys';
 import {
   createX509SvidTemplate,
   mintFromCsr,
-  mintUnverified,
   mintX509Svid,
   type MintDependencies,
 } from './svid';
@@ -85,10 +84,10 @@ export async function measureMintRate(durationMs: number): Promise<MintRateRepor
         deps,
       ),
     mintNoVerify: () =>
-      mintUnverified(
+      mintX509Svid(
         template,
         { spiffeId, publicKey: leafSpki, ttlSeconds: 3600, now: new Date() },
-        deps,
+        { ...deps, verifySignature: false },
       ),
     csr: () =>
       mintFromCsr(template, { spiffeId, csr, ttlSeconds: 3600, now: new Date() }, deps, true),

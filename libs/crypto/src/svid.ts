@@ -526,20 +526,3 @@ export function mintX509SvidFromCsr(
   return mintFromCsr(template, request, deps, deps.verifySignature ?? true);
 }
 
-/** Internal: mint without the final crypto.verify (benchmark breakdown only). */
-export async function mintUnverified(
-  template: X509SvidTemplate,
-  request: X509SvidRequest,
-  deps: MintDependencies,
-): Promise<X509Svid> {
-  const key = inspectPublicKey(request.publicKey);
-  const req = prepare(
-    template,
-    request.spiffeId,
-    request.dnsNames,
-    request.ttlSeconds,
-    request.now,
-    key,
-  );
-  return issue(template, req, deps, false);
-}
