@@ -94,22 +94,22 @@ export class CaService {
     this.table = (name) => `${quoteIdent(schema)}.${quoteIdent(name)}`;
   }
 
-  /** The managed deployments to serve (from the signer's read model). */
-  async servedDeployments(): Promise<ServedDeployment[]> {
+  /** The managed deployments to serve (from the signer's read model), optionally narrowed. */
+  async servedDeployments(filter: { tenant?: string; deploymentId?: string; trustDomainId?: string } = {}): Promise<ServedDeployment[]> {
     const rows = await this.pool.query<{ tenant_id: string; id: string; trust_domain_id: string; name: string }>(
       `SELECT d.tenant_id, d.id, d.trust_domain_id, t.name FROM ${this.table('deployments')} d
          JOIN ${this.table('trust_domains')} t ON t.id = d.trust_domain_id
-        WHERE d.managed ORDER BY d.id`,
+        WHERE d.managed AND ($1::text IS NULL OR d.tenant_id = $1) AND ($2::text IS NULL OR d.id = $2)
+          AND ($3::text IS NULL OR d.trust_domain_id = $3)
+        ORDER BY d.id`,
+      [filter.tenant ?? null, filter.deploymentId ?? null, filter.trustDomainId ?? null],
     );
     return rows.rows.map((r) => ({ tenant: r.tenant_id, deploymentId: r.id, trustDomainId: r.trust_domain_id, trustDomain: r.name }));
   }
 
-  /** Looks up a served deployment by id or by its trust domain. */
+  /** Looks up a served deployment of `tenant` by id or by its trust domain (one indexed query). */
   async deployment(tenant: string, lookup: { deploymentId?: string; trustDomainId?: string }): Promise<ServedDeployment | undefined> {
-    const all = await this.servedDeployments();
-    return all.find(
-      (d) => d.tenant === tenant && (lookup.deploymentId === undefined || d.deploymentId === lookup.deploymentId) && (lookup.trustDomainId === undefined || d.trustDomainId === lookup.trustDomainId),
-    );
+    return (await this.servedDeployments({ tenant, ...lookup }))[0];
   }
 
   /** The deployment's CA state, refreshed from the log. */
@@ -197,10 +197,11 @@ export class CaService {
 
   /** Mints an X.509-SVID with the active keyset (from a public key or a CSR). */
   async mintX509(deployment: ServedDeployment, request: { spiffeId: string; publicKey?: Uint8Array; csr?: Uint8Array; dnsNames?: readonly string[]; ttlSeconds?: number }): Promise<{ svid: X509Svid; keysetId: string }> {
-    const authority = await this.activeAuthority(deployment);
+    const state = await this.state(deployment);
+    const authority = this.activeAuthority(deployment, state);
     const now = this.clock.now();
     refuseOverlongTtl(request.ttlSeconds, this.settings.maxX509SvidTtlSeconds, 'X.509-SVID');
-    const ttl = x509SvidTtl(await this.state(deployment), now, this.settings, request.ttlSeconds);
+    const ttl = x509SvidTtl(state, now, this.settings, request.ttlSeconds);
     const deps = { signer: authority.x509Signer, randomBytes: (size: number) => randomBytes(size), verifySignature: this.sampleSignature() };
     const base = { spiffeId: request.spiffeId, ttlSeconds: ttl.ttlSeconds, now, ...(request.dnsNames === undefined ? {} : { dnsNames: request.dnsNames }) };
     const svid =
@@ -212,10 +213,11 @@ export class CaService {
 
   /** Mints a JWT-SVID with the active keyset. */
   async mintJwt(deployment: ServedDeployment, request: { spiffeId: string; audience: readonly string[]; ttlSeconds?: number }): Promise<JwtSvid> {
-    const authority = await this.activeAuthority(deployment);
+    const state = await this.state(deployment);
+    const authority = this.activeAuthority(deployment, state);
     const now = this.clock.now();
     refuseOverlongTtl(request.ttlSeconds, this.settings.maxJwtSvidTtlSeconds, 'JWT-SVID');
-    const ttl = jwtSvidTtl(await this.state(deployment), now, this.settings, request.ttlSeconds);
+    const ttl = jwtSvidTtl(state, now, this.settings, request.ttlSeconds);
     return mintJwtSvid(authority.jwt, { spiffeId: request.spiffeId, audience: request.audience, ttlSeconds: ttl.ttlSeconds, now }, authority.jwtSigner, {
       verifySignature: this.sampleSignature(),
     });
@@ -299,7 +301,7 @@ export class CaService {
 
   /** Recomputes the trust domain's bundle from all its deployments and publishes it when changed. */
   async publishBundle(deployment: ServedDeployment): Promise<void> {
-    const siblings = (await this.servedDeployments()).filter((d) => d.trustDomainId === deployment.trustDomainId);
+    const siblings = await this.servedDeployments({ trustDomainId: deployment.trustDomainId });
     const states = await Promise.all(siblings.map((d) => this.state(d)));
     await handleCommand(
       this.log,
@@ -316,8 +318,7 @@ export class CaService {
     );
   }
 
-  private async activeAuthority(deployment: ServedDeployment): Promise<ActiveAuthority> {
-    const state = await this.state(deployment);
+  private activeAuthority(deployment: ServedDeployment, state: CaState): ActiveAuthority {
     const active = activeKeyset(state);
     if (active === undefined) throw new SignerUnavailableError(`deployment ${deployment.deploymentId} has no active CA yet`);
     const cached = this.authorities.get(deployment.deploymentId);

@@ -49,7 +49,7 @@ export async function trustMaterial(ca: CaService, td: TrustDomainRow): Promise<
   const x509Authorities = keys.filter((k) => k.use === 'x509-svid' && k.x5c?.[0] !== undefined).map((k) => Buffer.from(k.x5c?.[0] ?? '', 'base64'));
   const jwks = Buffer.from(JSON.stringify({ keys: keys.filter((k) => k.use === 'jwt-svid') }), 'utf8');
   const tainted: Buffer[] = [];
-  for (const deployment of (await ca.servedDeployments()).filter((d) => d.trustDomainId === td.id)) {
+  for (const deployment of await ca.servedDeployments({ trustDomainId: td.id })) {
     for (const keyset of await ca.keysets(deployment)) {
       if (keyset.status === 'tainted') tainted.push(Buffer.from(keyset.x509.certificate, 'base64'));
     }
