@@ -122,5 +122,5 @@ export async function eventually(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
-export { findPrivateKeyMaterial } from './secrets-scan.js';
+export { findPrivateKeyMaterial, scanForPrivateKeys, type PrivateKeyScanScope } from './secrets-scan.js';
 export * from './processes.js';
