@@ -29,6 +29,24 @@ export function createPgPool(databaseUrl: string, max = 10): pg.Pool {
   return pool;
 }
 
+/**
+ * Binds a migration class whose constructor takes parameters (its schema, roles…) to fixed
+ * arguments: TypeORM instantiates migration classes without arguments. The name is kept,
+ * since TypeORM records migrations by it.
+ */
+export function bindMigration<Args extends unknown[]>(
+  migration: new (...args: Args) => MigrationInterface,
+  ...args: Args
+): new () => MigrationInterface {
+  const bound = class extends (migration as new (...a: unknown[]) => MigrationInterface) {
+    constructor() {
+      super(...args);
+    }
+  };
+  Object.defineProperty(bound, 'name', { value: migration.name });
+  return bound;
+}
+
 /** Runs the service's TypeORM migrations (never `synchronize`). */
 export async function runMigrations(
   databaseUrl: string,

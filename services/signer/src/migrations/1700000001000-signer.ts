@@ -1,3 +1,4 @@
+import { bindMigration } from '@trustplane/platform';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { eventstoreTablesSql } from '@trustplane/eventstore';
 
@@ -38,11 +39,5 @@ export class Signer1700000001000 implements MigrationInterface {
 
 /** The signer's migrations bound to its schema. */
 export function signerMigrations(schema: string): (new () => MigrationInterface)[] {
-  const bound = class extends Signer1700000001000 {
-    constructor() {
-      super(schema);
-    }
-  };
-  Object.defineProperty(bound, 'name', { value: Signer1700000001000.name });
-  return [bound];
+  return [bindMigration(Signer1700000001000, schema)];
 }

@@ -1,3 +1,4 @@
+import { bindMigration } from '@trustplane/platform';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
@@ -48,11 +49,5 @@ export class SignerAgentApi1700000002000 implements MigrationInterface {
 
 /** The agent API migration bound to the signer's schema (runs after the first signer migration). */
 export function agentApiMigrations(schema: string): (new () => MigrationInterface)[] {
-  const bound = class extends SignerAgentApi1700000002000 {
-    constructor() {
-      super(schema);
-    }
-  };
-  Object.defineProperty(bound, 'name', { value: SignerAgentApi1700000002000.name });
-  return [bound];
+  return [bindMigration(SignerAgentApi1700000002000, schema)];
 }
