@@ -2,10 +2,11 @@
 // cached workload identities (real certificates and keys), plus one identity for uid 0 that
 // the benchmark's streams receive. Prints "ready" and its pid; exits on SIGTERM.
 import pino from 'pino';
-import { StaticIdentitySource, WorkloadApiServer } from '@trustplane/agent';
+import { StaticIdentitySource, WorkloadApiServer, applyAgentV8Settings } from '@trustplane/agent';
 import { createTestTrustDomain, identity, snapshotOf } from '@trustplane/agent/dist/testing/fixtures.js';
 
 async function main(): Promise<void> {
+  applyAgentV8Settings(); // as the agent's main does
   const socketPath = process.argv[2] ?? '/tmp/tp-bench-agent.sock';
   const workloads = Number(process.argv[3] ?? 1000);
   const td = await createTestTrustDomain('bench.example');

@@ -38,6 +38,7 @@ export {
   WorkloadApiServer,
   type WorkloadApiServerOptions,
 } from './workload/server.js';
+export { applyAgentV8Settings } from './v8-tuning.js';
 export {
   WorkloadApiStats,
   WORKLOAD_METHODS,

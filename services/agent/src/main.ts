@@ -16,6 +16,7 @@ import { startHealthServer } from './core/health.js';
 import { UnixWorkloadAttestor } from './attestation/unix-attestor.js';
 import { WorkloadApiServer } from './workload/server.js';
 import { WorkloadApiStats } from './workload/stats.js';
+import { applyAgentV8Settings } from './v8-tuning.js';
 
 /** Exit code for configuration errors (EX_CONFIG). */
 const EX_CONFIG = 78;
@@ -63,6 +64,7 @@ function coreSettings(config: AgentConfig, logger: pino.Logger): AgentCoreSettin
 }
 
 async function main(): Promise<void> {
+  applyAgentV8Settings();
   let config: AgentConfig;
   try {
     config = loadAgentConfig();
