@@ -1,10 +1,14 @@
 /*
  * peercred.node: kernel peer credentials of a connected Unix-domain socket.
  *
- * Exports one function, getPeerCred(fd: number) -> { pid, uid, gid }, backed by
- * getsockopt(fd, SOL_SOCKET, SO_PEERCRED) (see unix(7) and socket(7)). It is only
- * a thin syscall shim: validation of the fd's origin and the mapping to typed
- * errors live in the TypeScript wrapper (src/peer-credentials.ts).
+ * Exports:
+ *   getPeerCred(fd) -> { pid, uid, gid }   getsockopt(SO_PEERCRED), see unix(7)
+ *   getPeerPidfd(fd) -> number             getsockopt(SO_PEERPIDFD) (Linux 6.5+): a pidfd
+ *                                          for the very process that connected; -1 when the
+ *                                          kernel does not know the option
+ *   pidfdExited(pidfd) -> boolean          poll(2) on a pidfd: readable once the process exited
+ * It is only a thin syscall shim: validation of the fd's origin and the mapping to
+ * typed errors live in the TypeScript wrappers (src/peer-credentials.ts, src/pidfd.ts).
  *
  * Errors are thrown as plain Error objects carrying `errno` (the positive errno
  * value) and `syscall` (the call that failed), so the wrapper can map them to
@@ -18,11 +22,17 @@
 #include <node_api.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+/* From <asm-generic/socket.h> of Linux 6.5; older C library headers lack it. */
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
 
 /* Evaluates a N-API call; on failure throws (if nothing is pending) and returns NULL. */
 #define NAPI_CALL(env, call)                                                   \
@@ -55,6 +65,75 @@ static napi_value throw_errno(napi_env env, int err, const char *syscall) {
   NAPI_CALL(env, napi_set_named_property(env, error, "syscall", syscall_value));
   NAPI_CALL(env, napi_throw(env, error));
   return NULL;
+}
+
+/* Reads argument 0 as a non-negative int32 file descriptor; returns false after throwing. */
+static bool fd_argument(napi_env env, napi_callback_info info, const char *name, int32_t *fd) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_valuetype type;
+
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) {
+    napi_throw_type_error(env, NULL, name);
+    return false;
+  }
+  if (napi_typeof(env, argv[0], &type) != napi_ok || type != napi_number ||
+      napi_get_value_int32(env, argv[0], fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, name);
+    return false;
+  }
+  if (*fd < 0) {
+    throw_errno(env, EBADF, name);
+    return false;
+  }
+  return true;
+}
+
+/* getPeerPidfd(fd): a pidfd (O_CLOEXEC) of the peer as it was at connect(2), or -1. */
+static napi_value get_peer_pidfd(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  int pidfd = -1;
+  socklen_t len = sizeof pidfd;
+  napi_value result;
+
+  if (!fd_argument(env, info, "getPeerPidfd(fd): fd must be a non-negative number", &fd)) {
+    return NULL;
+  }
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) != 0) {
+    if (errno == ENOPROTOOPT) {
+      pidfd = -1; /* kernel before 6.5 */
+    } else {
+      return throw_errno(env, errno, "getsockopt(SO_PEERPIDFD)");
+    }
+  }
+  NAPI_CALL(env, napi_create_int32(env, pidfd, &result));
+  return result;
+}
+
+/* pidfdExited(pidfd): whether the process behind the pidfd has exited (never blocks). */
+static napi_value pidfd_exited(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  struct pollfd entry;
+  int ready;
+  napi_value result;
+
+  if (!fd_argument(env, info, "pidfdExited(pidfd): pidfd must be a non-negative number", &fd)) {
+    return NULL;
+  }
+  memset(&entry, 0, sizeof entry);
+  entry.fd = fd;
+  entry.events = POLLIN;
+  do {
+    ready = poll(&entry, 1, 0);
+  } while (ready < 0 && errno == EINTR);
+  if (ready < 0) {
+    return throw_errno(env, errno, "poll(pidfd)");
+  }
+  if (ready > 0 && (entry.revents & POLLNVAL) != 0) {
+    return throw_errno(env, EBADF, "poll(pidfd)");
+  }
+  NAPI_CALL(env, napi_get_boolean(env, ready > 0 && (entry.revents & (POLLIN | POLLHUP)) != 0, &result));
+  return result;
 }
 
 /* getPeerCred(fd): { pid: number, uid: number, gid: number } */
@@ -128,6 +207,10 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   NAPI_CALL(env, napi_create_function(env, "getPeerCred", NAPI_AUTO_LENGTH, get_peer_cred, NULL, &fn));
   NAPI_CALL(env, napi_set_named_property(env, exports, "getPeerCred", fn));
+  NAPI_CALL(env, napi_create_function(env, "getPeerPidfd", NAPI_AUTO_LENGTH, get_peer_pidfd, NULL, &fn));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "getPeerPidfd", fn));
+  NAPI_CALL(env, napi_create_function(env, "pidfdExited", NAPI_AUTO_LENGTH, pidfd_exited, NULL, &fn));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "pidfdExited", fn));
   return exports;
 }
 

@@ -8,6 +8,10 @@ export type PeerCredErrorCode =
   | 'PEERCRED_NOT_UNIX_SOCKET'
   /** getsockopt(2) failed (e.g. EBADF, ENOTSOCK); `systemCode` holds the errno name. */
   | 'PEERCRED_GETSOCKOPT_FAILED'
+  /** A pidfd operation (SO_PEERPIDFD, poll) failed; `systemCode` holds the errno name. */
+  | 'PEERCRED_PIDFD_FAILED'
+  /** A pidfd handle was used after close(). */
+  | 'PEERCRED_PIDFD_CLOSED'
   /** A pid argument was not a positive safe integer. */
   | 'PEERCRED_INVALID_PID'
   /** A /proc file exists but could not be read (e.g. EACCES); `systemCode` holds the errno name. */

@@ -9,6 +9,7 @@ export {
   getPeerCredentialsFromFd,
   type PeerCredentials,
 } from './peer-credentials.js';
+export { PeerProcessHandle } from './pidfd.js';
 export {
   parseProcStatStartTime,
   processExeLinkPath,

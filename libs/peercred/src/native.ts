@@ -15,6 +15,10 @@ export interface NativePeerCred {
 /** Shape of `build/Release/peercred.node`'s exports (see native/peercred.c). */
 interface PeerCredAddon {
   getPeerCred(fd: number): NativePeerCred;
+  /** A pidfd of the peer (SO_PEERPIDFD), or -1 when the kernel lacks the option. */
+  getPeerPidfd(fd: number): number;
+  /** Whether the process behind a pidfd has exited. */
+  pidfdExited(pidfd: number): boolean;
 }
 
 /** Absolute path of the compiled addon, relative to this package (dist/ → ../build). */
@@ -39,7 +43,7 @@ export function loadAddon(): PeerCredAddon {
   if (!isAddon(holder.exports)) {
     throw new PeerCredError(
       'PEERCRED_ADDON_NOT_BUILT',
-      `${ADDON_PATH} does not export getPeerCred()`,
+      `${ADDON_PATH} does not export getPeerCred(), getPeerPidfd() and pidfdExited() (rebuild it)`,
     );
   }
   addon = holder.exports;
@@ -50,7 +54,9 @@ function isAddon(value: unknown): value is PeerCredAddon {
   return (
     typeof value === 'object' &&
     value !== null &&
-    typeof (value as { getPeerCred?: unknown }).getPeerCred === 'function'
+    typeof (value as { getPeerCred?: unknown }).getPeerCred === 'function' &&
+    typeof (value as { getPeerPidfd?: unknown }).getPeerPidfd === 'function' &&
+    typeof (value as { pidfdExited?: unknown }).pidfdExited === 'function'
   );
 }
 

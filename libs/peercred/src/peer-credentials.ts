@@ -75,7 +75,7 @@ export function getPeerCredentialsFromFd(fd: number): PeerCredentials {
  * The file descriptor behind a net.Socket. Node keeps it on the libuv handle
  * (`socket._handle.fd`, a Pipe or TCP wrap); it is not public API, so every step is checked.
  */
-function socketFd(socket: Socket): number {
+export function socketFd(socket: Socket): number {
   if (socket.destroyed) {
     throw new PeerCredError('PEERCRED_FD_UNAVAILABLE', 'socket is destroyed');
   }

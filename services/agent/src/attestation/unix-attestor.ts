@@ -45,6 +45,14 @@ export class AttestationError extends Error {
   }
 }
 
+/**
+ * A handle on the exact process that connected (a pidfd from SO_PEERPIDFD): when present, "has
+ * it exited?" replaces the start-time comparison, and no pid reuse can ever be mistaken for it.
+ */
+export interface ProcessLiveness {
+  hasExited(): boolean;
+}
+
 /** The attested identity of one connection. */
 export interface WorkloadAttestation {
   /** Kernel credentials captured at accept. */
@@ -57,6 +65,8 @@ export interface WorkloadAttestation {
   readonly parsedSelectors: readonly Selector[];
   /** A stable key of the selector set: equal keys mean equal selectors. */
   readonly selectorKey: string;
+  /** The connected process itself, when the kernel provides a pidfd for it. */
+  readonly liveness: ProcessLiveness | undefined;
 }
 
 /** /proc access, replaceable in tests (fixture directories or fakes). */
@@ -197,6 +207,17 @@ class WatchedIdFile {
   }
 }
 
+/** Asks a pidfd whether its process exited. @throws AttestationError `ATTESTATION_FAILED` */
+function hasExited(liveness: ProcessLiveness): boolean {
+  try {
+    return liveness.hasExited();
+  } catch (cause) {
+    throw new AttestationError('ATTESTATION_FAILED', 'could not check the calling process', {
+      cause,
+    });
+  }
+}
+
 /**
  * Attests local callers by SO_PEERCRED and /proc. Call {@link pin} right at accept (it reads
  * the start time that pins the pid to one process), then {@link attest}.
@@ -220,7 +241,7 @@ export class UnixWorkloadAttestor {
    * The start time of the peer process, read as early as possible after accept.
    * @throws AttestationError when the pid is not visible or the process is already gone.
    */
-  pin(credentials: PeerCredentials): bigint {
+  pin(credentials: PeerCredentials, liveness?: ProcessLiveness): bigint {
     if (credentials.pid === 0) {
       throw new AttestationError(
         'ATTESTATION_PID_UNAVAILABLE',
@@ -228,7 +249,7 @@ export class UnixWorkloadAttestor {
       );
     }
     const startTime = this.readStartTime(credentials.pid);
-    if (startTime === undefined) {
+    if (startTime === undefined || (liveness !== undefined && hasExited(liveness))) {
       throw new AttestationError('ATTESTATION_PROCESS_GONE', 'the calling process has exited');
     }
     return startTime;
@@ -239,7 +260,11 @@ export class UnixWorkloadAttestor {
    * still names that same process.
    * @throws AttestationError
    */
-  async attest(credentials: PeerCredentials, startTime: bigint): Promise<WorkloadAttestation> {
+  async attest(
+    credentials: PeerCredentials,
+    startTime: bigint,
+    liveness?: ProcessLiveness,
+  ): Promise<WorkloadAttestation> {
     const { pid, uid, gid } = credentials;
     let facts;
     try {
@@ -272,7 +297,7 @@ export class UnixWorkloadAttestor {
       });
     }
     // The pid-reuse guard: everything above must describe the process that connected.
-    this.verify(pid, startTime);
+    this.verify(pid, startTime, liveness);
     const selectors = unixSelectors(facts);
     const parsedSelectors: Selector[] = [];
     for (const s of selectors) {
@@ -288,15 +313,23 @@ export class UnixWorkloadAttestor {
       selectors: Object.freeze(canonical),
       parsedSelectors: Object.freeze(parsedSelectors),
       selectorKey: canonical.join('\n'),
+      liveness,
     });
   }
 
   /**
-   * Checks that `pid` still names the process pinned at `startTime` (the guard, also run before
-   * each call on an attested connection).
+   * Checks that `pid` still names the process pinned at `startTime`: with a pidfd, by asking
+   * whether that process has exited (a live process keeps its pid); otherwise by re-reading the
+   * start time from /proc (the guard, also run before each call on an attested connection).
    * @throws AttestationError `ATTESTATION_PROCESS_GONE` or `ATTESTATION_PROCESS_REPLACED`.
    */
-  verify(pid: number, startTime: bigint): void {
+  verify(pid: number, startTime: bigint, liveness?: ProcessLiveness): void {
+    if (liveness !== undefined) {
+      if (hasExited(liveness)) {
+        throw new AttestationError('ATTESTATION_PROCESS_GONE', 'the calling process has exited');
+      }
+      return;
+    }
     const problem = checkSameProcess(startTime, this.readStartTime(pid));
     if (problem === 'PROCESS_GONE') {
       throw new AttestationError('ATTESTATION_PROCESS_GONE', 'the calling process has exited');
@@ -307,6 +340,11 @@ export class UnixWorkloadAttestor {
         'the calling pid now belongs to another process',
       );
     }
+  }
+
+  /** {@link verify} for an attestation: the connection's process is still the one attested. */
+  verifyAttestation(attestation: WorkloadAttestation): void {
+    this.verify(attestation.credentials.pid, attestation.startTime, attestation.liveness);
   }
 
   private readStartTime(pid: number): bigint | undefined {

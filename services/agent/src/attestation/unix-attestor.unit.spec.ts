@@ -82,6 +82,46 @@ describe('UnixWorkloadAttestor (fake /proc)', () => {
     assert.throws(() => a.verify(creds.pid, startTime), { code: 'ATTESTATION_PROCESS_REPLACED' });
   });
 
+  it('with a pidfd, verify() asks the pidfd and reads no start time', async () => {
+    const inspector = fakeInspector([5n]);
+    const a = attestor(inspector);
+    let exited = false;
+    const liveness = { hasExited: () => exited };
+    const result = await a.attest(creds, a.pin(creds, liveness), liveness);
+    assert.equal(result.liveness, liveness);
+    const reads = inspector.reads;
+    a.verifyAttestation(result);
+    assert.equal(inspector.reads, reads, 'no /proc read on the per-call check');
+    exited = true;
+    assert.throws(() => a.verifyAttestation(result), { code: 'ATTESTATION_PROCESS_GONE' });
+  });
+
+  it('with a pidfd, refuses a process that exited before or during attestation', async () => {
+    const gone = { hasExited: () => true };
+    assert.throws(() => attestor(fakeInspector([5n])).pin(creds, gone), {
+      code: 'ATTESTATION_PROCESS_GONE',
+    });
+    let checks = 0;
+    const diesDuringAttestation = { hasExited: () => ++checks > 1 };
+    const a = attestor(fakeInspector([5n]));
+    const startTime = a.pin(creds, diesDuringAttestation);
+    assert.equal(
+      await code(a.attest(creds, startTime, diesDuringAttestation)),
+      'ATTESTATION_PROCESS_GONE',
+    );
+  });
+
+  it('turns a failing pidfd check into ATTESTATION_FAILED', () => {
+    const broken = {
+      hasExited: (): boolean => {
+        throw new Error('EBADF');
+      },
+    };
+    assert.throws(() => attestor(fakeInspector([5n])).verify(creds.pid, 5n, broken), {
+      code: 'ATTESTATION_FAILED',
+    });
+  });
+
   it('drops a path that is not a valid selector value instead of failing', async () => {
     const a = attestor(fakeInspector([1n], '/tmp/evil\nunix:uid:0'));
     const result = await a.attest(creds, a.pin(creds));

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
+import type { Socket } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,6 +96,44 @@ async function runAs(
     svids?: string[];
     code?: number;
   };
+}
+
+/** A child that connects to the socket, sends the connection to its parent over IPC, and exits when told. */
+const CONNECTOR = `
+const net = require('net');
+const s = net.connect(process.argv[2], () => process.send('socket', s));
+process.on('message', (m) => { if (m === 'exit') process.exit(0); });
+`;
+
+/** One unary FetchJWTSVID over a raw HTTP/2 session: the grpc-status and message. */
+async function rawFetchJwt(
+  session: ClientHttp2Session,
+): Promise<{ status: number; message: string }> {
+  const body = Buffer.from(
+    workload.JWTSVIDRequest.encode({ audience: ['a'], spiffeId: '' }).finish(),
+  );
+  const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, body.length]), body]);
+  const request = session.request({
+    ':method': 'POST',
+    ':path': '/SpiffeWorkloadAPI/FetchJWTSVID',
+    'content-type': 'application/grpc',
+    te: 'trailers',
+    'workload.spiffe.io': 'true',
+  });
+  let result = { status: -1, message: '' };
+  const capture = (headers: Record<string, unknown>): void => {
+    if (headers['grpc-status'] === undefined) return;
+    result = {
+      status: Number(headers['grpc-status']),
+      message: decodeURIComponent(String(headers['grpc-message'] ?? '')),
+    };
+  };
+  request.on('response', capture);
+  request.on('trailers', capture);
+  request.resume();
+  request.end(frame);
+  await once(request, 'close');
+  return result;
 }
 
 describe('Workload API server on a Unix socket (real certificates, kernel peer credentials)', () => {
@@ -370,6 +411,32 @@ describe('Workload API server on a Unix socket (real certificates, kernel peer c
       message.svids.map((s) => s.spiffeId),
       [ROOT_ID],
     );
+  });
+
+  it('refuses calls on a connection whose connecting process has exited, though another process still holds it', async () => {
+    const connectorPath = join(dir, 'connector.js');
+    writeFileSync(connectorPath, CONNECTOR);
+    const connector = fork(connectorPath, [socketPath], {
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    const [, handed] = (await once(connector, 'message')) as [string, Socket];
+    const session = http2Connect('http://localhost', { createConnection: () => handed });
+    try {
+      assert.equal(
+        (await rawFetchJwt(session)).status,
+        status.OK,
+        'served while the connector lives',
+      );
+      const exited = once(connector, 'exit');
+      connector.send('exit');
+      await exited;
+      const refused = await rawFetchJwt(session);
+      assert.equal(refused.status, status.PERMISSION_DENIED);
+      assert.match(refused.message, /calling process has exited/);
+    } finally {
+      session.destroy();
+      connector.kill();
+    }
   });
 
   it('counts streams and calls', async () => {

@@ -21,7 +21,7 @@ import {
   type sendUnaryData,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { getPeerCredentials } from '@trustplane/peercred';
+import { PeerProcessHandle, getPeerCredentials } from '@trustplane/peercred';
 import { workload } from '@trustplane/proto';
 import type { Logger } from 'pino';
 import {
@@ -243,8 +243,10 @@ export class WorkloadApiServer {
       return;
     }
     let credentials;
+    let processHandle: PeerProcessHandle | undefined;
     try {
       credentials = getPeerCredentials(socket);
+      processHandle = PeerProcessHandle.ofPeer(socket);
     } catch (error) {
       this.logger.warn({ err: error }, 'peer credentials unavailable; connection dropped');
       socket.destroy();
@@ -254,8 +256,8 @@ export class WorkloadApiServer {
     let attestation: Promise<WorkloadAttestation>;
     try {
       // Pin the pid to its process right away, then resolve selectors in the background.
-      const startTime = this.attestor.pin(credentials);
-      attestation = this.attestor.attest(credentials, startTime);
+      const startTime = this.attestor.pin(credentials, processHandle);
+      attestation = this.attestor.attest(credentials, startTime, processHandle);
     } catch (error) {
       attestation = Promise.reject(error);
     }
@@ -266,6 +268,7 @@ export class WorkloadApiServer {
     this.connections.set(id, { id, socket, attestation });
     this.stats.connectionDelta(1);
     socket.once('close', () => {
+      processHandle?.close();
       this.connections.delete(id);
       this.stats.connectionDelta(-1);
     });
@@ -295,7 +298,7 @@ export class WorkloadApiServer {
     }
     try {
       const attestation = await connection.attestation;
-      this.attestor.verify(attestation.credentials.pid, attestation.startTime);
+      this.attestor.verifyAttestation(attestation);
       return attestation;
     } catch (error) {
       if (error instanceof AttestationError) {
@@ -383,7 +386,7 @@ export class WorkloadApiServer {
     if (stream.closed) return;
     if (stream.blocked) return; // sent on 'drain'
     try {
-      this.attestor.verify(stream.attestation.credentials.pid, stream.attestation.startTime);
+      this.attestor.verifyAttestation(stream.attestation);
     } catch (error) {
       const message = error instanceof Error ? error.message : 'attestation failed';
       this.endStream(stream, status.PERMISSION_DENIED, `workload attestation failed: ${message}`);
