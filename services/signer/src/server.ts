@@ -26,6 +26,7 @@ import { signerConfigSchema, type SignerConfig } from './config.js';
 import { CustodyPool } from './custody-pool.js';
 import { signerMigrations } from './migrations/1700000001000-signer.js';
 import { agentApiMigrations } from './migrations/1700000002000-agent-api.js';
+import { attestationNonceMigrations } from './migrations/1700000003000-attestation-nonces.js';
 import { AgentApiServer } from './agent-api/server.js';
 import { signerProjection } from './projection.js';
 import { SignerResponders } from './responders.js';
@@ -70,7 +71,7 @@ export async function startSigner(config: SignerConfig, options: { clock?: Clock
   const clock = options.clock ?? systemClock;
   initTracing('signer', config.tracing);
   logger.info({ config: describeConfig(signerConfigSchema, config) }, 'starting signer');
-  await runMigrations(config.databaseUrl, [...signerMigrations(config.schema), ...agentApiMigrations(config.schema)], `${config.schema}_migrations`);
+  await runMigrations(config.databaseUrl, [...signerMigrations(config.schema), ...agentApiMigrations(config.schema), ...attestationNonceMigrations(config.schema)], `${config.schema}_migrations`);
   const settings = resolveCaSettings({
     caTtlSeconds: config.caTtlSeconds,
     x509SvidTtlSeconds: config.x509SvidTtlSeconds,

@@ -45,34 +45,44 @@ function denied(code: string, message: string): AgentApiError {
 }
 
 /** Checks a join token against the read model (hash, trust domain, expiry, not yet used). */
-export async function checkJoinToken(model: AgentModel, td: TrustDomainRow, presented: string, now: Date): Promise<AttestationEvidence> {
+export async function checkJoinToken(
+  model: AgentModel,
+  td: TrustDomainRow,
+  presented: string,
+  now: Date,
+): Promise<AttestationEvidence> {
   const parsed = parseJoinToken(presented);
-  if (parsed === undefined) throw new AgentApiError(status.INVALID_ARGUMENT, 'JOIN_TOKEN_MALFORMED', 'join token is malformed');
+  if (parsed === undefined)
+    throw new AgentApiError(
+      status.INVALID_ARGUMENT,
+      'JOIN_TOKEN_MALFORMED',
+      'join token is malformed',
+    );
   const token = await model.joinToken(parsed.id);
   // One answer for unknown, foreign and wrong secrets: nothing to probe.
-  if (token === undefined || token.trustDomainId !== td.id || !joinTokenMatches(parsed.secret, token.salt, token.hash)) {
+  if (
+    token === undefined ||
+    token.trustDomainId !== td.id ||
+    !joinTokenMatches(parsed.secret, token.salt, token.hash)
+  ) {
     throw denied('JOIN_TOKEN_INVALID', 'join token is not valid');
   }
   if (token.usedAt !== null) throw denied('JOIN_TOKEN_USED', 'join token has already been used');
-  if (token.expiresAt.getTime() <= now.getTime()) throw denied('JOIN_TOKEN_EXPIRED', 'join token has expired');
+  if (token.expiresAt.getTime() <= now.getTime())
+    throw denied('JOIN_TOKEN_EXPIRED', 'join token has expired');
   const cluster = await activeCluster(model, td, token.clusterId);
   return { method: 'join_token', cluster, joinTokenId: token.id };
 }
 
-/** Remembers nonces of accepted assertions for as long as they could be replayed. */
-export class NonceCache {
-  private readonly seen = new Map<string, number>();
+/** Where nonces of accepted assertions are remembered, for as long as they could be replayed. */
+export interface AssertionNonceStore {
+  /** Records `nonce` for `clusterId` until `expiresAt`; false when it is already recorded and unexpired. */
+  remember(clusterId: string, nonce: string, expiresAt: Date, now: Date): Promise<boolean>;
+}
 
-  /** Records a nonce; false when it was seen within the window. */
-  remember(nonce: string, nowMs: number): boolean {
-    for (const [n, expiry] of this.seen) {
-      if (expiry > nowMs) break;
-      this.seen.delete(n);
-    }
-    if (this.seen.has(nonce)) return false;
-    this.seen.set(nonce, nowMs + 2 * ASSERTION_MAX_SKEW_SECONDS * 1000);
-    return true;
-  }
+/** How long an accepted nonce must be remembered: the whole window in which its `iat` is fresh. */
+export function nonceExpiry(now: Date): Date {
+  return new Date(now.getTime() + 2 * ASSERTION_MAX_SKEW_SECONDS * 1000);
 }
 
 /** Verifies a cluster-key assertion: signed by a registered key of an active cluster, fresh, for this node. */
@@ -82,16 +92,28 @@ export async function checkClusterKey(
   nodeName: string,
   assertion: { statement: Buffer; signature: Buffer },
   now: Date,
-  nonces: NonceCache,
+  nonces: AssertionNonceStore,
 ): Promise<AttestationEvidence> {
-  if (assertion.statement.length === 0 || assertion.statement.length > 4096 || assertion.signature.length !== 64) {
-    throw new AgentApiError(status.INVALID_ARGUMENT, 'ASSERTION_MALFORMED', 'cluster-key assertion is malformed');
+  if (
+    assertion.statement.length === 0 ||
+    assertion.statement.length > 4096 ||
+    assertion.signature.length !== 64
+  ) {
+    throw new AgentApiError(
+      status.INVALID_ARGUMENT,
+      'ASSERTION_MALFORMED',
+      'cluster-key assertion is malformed',
+    );
   }
   let statement: ClusterKeyStatement;
   try {
     statement = JSON.parse(assertion.statement.toString('utf8')) as ClusterKeyStatement;
   } catch {
-    throw new AgentApiError(status.INVALID_ARGUMENT, 'ASSERTION_MALFORMED', 'cluster-key statement is not JSON');
+    throw new AgentApiError(
+      status.INVALID_ARGUMENT,
+      'ASSERTION_MALFORMED',
+      'cluster-key statement is not JSON',
+    );
   }
   if (
     typeof statement !== 'object' ||
@@ -104,29 +126,46 @@ export async function checkClusterKey(
     statement.nonce.length < 16 ||
     statement.nonce.length > 128
   ) {
-    throw new AgentApiError(status.INVALID_ARGUMENT, 'ASSERTION_MALFORMED', 'cluster-key statement lacks trustDomainId, clusterId, nodeName, iat or nonce');
+    throw new AgentApiError(
+      status.INVALID_ARGUMENT,
+      'ASSERTION_MALFORMED',
+      'cluster-key statement lacks trustDomainId, clusterId, nodeName, iat or nonce',
+    );
   }
   if (statement.trustDomainId !== td.id || statement.nodeName !== nodeName) {
     throw denied('ASSERTION_MISMATCH', 'the assertion is for another trust domain or node');
   }
-  if (Math.abs(now.getTime() / 1000 - statement.iat) > ASSERTION_MAX_SKEW_SECONDS) throw denied('ASSERTION_STALE', 'the assertion is not fresh (iat)');
+  if (Math.abs(now.getTime() / 1000 - statement.iat) > ASSERTION_MAX_SKEW_SECONDS)
+    throw denied('ASSERTION_STALE', 'the assertion is not fresh (iat)');
   const cluster = await activeCluster(model, td, statement.clusterId);
   const keys = await model.clusterKeys(cluster.id);
   const valid = keys.some((spki) => {
     try {
-      return verify(null, assertion.statement, createPublicKey({ key: spki, format: 'der', type: 'spki' }), assertion.signature);
+      return verify(
+        null,
+        assertion.statement,
+        createPublicKey({ key: spki, format: 'der', type: 'spki' }),
+        assertion.signature,
+      );
     } catch {
       return false;
     }
   });
-  if (!valid) throw denied('ASSERTION_INVALID', 'the assertion is not signed by a key of the cluster');
-  if (!nonces.remember(`${cluster.id}/${statement.nonce}`, now.getTime())) throw denied('ASSERTION_REPLAYED', 'the assertion was already used');
+  if (!valid)
+    throw denied('ASSERTION_INVALID', 'the assertion is not signed by a key of the cluster');
+  if (!(await nonces.remember(cluster.id, statement.nonce, nonceExpiry(now), now)))
+    throw denied('ASSERTION_REPLAYED', 'the assertion was already used');
   return { method: 'cluster_key', cluster };
 }
 
-async function activeCluster(model: AgentModel, td: TrustDomainRow, clusterId: string): Promise<ClusterRow> {
+async function activeCluster(
+  model: AgentModel,
+  td: TrustDomainRow,
+  clusterId: string,
+): Promise<ClusterRow> {
   const cluster = await model.cluster(clusterId);
-  if (cluster === undefined || cluster.trustDomainId !== td.id) throw denied('CLUSTER_NOT_FOUND', 'cluster not found');
+  if (cluster === undefined || cluster.trustDomainId !== td.id)
+    throw denied('CLUSTER_NOT_FOUND', 'cluster not found');
   if (cluster.status !== 'active') throw denied('CLUSTER_DISABLED', 'cluster is disabled');
   return cluster;
 }

@@ -74,23 +74,43 @@ export class AgentModel {
   }
 
   async trustDomain(id: string): Promise<TrustDomainRow | undefined> {
-    const r = await this.pool.query<{ id: string; tenant_id: string; name: string }>(`SELECT id, tenant_id, name FROM ${this.table('trust_domains')} WHERE id = $1`, [id]);
+    const r = await this.pool.query<{ id: string; tenant_id: string; name: string }>(
+      `SELECT id, tenant_id, name FROM ${this.table('trust_domains')} WHERE id = $1`,
+      [id],
+    );
     const row = r.rows[0];
     return row && { id: row.id, tenant: row.tenant_id, name: row.name };
   }
 
   async cluster(id: string): Promise<ClusterRow | undefined> {
-    const r = await this.pool.query<{ id: string; tenant_id: string; trust_domain_id: string; name: string; status: string }>(
+    const r = await this.pool.query<{
+      id: string;
+      tenant_id: string;
+      trust_domain_id: string;
+      name: string;
+      status: string;
+    }>(
       `SELECT id, tenant_id, trust_domain_id, name, status FROM ${this.table('clusters')} WHERE id = $1`,
       [id],
     );
     const row = r.rows[0];
-    return row && { id: row.id, tenant: row.tenant_id, trustDomainId: row.trust_domain_id, name: row.name, status: row.status };
+    return (
+      row && {
+        id: row.id,
+        tenant: row.tenant_id,
+        trustDomainId: row.trust_domain_id,
+        name: row.name,
+        status: row.status,
+      }
+    );
   }
 
   /** Ed25519 public keys (SPKI DER) registered for a cluster. */
   async clusterKeys(clusterId: string): Promise<Buffer[]> {
-    const r = await this.pool.query<{ public_key: string }>(`SELECT public_key FROM ${this.table('cluster_keys')} WHERE cluster_id = $1 ORDER BY id`, [clusterId]);
+    const r = await this.pool.query<{ public_key: string }>(
+      `SELECT public_key FROM ${this.table('cluster_keys')} WHERE cluster_id = $1 ORDER BY id`,
+      [clusterId],
+    );
     return r.rows.map((row) => Buffer.from(row.public_key, 'base64'));
   }
 
@@ -104,7 +124,10 @@ export class AgentModel {
       salt: string;
       expires_at: Date;
       used_at: Date | null;
-    }>(`SELECT id, tenant_id, trust_domain_id, cluster_id, hash, salt, expires_at, used_at FROM ${this.table('join_tokens')} WHERE id = $1`, [id]);
+    }>(
+      `SELECT id, tenant_id, trust_domain_id, cluster_id, hash, salt, expires_at, used_at FROM ${this.table('join_tokens')} WHERE id = $1`,
+      [id],
+    );
     const row = r.rows[0];
     return (
       row && {
@@ -125,7 +148,9 @@ export class AgentModel {
   }
 
   async agentBySpiffeId(trustDomainId: string, spiffeId: string): Promise<AgentRow | undefined> {
-    return (await this.agents('trust_domain_id = $1 AND spiffe_id = $2', [trustDomainId, spiffeId]))[0];
+    return (
+      await this.agents('trust_domain_id = $1 AND spiffe_id = $2', [trustDomainId, spiffeId])
+    )[0];
   }
 
   private async agents(where: string, params: unknown[]): Promise<AgentRow[]> {
@@ -162,9 +187,15 @@ export class AgentModel {
   }
 
   /** Entries whose parent is one of `parentIds` (all of the trust domain's when undefined), and its entry revision. */
-  async entriesFor(trustDomainId: string, parentIds: readonly string[] | undefined): Promise<{ revision: number; entries: EntryRow[] }> {
+  async entriesFor(
+    trustDomainId: string,
+    parentIds: readonly string[] | undefined,
+  ): Promise<{ revision: number; entries: EntryRow[] }> {
     const [revision, rows] = await Promise.all([
-      this.pool.query<{ revision: string }>(`SELECT revision FROM ${this.table('entry_revisions')} WHERE id = $1`, [trustDomainId]),
+      this.pool.query<{ revision: string }>(
+        `SELECT revision FROM ${this.table('entry_revisions')} WHERE id = $1`,
+        [trustDomainId],
+      ),
       this.pool.query<{
         id: string;
         spiffe_id: string;

@@ -12,7 +12,11 @@
  * committed changes with Postgres NOTIFY and the streams recompute and send what changed.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import {
+  createServer as createTlsServer,
+  type Server as TlsServer,
+  type TLSSocket,
+} from 'node:tls';
 import {
   Server as GrpcServer,
   ServerCredentials,
@@ -27,15 +31,41 @@ import { DomainError, uuidv7 } from '@trustplane/events';
 import { handleCommand, type CommandContext, type EventLog } from '@trustplane/eventstore';
 import { isKeyManagerError } from '@trustplane/keymanager';
 import { agentApi } from '@trustplane/proto';
-import { AGENT, JOIN_TOKEN, agentDecider, agentIdFor, agentSpiffeId, joinTokenDecider, validateNodeName } from '@trustplane/registry-domain';
+import {
+  AGENT,
+  JOIN_TOKEN,
+  agentDecider,
+  agentIdFor,
+  agentSpiffeId,
+  joinTokenDecider,
+  validateNodeName,
+} from '@trustplane/registry-domain';
 import type { Clock } from '@trustplane/platform';
 import { Client as PgClient } from 'pg';
 import type { Logger } from 'pino';
-import { SignerRequestError, SignerUnavailableError, type CaService, type ServedDeployment } from '../ca-service.js';
+import {
+  SignerRequestError,
+  SignerUnavailableError,
+  type CaService,
+  type ServedDeployment,
+} from '../ca-service.js';
 import { agentModelChannel } from '../projection.js';
-import { AgentApiError, checkClusterKey, checkJoinToken, NonceCache, type AttestationEvidence } from './attestation.js';
+import {
+  AgentApiError,
+  checkClusterKey,
+  checkJoinToken,
+  type AttestationEvidence,
+} from './attestation.js';
+import { PostgresNonceStore } from './nonce-store.js';
 import { AgentModel, type AgentRow, type EntryRow, type TrustDomainRow } from './model.js';
-import { normalizeSerial, peerCertificateOf, ServingContexts, trustDomainIdOfSni, trustMaterial, type PeerCertificate } from './trust.js';
+import {
+  normalizeSerial,
+  peerCertificateOf,
+  ServingContexts,
+  trustDomainIdOfSni,
+  trustMaterial,
+  type PeerCertificate,
+} from './trust.js';
 
 /** Largest request accepted (a batch of 1,000 CSRs). */
 const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
@@ -86,7 +116,7 @@ interface OpenStream {
 export class AgentApiServer {
   private readonly model: AgentModel;
   private readonly contexts: ServingContexts;
-  private readonly nonces = new NonceCache();
+  private readonly nonces: PostgresNonceStore;
   private readonly connections = new Map<string, Connection>();
   private readonly streams = new Set<OpenStream>();
   private grpc: GrpcServer | undefined;
@@ -102,7 +132,13 @@ export class AgentApiServer {
 
   constructor(private readonly options: AgentApiServerOptions) {
     this.model = new AgentModel(options.pool, options.schema);
-    this.contexts = new ServingContexts(options.ca, this.model, () => options.clock.now(), options.logger);
+    this.nonces = new PostgresNonceStore(options.pool, options.schema);
+    this.contexts = new ServingContexts(
+      options.ca,
+      this.model,
+      () => options.clock.now(),
+      options.logger,
+    );
   }
 
   /** The TCP port listened on. */
@@ -136,7 +172,9 @@ export class AgentApiServer {
       },
       (socket) => this.accept(socket),
     );
-    tls.on('tlsClientError', (error) => this.options.logger.debug({ err: error }, 'agent TLS handshake failed'));
+    tls.on('tlsClientError', (error) =>
+      this.options.logger.debug({ err: error }, 'agent TLS handshake failed'),
+    );
     this.tls = tls;
     await new Promise<void>((resolve, reject) => {
       tls.once('error', reject);
@@ -146,11 +184,15 @@ export class AgentApiServer {
       });
     });
     const address = tls.address();
-    this.boundPort = typeof address === 'object' && address !== null ? address.port : this.options.port;
+    this.boundPort =
+      typeof address === 'object' && address !== null ? address.port : this.options.port;
     await this.listen();
     this.resync = setInterval(() => this.schedule({ entries: true, bundles: true }), RESYNC_MS);
     this.resync.unref();
-    this.options.logger.info({ host: this.options.host, port: this.boundPort }, 'agent API listening');
+    this.options.logger.info(
+      { host: this.options.host, port: this.boundPort },
+      'agent API listening',
+    );
   }
 
   /** Ends every stream (Unavailable) and connection, and stops listening. */
@@ -158,8 +200,12 @@ export class AgentApiServer {
     if (this.stopping) return;
     this.stopping = true;
     if (this.resync !== undefined) clearInterval(this.resync);
-    for (const stream of [...this.streams]) this.endStream(stream, status.UNAVAILABLE, 'the signer is shutting down');
-    const closed = this.tls === undefined ? Promise.resolve() : new Promise<void>((resolve) => this.tls?.close(() => resolve()));
+    for (const stream of [...this.streams])
+      this.endStream(stream, status.UNAVAILABLE, 'the signer is shutting down');
+    const closed =
+      this.tls === undefined
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => this.tls?.close(() => resolve()));
     this.grpc?.forceShutdown();
     this.injector?.destroy();
     for (const connection of this.connections.values()) connection.socket.destroy();
@@ -176,13 +222,17 @@ export class AgentApiServer {
       return;
     }
     const raw = socket.getPeerCertificate(false);
-    const presented = raw !== null && typeof raw === 'object' && 'raw' in raw && Buffer.isBuffer(raw.raw);
+    const presented =
+      raw !== null && typeof raw === 'object' && 'raw' in raw && Buffer.isBuffer(raw.raw);
     let peer: PeerCertificate | undefined;
     if (presented) {
       // A client certificate that does not chain to this trust domain's bundle ends the connection.
       peer = socket.authorized ? peerCertificateOf(raw.raw) : undefined;
       if (peer === undefined) {
-        this.options.logger.info({ trustDomainId, reason: socket.authorizationError }, 'agent client certificate refused');
+        this.options.logger.info(
+          { trustDomainId, reason: socket.authorizationError },
+          'agent client certificate refused',
+        );
         socket.destroy();
         return;
       }
@@ -223,7 +273,10 @@ export class AgentApiServer {
       await client.query(`LISTEN "${agentModelChannel(this.options.schema)}"`);
       this.listener = client;
     } catch (error) {
-      this.options.logger.warn({ err: error }, 'agent API change listener could not connect; retrying');
+      this.options.logger.warn(
+        { err: error },
+        'agent API change listener could not connect; retrying',
+      );
       await client.end().catch(() => undefined);
       setTimeout(() => void this.listen().catch(() => undefined), 1_000).unref();
       return;
@@ -234,13 +287,18 @@ export class AgentApiServer {
 
   /** Coalesces notifications: one refresh at a time, then one more if anything arrived meanwhile. */
   private schedule(what: { entries: boolean; bundles: boolean }): void {
-    this.dirty = { entries: this.dirty.entries || what.entries, bundles: this.dirty.bundles || what.bundles };
+    this.dirty = {
+      entries: this.dirty.entries || what.entries,
+      bundles: this.dirty.bundles || what.bundles,
+    };
     if (this.refreshing !== undefined || this.stopping) return;
     this.refreshing = (async () => {
       while (this.dirty.entries || this.dirty.bundles) {
         const { entries, bundles } = this.dirty;
         this.dirty = { entries: false, bundles: false };
-        await this.refreshStreams(entries, bundles).catch((error: unknown) => this.options.logger.warn({ err: error }, 'agent stream refresh failed'));
+        await this.refreshStreams(entries, bundles).catch((error: unknown) =>
+          this.options.logger.warn({ err: error }, 'agent stream refresh failed'),
+        );
       }
     })().finally(() => {
       this.refreshing = undefined;
@@ -291,7 +349,9 @@ export class AgentApiServer {
   }
 
   private write(stream: OpenStream, message: unknown): void {
-    const key = JSON.stringify(message, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : Buffer.isBuffer(v) ? v.toString('base64') : v));
+    const key = JSON.stringify(message, (_k, v: unknown) =>
+      typeof v === 'bigint' ? v.toString() : Buffer.isBuffer(v) ? v.toString('base64') : v,
+    );
     if (stream.last === key || stream.closed) return;
     stream.last = key;
     stream.call.write(message);
@@ -309,28 +369,68 @@ export class AgentApiServer {
   /** The agent behind a call's client certificate. @throws AgentApiError */
   private async authorizeConnection(peerId: string): Promise<AuthorizedAgent> {
     const connection = this.connections.get(peerId);
-    if (connection === undefined) throw new AgentApiError(status.UNAVAILABLE, 'CONNECTION_GONE', 'connection closed');
+    if (connection === undefined)
+      throw new AgentApiError(status.UNAVAILABLE, 'CONNECTION_GONE', 'connection closed');
     const peer = connection.peer;
-    if (peer === undefined) throw new AgentApiError(status.UNAUTHENTICATED, 'AGENT_CERTIFICATE_REQUIRED', 'an agent X.509-SVID is required');
+    if (peer === undefined)
+      throw new AgentApiError(
+        status.UNAUTHENTICATED,
+        'AGENT_CERTIFICATE_REQUIRED',
+        'an agent X.509-SVID is required',
+      );
     const now = this.options.clock.now();
-    if (peer.notAfter.getTime() <= now.getTime()) throw new AgentApiError(status.UNAUTHENTICATED, 'AGENT_SVID_EXPIRED', 'the agent X.509-SVID has expired');
+    if (peer.notAfter.getTime() <= now.getTime())
+      throw new AgentApiError(
+        status.UNAUTHENTICATED,
+        'AGENT_SVID_EXPIRED',
+        'the agent X.509-SVID has expired',
+      );
     const agent = await this.model.agentBySpiffeId(connection.trustDomainId, peer.spiffeId);
-    if (agent === undefined) throw new AgentApiError(status.PERMISSION_DENIED, 'AGENT_UNKNOWN', 'no attested agent has this identity');
-    if (agent.banned) throw new AgentApiError(status.PERMISSION_DENIED, 'AGENT_BANNED', 'the agent is banned');
+    if (agent === undefined)
+      throw new AgentApiError(
+        status.PERMISSION_DENIED,
+        'AGENT_UNKNOWN',
+        'no attested agent has this identity',
+      );
+    if (agent.banned)
+      throw new AgentApiError(status.PERMISSION_DENIED, 'AGENT_BANNED', 'the agent is banned');
     const serial = normalizeSerial(peer.serialNumber);
-    if (serial !== normalizeSerial(agent.serialNumber) && (agent.previousSerialNumber === null || serial !== normalizeSerial(agent.previousSerialNumber))) {
-      throw new AgentApiError(status.PERMISSION_DENIED, 'AGENT_SVID_SUPERSEDED', 'this agent X.509-SVID is no longer current');
+    if (
+      serial !== normalizeSerial(agent.serialNumber) &&
+      (agent.previousSerialNumber === null ||
+        serial !== normalizeSerial(agent.previousSerialNumber))
+    ) {
+      throw new AgentApiError(
+        status.PERMISSION_DENIED,
+        'AGENT_SVID_SUPERSEDED',
+        'this agent X.509-SVID is no longer current',
+      );
     }
     const cluster = await this.model.cluster(agent.clusterId);
-    if (cluster === undefined || cluster.status !== 'active') throw new AgentApiError(status.PERMISSION_DENIED, 'CLUSTER_DISABLED', 'the agent cluster is not active');
+    if (cluster === undefined || cluster.status !== 'active')
+      throw new AgentApiError(
+        status.PERMISSION_DENIED,
+        'CLUSTER_DISABLED',
+        'the agent cluster is not active',
+      );
     const td = await this.trustDomain(connection.trustDomainId);
     return { agent, td: td.row, deployment: td.deployment };
   }
 
-  private async trustDomain(trustDomainId: string): Promise<{ row: TrustDomainRow; deployment: ServedDeployment }> {
+  private async trustDomain(
+    trustDomainId: string,
+  ): Promise<{ row: TrustDomainRow; deployment: ServedDeployment }> {
     const row = await this.model.trustDomain(trustDomainId);
-    const deployment = row === undefined ? undefined : await this.options.ca.deployment(row.tenant, { trustDomainId });
-    if (row === undefined || deployment === undefined) throw new AgentApiError(status.NOT_FOUND, 'TRUST_DOMAIN_NOT_SERVED', 'trust domain not served here');
+    const deployment =
+      row === undefined
+        ? undefined
+        : await this.options.ca.deployment(row.tenant, { trustDomainId });
+    if (row === undefined || deployment === undefined)
+      throw new AgentApiError(
+        status.NOT_FOUND,
+        'TRUST_DOMAIN_NOT_SERVED',
+        'trust domain not served here',
+      );
     return { row, deployment };
   }
 
@@ -338,18 +438,31 @@ export class AgentApiServer {
 
   private handlers(): UntypedServiceImplementation {
     return {
-      attestAgent: (call: ServerUnaryCall<agentApi.AttestAgentRequest, agentApi.AttestAgentResponse>, cb: sendUnaryData<agentApi.AttestAgentResponse>) =>
-        this.unary(cb, () => this.attest(call)),
-      renewAgentSvid: (call: ServerUnaryCall<agentApi.RenewAgentSvidRequest, agentApi.RenewAgentSvidResponse>, cb: sendUnaryData<agentApi.RenewAgentSvidResponse>) =>
-        this.unary(cb, () => this.renew(call)),
+      attestAgent: (
+        call: ServerUnaryCall<agentApi.AttestAgentRequest, agentApi.AttestAgentResponse>,
+        cb: sendUnaryData<agentApi.AttestAgentResponse>,
+      ) => this.unary(cb, () => this.attest(call)),
+      renewAgentSvid: (
+        call: ServerUnaryCall<agentApi.RenewAgentSvidRequest, agentApi.RenewAgentSvidResponse>,
+        cb: sendUnaryData<agentApi.RenewAgentSvidResponse>,
+      ) => this.unary(cb, () => this.renew(call)),
       batchSignX509Svids: (
-        call: ServerUnaryCall<agentApi.BatchSignX509SvidsRequest, agentApi.BatchSignX509SvidsResponse>,
+        call: ServerUnaryCall<
+          agentApi.BatchSignX509SvidsRequest,
+          agentApi.BatchSignX509SvidsResponse
+        >,
         cb: sendUnaryData<agentApi.BatchSignX509SvidsResponse>,
       ) => this.unary(cb, () => this.batchSign(call)),
-      mintJwtSvid: (call: ServerUnaryCall<agentApi.MintJwtSvidRequest, agentApi.MintJwtSvidResponse>, cb: sendUnaryData<agentApi.MintJwtSvidResponse>) =>
-        this.unary(cb, () => this.mintJwt(call)),
-      syncEntries: (call: ServerWritableStream<agentApi.SyncEntriesRequest, agentApi.SyncEntriesResponse>) => this.openStream('entries', call),
-      streamBundles: (call: ServerWritableStream<agentApi.StreamBundlesRequest, agentApi.StreamBundlesResponse>) => this.openStream('bundles', call),
+      mintJwtSvid: (
+        call: ServerUnaryCall<agentApi.MintJwtSvidRequest, agentApi.MintJwtSvidResponse>,
+        cb: sendUnaryData<agentApi.MintJwtSvidResponse>,
+      ) => this.unary(cb, () => this.mintJwt(call)),
+      syncEntries: (
+        call: ServerWritableStream<agentApi.SyncEntriesRequest, agentApi.SyncEntriesResponse>,
+      ) => this.openStream('entries', call),
+      streamBundles: (
+        call: ServerWritableStream<agentApi.StreamBundlesRequest, agentApi.StreamBundlesResponse>,
+      ) => this.openStream('bundles', call),
     };
   }
 
@@ -363,7 +476,10 @@ export class AgentApiServer {
     );
   }
 
-  private openStream(kind: 'entries' | 'bundles', call: ServerWritableStream<unknown, unknown>): void {
+  private openStream(
+    kind: 'entries' | 'bundles',
+    call: ServerWritableStream<unknown, unknown>,
+  ): void {
     const peer = call.getPeer();
     this.authorizeConnection(peer).then(
       async (caller) => {
@@ -377,7 +493,8 @@ export class AgentApiServer {
         call.once('close', cleanup);
         call.on('error', () => undefined);
         try {
-          if (kind === 'entries') this.write(stream, entriesMessage(caller, await this.allEntries(caller.td.id)));
+          if (kind === 'entries')
+            this.write(stream, entriesMessage(caller, await this.allEntries(caller.td.id)));
           else {
             const message = await this.bundleMessage(caller.td);
             if (message !== undefined) this.write(stream, message);
@@ -395,12 +512,19 @@ export class AgentApiServer {
     );
   }
 
-  private async attest(call: ServerUnaryCall<agentApi.AttestAgentRequest, agentApi.AttestAgentResponse>): Promise<agentApi.AttestAgentResponse> {
+  private async attest(
+    call: ServerUnaryCall<agentApi.AttestAgentRequest, agentApi.AttestAgentResponse>,
+  ): Promise<agentApi.AttestAgentResponse> {
     const request = call.request;
     const connection = this.connections.get(call.getPeer());
-    if (connection === undefined) throw new AgentApiError(status.UNAVAILABLE, 'CONNECTION_GONE', 'connection closed');
+    if (connection === undefined)
+      throw new AgentApiError(status.UNAVAILABLE, 'CONNECTION_GONE', 'connection closed');
     if (request.trustDomainId !== connection.trustDomainId) {
-      throw new AgentApiError(status.INVALID_ARGUMENT, 'TRUST_DOMAIN_MISMATCH', 'trust_domain_id does not match the server name the client asked for');
+      throw new AgentApiError(
+        status.INVALID_ARGUMENT,
+        'TRUST_DOMAIN_MISMATCH',
+        'trust_domain_id does not match the server name the client asked for',
+      );
     }
     const nodeError = validateNodeName(request.nodeName);
     if (nodeError !== undefined) throw nodeError;
@@ -411,22 +535,45 @@ export class AgentApiServer {
     if (request.joinToken !== undefined) {
       evidence = await checkJoinToken(this.model, td, request.joinToken, now);
     } else if (request.clusterKey !== undefined) {
-      evidence = await checkClusterKey(this.model, td, request.nodeName, { statement: request.clusterKey.statement, signature: request.clusterKey.signature }, now, this.nonces);
+      evidence = await checkClusterKey(
+        this.model,
+        td,
+        request.nodeName,
+        { statement: request.clusterKey.statement, signature: request.clusterKey.signature },
+        now,
+        this.nonces,
+      );
     } else {
-      throw new AgentApiError(status.INVALID_ARGUMENT, 'ATTESTATION_REQUIRED', 'give a join token or a cluster-key assertion');
+      throw new AgentApiError(
+        status.INVALID_ARGUMENT,
+        'ATTESTATION_REQUIRED',
+        'give a join token or a cluster-key assertion',
+      );
     }
     const cluster = evidence.cluster;
     const agentId = agentIdFor(cluster.id, request.nodeName);
     const existing = await this.model.agentById(agentId);
-    if (existing?.banned === true) throw new AgentApiError(status.PERMISSION_DENIED, 'AGENT_BANNED', 'the agent is banned');
+    if (existing?.banned === true)
+      throw new AgentApiError(status.PERMISSION_DENIED, 'AGENT_BANNED', 'the agent is banned');
     const spiffeId = agentSpiffeId(td.name, cluster.name, request.nodeName);
     // Mint first (harmless if discarded), then spend the token and record the attestation.
-    const { svid } = await this.options.ca.mintX509(deployment, { spiffeId, csr: request.csr, ttlSeconds: this.ttl() });
+    const { svid } = await this.options.ca.mintX509(deployment, {
+      spiffeId,
+      csr: request.csr,
+      ttlSeconds: this.ttl(),
+    });
     const context = this.context(agentId);
     if (evidence.joinTokenId !== undefined) {
-      await handleCommand(this.options.log, joinTokenDecider, { tenant: td.tenant, aggregateType: JOIN_TOKEN, aggregateId: evidence.joinTokenId }, { kind: 'use', agentId, nodeName: request.nodeName, now }, context, {
-        maxAttempts: 1,
-      });
+      await handleCommand(
+        this.options.log,
+        joinTokenDecider,
+        { tenant: td.tenant, aggregateType: JOIN_TOKEN, aggregateId: evidence.joinTokenId },
+        { kind: 'use', agentId, nodeName: request.nodeName, now },
+        context,
+        {
+          maxAttempts: 1,
+        },
+      );
     }
     await handleCommand(
       this.options.log,
@@ -446,7 +593,10 @@ export class AgentApiServer {
       context,
     );
     const material = await trustMaterial(this.options.ca, td);
-    this.options.logger.info({ agentId, spiffeId, method: evidence.method, serial: svid.serialNumber }, 'agent attested');
+    this.options.logger.info(
+      { agentId, spiffeId, method: evidence.method, serial: svid.serialNumber },
+      'agent attested',
+    );
     return {
       svidChain: [...svid.chain],
       bundle: [...(material?.x509Authorities ?? [])],
@@ -456,10 +606,16 @@ export class AgentApiServer {
     };
   }
 
-  private async renew(call: ServerUnaryCall<agentApi.RenewAgentSvidRequest, agentApi.RenewAgentSvidResponse>): Promise<agentApi.RenewAgentSvidResponse> {
+  private async renew(
+    call: ServerUnaryCall<agentApi.RenewAgentSvidRequest, agentApi.RenewAgentSvidResponse>,
+  ): Promise<agentApi.RenewAgentSvidResponse> {
     const caller = await this.authorizeConnection(call.getPeer());
     this.checkCsr(call.request.csr);
-    const { svid } = await this.options.ca.mintX509(caller.deployment, { spiffeId: caller.agent.spiffeId, csr: call.request.csr, ttlSeconds: this.ttl() });
+    const { svid } = await this.options.ca.mintX509(caller.deployment, {
+      spiffeId: caller.agent.spiffeId,
+      csr: call.request.csr,
+      ttlSeconds: this.ttl(),
+    });
     await handleCommand(
       this.options.log,
       agentDecider,
@@ -467,7 +623,10 @@ export class AgentApiServer {
       { kind: 'renew', serialNumber: svid.serialNumber, expiresAt: svid.notAfter },
       this.context(caller.agent.id),
     );
-    this.options.logger.info({ agentId: caller.agent.id, serial: svid.serialNumber }, 'agent SVID renewed');
+    this.options.logger.info(
+      { agentId: caller.agent.id, serial: svid.serialNumber },
+      'agent SVID renewed',
+    );
     return { svidChain: [...svid.chain] };
   }
 
@@ -476,17 +635,30 @@ export class AgentApiServer {
   ): Promise<agentApi.BatchSignX509SvidsResponse> {
     const caller = await this.authorizeConnection(call.getPeer());
     const params = call.request.params;
-    if (params.length === 0 || params.length > MAX_BATCH) throw new AgentApiError(status.INVALID_ARGUMENT, 'BATCH_SIZE_INVALID', `give 1 to ${MAX_BATCH} CSRs`);
+    if (params.length === 0 || params.length > MAX_BATCH)
+      throw new AgentApiError(
+        status.INVALID_ARGUMENT,
+        'BATCH_SIZE_INVALID',
+        `give 1 to ${MAX_BATCH} CSRs`,
+      );
     const authorized = await this.authorizedEntries(caller);
     const results: agentApi.X509SvidResult[] = [];
     for (const param of params) {
       const entry = authorized.get(param.entryId);
       if (entry === undefined) {
-        results.push(failure(param.entryId, 'ENTRY_NOT_AUTHORIZED', 'the entry does not exist or is not authorized for this agent'));
+        results.push(
+          failure(
+            param.entryId,
+            'ENTRY_NOT_AUTHORIZED',
+            'the entry does not exist or is not authorized for this agent',
+          ),
+        );
         continue;
       }
       if (isReservedSpiffeId(entry.spiffeId)) {
-        results.push(failure(param.entryId, 'ENTRY_RESERVED', 'the entry names a reserved SPIFFE ID'));
+        results.push(
+          failure(param.entryId, 'ENTRY_RESERVED', 'the entry names a reserved SPIFFE ID'),
+        );
         continue;
       }
       try {
@@ -496,7 +668,12 @@ export class AgentApiServer {
           dnsNames: entry.dnsNames,
           ...(entry.x509SvidTtl === null ? {} : { ttlSeconds: entry.x509SvidTtl }),
         });
-        results.push({ entryId: param.entryId, svidChain: [...svid.chain], errorCode: '', errorMessage: '' });
+        results.push({
+          entryId: param.entryId,
+          svidChain: [...svid.chain],
+          errorCode: '',
+          errorMessage: '',
+        });
       } catch (error) {
         const { code, details } = this.toStatus(error);
         if (code === status.UNAVAILABLE || code === status.INTERNAL) throw error;
@@ -506,14 +683,34 @@ export class AgentApiServer {
     return { results };
   }
 
-  private async mintJwt(call: ServerUnaryCall<agentApi.MintJwtSvidRequest, agentApi.MintJwtSvidResponse>): Promise<agentApi.MintJwtSvidResponse> {
+  private async mintJwt(
+    call: ServerUnaryCall<agentApi.MintJwtSvidRequest, agentApi.MintJwtSvidResponse>,
+  ): Promise<agentApi.MintJwtSvidResponse> {
     const caller = await this.authorizeConnection(call.getPeer());
     const entry = (await this.authorizedEntries(caller)).get(call.request.entryId);
-    if (entry === undefined) throw new AgentApiError(status.PERMISSION_DENIED, 'ENTRY_NOT_AUTHORIZED', 'the entry does not exist or is not authorized for this agent');
-    if (isReservedSpiffeId(entry.spiffeId)) throw new AgentApiError(status.PERMISSION_DENIED, 'ENTRY_RESERVED', 'the entry names a reserved SPIFFE ID');
+    if (entry === undefined)
+      throw new AgentApiError(
+        status.PERMISSION_DENIED,
+        'ENTRY_NOT_AUTHORIZED',
+        'the entry does not exist or is not authorized for this agent',
+      );
+    if (isReservedSpiffeId(entry.spiffeId))
+      throw new AgentApiError(
+        status.PERMISSION_DENIED,
+        'ENTRY_RESERVED',
+        'the entry names a reserved SPIFFE ID',
+      );
     const audience = call.request.audience;
-    if (audience.length === 0 || audience.length > 32 || audience.some((a) => a.length === 0 || a.length > 1024)) {
-      throw new AgentApiError(status.INVALID_ARGUMENT, 'AUDIENCE_INVALID', 'give 1 to 32 non-empty audiences');
+    if (
+      audience.length === 0 ||
+      audience.length > 32 ||
+      audience.some((a) => a.length === 0 || a.length > 1024)
+    ) {
+      throw new AgentApiError(
+        status.INVALID_ARGUMENT,
+        'AUDIENCE_INVALID',
+        'give 1 to 32 non-empty audiences',
+      );
     }
     const svid = await this.options.ca.mintJwt(caller.deployment, {
       spiffeId: entry.spiffeId,
@@ -524,15 +721,25 @@ export class AgentApiServer {
   }
 
   private async authorizedEntries(caller: AuthorizedAgent): Promise<Map<string, EntryRow>> {
-    const { entries } = await this.model.entriesFor(caller.td.id, parentIdsOf(caller.agent, caller.td));
+    const { entries } = await this.model.entriesFor(
+      caller.td.id,
+      parentIdsOf(caller.agent, caller.td),
+    );
     return new Map(entries.map((e) => [e.id, e]));
   }
 
-  private async bundleMessage(td: TrustDomainRow): Promise<agentApi.StreamBundlesResponse | undefined> {
+  private async bundleMessage(
+    td: TrustDomainRow,
+  ): Promise<agentApi.StreamBundlesResponse | undefined> {
     const material = await trustMaterial(this.options.ca, td);
     if (material === undefined) return undefined;
     return {
-      bundle: { trustDomain: td.name, x509Authorities: [...material.x509Authorities], jwtAuthorities: material.jwks, sequence: BigInt(material.sequence) },
+      bundle: {
+        trustDomain: td.name,
+        x509Authorities: [...material.x509Authorities],
+        jwtAuthorities: material.jwks,
+        sequence: BigInt(material.sequence),
+      },
       federatedBundles: [],
       taintedX509Authorities: [...material.tainted],
     };
@@ -541,36 +748,60 @@ export class AgentApiServer {
   // -- helpers --------------------------------------------------------------------------------
 
   private ttl(): number {
-    return Math.min(this.options.agentSvidTtlSeconds, this.options.ca.settings.maxX509SvidTtlSeconds);
+    return Math.min(
+      this.options.agentSvidTtlSeconds,
+      this.options.ca.settings.maxX509SvidTtlSeconds,
+    );
   }
 
   private checkCsr(csr: Buffer, publicKey?: Buffer): void {
-    if (csr.length === 0) throw new AgentApiError(status.INVALID_ARGUMENT, 'CSR_REQUIRED', 'csr is required');
+    if (csr.length === 0)
+      throw new AgentApiError(status.INVALID_ARGUMENT, 'CSR_REQUIRED', 'csr is required');
     const parsed = parseCsr(csr);
     if (publicKey !== undefined) {
       const key = inspectPublicKey(publicKey);
       if (key.keyType !== 'ec-p256' || !Buffer.from(parsed.publicKey.spki).equals(publicKey)) {
-        throw new AgentApiError(status.INVALID_ARGUMENT, 'PUBLIC_KEY_MISMATCH', 'public_key must be the EC P-256 key of the CSR');
+        throw new AgentApiError(
+          status.INVALID_ARGUMENT,
+          'PUBLIC_KEY_MISMATCH',
+          'public_key must be the EC P-256 key of the CSR',
+        );
       }
     }
   }
 
   private context(agentId: string): CommandContext {
     const id = uuidv7();
-    return { actor: { kind: 'service', id: `signer/agent-api/${agentId}` }, correlationId: id, causationId: randomUUID(), now: this.options.clock.now() };
+    return {
+      actor: { kind: 'service', id: `signer/agent-api/${agentId}` },
+      correlationId: id,
+      causationId: randomUUID(),
+      now: this.options.clock.now(),
+    };
   }
 
   /** The one edge mapping from internal errors to gRPC statuses; internals are not disclosed. */
   private toStatus(error: unknown): { code: status; details: string } {
     if (error instanceof AgentApiError) return { code: error.status, details: error.message };
     if (error instanceof DomainError) {
-      const code = ({ invalid: status.INVALID_ARGUMENT, conflict: status.PERMISSION_DENIED, not_found: status.PERMISSION_DENIED, forbidden: status.PERMISSION_DENIED } as const)[error.kind];
+      const code = (
+        {
+          invalid: status.INVALID_ARGUMENT,
+          conflict: status.PERMISSION_DENIED,
+          not_found: status.PERMISSION_DENIED,
+          forbidden: status.PERMISSION_DENIED,
+        } as const
+      )[error.kind];
       return { code, details: `${error.code}: ${error.message}` };
     }
-    if (error instanceof SignerRequestError) return { code: status.INVALID_ARGUMENT, details: `${error.code}: ${error.message}` };
-    if (error instanceof SignerUnavailableError) return { code: status.UNAVAILABLE, details: error.message };
-    if (isCryptoError(error) && cryptoErrorKind(error.code) === 'invalid_input') return { code: status.INVALID_ARGUMENT, details: `${error.code}: ${error.message}` };
-    if (isKeyManagerError(error)) return { code: status.UNAVAILABLE, details: 'key manager unavailable' };
+    if (error instanceof SignerRequestError)
+      return { code: status.INVALID_ARGUMENT, details: `${error.code}: ${error.message}` };
+    if (error instanceof SignerUnavailableError)
+      return { code: status.UNAVAILABLE, details: error.message };
+    if (isCryptoError(error) && cryptoErrorKind(error.code) === 'invalid_input')
+      return { code: status.INVALID_ARGUMENT, details: `${error.code}: ${error.message}` };
+    if (isKeyManagerError(error))
+      return { code: status.UNAVAILABLE, details: 'key manager unavailable' };
     this.options.logger.error({ err: error }, 'agent API call failed');
     return { code: status.INTERNAL, details: 'internal error' };
   }
@@ -587,7 +818,10 @@ export function isReservedSpiffeId(spiffeId: string): boolean {
   return /^\/(agent|spire|trustplane)(\/|$)/.test(path);
 }
 
-function entriesMessage(caller: AuthorizedAgent, all: { revision: number; entries: EntryRow[] }): agentApi.SyncEntriesResponse {
+function entriesMessage(
+  caller: AuthorizedAgent,
+  all: { revision: number; entries: EntryRow[] },
+): agentApi.SyncEntriesResponse {
   const parents = new Set(parentIdsOf(caller.agent, caller.td));
   return {
     revision: BigInt(all.revision),
@@ -613,6 +847,12 @@ function failure(entryId: string, code: string, message: string): agentApi.X509S
 }
 
 function errorCodeOf(error: unknown): string {
-  if (error !== null && typeof error === 'object' && 'code' in error && typeof error.code === 'string') return error.code;
+  if (
+    error !== null &&
+    typeof error === 'object' &&
+    'code' in error &&
+    typeof error.code === 'string'
+  )
+    return error.code;
   return 'SIGN_FAILED';
 }

@@ -17,7 +17,9 @@ export function sniFor(trustDomainId: string): string {
 }
 
 /** The trust domain id named by an SNI value, or undefined. */
-export function trustDomainIdOfSni(servername: string | false | undefined | null): string | undefined {
+export function trustDomainIdOfSni(
+  servername: string | false | undefined | null,
+): string | undefined {
   if (typeof servername !== 'string' || !servername.endsWith(AGENT_SNI_SUFFIX)) return undefined;
   const id = servername.slice(0, -AGENT_SNI_SUFFIX.length);
   return /^td-[0-9a-z]{10}$/.test(id) ? id : undefined;
@@ -42,12 +44,20 @@ export interface TrustMaterial {
 }
 
 /** Reads trust material from the CA service (the event log, never stale). */
-export async function trustMaterial(ca: CaService, td: TrustDomainRow): Promise<TrustMaterial | undefined> {
+export async function trustMaterial(
+  ca: CaService,
+  td: TrustDomainRow,
+): Promise<TrustMaterial | undefined> {
   const bundle = await ca.bundle(td.tenant, td.id);
   if (bundle === undefined) return undefined;
   const keys = (bundle.document['keys'] ?? []) as { use?: string; x5c?: string[] }[];
-  const x509Authorities = keys.filter((k) => k.use === 'x509-svid' && k.x5c?.[0] !== undefined).map((k) => Buffer.from(k.x5c?.[0] ?? '', 'base64'));
-  const jwks = Buffer.from(JSON.stringify({ keys: keys.filter((k) => k.use === 'jwt-svid') }), 'utf8');
+  const x509Authorities = keys
+    .filter((k) => k.use === 'x509-svid' && k.x5c?.[0] !== undefined)
+    .map((k) => Buffer.from(k.x5c?.[0] ?? '', 'base64'));
+  const jwks = Buffer.from(
+    JSON.stringify({ keys: keys.filter((k) => k.use === 'jwt-svid') }),
+    'utf8',
+  );
   const tainted: Buffer[] = [];
   for (const deployment of await ca.servedDeployments({ trustDomainId: td.id })) {
     for (const keyset of await ca.keysets(deployment)) {
@@ -59,7 +69,12 @@ export async function trustMaterial(ca: CaService, td: TrustDomainRow): Promise<
 
 /** PEM of DER certificates. */
 export function pemOf(ders: readonly Buffer[]): string {
-  return ders.map((der) => `-----BEGIN CERTIFICATE-----\n${(der.toString('base64').match(/.{1,64}/g) ?? []).join('\n')}\n-----END CERTIFICATE-----\n`).join('');
+  return ders
+    .map(
+      (der) =>
+        `-----BEGIN CERTIFICATE-----\n${(der.toString('base64').match(/.{1,64}/g) ?? []).join('\n')}\n-----END CERTIFICATE-----\n`,
+    )
+    .join('');
 }
 
 interface CachedContext {
@@ -140,8 +155,15 @@ export class ServingContexts {
     });
     const now = this.now().getTime();
     const lifetime = svid.notAfter.getTime() - now;
-    this.cache.set(trustDomainId, { context, refreshAt: now + Math.max(1_000, lifetime / 2), sequence: material.sequence });
-    this.logger.info({ trustDomainId, serial: svid.serialNumber, notAfter: svid.notAfter }, 'agent API serving certificate minted');
+    this.cache.set(trustDomainId, {
+      context,
+      refreshAt: now + Math.max(1_000, lifetime / 2),
+      sequence: material.sequence,
+    });
+    this.logger.info(
+      { trustDomainId, serial: svid.serialNumber, notAfter: svid.notAfter },
+      'agent API serving certificate minted',
+    );
     return context;
   }
 }
@@ -161,7 +183,11 @@ export function peerCertificateOf(der: Buffer): PeerCertificate | undefined {
     .filter((s) => s.startsWith('URI:'))
     .map((s) => s.slice(4));
   if (uris.length !== 1 || uris[0] === undefined) return undefined;
-  return { spiffeId: uris[0], serialNumber: normalizeSerial(cert.serialNumber), notAfter: new Date(cert.validTo) };
+  return {
+    spiffeId: uris[0],
+    serialNumber: normalizeSerial(cert.serialNumber),
+    notAfter: new Date(cert.validTo),
+  };
 }
 
 /** Lowercase hex without leading zeros. */

@@ -33,7 +33,8 @@ export class Signer1700000001000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     const s = `"${this.schema}"`;
-    for (const table of ['key_managers', 'bundles', 'keysets', 'deployments', 'trust_domains']) await q.query(`DROP TABLE IF EXISTS ${s}.${table}`);
+    for (const table of ['key_managers', 'bundles', 'keysets', 'deployments', 'trust_domains'])
+      await q.query(`DROP TABLE IF EXISTS ${s}.${table}`);
   }
 }
 

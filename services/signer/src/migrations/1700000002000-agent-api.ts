@@ -43,7 +43,15 @@ export class SignerAgentApi1700000002000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     const s = `"${this.schema}"`;
-    for (const table of ['entry_revisions', 'entries', 'agents', 'join_tokens', 'cluster_keys', 'clusters']) await q.query(`DROP TABLE IF EXISTS ${s}.${table}`);
+    for (const table of [
+      'entry_revisions',
+      'entries',
+      'agents',
+      'join_tokens',
+      'cluster_keys',
+      'clusters',
+    ])
+      await q.query(`DROP TABLE IF EXISTS ${s}.${table}`);
   }
 }
 

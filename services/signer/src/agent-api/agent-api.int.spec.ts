@@ -1,0 +1,372 @@
+// The signer's agent API on its real TLS port, against real NATS and Postgres, with two signer
+// instances sharing one database and one event stream (as replicas do): node attestation by
+// join token and cluster key, every refusal with its code, replay of an assertion against the
+// other replica, and a client certificate from a CA the trust domain does not know.
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomBytes, sign as edSign, type KeyObject } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { uuidv7 } from '@trustplane/events';
+import { handleCommand, type CommandContext } from '@trustplane/eventstore';
+import {
+  buildCaCertificate,
+  buildCsr,
+  createX509SvidTemplate,
+  keyObjectSigner,
+  mintX509Svid,
+  spkiOf,
+} from '@trustplane/crypto';
+import { agentApi } from '@trustplane/proto';
+import {
+  CLUSTER,
+  JOIN_TOKEN,
+  clusterDecider,
+  joinTokenDecider,
+  mintJoinToken,
+  newJoinTokenId,
+} from '@trustplane/registry-domain';
+import { newResourceId } from '@trustplane/spiffe';
+import { eventually } from '@trustplane/testkit';
+import { loadSignerConfig } from '../config.js';
+import { startSigner, type SignerServer } from '../server.js';
+import {
+  startSignerHarness,
+  type SeededTrustDomain,
+  type SignerHarness,
+} from '../testing/harness.js';
+import { ASSERTION_MAX_SKEW_SECONDS } from './attestation.js';
+import { sniFor } from './trust.js';
+
+const TD = 'agentapi.example';
+
+function context(): CommandContext {
+  const id = uuidv7();
+  return {
+    actor: { kind: 'system', id: 'test' },
+    correlationId: id,
+    causationId: id,
+    now: new Date(),
+  };
+}
+
+/** A client as an agent makes it before it has an identity (insecure bootstrap: test only). */
+function bootstrapClient(
+  port: number,
+  trustDomainId: string,
+  clientCert?: { key: KeyObject; chainPem: string },
+): agentApi.AgentAPIClient {
+  const creds = credentials.createSsl(
+    null,
+    clientCert === undefined
+      ? null
+      : Buffer.from(clientCert.key.export({ type: 'pkcs8', format: 'pem' }).toString()),
+    clientCert === undefined ? null : Buffer.from(clientCert.chainPem),
+    { rejectUnauthorized: false, checkServerIdentity: () => undefined },
+  );
+  const sni = sniFor(trustDomainId);
+  return new agentApi.AgentAPIClient(`127.0.0.1:${port}`, creds, {
+    'grpc.ssl_target_name_override': sni,
+    'grpc.default_authority': sni,
+  });
+}
+
+type Outcome = { response?: agentApi.AttestAgentResponse; error?: ServiceError };
+
+function attest(
+  client: agentApi.AgentAPIClient,
+  request: agentApi.AttestAgentRequest,
+): Promise<Outcome> {
+  return new Promise((resolve) =>
+    client.attestAgent(
+      request,
+      new Metadata(),
+      { deadline: Date.now() + 10_000 },
+      (error, response) => resolve(error ? { error } : { response: response ?? undefined }),
+    ),
+  );
+}
+
+async function attestRequest(
+  seeded: SeededTrustDomain,
+  nodeName: string,
+): Promise<agentApi.AttestAgentRequest> {
+  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const publicKey = spkiOf(key.publicKey);
+  return {
+    trustDomainId: seeded.trustDomainId,
+    nodeName,
+    publicKey,
+    csr: await buildCsr({ publicKey }, keyObjectSigner(key.privateKey)),
+  };
+}
+
+function statement(
+  seeded: SeededTrustDomain,
+  clusterId: string,
+  nodeName: string,
+  iat: number,
+): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      trustDomainId: seeded.trustDomainId,
+      clusterId,
+      nodeName,
+      iat,
+      nonce: randomBytes(16).toString('hex'),
+    }),
+  );
+}
+
+function pemOf(der: Buffer): string {
+  return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
+}
+
+describe('signer agent API (two replicas on one database and stream)', () => {
+  let harness: SignerHarness;
+  let replica: SignerServer;
+  let seeded: SeededTrustDomain;
+  let clusterId: string;
+  let clusterKey: KeyObject;
+  let first: agentApi.AgentAPIClient;
+  let second: agentApi.AgentAPIClient;
+
+  const newJoinToken = async (ttlSeconds: number): Promise<string> => {
+    const id = newJoinTokenId();
+    const minted = mintJoinToken(id);
+    await handleCommand(
+      harness.log,
+      joinTokenDecider,
+      { tenant: seeded.tenant, aggregateType: JOIN_TOKEN, aggregateId: id },
+      {
+        kind: 'create',
+        trustDomainId: seeded.trustDomainId,
+        clusterId,
+        salt: minted.salt,
+        hash: minted.hash,
+        ttlSeconds,
+      },
+      context(),
+    );
+    await eventually(
+      async () =>
+        (await harness.db.pool.query('SELECT 1 FROM signer.join_tokens WHERE id = $1', [id]))
+          .rowCount === 1,
+      10_000,
+      'join token projected',
+    );
+    return minted.token;
+  };
+
+  before(async () => {
+    harness = await startSignerHarness('agent_api');
+    seeded = await harness.seed(TD);
+    clusterId = newResourceId('cluster');
+    const keyPair = generateKeyPairSync('ed25519');
+    clusterKey = keyPair.privateKey;
+    await handleCommand(
+      harness.log,
+      clusterDecider,
+      { tenant: seeded.tenant, aggregateType: CLUSTER, aggregateId: clusterId },
+      {
+        kind: 'create',
+        trustDomainId: seeded.trustDomainId,
+        name: 'edge',
+        platform: 'linux',
+        description: '',
+        key: { keyId: 'ck-test000001', publicKey: spkiOf(keyPair.publicKey).toString('base64') },
+      },
+      context(),
+    );
+    await eventually(
+      async () =>
+        (
+          await harness.db.pool.query('SELECT 1 FROM signer.cluster_keys WHERE cluster_id = $1', [
+            clusterId,
+          ])
+        ).rowCount === 1,
+      10_000,
+      'cluster key projected',
+    );
+    // The replica: same database, stream and key store; its own custody directory.
+    replica = await startSigner(
+      loadSignerConfig({
+        ...harness.env,
+        TP_SIGNER_CUSTODY_DIR: join(mkdtempSync(join(tmpdir(), 'tps-r-')), 'c'),
+      }),
+    );
+    first = bootstrapClient(harness.signer.agentApi.port, seeded.trustDomainId);
+    second = bootstrapClient(replica.agentApi.port, seeded.trustDomainId);
+  });
+
+  after(async () => {
+    first.close();
+    second.close();
+    await replica.close();
+    await harness.close();
+  });
+
+  it('a cluster-key assertion attests once; replayed against the other replica it is refused', async () => {
+    const request = await attestRequest(seeded, 'node-a');
+    const assertion = statement(seeded, clusterId, 'node-a', Math.floor(Date.now() / 1000));
+    request.clusterKey = { statement: assertion, signature: edSign(null, assertion, clusterKey) };
+    const accepted = await attest(first, request);
+    assert.equal(accepted.error, undefined, accepted.error?.details);
+    assert.equal(accepted.response?.spiffeId, `spiffe://${TD}/agent/edge/node-a`);
+
+    const replayed = await attest(second, request);
+    assert.equal(replayed.error?.code, status.PERMISSION_DENIED);
+    assert.match(replayed.error?.details ?? '', /already used/);
+    const again = await attest(first, request);
+    assert.equal(again.error?.code, status.PERMISSION_DENIED, 'and against the same replica');
+  });
+
+  it('refuses stale, foreign, forged and malformed assertions with their codes', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const cases: {
+      name: string;
+      build: (r: agentApi.AttestAgentRequest) => void;
+      code: status;
+      details: RegExp;
+    }[] = [
+      {
+        name: 'stale iat',
+        build: (r) => {
+          const s = statement(seeded, clusterId, 'node-b', now - ASSERTION_MAX_SKEW_SECONDS - 60);
+          r.clusterKey = { statement: s, signature: edSign(null, s, clusterKey) };
+        },
+        code: status.PERMISSION_DENIED,
+        details: /not fresh/,
+      },
+      {
+        name: 'another node name',
+        build: (r) => {
+          const s = statement(seeded, clusterId, 'node-other', now);
+          r.clusterKey = { statement: s, signature: edSign(null, s, clusterKey) };
+        },
+        code: status.PERMISSION_DENIED,
+        details: /another trust domain or node/,
+      },
+      {
+        name: 'a key that is not the cluster’s',
+        build: (r) => {
+          const s = statement(seeded, clusterId, 'node-b', now);
+          r.clusterKey = {
+            statement: s,
+            signature: edSign(null, s, generateKeyPairSync('ed25519').privateKey),
+          };
+        },
+        code: status.PERMISSION_DENIED,
+        details: /not signed by a key of the cluster/,
+      },
+      {
+        name: 'not JSON',
+        build: (r) => {
+          r.clusterKey = { statement: Buffer.from('nope'), signature: Buffer.alloc(64) };
+        },
+        code: status.INVALID_ARGUMENT,
+        details: /not JSON/,
+      },
+      {
+        name: 'neither a join token nor an assertion',
+        build: () => undefined,
+        code: status.INVALID_ARGUMENT,
+        details: /join token or a cluster-key assertion/,
+      },
+    ];
+    for (const c of cases) {
+      const request = await attestRequest(seeded, 'node-b');
+      c.build(request);
+      const outcome = await attest(first, request);
+      assert.equal(
+        outcome.error?.code,
+        c.code,
+        `${c.name}: ${outcome.error?.details ?? 'accepted'}`,
+      );
+      assert.match(outcome.error?.details ?? '', c.details, c.name);
+    }
+    const attested = await harness.db.pool.query(
+      "SELECT 1 FROM signer.agents WHERE node_name = 'node-b'",
+    );
+    assert.equal(attested.rowCount, 0, 'nothing was attested');
+  });
+
+  it('a join token works once, on either replica; an expired one is refused', async () => {
+    const token = await newJoinToken(600);
+    const request = { ...(await attestRequest(seeded, 'node-j')), joinToken: token };
+    const accepted = await attest(second, request);
+    assert.equal(accepted.error, undefined, accepted.error?.details);
+    await eventually(
+      async () =>
+        (
+          await harness.db.pool.query(
+            'SELECT used_at FROM signer.join_tokens WHERE used_at IS NOT NULL',
+          )
+        ).rowCount === 1,
+      10_000,
+      'token spent',
+    );
+    const reused = await attest(first, {
+      ...(await attestRequest(seeded, 'node-j2')),
+      joinToken: token,
+    });
+    assert.equal(reused.error?.code, status.PERMISSION_DENIED);
+    assert.match(reused.error?.details ?? '', /already been used/);
+
+    // Expiry: the shortest TTL is a minute, so the token's expiry is moved into the past in the
+    // read model instead of waiting (the check compares it with the signer's clock).
+    const expiring = await newJoinToken(60);
+    await harness.db.pool.query("UPDATE signer.join_tokens SET expires_at = now() - interval '1 second' WHERE used_at IS NULL");
+    const expired = await attest(first, {
+      ...(await attestRequest(seeded, 'node-j3')),
+      joinToken: expiring,
+    });
+    assert.equal(expired.error?.code, status.PERMISSION_DENIED);
+    assert.match(expired.error?.details ?? '', /expired/);
+  });
+
+  it('drops a connection whose client certificate comes from a CA the trust domain does not know', async () => {
+    const caKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const now = new Date();
+    const foreignCa = await buildCaCertificate(
+      {
+        trustDomain: TD,
+        publicKey: spkiOf(caKey.publicKey),
+        serialRandom: randomBytes(16),
+        notBefore: new Date(now.getTime() - 60_000),
+        notAfter: new Date(now.getTime() + 3_600_000),
+      },
+      keyObjectSigner(caKey.privateKey),
+    );
+    const leafKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const svid = await mintX509Svid(
+      createX509SvidTemplate({ authority: foreignCa }),
+      {
+        spiffeId: `spiffe://${TD}/agent/edge/node-a`,
+        publicKey: spkiOf(leafKey.publicKey),
+        ttlSeconds: 600,
+        now,
+      },
+      { signer: keyObjectSigner(caKey.privateKey), randomBytes: (n) => randomBytes(n) },
+    );
+    const impostor = bootstrapClient(harness.signer.agentApi.port, seeded.trustDomainId, {
+      key: leafKey.privateKey,
+      chainPem: svid.chain.map(pemOf).join(''),
+    });
+    try {
+      const outcome = await new Promise<ServiceError | undefined>((resolve) =>
+        impostor.renewAgentSvid(
+          { csr: Buffer.alloc(0) },
+          new Metadata(),
+          { deadline: Date.now() + 5_000 },
+          (error) => resolve(error ?? undefined),
+        ),
+      );
+      assert.equal(outcome?.code, status.UNAVAILABLE, outcome?.details);
+    } finally {
+      impostor.close();
+    }
+  });
+});
