@@ -2,7 +2,7 @@
 // what works today with tpctl. Every run uses its own database and event stream, dropped
 // at the end.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,6 +123,9 @@ async function main() {
     process.stdout.write(`$ tpctl cluster create demo.example edge --platform linux\ncluster edge ${edge.id} created (its private key is printed once; not needed with a join token)\n`);
     const join_ = JSON.parse(tpctl(env, ['cluster', 'join-token', 'create', '--cluster', 'edge', '--trust-domain', 'demo.example', '--output', 'json'], { quiet: true }));
     process.stdout.write(`$ tpctl cluster join-token create --cluster edge --trust-domain demo.example\njoin token ${join_.id} (single use, expires ${join_.expiresAt})\n`);
+    const bundlePath = join(work, 'bundle.pem');
+    writeFileSync(bundlePath, tpctl(env, ['trust-domain', 'bundle', 'demo.example'], { quiet: true }));
+    process.stdout.write(`$ tpctl trust-domain bundle demo.example > bundle.pem\nthe agent verifies the signer against these CA certificates on its first connection\n`);
     const socketPath = join(work, 'agent.sock');
     const agent = spawn(process.execPath, [`${ROOT}/services/agent/dist/main.js`], {
       env: {
@@ -133,6 +136,7 @@ async function main() {
         TP_AGENT_CLUSTER_ID: edge.id,
         TP_AGENT_NODE_NAME: 'node-1',
         TP_AGENT_JOIN_TOKEN: join_.token,
+        TP_AGENT_TRUST_BUNDLE_PATH: bundlePath,
         TP_AGENT_DATA_DIR: join(work, 'agent'),
         TP_AGENT_SOCKET_PATH: socketPath,
         TP_AGENT_HEALTH_HOST: '127.0.0.1',

@@ -3,11 +3,12 @@
 // SVID, over 200 entries, with the registry, the signer and an agent as separate processes on
 // NATS JetStream and PostgreSQL. Baseline measured in the same run: the POST round trip alone
 // (command appended and projected), i.e. what any API-driven system pays before propagation.
-import { mkdtempSync, chmodSync } from 'node:fs';
+import { mkdtempSync, chmodSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Metadata, credentials } from '@grpc/grpc-js';
 import { workload } from '@trustplane/proto';
+import { bundleX509AuthoritiesPem } from '@trustplane/spiffe';
 import { bootstrapOrganization, bootstrapToken } from '@trustplane/registry';
 import {
   connectTestNats,
@@ -72,6 +73,9 @@ async function main(): Promise<void> {
     await until(async () => (await api(registry.url, token, 'GET', '/api/v1/trust-domains/prop.example')).json['status'] === 'available', 'CA');
     const cluster = (await api(registry.url, token, 'POST', '/api/v1/trust-domains/prop.example/clusters', { name: 'bench', platform: 'linux' })).json;
     const joinToken = (await api(registry.url, token, 'POST', `/api/v1/trust-domains/prop.example/clusters/${String(cluster['id'])}/join-tokens`, {})).json;
+    const bundle = (await api(registry.url, token, 'GET', '/api/v1/trust-domains/prop.example/bundle')).json;
+    const bundlePath = join(work, 'bundle.pem');
+    writeFileSync(bundlePath, bundleX509AuthoritiesPem(bundle));
     const socketPath = join(work, 'agent.sock');
     agent = await startAgentProcess(
       {
@@ -81,6 +85,7 @@ async function main(): Promise<void> {
         TP_AGENT_CLUSTER_ID: String(cluster['id']),
         TP_AGENT_NODE_NAME: 'node-1',
         TP_AGENT_JOIN_TOKEN: String(joinToken['token']),
+        TP_AGENT_TRUST_BUNDLE_PATH: bundlePath,
         TP_AGENT_DATA_DIR: join(work, 'agent'),
         TP_LOG_LEVEL: 'warn',
       },

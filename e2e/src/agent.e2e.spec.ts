@@ -31,7 +31,7 @@ import {
   newJoinTokenId,
   trustDomainDecider,
 } from '@trustplane/registry-domain';
-import { newResourceId } from '@trustplane/spiffe';
+import { bundleX509AuthoritiesPem, newResourceId, type SpiffeBundleDocument } from '@trustplane/spiffe';
 import {
   connectTestNats,
   createTestDatabase,
@@ -58,6 +58,7 @@ let agentPort: number;
 let agent: RunningAgent;
 let agentEnv: Record<string, string>;
 let agentHealthPort: number;
+let bundlePath: string;
 const work = mkdtempSync(join(tmpdir(), 'tpa-'));
 const tenant = newResourceId('organization');
 const trustDomainId = newResourceId('trustDomain');
@@ -224,6 +225,9 @@ before(async () => {
     context(),
   );
   await eventually(async () => (await request<{ ok: boolean }>('bundle', { tenant, trustDomainId })).ok, 20_000, 'bundle published');
+  const published = await request<{ document: SpiffeBundleDocument }>('bundle', { tenant, trustDomainId });
+  bundlePath = join(work, 'bundle.pem');
+  writeFileSync(bundlePath, bundleX509AuthoritiesPem(published.document));
   joinToken = await newJoinToken();
   agentHealthPort = await freePort();
   agentEnv = {
@@ -233,6 +237,7 @@ before(async () => {
     TP_AGENT_TRUST_DOMAIN: TD,
     TP_AGENT_NODE_NAME: nodeName,
     TP_AGENT_JOIN_TOKEN: joinToken,
+    TP_AGENT_TRUST_BUNDLE_PATH: bundlePath,
     TP_AGENT_DATA_DIR: join(work, 'agent-1'),
   };
   agent = await startAgentProcess(agentEnv, { healthPort: agentHealthPort, socketPath: join(work, 'agent-1.sock') });
@@ -269,6 +274,34 @@ test('a join token attests the node: agent SVID spiffe://<td>/agent/<cluster>/<n
   assert.equal(await exitCodeOf(second.process), 1, second.output());
   assert.match(second.output(), /JOIN_TOKEN_USED|already been used/);
   assert.deepEqual(await agentEvents(agentIdFor(clusterId, 'node-dup')), []);
+});
+
+test('an agent given a bundle of another CA refuses the signer: no attestation happens, the join token stays unused', async () => {
+  const foreignCa = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=not-the-signer', '-days', '1'], { encoding: 'utf8' });
+  assert.equal(foreignCa.status, 0, foreignCa.stderr);
+  const wrongBundle = join(work, 'wrong-bundle.pem');
+  writeFileSync(wrongBundle, foreignCa.stdout);
+  const token = await newJoinToken();
+  const port = await freePort();
+  const lost = await startAgentProcess(
+    { ...agentEnv, TP_AGENT_NODE_NAME: 'node-mitm', TP_AGENT_DATA_DIR: join(work, 'agent-mitm'), TP_AGENT_JOIN_TOKEN: token, TP_AGENT_TRUST_BUNDLE_PATH: wrongBundle },
+    { healthPort: port, socketPath: join(work, 'agent-mitm.sock'), waitReady: false },
+  );
+  try {
+    await eventually(async () => /attestation failed/.test(lost.output()), 15_000, 'attestation refused by the agent');
+    assert.match(lost.output(), /certificate/i, lost.output());
+    assert.deepEqual(await agentEvents(agentIdFor(clusterId, 'node-mitm')), []);
+    assert.equal(await metric(lost.healthUrl, 'tp_agent_signer_connected').catch(() => 0), 0);
+  } finally {
+    await lost.stop();
+  }
+  // The token was never presented to a server the agent trusted, so it still works.
+  const honest = await startAgentProcess(
+    { ...agentEnv, TP_AGENT_NODE_NAME: 'node-mitm', TP_AGENT_DATA_DIR: join(work, 'agent-mitm-2'), TP_AGENT_JOIN_TOKEN: token },
+    { healthPort: await freePort(), socketPath: join(work, 'agent-mitm-2.sock') },
+  );
+  await honest.stop();
+  assert.deepEqual(await agentEvents(agentIdFor(clusterId, 'node-mitm')), ['agent.attested']);
 });
 
 test('cluster-key attestation works; a banned agent is refused', async () => {

@@ -4,7 +4,8 @@
 // restart with the disk KeyManager keeps the CA.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -121,7 +122,6 @@ test('a trust domain becomes available when the signer activates its first CA; k
 
   // A key-manager document is validated (the failing field named) and can be checked without storing.
   const docDir = mkdtempSync(join(tmpdir(), 'tpe-doc-'));
-  const { writeFileSync } = await import('node:fs');
   writeFileSync(join(docDir, 'bad.yaml'), 'section: key-manager\nschema: v1\nspec:\n  kind: webhook\n  webhookURL: http://insecure.example\n');
   const bad = await tpctl(['config', 'set', 'trust-domain-deployment', '--id', deploymentId, join(docDir, 'bad.yaml')], cliEnv);
   assert.equal(bad.code, 1);
@@ -144,6 +144,15 @@ test('an agent joined with a tpctl join token gets an entry created with tpctl, 
   const cluster = await json<{ id: string; clusterKey?: { privateKey: string } }>(['cluster', 'create', 'signed.example', 'edge', '--platform', 'linux']);
   assert.match(cluster.clusterKey?.privateKey ?? '', /BEGIN PRIVATE KEY/, 'the cluster key is shown once at creation');
   const joinToken = await json<{ token: string }>(['cluster', 'join-token', 'create', '--cluster', cluster.id, '--trust-domain', 'signed.example', '--ttl', '600']);
+  // The bundle the agent verifies the signer with on its first connection, as an operator gets it.
+  const bundle = await ok(['trust-domain', 'bundle', 'signed.example']);
+  assert.match(bundle.stdout, /^-----BEGIN CERTIFICATE-----\n/);
+  const bundlePath = join(workDir, 'bundle.pem');
+  writeFileSync(bundlePath, bundle.stdout);
+  const parsed = spawnSync('openssl', ['x509', '-noout', '-ext', 'basicConstraints,keyUsage', '-in', bundlePath], { encoding: 'utf8' });
+  assert.equal(parsed.status, 0, parsed.stderr);
+  assert.match(parsed.stdout, /CA:TRUE/);
+  assert.match(parsed.stdout, /Certificate Sign/);
   const socketPath = join(workDir, 'agent.sock');
   const agent = await startAgentProcess(
     {
@@ -153,6 +162,7 @@ test('an agent joined with a tpctl join token gets an entry created with tpctl, 
       TP_AGENT_CLUSTER_ID: cluster.id,
       TP_AGENT_NODE_NAME: 'node-1',
       TP_AGENT_JOIN_TOKEN: joinToken.token,
+      TP_AGENT_TRUST_BUNDLE_PATH: bundlePath,
       TP_AGENT_DATA_DIR: join(workDir, 'agent'),
       TP_LOG_LEVEL: 'warn',
     },

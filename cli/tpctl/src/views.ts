@@ -154,7 +154,17 @@ export function joinTokenCreated(t: CreatedJoinToken): string {
 export function agentList(items: readonly Agent[]): string {
   return renderList(
     ['ID', 'SPIFFE ID', 'Cluster', 'Node', 'Method', 'Serial', 'Expires', 'Banned', 'Attested'],
-    items.map((a) => [a.id, a.spiffeId, a.clusterId, a.nodeName, a.method, a.serialNumber, a.expiresAt, a.banned ? 'yes' : 'no', a.attestedAt]),
+    items.map((a) => [
+      a.id,
+      a.spiffeId,
+      a.clusterId,
+      a.nodeName,
+      a.method,
+      a.serialNumber,
+      a.expiresAt,
+      a.banned ? 'yes' : 'no',
+      a.attestedAt,
+    ]),
     { one: 'agent', many: 'agents' },
   );
 }

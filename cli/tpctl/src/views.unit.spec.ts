@@ -320,3 +320,4 @@ test('keyset list: one row per keyset, a singular footer, - for what the signer 
     'ID    State  Key type  Not before  Not after  JWT kid\nks-1  old    ec-p256   nb          na         -\n1 keyset found.\n',
   );
 });
+

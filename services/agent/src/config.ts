@@ -88,9 +88,14 @@ export const agentConfigSchema = {
   trustBundlePath: field.optional(
     field.string(
       'TP_AGENT_TRUST_BUNDLE_PATH',
-      'PEM CA certificates to verify the signer with before the first attestation (absent: insecure bootstrap)',
+      'PEM CA certificates to verify the signer with on the first attestation (`tpctl trust-domain bundle <td>`); required unless TP_AGENT_INSECURE_BOOTSTRAP=true',
       { pattern: /^\// },
     ),
+  ),
+  insecureBootstrap: field.bool(
+    'TP_AGENT_INSECURE_BOOTSTRAP',
+    'attest without verifying the signer (trial setups only): the bundle received is pinned afterwards',
+    { default: false },
   ),
   dataDir: field.string(
     'TP_AGENT_DATA_DIR',
@@ -113,6 +118,26 @@ export const agentConfigSchema = {
 
 /** The agent's typed, frozen configuration. */
 export type AgentConfig = ConfigOf<typeof agentConfigSchema>;
+
+/**
+ * How the agent trusts the signer on its first attestation: the configured bundle, or, only when
+ * explicitly asked for, nobody (the bundle it then receives is pinned from there on).
+ * @returns an error message when the settings leave it undecided or contradict each other.
+ */
+export function bootstrapTrustProblem(
+  config: Pick<AgentConfig, 'trustBundlePath' | 'insecureBootstrap'>,
+): string | undefined {
+  if (config.trustBundlePath !== undefined && config.insecureBootstrap) {
+    return 'TP_AGENT_TRUST_BUNDLE_PATH and TP_AGENT_INSECURE_BOOTSTRAP=true contradict each other; set one';
+  }
+  if (config.trustBundlePath === undefined && !config.insecureBootstrap) {
+    return (
+      'TP_AGENT_TRUST_BUNDLE_PATH is required to verify the signer on the first attestation ' +
+      '(`tpctl trust-domain bundle <trust domain> > bundle.pem`); TP_AGENT_INSECURE_BOOTSTRAP=true skips that check'
+    );
+  }
+  return undefined;
+}
 
 /** Reads and validates the configuration from the environment (and TP_CONFIG_FILE); unknown `TP_AGENT_*` keys are errors. */
 export function loadAgentConfig(

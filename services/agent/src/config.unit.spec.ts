@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_AGENT_SOCKET_PATH, loadAgentConfig } from './config.js';
+import { bootstrapTrustProblem, DEFAULT_AGENT_SOCKET_PATH, loadAgentConfig } from './config.js';
 
 describe('agent config', () => {
   it('has working defaults', () => {
@@ -26,5 +26,20 @@ describe('agent config', () => {
     });
     // Other services' keys are not the agent's business.
     assert.equal(loadAgentConfig({ TP_SIGNER_PORT: '1' }).socketPath, DEFAULT_AGENT_SOCKET_PATH);
+  });
+
+  it('needs a trust bundle for the first attestation unless insecure bootstrap is asked for, never both', () => {
+    const bundle = { TP_AGENT_TRUST_BUNDLE_PATH: '/etc/trustplane/bundle.pem' };
+    const insecure = { TP_AGENT_INSECURE_BOOTSTRAP: 'true' };
+    assert.equal(bootstrapTrustProblem(loadAgentConfig(bundle)), undefined);
+    assert.equal(bootstrapTrustProblem(loadAgentConfig(insecure)), undefined);
+    assert.match(
+      bootstrapTrustProblem(loadAgentConfig({})) ?? '',
+      /TP_AGENT_TRUST_BUNDLE_PATH is required.*tpctl trust-domain bundle/,
+    );
+    assert.match(
+      bootstrapTrustProblem(loadAgentConfig({ ...bundle, ...insecure })) ?? '',
+      /contradict/,
+    );
   });
 });

@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import pino from 'pino';
-import { loadAgentConfig, type AgentConfig } from './config.js';
+import { bootstrapTrustProblem, loadAgentConfig, type AgentConfig } from './config.js';
 import {
   AgentCore,
   readBundlePem,
@@ -42,6 +42,8 @@ function coreSettings(config: AgentConfig, logger: pino.Logger): AgentCoreSettin
       fail(`TP_AGENT_CLUSTER_KEY_PATH: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
+  const trustProblem = bootstrapTrustProblem(config);
+  if (trustProblem !== undefined) fail(trustProblem);
   let bootstrapBundlePem: string | undefined;
   if (config.trustBundlePath !== undefined) {
     try {
@@ -80,9 +82,9 @@ async function main(): Promise<void> {
     },
   });
   const settings = coreSettings(config, logger);
-  if (settings.bootstrapBundlePem === undefined && settings.joinToken !== undefined) {
+  if (config.insecureBootstrap) {
     logger.warn(
-      'no TP_AGENT_TRUST_BUNDLE_PATH: the first attestation trusts the signer blindly (insecure bootstrap)',
+      'TP_AGENT_INSECURE_BOOTSTRAP=true: a first attestation trusts the signer without verifying it',
     );
   }
   const core = new AgentCore(settings);

@@ -15,6 +15,7 @@ import { EntriesController } from './entries/entries.controller.js';
 import { EntriesService } from './entries/entries.service.js';
 import { IdempotencyInterceptor } from './idempotency.interceptor.js';
 import { KeysetsController } from './keysets/keysets.controller.js';
+import { BundleController } from './keysets/bundle.controller.js';
 import { SignerClient } from './keysets/signer.client.js';
 import { OpenApiController } from './openapi.controller.js';
 import { OrganizationsController } from './organizations/organizations.controller.js';
@@ -61,6 +62,7 @@ export class RegistryModule {
         TrustDomainAgentsController,
         AgentsController,
         KeysetsController,
+        BundleController,
         OpenApiController,
       ],
       providers: [

@@ -110,6 +110,12 @@ export function openApiDocument(): Json {
           parameters: [td, path('id', 'deployment id'), query('force', 'delete even with active keys', { enum: ['true', 'false'] })],
         }),
       },
+      '/api/v1/trust-domains/{td}/bundle': {
+        get: op("The trust domain's current SPIFFE trust bundle (answered by the signer): hand it to new agents as TP_AGENT_TRUST_BUNDLE_PATH", 'trust-domains:read', {
+          '200': json(ref('SpiffeBundle')),
+          ...errors(404, 503),
+        }, { parameters: [td] }),
+      },
       '/api/v1/trust-domains/{td}/deployments/{id}/keysets': {
         get: op("List a deployment's CA keysets (answered by the signer)", 'trust-domains:read', { '200': json(page('Keyset')), ...errors(404, 503) }, {
           parameters: [td, path('id', 'deployment id')],
@@ -267,6 +273,12 @@ export function openApiDocument(): Json {
           activatedAt: nullable(str()),
         }),
         KeysetCommandResult: obj({ keyset: nullable(ref('Keyset')), keysets: arr(ref('Keyset')) }),
+        SpiffeBundle: {
+          type: 'object',
+          description: 'SPIFFE trust bundle: a JWK set whose x509-svid keys carry one x5c CA certificate and whose jwt-svid keys carry a kid',
+          properties: { keys: arr({ type: 'object' }), spiffe_sequence: int, spiffe_refresh_hint: int },
+          required: ['keys'],
+        },
         ConfigSection: obj(configSectionFields),
         ConfigSectionResult: obj({ ...configSectionFields, changed: bool, validateOnly: bool }),
         NewToken: obj({ id: str(), name: str(), scopes: arr(ref('Scope')), token: str(), createdAt: str(), expiresAt: nullable(str()) }),

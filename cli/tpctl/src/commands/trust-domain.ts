@@ -1,5 +1,6 @@
 // `tpctl trust-domain create|list|info|delete` and `tpctl trust-domain deployment create|list|delete`.
 import type { Command } from 'commander';
+import { bundleX509AuthoritiesPem, type SpiffeBundleDocument } from '@trustplane/spiffe';
 import { apiPath } from '../client.js';
 import type { Invocation } from '../runtime.js';
 import type { Deployment, Keyset, KeysetCommandResult, TrustDomain } from '../types.js';
@@ -105,6 +106,21 @@ export function registerTrustDomain(program: Command, invocation: Invocation): v
         flags.showDeployments === true ? { showDeployments: true } : {},
       );
       rt.emit(td, () => trustDomainInfo(td));
+    });
+
+  group
+    .command('bundle')
+    .description(
+      "print the trust domain's X.509 authorities as PEM (for TP_AGENT_TRUST_BUNDLE_PATH); --output json gives the SPIFFE bundle",
+    )
+    .argument('<name-or-id>', 'trust domain name or td-… id')
+    .action(async (nameOrId: string, _flags: object, command: Command) => {
+      const rt = invocation.runtimeFor(command);
+      const client = await rt.client();
+      const document = await client.get<SpiffeBundleDocument>(
+        `${apiPath('trust-domains', nameOrId)}/bundle`,
+      );
+      rt.emit(document, () => bundleX509AuthoritiesPem(document));
     });
 
   group
