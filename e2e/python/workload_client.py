@@ -87,4 +87,7 @@ h, p, s = token.split(".")
 tampered = h + "." + p + "." + ("A" if s[0] != "A" else "B") + s[1:]
 report["tampered"] = code_of(lambda: stub.ValidateJWTSVID(pb.ValidateJWTSVIDRequest(audience="e2e", svid=tampered), metadata=HEADER))
 report["wrong_audience"] = code_of(lambda: stub.ValidateJWTSVID(pb.ValidateJWTSVIDRequest(audience="other", svid=token), metadata=HEADER))
+# The incubating WIT-SVID profile: an endpoint without it must answer Unimplemented.
+report["wit_svid"] = code_of(lambda: next(stub.FetchWITSVID(pb.WITSVIDRequest(), metadata=HEADER)))
+report["wit_bundles"] = code_of(lambda: next(stub.FetchWITBundles(pb.WITBundlesRequest(), metadata=HEADER)))
 print(json.dumps(report))

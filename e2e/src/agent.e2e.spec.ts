@@ -501,6 +501,8 @@ test('Python grpcio against the real agent: every RPC; uids get their own identi
   assert.equal(root.report['validated_id'], root.report['jwt_sub']);
   assert.equal(root.report['tampered'], 'INVALID_ARGUMENT');
   assert.equal(root.report['wrong_audience'], 'INVALID_ARGUMENT');
+  assert.equal(root.report['wit_svid'], 'UNIMPLEMENTED', 'the incubating WIT-SVID profile is declined as the specification requires');
+  assert.equal(root.report['wit_bundles'], 'UNIMPLEMENTED');
 
   let nobody = pythonClient(stubs, agent.socketPath, 65534);
   for (let attempt = 0; attempt < 40 && nobody.status !== 0; attempt++) {

@@ -64,6 +64,12 @@ const handlers: workload.SpiffeWorkloadAPIServer = {
   validateJwtsvid: (_call, callback) => {
     callback(unimplemented('ValidateJWTSVID'), null);
   },
+  fetchWitsvid: (call) => {
+    call.emit('error', unimplemented('FetchWITSVID'));
+  },
+  fetchWitBundles: (call) => {
+    call.emit('error', unimplemented('FetchWITBundles'));
+  },
 };
 
 describe('generated SpiffeWorkloadAPI service over grpc-js on a Unix socket', () => {

@@ -80,9 +80,11 @@ describe('SpiffeWorkloadAPIService definition', () => {
     fetchJwtsvid: ['/SpiffeWorkloadAPI/FetchJWTSVID', false, false],
     fetchJwtBundles: ['/SpiffeWorkloadAPI/FetchJWTBundles', false, true],
     validateJwtsvid: ['/SpiffeWorkloadAPI/ValidateJWTSVID', false, false],
+    fetchWitsvid: ['/SpiffeWorkloadAPI/FetchWITSVID', false, true],
+    fetchWitBundles: ['/SpiffeWorkloadAPI/FetchWITBundles', false, true],
   } as const;
 
-  it('has exactly the five RPCs of the X.509-SVID and JWT-SVID profiles', () => {
+  it('has exactly the seven RPCs of the X.509-SVID, JWT-SVID and (incubating) WIT-SVID profiles', () => {
     assert.deepEqual(Object.keys(service).sort(), Object.keys(expected).sort());
   });
 
@@ -270,5 +272,48 @@ describe('round trips through the generated codecs', () => {
       workload.X509SVID.create({ spiffeId: 'spiffe://example.org/x' }),
     ).finish();
     assert.deepEqual(tags(bytes), [[1, LEN]]);
+  });
+});
+
+describe('WIT-SVID profile messages on the wire (incubating)', () => {
+  it('WITSVIDRequest: spiffe_id=1', () => {
+    const bytes = workload.WITSVIDRequest.encode({ spiffeId: 'spiffe://example.org/web' }).finish();
+    assert.deepEqual(tags(bytes), [[1, LEN]]);
+  });
+
+  it('WITSVIDResponse: svids=1; WITSVID: spiffe_id=1, wit_svid=2, wit_svid_key=3, hint=4', () => {
+    const bytes = workload.WITSVIDResponse.encode({
+      svids: [
+        {
+          spiffeId: 'spiffe://example.org/web',
+          witSvid: 'a.b.c',
+          witSvidKey: '{"kty":"EC"}',
+          hint: 'h',
+        },
+      ],
+    }).finish();
+    assert.deepEqual(tags(bytes), [[1, LEN]]);
+    const inner = field(bytes, 1).payload;
+    assert.deepEqual(tags(inner), [
+      [1, LEN],
+      [2, LEN],
+      [3, LEN],
+      [4, LEN],
+    ]);
+    assert.equal(text(field(inner, 2).payload), 'a.b.c');
+    assert.equal(text(field(inner, 3).payload), '{"kty":"EC"}');
+  });
+
+  it('WITBundlesResponse: bundles=1, a map<string, string> (entry key=1, value=2)', () => {
+    const bytes = workload.WITBundlesResponse.encode({
+      bundles: { 'spiffe://example.org': '{"keys":[]}' },
+    }).finish();
+    assert.deepEqual(tags(bytes), [[1, LEN]]);
+    const entry = field(bytes, 1).payload;
+    assert.deepEqual(tags(entry), [
+      [1, LEN],
+      [2, LEN],
+    ]);
+    assert.equal(text(field(entry, 2).payload), '{"keys":[]}');
   });
 });

@@ -136,6 +136,8 @@ describe(
       assert.equal(report['validated_sub_claim'], spiffeId);
       assert.equal(report['tampered'], 'INVALID_ARGUMENT');
       assert.equal(report['wrong_audience'], 'INVALID_ARGUMENT');
+      assert.equal(report['wit_svid'], 'UNIMPLEMENTED');
+      assert.equal(report['wit_bundles'], 'UNIMPLEMENTED');
 
       const verify = await run(
         'openssl',

@@ -439,6 +439,22 @@ describe('Workload API server on a Unix socket (real certificates, kernel peer c
     }
   });
 
+  it('declines the incubating WIT-SVID profile with Unimplemented, as the specification requires', async () => {
+    for (const open of [
+      () => client.fetchWitsvid({ spiffeId: '' }, securityMetadata()),
+      () => client.fetchWitBundles({}, securityMetadata()),
+    ]) {
+      const error = await new Promise<ServiceError>((resolve, reject) => {
+        const call = open();
+        call.on('data', () => reject(new Error('no message expected')));
+        call.on('error', resolve);
+      });
+      assert.equal(error.code, status.UNIMPLEMENTED);
+      assert.match(error.details, /WIT-SVID profile/);
+    }
+    assert.equal(server.stats.snapshot().calls['FetchWITSVID']?.['UNIMPLEMENTED'], 1);
+  });
+
   it('counts streams and calls', async () => {
     const stream = x509Stream(client);
     await stream.next();

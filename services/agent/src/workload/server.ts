@@ -38,6 +38,9 @@ import { WorkloadView, type WorkloadMatch } from './view.js';
 /** The metadata key every Workload API call must carry with the value `true`. */
 export const SECURITY_HEADER = 'workload.spiffe.io';
 
+/** The answer to the WIT-SVID profile's RPCs. */
+const WIT_PROFILE_UNSUPPORTED = 'this agent does not support the WIT-SVID profile';
+
 /** Largest request message accepted (requests are tiny; a JWT-SVID is at most 16 KiB). */
 const MAX_REQUEST_BYTES = 64 * 1024;
 
@@ -461,6 +464,11 @@ export class WorkloadApiServer {
         call: ServerUnaryCall<workload.ValidateJWTSVIDRequest, workload.ValidateJWTSVIDResponse>,
         callback: sendUnaryData<workload.ValidateJWTSVIDResponse>,
       ) => this.unary('ValidateJWTSVID', callback, () => this.validateJwtSvid(call)),
+      // The incubating WIT-SVID profile is not offered: the specification requires Unimplemented.
+      fetchWitsvid: (call: ServerWritableStream<unknown, Buffer>) =>
+        this.failCall('FetchWITSVID', call, status.UNIMPLEMENTED, WIT_PROFILE_UNSUPPORTED),
+      fetchWitBundles: (call: ServerWritableStream<unknown, Buffer>) =>
+        this.failCall('FetchWITBundles', call, status.UNIMPLEMENTED, WIT_PROFILE_UNSUPPORTED),
     };
   }
 

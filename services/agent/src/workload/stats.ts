@@ -11,6 +11,8 @@ export const WORKLOAD_METHODS = [
   'FetchJWTSVID',
   'FetchJWTBundles',
   'ValidateJWTSVID',
+  'FetchWITSVID',
+  'FetchWITBundles',
 ] as const;
 
 /** A Workload API method name. */

@@ -36,9 +36,11 @@ export const protobufFileName = "spiffe/workload/workload.proto";
  * specification gives, so that any SPIFFE client library (go-spiffe, java-spiffe,
  * py-spiffe, Envoy SDS via spiffe-helper, ...) can talk to the TrustPlane agent.
  *
- * The stable specification has two profiles (X.509-SVID and JWT-SVID). The WIT-SVID
- * profile RPCs exist only on an experimental branch of the standards and are not
- * part of this contract.
+ * The specification has two stable profiles (X.509-SVID and JWT-SVID) and an
+ * incubating one (WIT-SVID, Workload Identity Tokens from the IETF WIMSE work). The
+ * WIT-SVID RPCs and messages are declared so that clients probing for them get the
+ * answer the specification requires of an endpoint without that profile:
+ * Unimplemented.
  *
  * Transport rules from the Workload Endpoint specification (enforced by the agent,
  * not expressible here): every call carries the metadata `workload.spiffe.io: true`
@@ -179,6 +181,48 @@ export interface ValidateJWTSVIDResponse {
   spiffeId: string;
   /** Required. All claims of the token's payload, registered and private ones alike. */
   claims: { [key: string]: unknown } | undefined;
+}
+
+/** Parameters of FetchWITSVID. */
+export interface WITSVIDRequest {
+  /** Optional: only the WIT-SVID of this SPIFFE ID; all of the caller's when empty. */
+  spiffeId: string;
+}
+
+/** The WIT-SVIDs of the caller. */
+export interface WITSVIDResponse {
+  /** One entry per identity, each with its token and private key. */
+  svids: WITSVID[];
+}
+
+/** One WIT-SVID. */
+export interface WITSVID {
+  /** The SPIFFE ID the token asserts. */
+  spiffeId: string;
+  /** The token, JWS compact serialization. */
+  witSvid: string;
+  /** The private key bound to the token, as a JWK (RFC 7517). */
+  witSvidKey: string;
+  /** Operator-chosen label for picking among several identities. */
+  hint: string;
+}
+
+/** Parameters of FetchWITBundles. The specification defines none yet. */
+export interface WITBundlesRequest {
+}
+
+/** WIT bundles keyed by trust domain. */
+export interface WITBundlesResponse {
+  /**
+   * JWK set (RFC 7517) per trust domain, keyed by `spiffe://<trust domain>`; every
+   * key carries a `kid`.
+   */
+  bundles: { [key: string]: string };
+}
+
+export interface WITBundlesResponse_BundlesEntry {
+  key: string;
+  value: string;
 }
 
 function createBaseX509SVIDRequest(): X509SVIDRequest {
@@ -1540,6 +1584,513 @@ export const ValidateJWTSVIDResponse: MessageFns<ValidateJWTSVIDResponse> = {
   },
 };
 
+function createBaseWITSVIDRequest(): WITSVIDRequest {
+  return { spiffeId: "" };
+}
+
+export const WITSVIDRequest: MessageFns<WITSVIDRequest> = {
+  encode(message: WITSVIDRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spiffeId !== "") {
+      writer.uint32(10).string(message.spiffeId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WITSVIDRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWITSVIDRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WITSVIDRequest {
+    return {
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+    };
+  },
+
+  toJSON(message: WITSVIDRequest): unknown {
+    const obj: any = {};
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WITSVIDRequest>, I>>(base?: I): WITSVIDRequest {
+    return WITSVIDRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WITSVIDRequest>, I>>(object: I): WITSVIDRequest {
+    const message = createBaseWITSVIDRequest();
+    message.spiffeId = object.spiffeId ?? "";
+    return message;
+  },
+};
+
+function createBaseWITSVIDResponse(): WITSVIDResponse {
+  return { svids: [] };
+}
+
+export const WITSVIDResponse: MessageFns<WITSVIDResponse> = {
+  encode(message: WITSVIDResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.svids) {
+      WITSVID.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WITSVIDResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWITSVIDResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.svids.push(WITSVID.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WITSVIDResponse {
+    return { svids: globalThis.Array.isArray(object?.svids) ? object.svids.map((e: any) => WITSVID.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: WITSVIDResponse): unknown {
+    const obj: any = {};
+    if (message.svids?.length) {
+      obj.svids = message.svids.map((e) => WITSVID.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WITSVIDResponse>, I>>(base?: I): WITSVIDResponse {
+    return WITSVIDResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WITSVIDResponse>, I>>(object: I): WITSVIDResponse {
+    const message = createBaseWITSVIDResponse();
+    message.svids = object.svids?.map((e) => WITSVID.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseWITSVID(): WITSVID {
+  return { spiffeId: "", witSvid: "", witSvidKey: "", hint: "" };
+}
+
+export const WITSVID: MessageFns<WITSVID> = {
+  encode(message: WITSVID, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spiffeId !== "") {
+      writer.uint32(10).string(message.spiffeId);
+    }
+    if (message.witSvid !== "") {
+      writer.uint32(18).string(message.witSvid);
+    }
+    if (message.witSvidKey !== "") {
+      writer.uint32(26).string(message.witSvidKey);
+    }
+    if (message.hint !== "") {
+      writer.uint32(34).string(message.hint);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WITSVID {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWITSVID();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.witSvid = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.witSvidKey = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.hint = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WITSVID {
+    return {
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+      witSvid: isSet(object.witSvid)
+        ? globalThis.String(object.witSvid)
+        : isSet(object.wit_svid)
+        ? globalThis.String(object.wit_svid)
+        : "",
+      witSvidKey: isSet(object.witSvidKey)
+        ? globalThis.String(object.witSvidKey)
+        : isSet(object.wit_svid_key)
+        ? globalThis.String(object.wit_svid_key)
+        : "",
+      hint: isSet(object.hint) ? globalThis.String(object.hint) : "",
+    };
+  },
+
+  toJSON(message: WITSVID): unknown {
+    const obj: any = {};
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    if (message.witSvid !== "") {
+      obj.witSvid = message.witSvid;
+    }
+    if (message.witSvidKey !== "") {
+      obj.witSvidKey = message.witSvidKey;
+    }
+    if (message.hint !== "") {
+      obj.hint = message.hint;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WITSVID>, I>>(base?: I): WITSVID {
+    return WITSVID.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WITSVID>, I>>(object: I): WITSVID {
+    const message = createBaseWITSVID();
+    message.spiffeId = object.spiffeId ?? "";
+    message.witSvid = object.witSvid ?? "";
+    message.witSvidKey = object.witSvidKey ?? "";
+    message.hint = object.hint ?? "";
+    return message;
+  },
+};
+
+function createBaseWITBundlesRequest(): WITBundlesRequest {
+  return {};
+}
+
+export const WITBundlesRequest: MessageFns<WITBundlesRequest> = {
+  encode(_: WITBundlesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WITBundlesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWITBundlesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): WITBundlesRequest {
+    return {};
+  },
+
+  toJSON(_: WITBundlesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WITBundlesRequest>, I>>(base?: I): WITBundlesRequest {
+    return WITBundlesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WITBundlesRequest>, I>>(_: I): WITBundlesRequest {
+    const message = createBaseWITBundlesRequest();
+    return message;
+  },
+};
+
+function createBaseWITBundlesResponse(): WITBundlesResponse {
+  return { bundles: {} };
+}
+
+export const WITBundlesResponse: MessageFns<WITBundlesResponse> = {
+  encode(message: WITBundlesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    globalThis.Object.entries(message.bundles).forEach(([key, value]: [string, string]) => {
+      WITBundlesResponse_BundlesEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WITBundlesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWITBundlesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const entry1 = WITBundlesResponse_BundlesEntry.decode(reader, reader.uint32());
+            if (entry1.value !== undefined) {
+              message.bundles[entry1.key] = entry1.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WITBundlesResponse {
+    return {
+      bundles: isObject(object.bundles)
+        ? (globalThis.Object.entries(object.bundles) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: WITBundlesResponse): unknown {
+    const obj: any = {};
+    if (message.bundles) {
+      const entries = globalThis.Object.entries(message.bundles) as [string, string][];
+      if (entries.length > 0) {
+        obj.bundles = {};
+        entries.forEach(([k, v]) => {
+          obj.bundles[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WITBundlesResponse>, I>>(base?: I): WITBundlesResponse {
+    return WITBundlesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WITBundlesResponse>, I>>(object: I): WITBundlesResponse {
+    const message = createBaseWITBundlesResponse();
+    message.bundles = (globalThis.Object.entries(object.bundles ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseWITBundlesResponse_BundlesEntry(): WITBundlesResponse_BundlesEntry {
+  return { key: "", value: "" };
+}
+
+export const WITBundlesResponse_BundlesEntry: MessageFns<WITBundlesResponse_BundlesEntry> = {
+  encode(message: WITBundlesResponse_BundlesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WITBundlesResponse_BundlesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWITBundlesResponse_BundlesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WITBundlesResponse_BundlesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: WITBundlesResponse_BundlesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WITBundlesResponse_BundlesEntry>, I>>(base?: I): WITBundlesResponse_BundlesEntry {
+    return WITBundlesResponse_BundlesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WITBundlesResponse_BundlesEntry>, I>>(
+    object: I,
+  ): WITBundlesResponse_BundlesEntry {
+    const message = createBaseWITBundlesResponse_BundlesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
 /** The Workload API served by the agent on its Unix-domain socket. */
 export type SpiffeWorkloadAPIService = typeof SpiffeWorkloadAPIService;
 export const SpiffeWorkloadAPIService = {
@@ -1607,6 +2158,26 @@ export const SpiffeWorkloadAPIService = {
       Buffer.from(ValidateJWTSVIDResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ValidateJWTSVIDResponse => ValidateJWTSVIDResponse.decode(value),
   },
+  /** Would stream WIT-SVIDs with their private keys (JWK). */
+  fetchWitsvid: {
+    path: "/SpiffeWorkloadAPI/FetchWITSVID" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WITSVIDRequest): Buffer => Buffer.from(WITSVIDRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WITSVIDRequest => WITSVIDRequest.decode(value),
+    responseSerialize: (value: WITSVIDResponse): Buffer => Buffer.from(WITSVIDResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WITSVIDResponse => WITSVIDResponse.decode(value),
+  },
+  /** Would stream WIT bundles (JWK sets) keyed by trust domain. */
+  fetchWitBundles: {
+    path: "/SpiffeWorkloadAPI/FetchWITBundles" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WITBundlesRequest): Buffer => Buffer.from(WITBundlesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WITBundlesRequest => WITBundlesRequest.decode(value),
+    responseSerialize: (value: WITBundlesResponse): Buffer => Buffer.from(WITBundlesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WITBundlesResponse => WITBundlesResponse.decode(value),
+  },
 } as const;
 
 export interface SpiffeWorkloadAPIServer extends UntypedServiceImplementation {
@@ -1632,6 +2203,10 @@ export interface SpiffeWorkloadAPIServer extends UntypedServiceImplementation {
   fetchJwtBundles: handleServerStreamingCall<JWTBundlesRequest, JWTBundlesResponse>;
   /** Validates a JWT-SVID for an audience and returns its SPIFFE ID and claims. */
   validateJwtsvid: handleUnaryCall<ValidateJWTSVIDRequest, ValidateJWTSVIDResponse>;
+  /** Would stream WIT-SVIDs with their private keys (JWK). */
+  fetchWitsvid: handleServerStreamingCall<WITSVIDRequest, WITSVIDResponse>;
+  /** Would stream WIT bundles (JWK sets) keyed by trust domain. */
+  fetchWitBundles: handleServerStreamingCall<WITBundlesRequest, WITBundlesResponse>;
 }
 
 export interface SpiffeWorkloadAPIClient extends Client {
@@ -1703,6 +2278,20 @@ export interface SpiffeWorkloadAPIClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ValidateJWTSVIDResponse) => void,
   ): ClientUnaryCall;
+  /** Would stream WIT-SVIDs with their private keys (JWK). */
+  fetchWitsvid(request: WITSVIDRequest, options?: Partial<CallOptions>): ClientReadableStream<WITSVIDResponse>;
+  fetchWitsvid(
+    request: WITSVIDRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WITSVIDResponse>;
+  /** Would stream WIT bundles (JWK sets) keyed by trust domain. */
+  fetchWitBundles(request: WITBundlesRequest, options?: Partial<CallOptions>): ClientReadableStream<WITBundlesResponse>;
+  fetchWitBundles(
+    request: WITBundlesRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WITBundlesResponse>;
 }
 
 export const SpiffeWorkloadAPIClient = makeGenericClientConstructor(
