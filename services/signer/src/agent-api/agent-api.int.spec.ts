@@ -318,7 +318,9 @@ describe('signer agent API (two replicas on one database and stream)', () => {
     // Expiry: the shortest TTL is a minute, so the token's expiry is moved into the past in the
     // read model instead of waiting (the check compares it with the signer's clock).
     const expiring = await newJoinToken(60);
-    await harness.db.pool.query("UPDATE signer.join_tokens SET expires_at = now() - interval '1 second' WHERE used_at IS NULL");
+    await harness.db.pool.query(
+      "UPDATE signer.join_tokens SET expires_at = now() - interval '1 second' WHERE used_at IS NULL",
+    );
     const expired = await attest(first, {
       ...(await attestRequest(seeded, 'node-j3')),
       joinToken: expiring,
@@ -368,5 +370,45 @@ describe('signer agent API (two replicas on one database and stream)', () => {
     } finally {
       impostor.close();
     }
+  });
+
+  it('drops an expired agent SVID of its own CA at the handshake; a valid one gets through to the first call', async () => {
+    const renewWith = async (
+      ttlSeconds: number,
+      waitMs: number,
+    ): Promise<ServiceError | undefined> => {
+      const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const minted = await harness.request<{ ok: boolean; chain: string[] }>('mint-x509', {
+        tenant: seeded.tenant,
+        trustDomainId: seeded.trustDomainId,
+        spiffeId: `spiffe://${TD}/agent/edge/node-a`,
+        publicKey: spkiOf(key.publicKey).toString('base64'),
+        ttlSeconds,
+      });
+      assert.equal(minted.ok, true);
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      const client = bootstrapClient(harness.signer.agentApi.port, seeded.trustDomainId, {
+        key: key.privateKey,
+        chainPem: minted.chain.map((der) => pemOf(Buffer.from(der, 'base64'))).join(''),
+      });
+      try {
+        return await new Promise<ServiceError | undefined>((resolve) =>
+          client.renewAgentSvid(
+            { csr: Buffer.alloc(0) },
+            new Metadata(),
+            { deadline: Date.now() + 5_000 },
+            (error) => resolve(error ?? undefined),
+          ),
+        );
+      } finally {
+        client.close();
+      }
+    };
+    // Valid, but not the SVID the agent was issued (its serial is recorded): past the handshake,
+    // refused by the first call.
+    const valid = await renewWith(600, 0);
+    assert.equal(valid?.code, status.PERMISSION_DENIED, valid?.details);
+    const expired = await renewWith(1, 2_000);
+    assert.equal(expired?.code, status.UNAVAILABLE, expired?.details);
   });
 });
