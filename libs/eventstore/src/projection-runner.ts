@@ -70,6 +70,8 @@ export class ProjectionRunner {
   private loop: Promise<void> | undefined;
   private consumeLoop: Promise<void> | undefined;
   private checkpoint = 0;
+  /** Callers of {@link waitFor} for a sequence not yet committed. */
+  private readonly waiters = new Set<CheckpointWaiter>();
   private readonly maxBatch: number;
   private readonly consumerName: string;
 
@@ -88,6 +90,7 @@ export class ProjectionRunner {
     if (this.running) return;
     this.running = true;
     this.checkpoint = await this.readCheckpoint();
+    this.advanceCheckpoint(this.checkpoint);
     await this.attachConsumer();
     this.loop = this.processLoop();
   }
@@ -105,13 +108,31 @@ export class ProjectionRunner {
   }
 
   /** Resolves when the projection has committed at least `sequence` (or rejects on timeout). */
-  async waitFor(sequence: number, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.checkpoint < sequence) {
-      if (Date.now() > deadline) {
-        throw new Error(`${this.options.projection.name} did not reach ${sequence} (at ${this.checkpoint})`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 5));
+  waitFor(sequence: number, timeoutMs = 10_000): Promise<void> {
+    if (this.checkpoint >= sequence) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const waiter: CheckpointWaiter = {
+        sequence,
+        release: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error(`${this.options.projection.name} did not reach ${sequence} (at ${this.checkpoint})`));
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Records a committed checkpoint and releases the waiters it satisfies. */
+  private advanceCheckpoint(committed: number): void {
+    this.checkpoint = Math.max(this.checkpoint, committed);
+    for (const waiter of this.waiters) {
+      if (waiter.sequence > this.checkpoint) continue;
+      this.waiters.delete(waiter);
+      waiter.release();
     }
   }
 
@@ -213,7 +234,7 @@ export class ProjectionRunner {
     } finally {
       client.release();
     }
-    this.checkpoint = Math.max(this.checkpoint, committed);
+    this.advanceCheckpoint(committed);
     await this.options.afterCommit?.(committed);
     for (const message of batch) {
       if (gap.includes(message)) message.nak(200);
@@ -224,6 +245,12 @@ export class ProjectionRunner {
     this.options.observer?.batchCommitted?.(projection.name, applied.length, committed, lagMs);
   }
 
+}
+
+/** A caller of `waitFor`: released once the checkpoint reaches `sequence`. */
+interface CheckpointWaiter {
+  readonly sequence: number;
+  release(): void;
 }
 
 /** What to do with each message of a batch, given the committed checkpoint. */
