@@ -15,7 +15,7 @@ import { workload } from '@trustplane/proto';
 import { percentile, report, round } from './stats.js';
 
 const STREAMS = Number(process.env['TP_BENCH_STREAMS'] ?? 1000);
-const SAMPLES = Number(process.env['TP_BENCH_SAMPLES'] ?? 5000);
+const SAMPLES = Number(process.env['TP_BENCH_SAMPLES'] ?? 20_000);
 /** Calls before each series, so JIT and heap sizing have settled. */
 const WARMUP = 2000;
 const CALLS_PER_CHANNEL = 200;
