@@ -153,6 +153,19 @@ test('an agent joined with a tpctl join token gets an entry created with tpctl, 
   assert.equal(parsed.status, 0, parsed.stderr);
   assert.match(parsed.stdout, /CA:TRUE/);
   assert.match(parsed.stdout, /Certificate Sign/);
+  const document = await json<{ keys: { use: string; x5c?: string[]; kid?: string }[]; spiffe_sequence: number }>(['trust-domain', 'bundle', 'signed.example']);
+  assert.ok(document.keys.some((k) => k.use === 'x509-svid' && k.x5c?.length === 1));
+  assert.ok(document.keys.some((k) => k.use === 'jwt-svid' && typeof k.kid === 'string'));
+  assert.ok(document.spiffe_sequence >= 1);
+  // Another organization cannot read it: 404, as if the trust domain did not exist.
+  const other = await json<{ id: string }>(['org', 'create', '--name', 'Other Org']);
+  const otherToken = await json<{ token: string }>(['token', 'create', '--org', other.id, '--scopes', 'admin']);
+  const otherEnv = { ...cliEnv, TPCTL_TOKEN: otherToken.token };
+  await eventually(async () => (await tpctl(['trust-domain', 'list'], otherEnv)).code === 0, 10_000, 'other token accepted');
+  const foreign = await tpctl(['trust-domain', 'bundle', td.id], otherEnv);
+  assert.equal(foreign.code, 1);
+  assert.match(foreign.stderr, /404|not found/i);
+  assert.doesNotMatch(foreign.stdout, /BEGIN CERTIFICATE/);
   const socketPath = join(workDir, 'agent.sock');
   const agent = await startAgentProcess(
     {

@@ -118,10 +118,18 @@ export class ProjectionRunner {
           resolve();
         },
       };
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(new Error(`${this.options.projection.name} did not reach ${sequence} (at ${this.checkpoint})`));
-      }, timeoutMs);
+      const timer = setTimeout(
+        () => {
+          this.waiters.delete(waiter);
+          reject(
+            new Error(
+              `${this.options.projection.name} did not reach ${sequence} (at ${this.checkpoint})`,
+            ),
+          );
+        },
+        // setTimeout fires at once for delays above 2^31 - 1 ms (or Infinity): cap instead.
+        Math.min(timeoutMs, MAX_TIMER_MS),
+      );
       this.waiters.add(waiter);
     });
   }
@@ -155,7 +163,9 @@ export class ProjectionRunner {
   private async attachConsumer(): Promise<void> {
     const { nc, stream } = this.options;
     const jsm = await jetstreamManager(nc);
-    const existing = await jsm.consumers.info(stream.streamName, this.consumerName).catch(() => undefined);
+    const existing = await jsm.consumers
+      .info(stream.streamName, this.consumerName)
+      .catch(() => undefined);
     if (existing !== undefined && existing.ack_floor.stream_seq > this.checkpoint) {
       await jsm.consumers.delete(stream.streamName, this.consumerName);
     }
@@ -210,8 +220,15 @@ export class ProjectionRunner {
     try {
       const outcome = await inTransaction(client, schema, async () => {
         const start = await lockCheckpoint(client, projection.name);
-        const plan = planBatch(batch, start, this.options.stream.subjectPrefix, projection.aggregateTypes);
-        const spans = plan.candidates.flatMap((c) => (c.event ? [startApplySpan(projection.name, c.event)] : []));
+        const plan = planBatch(
+          batch,
+          start,
+          this.options.stream.subjectPrefix,
+          projection.aggregateTypes,
+        );
+        const spans = plan.candidates.flatMap((c) =>
+          c.event ? [startApplySpan(projection.name, c.event)] : [],
+        );
         try {
           await applyCandidates(client, projection, plan.candidates, (sequence, error) =>
             this.options.observer?.deadLettered?.(projection.name, sequence, error),
@@ -221,10 +238,10 @@ export class ProjectionRunner {
         }
         const last = plan.lastContiguous;
         if (last > start) {
-          await client.query(`UPDATE projection_checkpoints SET stream_seq = $2 WHERE projection = $1`, [
-            projection.name,
-            last,
-          ]);
+          await client.query(
+            `UPDATE projection_checkpoints SET stream_seq = $2 WHERE projection = $1`,
+            [projection.name, last],
+          );
         }
         return { last, plan };
       });
@@ -244,8 +261,10 @@ export class ProjectionRunner {
     const lagMs = newest === undefined ? 0 : Date.now() - Date.parse(newest.occurredAt);
     this.options.observer?.batchCommitted?.(projection.name, applied.length, committed, lagMs);
   }
-
 }
+
+/** The longest delay setTimeout honours (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A caller of `waitFor`: released once the checkpoint reaches `sequence`. */
 interface CheckpointWaiter {
@@ -317,4 +336,3 @@ function startApplySpan(projection: string, event: DomainEnvelope): Span {
     parent ?? otelContext.active(),
   );
 }
-

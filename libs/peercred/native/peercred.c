@@ -67,25 +67,31 @@ static napi_value throw_errno(napi_env env, int err, const char *syscall) {
   return NULL;
 }
 
-/* Reads argument 0 as a non-negative int32 file descriptor; returns false after throwing. */
+/*
+ * Reads argument 0 as a file descriptor: an integral number in [0, INT32_MAX] (NaN, fractions
+ * and out-of-range values are refused rather than truncated to some other descriptor).
+ * Returns false after throwing.
+ */
 static bool fd_argument(napi_env env, napi_callback_info info, const char *name, int32_t *fd) {
   size_t argc = 1;
   napi_value argv[1];
   napi_valuetype type;
+  double value;
 
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) {
     napi_throw_type_error(env, NULL, name);
     return false;
   }
   if (napi_typeof(env, argv[0], &type) != napi_ok || type != napi_number ||
-      napi_get_value_int32(env, argv[0], fd) != napi_ok) {
+      napi_get_value_double(env, argv[0], &value) != napi_ok) {
     napi_throw_type_error(env, NULL, name);
     return false;
   }
-  if (*fd < 0) {
+  if (!(value >= 0 && value <= 2147483647.0) || value != (double)(int32_t)value) {
     throw_errno(env, EBADF, name);
     return false;
   }
+  *fd = (int32_t)value;
   return true;
 }
 
@@ -106,7 +112,11 @@ static napi_value get_peer_pidfd(napi_env env, napi_callback_info info) {
       return throw_errno(env, errno, "getsockopt(SO_PEERPIDFD)");
     }
   }
-  NAPI_CALL(env, napi_create_int32(env, pidfd, &result));
+  if (napi_create_int32(env, pidfd, &result) != napi_ok) {
+    if (pidfd >= 0) close(pidfd); /* never leak a descriptor the caller cannot see */
+    napi_throw_error(env, NULL, "peercred: could not return the pidfd");
+    return NULL;
+  }
   return result;
 }
 

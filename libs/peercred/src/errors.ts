@@ -10,6 +10,8 @@ export type PeerCredErrorCode =
   | 'PEERCRED_GETSOCKOPT_FAILED'
   /** A pidfd operation (SO_PEERPIDFD, poll) failed; `systemCode` holds the errno name. */
   | 'PEERCRED_PIDFD_FAILED'
+  /** The peer process is gone (exited and reaped) before a pidfd could be taken. */
+  | 'PEERCRED_PEER_GONE'
   /** A pidfd handle was used after close(). */
   | 'PEERCRED_PIDFD_CLOSED'
   /** A pid argument was not a positive safe integer. */

@@ -32,3 +32,15 @@ describe('addon loading', () => {
     assert.equal(typeof copy.readProcessStartTime(process.pid), 'bigint');
   });
 });
+
+describe('addon argument checks', () => {
+  it('refuses a descriptor that is not a non-negative integer instead of truncating it (EBADF)', async () => {
+    const { loadAddon, nativeErrno } = await import('./native.js');
+    const addon = loadAddon();
+    for (const bad of [Number.NaN, 1.5, -1, 2 ** 31, Number.POSITIVE_INFINITY]) {
+      for (const call of [() => addon.pidfdExited(bad), () => addon.getPeerPidfd(bad)]) {
+        assert.throws(call, (error: unknown) => nativeErrno(error) === 9, `accepted ${bad}`);
+      }
+    }
+  });
+});

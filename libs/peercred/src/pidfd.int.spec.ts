@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { PeerCredError, PeerProcessHandle, getPeerCredentials } from './index.js';
+import {
+  PeerCredError,
+  PeerProcessHandle,
+  getPeerCredentials,
+  readProcessStartTime,
+} from './index.js';
 
 /** Open file descriptors of this process (to prove handles are closed). */
 function openFdCount(): number {
@@ -86,23 +91,73 @@ describe('PeerProcessHandle (SO_PEERPIDFD)', () => {
     }
   });
 
-  it('closes its descriptor once, and refuses use after close with PEERCRED_PIDFD_CLOSED', async () => {
+  it('sees a zombie peer as exited, though /proc still shows it with the same start time', async (t) => {
+    // The peer's parent execs into `sleep`, which never reaps it: once the peer exits it stays a
+    // zombie, invisible to a start-time comparison but not to its pidfd.
+    const peer = `require('net').connect(process.argv[1], () => setTimeout(() => process.exit(0), 200))`;
+    const shell = spawn(
+      '/bin/sh',
+      ['-c', `"$0" -e "$1" "$2" & exec sleep 30`, process.execPath, peer, socketPath],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const serverSide = await nextConnection();
+    const handle = PeerProcessHandle.ofPeer(serverSide);
+    try {
+      if (handle === undefined) {
+        t.skip('the kernel predates SO_PEERPIDFD (Linux 6.5)');
+        return;
+      }
+      const pid = getPeerCredentials(serverSide).pid;
+      const startTime = readProcessStartTime(pid);
+      assert.notEqual(startTime, undefined);
+      assert.equal(handle.hasExited(), false);
+      const state = (): string =>
+        readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] ?? '';
+      // The pidfd turns readable once the whole thread group is gone (the leader is a zombie
+      // slightly earlier, while its other threads finish exiting).
+      for (let i = 0; i < 100 && !handle.hasExited(); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(handle.hasExited(), true, 'the pidfd sees the exit');
+      assert.equal(state(), 'Z', 'the peer is a zombie, still in /proc');
+      assert.equal(
+        readProcessStartTime(pid),
+        startTime,
+        'a start-time check would still accept it',
+      );
+    } finally {
+      handle?.close();
+      serverSide.destroy();
+      shell.kill();
+    }
+  });
+
+  it('closes its descriptor once, and refuses use after close with PEERCRED_PIDFD_CLOSED', async (t) => {
     const client = createConnection(socketPath);
     const serverSide = await nextConnection();
-    const before = openFdCount();
-    const handle = PeerProcessHandle.ofPeer(serverSide);
-    if (handle === undefined) return; // covered by the skip above
-    assert.equal(openFdCount(), before + 1);
-    assert.equal(handle.hasExited(), false, 'this very process is the peer and is alive');
-    handle.close();
-    handle.close();
-    assert.equal(openFdCount(), before);
-    assert.throws(
-      () => handle.hasExited(),
-      (error: unknown) => error instanceof PeerCredError && error.code === 'PEERCRED_PIDFD_CLOSED',
-    );
-    client.destroy();
-    serverSide.destroy();
+    try {
+      const before = openFdCount();
+      const handle = PeerProcessHandle.ofPeer(serverSide);
+      if (handle === undefined) {
+        t.skip('the kernel predates SO_PEERPIDFD (Linux 6.5)');
+        return;
+      }
+      assert.equal(openFdCount(), before + 1);
+      assert.equal(handle.hasExited(), false, 'this very process is the peer and is alive');
+      handle.close();
+      handle.close();
+      assert.equal(openFdCount(), before);
+      assert.throws(
+        () => handle.hasExited(),
+        (error: unknown) =>
+          error instanceof PeerCredError && error.code === 'PEERCRED_PIDFD_CLOSED',
+      );
+    } finally {
+      client.destroy();
+      serverSide.destroy();
+    }
   });
 
   it('throws PEERCRED_FD_UNAVAILABLE for a destroyed socket', async () => {

@@ -1,5 +1,6 @@
 import { closeSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { constants } from 'node:os';
 import { PeerCredError } from './errors.js';
 import { errnoName, loadAddon, nativeErrno } from './native.js';
 import { socketFd } from './peer-credentials.js';
@@ -18,7 +19,8 @@ export class PeerProcessHandle {
   /**
    * The peer's pidfd, or undefined when the kernel predates SO_PEERPIDFD (Linux 6.5); callers
    * then fall back to comparing process start times.
-   * @throws PeerCredError `PEERCRED_FD_UNAVAILABLE`, `PEERCRED_PIDFD_FAILED`, `PEERCRED_ADDON_NOT_BUILT`.
+   * @throws PeerCredError `PEERCRED_PEER_GONE` when the peer has already exited and been reaped,
+   *   `PEERCRED_FD_UNAVAILABLE`, `PEERCRED_PIDFD_FAILED`, `PEERCRED_ADDON_NOT_BUILT`.
    */
   static ofPeer(socket: Socket): PeerProcessHandle | undefined {
     const fd = socketFd(socket);
@@ -26,6 +28,14 @@ export class PeerProcessHandle {
     try {
       pidfd = loadAddon().getPeerPidfd(fd);
     } catch (cause) {
+      // Linux answers ESRCH, or EINVAL before 6.16, for a peer that is already reaped.
+      const errno = nativeErrno(cause);
+      if (errno === constants.errno.ESRCH || errno === constants.errno.EINVAL) {
+        throw new PeerCredError('PEERCRED_PEER_GONE', 'the connecting process has already exited', {
+          cause,
+          systemCode: errnoName(errno),
+        });
+      }
       throw pidfdFailed('getsockopt(SO_PEERPIDFD)', cause);
     }
     return pidfd < 0 ? undefined : new PeerProcessHandle(pidfd);
@@ -45,11 +55,15 @@ export class PeerProcessHandle {
     }
   }
 
-  /** Closes the pidfd (idempotent). */
+  /** Closes the pidfd (idempotent; never throws, it runs from socket 'close' listeners). */
   close(): void {
     if (!this.open) return;
     this.open = false;
-    closeSync(this.pidfd);
+    try {
+      closeSync(this.pidfd);
+    } catch {
+      // EBADF/EIO on close leave nothing to release.
+    }
   }
 }
 
@@ -62,3 +76,4 @@ function pidfdFailed(operation: string, cause: unknown): PeerCredError {
     { cause, systemCode },
   );
 }
+

@@ -21,7 +21,7 @@ import {
   type sendUnaryData,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { PeerProcessHandle, getPeerCredentials } from '@trustplane/peercred';
+import { PeerCredError, PeerProcessHandle, getPeerCredentials } from '@trustplane/peercred';
 import { workload } from '@trustplane/proto';
 import type { Logger } from 'pino';
 import {
@@ -251,7 +251,10 @@ export class WorkloadApiServer {
       credentials = getPeerCredentials(socket);
       processHandle = PeerProcessHandle.ofPeer(socket);
     } catch (error) {
-      this.logger.warn({ err: error }, 'peer credentials unavailable; connection dropped');
+      // A caller that connected and exited at once is routine (and must not flood the log).
+      const gone = error instanceof PeerCredError && error.code === 'PEERCRED_PEER_GONE';
+      if (gone) this.logger.debug('caller exited before it was accepted; connection dropped');
+      else this.logger.warn({ err: error }, 'peer credentials unavailable; connection dropped');
       socket.destroy();
       return;
     }

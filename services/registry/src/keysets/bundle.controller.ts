@@ -19,7 +19,10 @@ export class BundleController {
 
   @Get()
   @RequireScope('trust-domains:read')
-  async get(@Param('td') td: string, @Req() request: FastifyRequest): Promise<Readonly<Record<string, unknown>>> {
+  async get(
+    @Param('td') td: string,
+    @Req() request: FastifyRequest,
+  ): Promise<Readonly<Record<string, unknown>>> {
     const tenant = principalOf(request).tenant;
     const trustDomain = await this.trustDomains.get(tenant, td);
     return this.signer.bundle({ tenant, trustDomainId: trustDomain.id });

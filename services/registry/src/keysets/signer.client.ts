@@ -1,7 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NATS, ProblemError } from '@trustplane/platform';
-import { signerSubject, type BundleRequest, type KeysetRequest, type KeysetView, type SignerError, type SignerOperation } from '@trustplane/signer-api';
+import {
+  signerSubject,
+  type BundleRequest,
+  type KeysetRequest,
+  type KeysetView,
+  type SignerError,
+  type SignerOperation,
+} from '@trustplane/signer-api';
 import type { RegistryConfig } from '../config.js';
 import { REGISTRY_CONFIG } from '../tokens.js';
 
@@ -30,19 +37,35 @@ export class SignerClient {
   async bundle(request: BundleRequest): Promise<Readonly<Record<string, unknown>>> {
     const reply = await this.call('bundle', request);
     const document = reply['document'];
-    if (typeof document !== 'object' || document === null || !Array.isArray((document as { keys?: unknown }).keys)) throw badReply();
+    if (
+      typeof document !== 'object' ||
+      document === null ||
+      !Array.isArray((document as { keys?: unknown }).keys)
+    )
+      throw badReply();
     return document as Record<string, unknown>;
   }
 
   /** One request/reply; resolves to the fields of an `ok` reply. */
-  private async call(operation: SignerOperation, request: object): Promise<Record<string, unknown>> {
+  private async call(
+    operation: SignerOperation,
+    request: object,
+  ): Promise<Record<string, unknown>> {
     let data: Uint8Array;
     try {
-      const message = await this.nc.request(signerSubject(this.config.subjectPrefix, operation), JSON.stringify(request), { timeout: this.config.signerTimeoutMs });
+      const message = await this.nc.request(
+        signerSubject(this.config.subjectPrefix, operation),
+        JSON.stringify(request),
+        { timeout: this.config.signerTimeoutMs },
+      );
       data = message.data;
     } catch {
       // No responders, a timeout or a closed connection: the caller can retry later.
-      throw new ProblemError(503, 'SIGNER_UNAVAILABLE', `no signer answered within ${this.config.signerTimeoutMs / 1000} s; retry later`);
+      throw new ProblemError(
+        503,
+        'SIGNER_UNAVAILABLE',
+        `no signer answered within ${this.config.signerTimeoutMs / 1000} s; retry later`,
+      );
     }
     const reply = parseReply(data);
     if ('error' in reply) {
@@ -58,7 +81,9 @@ function badReply(): ProblemError {
 }
 
 /** Checks the reply's shape (the signer is another process: trust nothing). */
-function parseReply(data: Uint8Array): { fields: Record<string, unknown> } | { error: SignerError } {
+function parseReply(
+  data: Uint8Array,
+): { fields: Record<string, unknown> } | { error: SignerError } {
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder().decode(data));
@@ -68,9 +93,22 @@ function parseReply(data: Uint8Array): { fields: Record<string, unknown> } | { e
   if (typeof value !== 'object' || value === null) throw badReply();
   const reply = value as Record<string, unknown>;
   if (reply['ok'] === true) return { fields: reply };
-  const error = reply['error'] as Record<string, unknown> | undefined;
-  if (reply['ok'] === false && error !== undefined && typeof error['code'] === 'string' && typeof error['message'] === 'string' && typeof error['status'] === 'number') {
-    return { error: { code: error['code'], message: error['message'], status: error['status'] as SignerError['status'] } };
+  const error = reply['error'] as Record<string, unknown> | null | undefined;
+  if (
+    reply['ok'] === false &&
+    typeof error === 'object' &&
+    error !== null &&
+    typeof error['code'] === 'string' &&
+    typeof error['message'] === 'string' &&
+    typeof error['status'] === 'number'
+  ) {
+    return {
+      error: {
+        code: error['code'],
+        message: error['message'],
+        status: error['status'] as SignerError['status'],
+      },
+    };
   }
   throw badReply();
 }

@@ -221,6 +221,38 @@ describe('signer agent API (two replicas on one database and stream)', () => {
     assert.match(replayed.error?.details ?? '', /already used/);
     const again = await attest(first, request);
     assert.equal(again.error?.code, status.PERMISSION_DENIED, 'and against the same replica');
+    assert.match(again.error?.details ?? '', /already used/);
+  });
+
+  it('one assertion sent to both replicas at the same moment attests exactly once', async () => {
+    for (let round = 0; round < 5; round++) {
+      const request = await attestRequest(seeded, 'node-race');
+      const assertion = statement(seeded, clusterId, 'node-race', Math.floor(Date.now() / 1000));
+      request.clusterKey = { statement: assertion, signature: edSign(null, assertion, clusterKey) };
+      const outcomes = await Promise.all([attest(first, request), attest(second, request)]);
+      const accepted = outcomes.filter((o) => o.error === undefined);
+      assert.equal(accepted.length, 1, outcomes.map((o) => o.error?.details ?? 'OK').join(' | '));
+      assert.match(
+        outcomes.find((o) => o.error !== undefined)?.error?.details ?? '',
+        /already used/,
+      );
+    }
+  });
+
+  it('one join token presented to both replicas at the same moment attests exactly one node', async () => {
+    for (let round = 0; round < 3; round++) {
+      const token = await newJoinToken(600);
+      const outcomes = await Promise.all([
+        attest(first, { ...(await attestRequest(seeded, `node-jr${round}a`)), joinToken: token }),
+        attest(second, { ...(await attestRequest(seeded, `node-jr${round}b`)), joinToken: token }),
+      ]);
+      const accepted = outcomes.filter((o) => o.error === undefined);
+      assert.equal(accepted.length, 1, outcomes.map((o) => o.error?.details ?? 'OK').join(' | '));
+      assert.equal(
+        outcomes.find((o) => o.error !== undefined)?.error?.code,
+        status.PERMISSION_DENIED,
+      );
+    }
   });
 
   it('refuses stale, foreign, forged and malformed assertions with their codes', async () => {
@@ -302,7 +334,7 @@ describe('signer agent API (two replicas on one database and stream)', () => {
       async () =>
         (
           await harness.db.pool.query(
-            'SELECT used_at FROM signer.join_tokens WHERE used_at IS NOT NULL',
+            "SELECT 1 FROM signer.join_tokens t JOIN signer.agents a ON a.id = t.agent_id WHERE a.node_name = 'node-j'",
           )
         ).rowCount === 1,
       10_000,

@@ -76,14 +76,15 @@ export async function checkJoinToken(
 
 /** Where nonces of accepted assertions are remembered, for as long as they could be replayed. */
 export interface AssertionNonceStore {
-  /** Records `nonce` for `clusterId` until `expiresAt`; false when it is already recorded and unexpired. */
-  remember(clusterId: string, nonce: string, expiresAt: Date, now: Date): Promise<boolean>;
+  /** Records `nonce` for `clusterId` for `retainSeconds`; false when it is already recorded and unexpired. */
+  remember(clusterId: string, nonce: string, retainSeconds: number): Promise<boolean>;
 }
 
-/** How long an accepted nonce must be remembered: the whole window in which its `iat` is fresh. */
-export function nonceExpiry(now: Date): Date {
-  return new Date(now.getTime() + 2 * ASSERTION_MAX_SKEW_SECONDS * 1000);
-}
+/**
+ * How long an accepted nonce is remembered: the whole window in which its `iat` counts as fresh
+ * (±ASSERTION_MAX_SKEW_SECONDS), plus a minute for clock differences between replicas.
+ */
+export const NONCE_RETAIN_SECONDS = 2 * ASSERTION_MAX_SKEW_SECONDS + 60;
 
 /** Verifies a cluster-key assertion: signed by a registered key of an active cluster, fresh, for this node. */
 export async function checkClusterKey(
@@ -153,7 +154,7 @@ export async function checkClusterKey(
   });
   if (!valid)
     throw denied('ASSERTION_INVALID', 'the assertion is not signed by a key of the cluster');
-  if (!(await nonces.remember(cluster.id, statement.nonce, nonceExpiry(now), now)))
+  if (!(await nonces.remember(cluster.id, statement.nonce, NONCE_RETAIN_SECONDS)))
     throw denied('ASSERTION_REPLAYED', 'the assertion was already used');
   return { method: 'cluster_key', cluster };
 }

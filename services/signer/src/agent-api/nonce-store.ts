@@ -16,15 +16,21 @@ export class PostgresNonceStore implements AssertionNonceStore {
     this.table = `${quoteIdent(schema)}.attestation_nonces`;
   }
 
-  async remember(clusterId: string, nonce: string, expiresAt: Date, now: Date): Promise<boolean> {
-    // The insert wins or loses atomically; a leftover row whose window has passed is taken over.
+  async remember(clusterId: string, nonce: string, retainSeconds: number): Promise<boolean> {
+    // One atomic statement decides between racing replicas; a row whose window has passed is
+    // taken over. Expiry is judged by the database's clock, so replicas with skewed clocks
+    // neither shorten each other's windows nor delete rows another replica still needs.
     const inserted = await this.pool.query(
-      `INSERT INTO ${this.table} AS n (cluster_id, nonce, expires_at) VALUES ($1, $2, $3)
-       ON CONFLICT (cluster_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE n.expires_at <= $4
+      `INSERT INTO ${this.table} AS n (cluster_id, nonce, expires_at)
+       VALUES ($1, $2, now() + make_interval(secs => $3))
+       ON CONFLICT (cluster_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE n.expires_at < now()
        RETURNING 1`,
-      [clusterId, nonce, expiresAt, now],
+      [clusterId, nonce, retainSeconds],
     );
-    await this.pool.query(`DELETE FROM ${this.table} WHERE expires_at <= $1`, [now]);
+    // Housekeeping, best effort: a failure here must not fail an attestation already decided.
+    await this.pool
+      .query(`DELETE FROM ${this.table} WHERE expires_at < now()`)
+      .catch(() => undefined);
     return inserted.rowCount === 1;
   }
 }

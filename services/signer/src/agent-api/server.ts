@@ -28,7 +28,12 @@ import {
 } from '@grpc/grpc-js';
 import { cryptoErrorKind, isCryptoError, parseCsr, inspectPublicKey } from '@trustplane/crypto';
 import { DomainError, uuidv7 } from '@trustplane/events';
-import { handleCommand, type CommandContext, type EventLog } from '@trustplane/eventstore';
+import {
+  ConcurrencyError,
+  handleCommand,
+  type CommandContext,
+  type EventLog,
+} from '@trustplane/eventstore';
 import { isKeyManagerError } from '@trustplane/keymanager';
 import { agentApi } from '@trustplane/proto';
 import {
@@ -570,9 +575,9 @@ export class AgentApiServer {
         { tenant: td.tenant, aggregateType: JOIN_TOKEN, aggregateId: evidence.joinTokenId },
         { kind: 'use', agentId, nodeName: request.nodeName, now },
         context,
-        {
-          maxAttempts: 1,
-        },
+        // A replica spending the same token at the same moment wins the append; the retry then
+        // decides on the reloaded state and refuses with JOIN_TOKEN_USED.
+        { maxAttempts: 2 },
       );
     }
     await handleCommand(
@@ -796,6 +801,8 @@ export class AgentApiServer {
     }
     if (error instanceof SignerRequestError)
       return { code: status.INVALID_ARGUMENT, details: `${error.code}: ${error.message}` };
+    if (error instanceof ConcurrencyError)
+      return { code: status.ABORTED, details: 'a concurrent change won; try again' };
     if (error instanceof SignerUnavailableError)
       return { code: status.UNAVAILABLE, details: error.message };
     if (isCryptoError(error) && cryptoErrorKind(error.code) === 'invalid_input')
