@@ -42,6 +42,11 @@ export const agentConfigSchema = {
       default: true,
     },
   ),
+  maxConnections: field.int(
+    'TP_AGENT_MAX_CONNECTIONS',
+    'most Workload API connections open at once; further ones are closed at accept (each holds a socket and a pidfd)',
+    { default: 10_000, min: 1, max: 1_000_000 },
+  ),
   jwtCacheSize: field.int('TP_AGENT_JWT_CACHE_SIZE', 'largest number of cached JWT-SVIDs', {
     default: 10_000,
     min: 1,

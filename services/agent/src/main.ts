@@ -96,6 +96,7 @@ async function main(): Promise<void> {
     logger,
     stats,
     jwtCacheSize: config.jwtCacheSize,
+    maxConnections: config.maxConnections,
     attestor: new UnixWorkloadAttestor({
       procRoot: config.procRoot,
       passwdPath: config.passwdPath,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
-import type { Socket } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -465,6 +465,46 @@ describe('Workload API server on a Unix socket (real certificates, kernel peer c
     assert.ok((snapshot.calls['FetchX509SVID']?.['INVALID_ARGUMENT'] ?? 0) >= 1);
     assert.ok((snapshot.calls['FetchJWTSVID']?.['OK'] ?? 0) >= 2);
     assert.ok(snapshot.streamMessages > 0);
+  });
+});
+
+describe('Workload API connection cap', () => {
+  it('closes connections beyond maxConnections at accept and counts them; a freed slot is usable again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agent-wl-cap-'));
+    const socketPath = join(dir, 'api.sock');
+    const td = await createTestTrustDomain('example.org');
+    const id = 'spiffe://example.org/capped';
+    const source = new StaticIdentitySource(
+      snapshotOf(td, [identity('e-cap', id, ['unix:uid:0'], await td.mintSvid(id))]),
+    );
+    const server = new WorkloadApiServer({ socketPath, source, logger: silent, maxConnections: 2 });
+    await server.start();
+    const open = async (): Promise<Socket> => {
+      const socket = createConnection(socketPath);
+      await once(socket, 'connect');
+      return socket;
+    };
+    try {
+      const [a, b] = [await open(), await open()];
+      const third = await open();
+      await once(third, 'close');
+      assert.equal(server.stats.snapshot().droppedConnections, 1);
+      assert.equal(a.destroyed || b.destroyed, false, 'the first two stay open');
+      a.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const client = workloadClient(socketPath);
+      const stream = x509Stream(client);
+      assert.deepEqual(
+        (await stream.next()).svids.map((s) => s.spiffeId),
+        [id],
+      );
+      stream.cancel();
+      client.close();
+      b.destroy();
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -38,6 +38,9 @@ import { WorkloadView, type WorkloadMatch } from './view.js';
 /** The metadata key every Workload API call must carry with the value `true`. */
 export const SECURITY_HEADER = 'workload.spiffe.io';
 
+/** Default cap on open connections. */
+const DEFAULT_MAX_CONNECTIONS = 10_000;
+
 /** The answer to the WIT-SVID profile's RPCs. */
 const WIT_PROFILE_UNSUPPORTED = 'this agent does not support the WIT-SVID profile';
 
@@ -60,6 +63,8 @@ export interface WorkloadApiServerOptions {
   readonly socketMode?: number;
   /** Largest number of cached JWT-SVIDs (default 10,000). */
   readonly jwtCacheSize?: number;
+  /** Most connections open at once; more are closed at accept (default 10,000). */
+  readonly maxConnections?: number;
   /** Counters (default: a fresh instance, see {@link WorkloadApiServer.stats}). */
   readonly stats?: WorkloadApiStats;
 }
@@ -195,6 +200,11 @@ export class WorkloadApiServer {
     this.unsubscribe = this.options.source.onChange(() => this.scheduleRefresh());
 
     const server = createServer((socket) => this.accept(socket));
+    server.maxConnections = this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    server.on('drop', () => {
+      this.stats.connectionDropped();
+      this.logger.debug('connection refused: too many open Workload API connections');
+    });
     this.net = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -28,6 +28,8 @@ export interface WorkloadApiStatsSnapshot {
   readonly connections: number;
   /** Messages written on streams (first messages and updates). */
   readonly streamMessages: number;
+  /** Connections closed at accept because the connection cap was reached. */
+  readonly droppedConnections: number;
 }
 
 /** The Workload API's counters. */
@@ -35,6 +37,7 @@ export class WorkloadApiStats {
   private readonly active = new Map<string, number>();
   private readonly finished = new Map<string, Map<string, number>>();
   private openConnections = 0;
+  private dropped = 0;
   private messages = 0;
 
   /** A stream was opened (after its caller was authorized). */
@@ -62,6 +65,11 @@ export class WorkloadApiStats {
     this.openConnections += delta;
   }
 
+  /** A connection was closed at accept: the connection cap was reached. */
+  connectionDropped(): void {
+    this.dropped++;
+  }
+
   /** A stream message was written. */
   messageSent(): void {
     this.messages++;
@@ -86,11 +94,13 @@ export class WorkloadApiStats {
       calls,
       connections: this.openConnections,
       streamMessages: this.messages,
+      droppedConnections: this.dropped,
     };
   }
 
   /**
    * Registers `tp_workload_api_active_streams{method}`, `tp_workload_api_connections`,
+   * `tp_workload_api_dropped_connections_total`,
    * `tp_workload_api_calls_total{method,status}` and `tp_workload_api_stream_messages_total`
    * in `registry`; values are read from these counters on each scrape.
    */
@@ -98,6 +108,7 @@ export class WorkloadApiStats {
     const active = this.active;
     const finished = this.finished;
     const connections = (): number => this.openConnections;
+    const dropped = (): number => this.dropped;
     const messages = (): number => this.messages;
     new Gauge({
       name: 'tp_workload_api_active_streams',
@@ -114,6 +125,15 @@ export class WorkloadApiStats {
       registers: [registry],
       collect() {
         this.set(connections());
+      },
+    });
+    new Counter({
+      name: 'tp_workload_api_dropped_connections_total',
+      help: 'Connections closed at accept because TP_AGENT_MAX_CONNECTIONS were open',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(dropped());
       },
     });
     new Counter({
