@@ -503,6 +503,9 @@ test('Python grpcio against the real agent: every RPC; uids get their own identi
   assert.equal(root.report['wrong_audience'], 'INVALID_ARGUMENT');
   assert.equal(root.report['wit_svid'], 'UNIMPLEMENTED', 'the incubating WIT-SVID profile is declined as the specification requires');
   assert.equal(root.report['wit_bundles'], 'UNIMPLEMENTED');
+  // The Workload API's own counters are on the agent's /metrics.
+  assert.ok((await metric(agent.healthUrl, 'tp_workload_api_calls_total{method="FetchJWTSVID",status="OK"}')) >= 1);
+  assert.ok((await metric(agent.healthUrl, 'tp_workload_api_calls_total{method="FetchWITSVID",status="UNIMPLEMENTED"}')) >= 1);
 
   let nobody = pythonClient(stubs, agent.socketPath, 65534);
   for (let attempt = 0; attempt < 40 && nobody.status !== 0; attempt++) {

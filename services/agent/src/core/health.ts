@@ -56,10 +56,8 @@ export async function startHealthServer(options: {
     'agent SVID renewals since start',
     () => core.stats.agentRenewals,
   );
-  gauge('tp_agent_workload_streams', 'open Workload API streams', () => {
-    const active = options.workloadStats.snapshot().activeStreams;
-    return Object.values(active).reduce((a, b) => a + b, 0);
-  });
+  // tp_workload_api_*: streams by method, connections, dropped connections, calls by status.
+  options.workloadStats.register(registry);
 
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
