@@ -31,7 +31,7 @@ import {
   newJoinTokenId,
   trustDomainDecider,
 } from '@trustplane/registry-domain';
-import { bundleX509AuthoritiesPem, newResourceId, type SpiffeBundleDocument } from '@trustplane/spiffe';
+import { bundleX509AuthoritiesPem, certificatesPem, newResourceId, type SpiffeBundleDocument } from '@trustplane/spiffe';
 import {
   connectTestNats,
   createTestDatabase,
@@ -115,10 +115,6 @@ async function deleteEntry(id: string): Promise<void> {
 
 async function agentEvents(id: string): Promise<string[]> {
   return (await log.readAggregate({ tenant, aggregateType: AGENT, aggregateId: id })).map((e) => e.event.type);
-}
-
-function pem(ders: readonly Buffer[]): string {
-  return ders.map((der) => `-----BEGIN CERTIFICATE-----\n${(der.toString('base64').match(/.{1,64}/g) ?? []).join('\n')}\n-----END CERTIFICATE-----\n`).join('');
 }
 
 function splitDer(data: Buffer): Buffer[] {
@@ -350,8 +346,8 @@ test('an entry created after the agent started is pushed to the workload; openss
   const chain = splitDer(svid.x509Svid);
   const leaf = new X509Certificate(chain[0] ?? Buffer.alloc(0));
   assert.equal(leaf.subjectAltName, `URI:spiffe://${TD}/e2e/payments`);
-  writeFileSync(join(work, 'svid.pem'), pem(chain.slice(0, 1)));
-  writeFileSync(join(work, 'bundle.pem'), pem(splitDer(svid.bundle)));
+  writeFileSync(join(work, 'svid.pem'), certificatesPem(chain.slice(0, 1)));
+  writeFileSync(join(work, 'bundle.pem'), certificatesPem(splitDer(svid.bundle)));
   const verify = spawnSync('openssl', ['verify', '-purpose', 'sslclient', '-CAfile', join(work, 'bundle.pem'), join(work, 'svid.pem')], { encoding: 'utf8' });
   assert.equal(verify.status, 0, verify.stdout + verify.stderr);
 

@@ -16,3 +16,5 @@ export * as workload from './generated/spiffe/workload/workload.js';
  * grpc-js service definition `AgentAPIService` and client constructor `AgentAPIClient`.
  */
 export * as agentApi from './generated/trustplane/agent/v1/agent.js';
+
+export { AGENT_SNI_SUFFIX, agentApiSni } from './agent-sni.js';

@@ -91,4 +91,4 @@ export {
   DEFAULT_RESERVED_PATH_SEGMENTS,
   validateRegistrationEntry,
 } from './registration-entry.js';
-export { bundleX509AuthoritiesPem, type SpiffeBundleDocument } from './bundle.js';
+export { bundleX509AuthoritiesPem, certificatesPem, type SpiffeBundleDocument } from './bundle.js';

@@ -25,7 +25,8 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { buildCsr, keyObjectSigner, spkiOf } from '@trustplane/crypto';
-import { agentApi } from '@trustplane/proto';
+import { agentApi, agentApiSni } from '@trustplane/proto';
+import { certificatesPem } from '@trustplane/spiffe';
 import type { Logger } from 'pino';
 import type {
   IdentitySnapshot,
@@ -35,16 +36,8 @@ import type {
   TrustBundle,
   WorkloadIdentity,
 } from '../identity-source.js';
-import {
-  certificatesPem,
-  pemCertificates,
-  StateStore,
-  validityOf,
-  type AgentState,
-} from './state-store.js';
+import { pemCertificates, StateStore, validityOf, type AgentState } from './state-store.js';
 
-/** SNI suffix the signer selects trust domains by. */
-export const AGENT_SNI_SUFFIX = '.agents.trustplane';
 /** Most CSRs per BatchSignX509Svids call. */
 const BATCH_SIZE = 500;
 /** Deadline of unary calls to the signer. */
@@ -372,7 +365,7 @@ export class AgentCore implements IdentitySource {
   }
 
   private newClient(creds: ReturnType<typeof credentials.createSsl>): agentApi.AgentAPIClient {
-    const sni = `${this.settings.trustDomainId}${AGENT_SNI_SUFFIX}`;
+    const sni = agentApiSni(this.settings.trustDomainId);
     return new agentApi.AgentAPIClient(this.settings.serverAddress, creds, {
       'grpc.ssl_target_name_override': sni,
       'grpc.default_authority': sni,

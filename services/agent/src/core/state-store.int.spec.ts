@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestTrustDomain } from '../testing/fixtures.js';
-import { certificatesPem, pemCertificates, StateStore, validityOf } from './state-store.js';
+import { certificatesPem } from '@trustplane/spiffe';
+import { pemCertificates, StateStore, validityOf } from './state-store.js';
 
 test('the agent state round-trips through its directory (0700) and files (0600)', async () => {
   const td = await createTestTrustDomain('state.example');
@@ -24,7 +25,8 @@ test('the agent state round-trips through its directory (0700) and files (0600)'
     jwtAuthorities: td.bundle.jwtAuthorities,
   });
   assert.equal(statSync(dir).mode & 0o777, 0o700);
-  for (const file of ['agent-key.pem', 'agent-state.json']) assert.equal(statSync(join(dir, file)).mode & 0o777, 0o600, file);
+  for (const file of ['agent-key.pem', 'agent-state.json'])
+    assert.equal(statSync(join(dir, file)).mode & 0o777, 0o600, file);
   const loaded = store.load();
   assert.ok(loaded);
   assert.equal(loaded.spiffeId, 'spiffe://state.example/agent/edge/node-1');
@@ -34,7 +36,11 @@ test('the agent state round-trips through its directory (0700) and files (0600)'
     loaded.key.export({ type: 'pkcs8', format: 'der' }).toString('hex'),
     privateKey.export({ type: 'pkcs8', format: 'der' }).toString('hex'),
   );
-  assert.doesNotMatch(readFileSync(join(dir, 'agent-state.json'), 'utf8'), /PRIVATE KEY/, 'the key is only in its own file');
+  assert.doesNotMatch(
+    readFileSync(join(dir, 'agent-state.json'), 'utf8'),
+    /PRIVATE KEY/,
+    'the key is only in its own file',
+  );
   writeFileSync(join(dir, 'agent-state.json'), '{not json');
   assert.equal(store.load(), undefined, 'a corrupt state means attesting again, not crashing');
 });

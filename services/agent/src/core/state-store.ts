@@ -95,16 +95,6 @@ export function validityOf(der: Buffer): { notBefore: Date; notAfter: Date } {
   return { notBefore: new Date(cert.validFrom), notAfter: new Date(cert.validTo) };
 }
 
-/** PEM of DER certificates. */
-export function certificatesPem(ders: readonly Buffer[]): string {
-  return ders
-    .map(
-      (der) =>
-        `-----BEGIN CERTIFICATE-----\n${(der.toString('base64').match(/.{1,64}/g) ?? []).join('\n')}\n-----END CERTIFICATE-----\n`,
-    )
-    .join('');
-}
-
 /** DER certificates of a PEM bundle. */
 export function pemCertificates(pem: string): Buffer[] {
   const out: Buffer[] = [];

@@ -19,7 +19,7 @@ import {
   mintX509Svid,
   spkiOf,
 } from '@trustplane/crypto';
-import { agentApi } from '@trustplane/proto';
+import { agentApi, agentApiSni } from '@trustplane/proto';
 import {
   CLUSTER,
   JOIN_TOKEN,
@@ -28,7 +28,7 @@ import {
   mintJoinToken,
   newJoinTokenId,
 } from '@trustplane/registry-domain';
-import { newResourceId } from '@trustplane/spiffe';
+import { certificatesPem, newResourceId } from '@trustplane/spiffe';
 import { eventually } from '@trustplane/testkit';
 import { loadSignerConfig } from '../config.js';
 import { startSigner, type SignerServer } from '../server.js';
@@ -38,7 +38,6 @@ import {
   type SignerHarness,
 } from '../testing/harness.js';
 import { ASSERTION_MAX_SKEW_SECONDS } from './attestation.js';
-import { sniFor } from './trust.js';
 
 const TD = 'agentapi.example';
 
@@ -66,7 +65,7 @@ function bootstrapClient(
     clientCert === undefined ? null : Buffer.from(clientCert.chainPem),
     { rejectUnauthorized: false, checkServerIdentity: () => undefined },
   );
-  const sni = sniFor(trustDomainId);
+  const sni = agentApiSni(trustDomainId);
   return new agentApi.AgentAPIClient(`127.0.0.1:${port}`, creds, {
     'grpc.ssl_target_name_override': sni,
     'grpc.default_authority': sni,
@@ -118,10 +117,6 @@ function statement(
       nonce: randomBytes(16).toString('hex'),
     }),
   );
-}
-
-function pemOf(der: Buffer): string {
-  return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
 }
 
 describe('signer agent API (two replicas on one database and stream)', () => {
@@ -387,7 +382,7 @@ describe('signer agent API (two replicas on one database and stream)', () => {
     );
     const impostor = bootstrapClient(harness.signer.agentApi.port, seeded.trustDomainId, {
       key: leafKey.privateKey,
-      chainPem: svid.chain.map(pemOf).join(''),
+      chainPem: certificatesPem(svid.chain),
     });
     try {
       const outcome = await new Promise<ServiceError | undefined>((resolve) =>
@@ -421,7 +416,7 @@ describe('signer agent API (two replicas on one database and stream)', () => {
       await new Promise((resolve) => setTimeout(resolve, waitMs));
       const client = bootstrapClient(harness.signer.agentApi.port, seeded.trustDomainId, {
         key: key.privateKey,
-        chainPem: minted.chain.map((der) => pemOf(Buffer.from(der, 'base64'))).join(''),
+        chainPem: certificatesPem(minted.chain.map((der) => Buffer.from(der, 'base64'))),
       });
       try {
         return await new Promise<ServiceError | undefined>((resolve) =>

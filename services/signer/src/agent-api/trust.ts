@@ -4,17 +4,11 @@
  */
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
+import { AGENT_SNI_SUFFIX } from '@trustplane/proto';
+import { certificatesPem } from '@trustplane/spiffe';
 import type { Logger } from 'pino';
 import type { CaService } from '../ca-service.js';
 import type { AgentModel, TrustDomainRow } from './model.js';
-
-/** SNI suffix the agent sends: `<trust domain id>.agents.trustplane`. */
-export const AGENT_SNI_SUFFIX = '.agents.trustplane';
-
-/** The SNI name of a trust domain. */
-export function sniFor(trustDomainId: string): string {
-  return `${trustDomainId}${AGENT_SNI_SUFFIX}`;
-}
 
 /** The trust domain id named by an SNI value, or undefined. */
 export function trustDomainIdOfSni(
@@ -65,16 +59,6 @@ export async function trustMaterial(
     }
   }
   return { trustDomain: td, x509Authorities, jwks, sequence: bundle.sequence, tainted };
-}
-
-/** PEM of DER certificates. */
-export function pemOf(ders: readonly Buffer[]): string {
-  return ders
-    .map(
-      (der) =>
-        `-----BEGIN CERTIFICATE-----\n${(der.toString('base64').match(/.{1,64}/g) ?? []).join('\n')}\n-----END CERTIFICATE-----\n`,
-    )
-    .join('');
 }
 
 interface CachedContext {
@@ -149,8 +133,8 @@ export class ServingContexts {
     }
     const context = createSecureContext({
       key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
-      cert: pemOf(svid.chain),
-      ca: pemOf(material.x509Authorities),
+      cert: certificatesPem(svid.chain),
+      ca: certificatesPem(material.x509Authorities),
       minVersion: 'TLSv1.2',
     });
     const now = this.now().getTime();
