@@ -648,6 +648,8 @@ export class AgentApiServer {
       );
     const authorized = await this.authorizedEntries(caller);
     const results: agentApi.X509SvidResult[] = [];
+    // The CA state is read once per batch, when the first authorized CSR needs it.
+    let minter: ReturnType<CaService['x509Minter']> | undefined;
     for (const param of params) {
       const entry = authorized.get(param.entryId);
       if (entry === undefined) {
@@ -667,7 +669,8 @@ export class AgentApiServer {
         continue;
       }
       try {
-        const { svid } = await this.options.ca.mintX509(caller.deployment, {
+        minter ??= this.options.ca.x509Minter(caller.deployment);
+        const { svid } = await (await minter)({
           spiffeId: entry.spiffeId,
           csr: param.csr,
           dnsNames: entry.dnsNames,
