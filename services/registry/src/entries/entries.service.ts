@@ -4,6 +4,7 @@ import type { CommandContext } from '@trustplane/eventstore';
 import { ProblemError } from '@trustplane/platform';
 import { ENTRY, entryDecider, entryInputOf } from '@trustplane/registry-domain';
 import { newResourceId, type RegistrationEntryInput } from '@trustplane/spiffe';
+import type { PoolClient } from 'pg';
 import { CommandBus } from '../command-bus.js';
 import { entryView, type Page } from '../model/views.js';
 import { pageOf, type PageRequest } from '../pagination.js';
@@ -57,18 +58,23 @@ export class EntriesService {
   }
 
   async get(tenant: string, id: string): Promise<EntryView> {
-    return this.db.read(tenant, async (client) => {
-      const rows = await client.query(`SELECT * FROM ${this.db.schema}.entries WHERE id = $1`, [id]);
-      const row = rows.rows[0];
-      if (row === undefined) throw new ProblemError(404, 'ENTRY_NOT_FOUND', `entry ${id} not found`);
-      return entryView(row);
-    });
+    return this.db.read(tenant, (client) => this.find(client, id));
+  }
+
+  /** One entry visible to the transaction's tenant (404 otherwise). */
+  private async find(client: PoolClient, id: string): Promise<EntryView> {
+    const rows = await client.query(`SELECT * FROM ${this.db.schema}.entries WHERE id = $1`, [id]);
+    const row = rows.rows[0];
+    if (row === undefined) throw new ProblemError(404, 'ENTRY_NOT_FOUND', `entry ${id} not found`);
+    return entryView(row);
   }
 
   /** Applies a partial change on top of the current entry, guarded by `revision`. */
   async update(tenant: string, id: string, revision: number, patch: Partial<RegistrationEntryInput>, context: CommandContext): Promise<EntryView> {
-    const current = await this.get(tenant, id);
-    const trustDomain = await this.db.read(tenant, (client) => this.trustDomains.findRow(client, current.trustDomainId));
+    const { current, trustDomain } = await this.db.read(tenant, async (client) => {
+      const entry = await this.find(client, id);
+      return { current: entry, trustDomain: await this.trustDomains.findRow(client, entry.trustDomainId) };
+    });
     const merged: RegistrationEntryInput = { ...entryInputOf(toEntryData(current)), ...patch };
     await this.commands.run(
       entryDecider,

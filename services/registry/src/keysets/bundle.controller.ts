@@ -24,7 +24,7 @@ export class BundleController {
     @Req() request: FastifyRequest,
   ): Promise<Readonly<Record<string, unknown>>> {
     const tenant = principalOf(request).tenant;
-    const trustDomain = await this.trustDomains.get(tenant, td);
-    return this.signer.bundle({ tenant, trustDomainId: trustDomain.id });
+    const trustDomainId = await this.trustDomains.idOf(tenant, td);
+    return this.signer.bundle({ tenant, trustDomainId });
   }
 }

@@ -82,7 +82,12 @@ export class TrustDomainsService {
 
   /** Finds a trust domain by id or name within the tenant (404 otherwise, also for other tenants' ids). */
   async get(tenant: string, idOrName: string): Promise<TrustDomainView> {
-    return this.db.read(tenant, async (client) => trustDomainView(await this.findRow(client, idOrName), this.config.publicBaseUrl));
+    return this.db.read(tenant, async (client) => trustDomainView(await this.findRow(client, idOrName, { withCounts: true }), this.config.publicBaseUrl));
+  }
+
+  /** The id of a trust domain given by id or name (404 as {@link get}). */
+  async idOf(tenant: string, idOrName: string): Promise<string> {
+    return this.db.read(tenant, async (client) => String((await this.findRow(client, idOrName))['id']));
   }
 
   async deployments(tenant: string, idOrName: string): Promise<DeploymentView[]> {
@@ -124,12 +129,15 @@ export class TrustDomainsService {
   }
 
   async createDeployment(tenant: string, idOrName: string, input: { name: string; region: string }, context: CommandContext): Promise<DeploymentView> {
-    const td = await this.db.read(tenant, (client) => this.findRow(client, idOrName));
+    const { td, nameTaken } = await this.db.read(tenant, async (client) => {
+      const row = await this.findRow(client, idOrName);
+      const same = await client.query(`SELECT 1 FROM ${this.db.schema}.deployments WHERE trust_domain_id = $1 AND name = $2`, [row['id'], input.name]);
+      return { td: row, nameTaken: (same.rowCount ?? 0) > 0 };
+    });
     if (td['kind'] === 'managed') {
       throw new DomainError('MANAGED_TRUST_DOMAIN_DEPLOYMENT', 'a managed trust domain has exactly one deployment, created with it', 'conflict');
     }
-    const existing = await this.deployments(tenant, String(td['id']));
-    if (existing.some((d) => d.name === input.name)) {
+    if (nameTaken) {
       throw new DomainError('DEPLOYMENT_NAME_TAKEN', `trust domain ${String(td['name'])} already has a deployment named ${input.name}`, 'conflict');
     }
     const id = newResourceId('deployment');
@@ -160,10 +168,15 @@ export class TrustDomainsService {
     });
   }
 
-  /** The trust domain row (with counts) by id or name, visible to the tenant. */
-  async findRow(client: PoolClient, idOrName: string): Promise<Record<string, unknown>> {
+  /**
+   * The trust domain row by id or name, visible to the tenant. The cluster and deployment counts
+   * (two subqueries) are only added for the view that shows them, not for every route that
+   * merely resolves a trust domain.
+   */
+  async findRow(client: PoolClient, idOrName: string, options: { withCounts?: boolean } = {}): Promise<Record<string, unknown>> {
+    const columns = options.withCounts === true ? TD_COLUMNS(this.db.schema) : 't.*';
     const rows = await client.query(
-      `SELECT ${TD_COLUMNS(this.db.schema)} FROM ${this.db.schema}.trust_domains t WHERE t.id = $1 OR t.name = $1 LIMIT 1`,
+      `SELECT ${columns} FROM ${this.db.schema}.trust_domains t WHERE t.id = $1 OR t.name = $1 LIMIT 1`,
       [idOrName],
     );
     const row = rows.rows[0];
