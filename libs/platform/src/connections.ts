@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { EventStreamSettings } from '@trustplane/eventstore';
 import pg from 'pg';
 import { DataSource, type MigrationInterface } from 'typeorm';
 
@@ -18,6 +19,30 @@ export async function connectNats(settings: NatsSettings, name: string): Promise
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
   });
+}
+
+/** Where the event log lives, as every service's config names it. */
+export interface EventStreamConfig {
+  readonly eventStream: string;
+  readonly subjectPrefix: string;
+  readonly streamReplicas: number;
+}
+
+/** How long JetStream remembers message ids for dedupe (the same for every opener of the stream). */
+const DUPLICATE_WINDOW_MS = 120_000;
+
+/**
+ * The stream settings every opener of the event log uses. One definition: opening the stream
+ * updates its configuration when it differs, so two openers with different settings would keep
+ * rewriting it.
+ */
+export function eventStreamSettings(config: EventStreamConfig): EventStreamSettings {
+  return {
+    streamName: config.eventStream,
+    subjectPrefix: config.subjectPrefix,
+    replicas: config.streamReplicas,
+    duplicateWindowMs: DUPLICATE_WINDOW_MS,
+  };
 }
 
 /** Creates the service's Postgres pool. */

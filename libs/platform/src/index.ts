@@ -3,7 +3,15 @@ export * from './light.js';
 export { createLogger, NestPinoLogger } from './logger.js';
 export { createServiceMetrics, metricsObserver, type ServiceMetrics } from './metrics.js';
 export { initTracing, formatTraceparent, startServerSpan, type Tracing } from './tracing.js';
-export { bindMigration, connectNats, createPgPool, runMigrations, type NatsSettings } from './connections.js';
+export {
+  bindMigration,
+  connectNats,
+  createPgPool,
+  eventStreamSettings,
+  runMigrations,
+  type EventStreamConfig,
+  type NatsSettings,
+} from './connections.js';
 export { ProblemError, ProblemFilter, toProblem, type ProblemDocument, type FieldProblem } from './problem.js';
 export * from './tokens.js';
 export {

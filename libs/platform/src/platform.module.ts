@@ -15,7 +15,7 @@ import { EventLog, ProjectionRunner, type Projection } from '@trustplane/eventst
 import type { FastifyReply } from 'fastify';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { connectNats, createPgPool } from './connections.js';
+import { connectNats, createPgPool, eventStreamSettings } from './connections.js';
 import { runReadinessChecks, type ReadinessCheck } from './health.js';
 import { metricsObserver, type ServiceMetrics } from './metrics.js';
 import { Public } from './public-route.js';
@@ -158,13 +158,7 @@ export class PlatformModule {
       {
         provide: EVENT_LOG,
         inject: [NATS],
-        useFactory: (nc: NatsConnection) =>
-          EventLog.open(nc, {
-            streamName: settings.eventStream,
-            subjectPrefix: settings.subjectPrefix,
-            replicas: settings.streamReplicas,
-            duplicateWindowMs: 120_000,
-          }),
+        useFactory: (nc: NatsConnection) => EventLog.open(nc, eventStreamSettings(settings)),
       },
       {
         provide: READINESS_CHECKS,

@@ -5,7 +5,7 @@
 //   node services/registry/dist/admin.js dead-letters       list events parked by projections
 import 'reflect-metadata';
 import { compareProjection, dropRebuildSchema, quoteIdent, rebuildProjection } from '@trustplane/eventstore';
-import { connectNats, createPgPool } from '@trustplane/platform';
+import { connectNats, createPgPool, eventStreamSettings } from '@trustplane/platform';
 import { loadRegistryConfig } from './config.js';
 import { registryProjections } from './projections.js';
 
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
           const result = await rebuildProjection({
             nc,
             pool,
-            stream: { streamName: config.eventStream, subjectPrefix: config.subjectPrefix, replicas: config.streamReplicas, duplicateWindowMs: 120_000 },
+            stream: eventStreamSettings(config),
             projection,
             liveSchema: config.schema,
             targetSchema: target,

@@ -4,7 +4,7 @@
 import { userInfo } from 'node:os';
 import { uuidv7 } from '@trustplane/events';
 import { EventLog, handleCommand, type CommandContext } from '@trustplane/eventstore';
-import { connectNats } from '@trustplane/platform';
+import { connectNats, eventStreamSettings } from '@trustplane/platform';
 import { ORGANIZATION, organizationDecider } from '@trustplane/registry-domain';
 import { newResourceId, parseResourceId } from '@trustplane/spiffe';
 import { loadRegistryConfig } from './config.js';
@@ -21,12 +21,7 @@ async function withLog<T>(env: Env, work: (log: EventLog) => Promise<T>): Promis
   const config = loadRegistryConfig(env);
   const nc = await connectNats(config, 'tpctl-bootstrap');
   try {
-    const log = await EventLog.open(nc, {
-      streamName: config.eventStream,
-      subjectPrefix: config.subjectPrefix,
-      replicas: config.streamReplicas,
-      duplicateWindowMs: 120_000,
-    });
+    const log = await EventLog.open(nc, eventStreamSettings(config));
     return await work(log);
   } finally {
     await nc.close();
