@@ -29,7 +29,11 @@ export function isFresh(entry: CachedJwtSvid, now: Date): boolean {
 
 /** The cache key: SPIFFE ID and the sorted, deduplicated audience set. */
 export function jwtCacheKey(spiffeId: string, audience: readonly string[]): string {
-  return JSON.stringify([spiffeId, normalizeAudience(audience)]);
+  return cacheKeyOf(spiffeId, normalizeAudience(audience));
+}
+
+function cacheKeyOf(spiffeId: string, normalizedAudience: readonly string[]): string {
+  return JSON.stringify([spiffeId, normalizedAudience]);
 }
 
 /** Sorted, deduplicated audiences: the form minted and cached. */
@@ -58,14 +62,13 @@ export class JwtSvidCache {
 
   /** A token for (spiffeId, audience): from the cache while fresh, else freshly minted. */
   async get(spiffeId: string, audience: readonly string[]): Promise<MintedJwtSvid> {
-    const key = jwtCacheKey(spiffeId, audience);
+    const normalized = normalizeAudience(audience);
+    const key = cacheKeyOf(spiffeId, normalized);
     const cached = this.entries.get(key);
     if (cached !== undefined && isFresh(cached, this.clock.now())) return cached;
     let pending = this.inflight.get(key);
     if (pending === undefined) {
-      pending = this.obtain(key, spiffeId, normalizeAudience(audience)).finally(() =>
-        this.inflight.delete(key),
-      );
+      pending = this.obtain(key, spiffeId, normalized).finally(() => this.inflight.delete(key));
       this.inflight.set(key, pending);
     }
     return pending;

@@ -30,7 +30,7 @@ import {
   type WorkloadAttestation,
 } from '../attestation/unix-attestor.js';
 import type { IdentitySource, WorkloadIdentity } from '../identity-source.js';
-import { JwtSvidCache, normalizeAudience, type Clock } from './jwt-cache.js';
+import { JwtSvidCache, type Clock } from './jwt-cache.js';
 import { JwtValidationError, validateWorkloadJwt } from './jwt-validate.js';
 import { WorkloadApiStats, type WorkloadMethod } from './stats.js';
 import { WorkloadView, type WorkloadMatch } from './view.js';
@@ -391,18 +391,21 @@ export class WorkloadApiServer {
         call.once('cancelled', cleanup);
         call.once('close', cleanup);
         call.on('error', () => undefined);
-        this.push(stream, view);
+        this.push(stream, view, true);
       },
       (error: unknown) => this.failCallWith(kind, call, error),
     );
   }
 
-  /** Writes the stream's current state if it changed; ends the stream when nothing is granted any more. */
-  private push(stream: StreamState, view: WorkloadView): void {
+  /**
+   * Writes the stream's current state if it changed; ends the stream when nothing is granted any
+   * more. `justVerified`: the caller checked the process a moment ago (the stream's first push).
+   */
+  private push(stream: StreamState, view: WorkloadView, justVerified = false): void {
     if (stream.closed) return;
     if (stream.blocked) return; // sent on 'drain'
     try {
-      this.attestor.verifyAttestation(stream.attestation);
+      if (!justVerified) this.attestor.verifyAttestation(stream.attestation);
     } catch (error) {
       const message = error instanceof Error ? error.message : 'attestation failed';
       this.endStream(stream, status.PERMISSION_DENIED, `workload attestation failed: ${message}`);
@@ -521,11 +524,10 @@ export class WorkloadApiServer {
         throw new WorkloadApiError(status.PERMISSION_DENIED, `no identity issued for ${spiffeId}`);
       }
     }
-    const sortedAudience = normalizeAudience(audience);
     const svids = await Promise.all(
       identities.map(async (identity) => {
         try {
-          const minted = await this.jwtCache.get(identity.spiffeId, sortedAudience);
+          const minted = await this.jwtCache.get(identity.spiffeId, audience);
           return { spiffeId: identity.spiffeId, svid: minted.token, hint: identity.hint };
         } catch (cause) {
           this.logger.warn({ err: cause, spiffeId: identity.spiffeId }, 'JWT-SVID minting failed');
