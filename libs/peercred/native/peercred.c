@@ -148,24 +148,10 @@ static napi_value pidfd_exited(napi_env env, napi_callback_info info) {
 
 /* getPeerCred(fd): { pid: number, uid: number, gid: number } */
 static napi_value get_peer_cred(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_valuetype type;
   int32_t fd;
 
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) {
-    napi_throw_type_error(env, NULL, "getPeerCred(fd): fd is required");
+  if (!fd_argument(env, info, "getPeerCred(fd): fd must be a non-negative number", &fd)) {
     return NULL;
-  }
-  NAPI_CALL(env, napi_typeof(env, argv[0], &type));
-  if (type != napi_number) {
-    napi_throw_type_error(env, NULL, "getPeerCred(fd): fd must be a number");
-    return NULL;
-  }
-  NAPI_CALL(env, napi_get_value_int32(env, argv[0], &fd));
-  if (fd < 0) {
-    return throw_errno(env, EBADF, "getPeerCred");
   }
 
 #ifdef SO_PEERCRED

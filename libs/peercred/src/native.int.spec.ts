@@ -38,7 +38,11 @@ describe('addon argument checks', () => {
     const { loadAddon, nativeErrno } = await import('./native.js');
     const addon = loadAddon();
     for (const bad of [Number.NaN, 1.5, -1, 2 ** 31, Number.POSITIVE_INFINITY]) {
-      for (const call of [() => addon.pidfdExited(bad), () => addon.getPeerPidfd(bad)]) {
+      for (const call of [
+        () => addon.pidfdExited(bad),
+        () => addon.getPeerPidfd(bad),
+        () => addon.getPeerCred(bad),
+      ]) {
         assert.throws(call, (error: unknown) => nativeErrno(error) === 9, `accepted ${bad}`);
       }
     }
