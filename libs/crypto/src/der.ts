@@ -314,16 +314,6 @@ export function children(buf: Uint8Array, node: DerNode): DerNode[] {
   return out;
 }
 
-/** The value octets of a node (a view, not a copy). */
-export function valueOf(buf: Buffer, node: DerNode): Buffer {
-  return buf.subarray(node.valueStart, node.end);
-}
-
-/** The whole TLV of a node (a view, not a copy). */
-export function encodedOf(buf: Buffer, node: DerNode): Buffer {
-  return buf.subarray(node.start, node.end);
-}
-
 /** True when the value octets of `node` equal `expected`, without allocating. */
 export function valueEquals(buf: Uint8Array, node: DerNode, expected: Uint8Array): boolean {
   const len = expected.length;

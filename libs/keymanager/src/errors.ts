@@ -66,6 +66,17 @@ const CODES: ReadonlySet<string> = new Set<KeyManagerErrorCode>([
   'INTERNAL',
 ]);
 
+/** Failures that say the backend is unhealthy (readiness false), as opposed to a bad request from us. */
+export const UNHEALTHY_BACKEND_CODES: ReadonlySet<KeyManagerErrorCode> = new Set<KeyManagerErrorCode>([
+  'WEBHOOK_UNREACHABLE',
+  'WEBHOOK_TIMEOUT',
+  'WEBHOOK_UNAUTHORIZED',
+  'WEBHOOK_ERROR',
+  'WEBHOOK_PROTOCOL',
+  'FINGERPRINT_MISMATCH',
+  'SIGNATURE_INVALID',
+]);
+
 /** True if `code` is one of the stable KeyManagerErrorCode values. */
 export function isKeyManagerErrorCode(code: string): code is KeyManagerErrorCode {
   return CODES.has(code);

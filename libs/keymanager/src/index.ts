@@ -51,4 +51,3 @@ export {
   type KeyCustodyOptions,
   type KeyCustodyState,
 } from './custody/supervisor.js';
-export { measureCustodySignRate, type CustodySignRate } from './custody/bench.js';

@@ -13,7 +13,7 @@
 import { readFileSync, promises as fs } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { KeyManagerError, toKeyManagerError, type KeyManagerErrorCode } from './errors.js';
+import { KeyManagerError, toKeyManagerError, UNHEALTHY_BACKEND_CODES } from './errors.js';
 import {
   assertKeyId,
   assertKeyType,
@@ -57,16 +57,6 @@ const DEFAULT_TIMEOUT = '30s';
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 const FINGERPRINT_PATTERN = /^[0-9a-f]{64}$/;
 
-/** Failures that say the backend is unhealthy (as opposed to a bad request from us). */
-const UNHEALTHY: ReadonlySet<KeyManagerErrorCode> = new Set<KeyManagerErrorCode>([
-  'WEBHOOK_UNREACHABLE',
-  'WEBHOOK_TIMEOUT',
-  'WEBHOOK_UNAUTHORIZED',
-  'WEBHOOK_ERROR',
-  'WEBHOOK_PROTOCOL',
-  'FINGERPRINT_MISMATCH',
-  'SIGNATURE_INVALID',
-]);
 
 interface HttpResult {
   status: number;
@@ -379,7 +369,7 @@ export class WebhookKeyManager implements KeyManager {
       return out;
     } catch (err) {
       const e = toKeyManagerError(err, 'INTERNAL', 'webhook key manager failed');
-      if (UNHEALTHY.has(e.code)) this.#setHealth(false, e.code, e.message);
+      if (UNHEALTHY_BACKEND_CODES.has(e.code)) this.#setHealth(false, e.code, e.message);
       throw e;
     }
   }

@@ -26,8 +26,6 @@ import {
   METRICS,
   NATS,
   PG_POOL,
-  PLATFORM_CONFIG,
-  PROJECTIONS,
   READINESS_CHECKS,
   systemClock,
   type Clock,
@@ -148,11 +146,9 @@ export class PlatformModule {
   static forRoot(options: PlatformModuleOptions): DynamicModule {
     const { settings, logger } = options;
     const providers: Provider[] = [
-      { provide: PLATFORM_CONFIG, useValue: settings },
       { provide: LOGGER, useValue: logger },
       { provide: METRICS, useValue: options.metrics },
       { provide: CLOCK, useValue: options.clock ?? systemClock },
-      { provide: PROJECTIONS, useValue: options.projections },
       { provide: NATS, useFactory: () => connectNats(settings, options.service) },
       { provide: PG_POOL, useFactory: () => createPgPool(settings.databaseUrl) },
       {
@@ -171,9 +167,9 @@ export class PlatformModule {
       },
       {
         provide: ProjectionHost,
-        inject: [NATS, PG_POOL, EVENT_LOG, PROJECTIONS, METRICS, LOGGER],
-        useFactory: (nc: NatsConnection, pool: Pool, log: EventLog, projections: HostedProjection[], metrics: ServiceMetrics, l: Logger) =>
-          new ProjectionHost(nc, pool, log, projections, metrics, l),
+        inject: [NATS, PG_POOL, EVENT_LOG, METRICS, LOGGER],
+        useFactory: (nc: NatsConnection, pool: Pool, log: EventLog, metrics: ServiceMetrics, l: Logger) =>
+          new ProjectionHost(nc, pool, log, options.projections, metrics, l),
       },
       {
         provide: ConnectionCloser,
@@ -186,7 +182,7 @@ export class PlatformModule {
       global: true,
       controllers: [HealthController, MetricsController],
       providers,
-      exports: [PLATFORM_CONFIG, LOGGER, METRICS, CLOCK, NATS, PG_POOL, EVENT_LOG, READINESS_CHECKS, ProjectionHost],
+      exports: [LOGGER, METRICS, CLOCK, NATS, PG_POOL, EVENT_LOG, READINESS_CHECKS, ProjectionHost],
     };
   }
 }

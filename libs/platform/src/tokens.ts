@@ -1,5 +1,4 @@
 /** Injection tokens of the platform module. */
-export const PLATFORM_CONFIG = Symbol('PLATFORM_CONFIG');
 export const LOGGER = Symbol('LOGGER');
 export const NATS = Symbol('NATS');
 export const PG_POOL = Symbol('PG_POOL');
@@ -7,7 +6,6 @@ export const EVENT_LOG = Symbol('EVENT_LOG');
 export const METRICS = Symbol('METRICS');
 export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
 export const CLOCK = Symbol('CLOCK');
-export const PROJECTIONS = Symbol('PROJECTIONS');
 
 /** Time as an input: services read `now` from here, tests substitute it. */
 export interface Clock {

@@ -5,7 +5,7 @@
  * CUSTODY_UNAVAILABLE; calls in flight fail when it drops or when their deadline passes.
  */
 import * as net from 'node:net';
-import { KeyManagerError, type KeyManagerErrorCode } from '../errors.js';
+import { KeyManagerError, UNHEALTHY_BACKEND_CODES } from '../errors.js';
 import { assertKeyId, assertKeyType, assertSignRequest } from '../keys.js';
 import { parseKeyManagerConfig, type KeyManagerConfig } from '../config.js';
 import {
@@ -39,16 +39,6 @@ interface Pending {
   deadline: number;
 }
 
-/** Codes from the custody child that mean its backend is unhealthy. */
-const UNHEALTHY: ReadonlySet<KeyManagerErrorCode> = new Set<KeyManagerErrorCode>([
-  'WEBHOOK_UNREACHABLE',
-  'WEBHOOK_TIMEOUT',
-  'WEBHOOK_UNAUTHORIZED',
-  'WEBHOOK_ERROR',
-  'WEBHOOK_PROTOCOL',
-  'FINGERPRINT_MISMATCH',
-  'SIGNATURE_INVALID',
-]);
 
 /** KeyManager that talks to the key custody child process. */
 export class CustodyClient implements KeyManager {
@@ -228,7 +218,7 @@ export class CustodyClient implements KeyManager {
       }
     }).then((res) => {
       if (res.kind === 'error') {
-        if (UNHEALTHY.has(res.code)) this.#health = this.#down(res.code, res.message);
+        if (UNHEALTHY_BACKEND_CODES.has(res.code)) this.#health = this.#down(res.code, res.message);
         throw new KeyManagerError(res.code, res.message);
       }
       if (!this.#health.ready && this.#socket !== undefined && res.kind !== 'health') {
