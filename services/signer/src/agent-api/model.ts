@@ -73,15 +73,6 @@ export class AgentModel {
     this.table = (name) => `${quoteIdent(schema)}.${quoteIdent(name)}`;
   }
 
-  async trustDomain(id: string): Promise<TrustDomainRow | undefined> {
-    const r = await this.pool.query<{ id: string; tenant_id: string; name: string }>(
-      `SELECT id, tenant_id, name FROM ${this.table('trust_domains')} WHERE id = $1`,
-      [id],
-    );
-    const row = r.rows[0];
-    return row && { id: row.id, tenant: row.tenant_id, name: row.name };
-  }
-
   async cluster(id: string): Promise<ClusterRow | undefined> {
     const r = await this.pool.query<{
       id: string;
@@ -191,42 +182,48 @@ export class AgentModel {
     trustDomainId: string,
     parentIds: readonly string[] | undefined,
   ): Promise<{ revision: number; entries: EntryRow[] }> {
-    const [revision, rows] = await Promise.all([
+    const [revision, entries] = await Promise.all([
       this.pool.query<{ revision: string }>(
         `SELECT revision FROM ${this.table('entry_revisions')} WHERE id = $1`,
         [trustDomainId],
       ),
-      this.pool.query<{
-        id: string;
-        spiffe_id: string;
-        parent_id: string;
-        selectors: string[];
-        x509_svid_ttl: number | null;
-        jwt_svid_ttl: number | null;
-        dns_names: string[];
-        federates_with: string[];
-        hint: string | null;
-        revision: number;
-      }>(
-        `SELECT id, spiffe_id, parent_id, selectors, x509_svid_ttl, jwt_svid_ttl, dns_names, federates_with, hint, revision
-           FROM ${this.table('entries')} WHERE trust_domain_id = $1 AND ($2::text[] IS NULL OR parent_id = ANY($2)) ORDER BY id`,
-        [trustDomainId, parentIds ?? null],
-      ),
+      this.entries(trustDomainId, parentIds),
     ]);
-    return {
-      revision: Number(revision.rows[0]?.revision ?? 0),
-      entries: rows.rows.map((row) => ({
-        id: row.id,
-        spiffeId: row.spiffe_id,
-        parentId: row.parent_id,
-        selectors: row.selectors,
-        x509SvidTtl: row.x509_svid_ttl,
-        jwtSvidTtl: row.jwt_svid_ttl,
-        dnsNames: row.dns_names,
-        federatesWith: row.federates_with,
-        hint: row.hint,
-        revision: row.revision,
-      })),
-    };
+    return { revision: Number(revision.rows[0]?.revision ?? 0), entries };
+  }
+
+  /** Entries whose parent is one of `parentIds` (all of the trust domain's when undefined). */
+  async entries(
+    trustDomainId: string,
+    parentIds: readonly string[] | undefined,
+  ): Promise<EntryRow[]> {
+    const rows = await this.pool.query<{
+      id: string;
+      spiffe_id: string;
+      parent_id: string;
+      selectors: string[];
+      x509_svid_ttl: number | null;
+      jwt_svid_ttl: number | null;
+      dns_names: string[];
+      federates_with: string[];
+      hint: string | null;
+      revision: number;
+    }>(
+      `SELECT id, spiffe_id, parent_id, selectors, x509_svid_ttl, jwt_svid_ttl, dns_names, federates_with, hint, revision
+           FROM ${this.table('entries')} WHERE trust_domain_id = $1 AND ($2::text[] IS NULL OR parent_id = ANY($2)) ORDER BY id`,
+      [trustDomainId, parentIds ?? null],
+    );
+    return rows.rows.map((row) => ({
+      id: row.id,
+      spiffeId: row.spiffe_id,
+      parentId: row.parent_id,
+      selectors: row.selectors,
+      x509SvidTtl: row.x509_svid_ttl,
+      jwtSvidTtl: row.jwt_svid_ttl,
+      dnsNames: row.dns_names,
+      federatesWith: row.federates_with,
+      hint: row.hint,
+      revision: row.revision,
+    }));
   }
 }

@@ -67,6 +67,8 @@ import {
   normalizeSerial,
   peerCertificateOf,
   ServingContexts,
+  servedTrustDomain,
+  taintedAuthorities,
   trustDomainIdOfSni,
   trustMaterial,
   type PeerCertificate,
@@ -138,12 +140,7 @@ export class AgentApiServer {
   constructor(private readonly options: AgentApiServerOptions) {
     this.model = new AgentModel(options.pool, options.schema);
     this.nonces = new PostgresNonceStore(options.pool, options.schema);
-    this.contexts = new ServingContexts(
-      options.ca,
-      this.model,
-      () => options.clock.now(),
-      options.logger,
-    );
+    this.contexts = new ServingContexts(options.ca, () => options.clock.now(), options.logger);
   }
 
   /** The TCP port listened on. */
@@ -425,18 +422,14 @@ export class AgentApiServer {
   private async trustDomain(
     trustDomainId: string,
   ): Promise<{ row: TrustDomainRow; deployment: ServedDeployment }> {
-    const row = await this.model.trustDomain(trustDomainId);
-    const deployment =
-      row === undefined
-        ? undefined
-        : await this.options.ca.deployment(row.tenant, { trustDomainId });
-    if (row === undefined || deployment === undefined)
+    const served = await servedTrustDomain(this.options.ca, trustDomainId);
+    if (served === undefined)
       throw new AgentApiError(
         status.NOT_FOUND,
         'TRUST_DOMAIN_NOT_SERVED',
         'trust domain not served here',
       );
-    return { row, deployment };
+    return served;
   }
 
   // -- handlers -------------------------------------------------------------------------------
@@ -670,7 +663,9 @@ export class AgentApiServer {
       }
       try {
         minter ??= this.options.ca.x509Minter(caller.deployment);
-        const { svid } = await (await minter)({
+        const { svid } = await (
+          await minter
+        )({
           spiffeId: entry.spiffeId,
           csr: param.csr,
           dnsNames: entry.dnsNames,
@@ -729,10 +724,7 @@ export class AgentApiServer {
   }
 
   private async authorizedEntries(caller: AuthorizedAgent): Promise<Map<string, EntryRow>> {
-    const { entries } = await this.model.entriesFor(
-      caller.td.id,
-      parentIdsOf(caller.agent, caller.td),
-    );
+    const entries = await this.model.entries(caller.td.id, parentIdsOf(caller.agent, caller.td));
     return new Map(entries.map((e) => [e.id, e]));
   }
 
@@ -749,7 +741,7 @@ export class AgentApiServer {
         sequence: BigInt(material.sequence),
       },
       federatedBundles: [],
-      taintedX509Authorities: [...material.tainted],
+      taintedX509Authorities: await taintedAuthorities(this.options.ca, td),
     };
   }
 

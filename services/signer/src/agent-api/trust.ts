@@ -7,8 +7,8 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import { AGENT_SNI_SUFFIX } from '@trustplane/proto';
 import { certificatesPem } from '@trustplane/spiffe';
 import type { Logger } from 'pino';
-import type { CaService } from '../ca-service.js';
-import type { AgentModel, TrustDomainRow } from './model.js';
+import type { CaService, ServedDeployment } from '../ca-service.js';
+import type { TrustDomainRow } from './model.js';
 
 /** The trust domain id named by an SNI value, or undefined. */
 export function trustDomainIdOfSni(
@@ -24,17 +24,30 @@ export function serverSpiffeId(trustDomain: string): string {
   return `spiffe://${trustDomain}/trustplane/server`;
 }
 
+/**
+ * A trust domain this signer serves, and its deployment, in one query (the served deployment
+ * row carries its trust domain's tenant and name); undefined when it is not served here.
+ */
+export async function servedTrustDomain(
+  ca: CaService,
+  trustDomainId: string,
+): Promise<{ row: TrustDomainRow; deployment: ServedDeployment } | undefined> {
+  const [deployment] = await ca.servedDeployments({ trustDomainId });
+  if (deployment === undefined) return undefined;
+  return {
+    row: { id: deployment.trustDomainId, tenant: deployment.tenant, name: deployment.trustDomain },
+    deployment,
+  };
+}
+
 /** A trust domain's current trust material. */
 export interface TrustMaterial {
-  readonly trustDomain: TrustDomainRow;
   /** X.509 authorities (CA certificates, DER), bundle order. */
   readonly x509Authorities: readonly Buffer[];
   /** JWKS JSON of the JWT authorities. */
   readonly jwks: Buffer;
   /** The bundle's spiffe_sequence. */
   readonly sequence: number;
-  /** Tainted X.509 authorities (DER). */
-  readonly tainted: readonly Buffer[];
 }
 
 /** Reads trust material from the CA service (the event log, never stale). */
@@ -52,19 +65,26 @@ export async function trustMaterial(
     JSON.stringify({ keys: keys.filter((k) => k.use === 'jwt-svid') }),
     'utf8',
   );
+  return { x509Authorities, jwks, sequence: bundle.sequence };
+}
+
+/**
+ * The tainted X.509 authorities (DER) of a trust domain's deployments: what agents renew away
+ * from. Read only for bundle messages, the one place that carries them.
+ */
+export async function taintedAuthorities(ca: CaService, td: TrustDomainRow): Promise<Buffer[]> {
   const tainted: Buffer[] = [];
   for (const deployment of await ca.servedDeployments({ trustDomainId: td.id })) {
     for (const keyset of await ca.keysets(deployment)) {
       if (keyset.status === 'tainted') tainted.push(Buffer.from(keyset.x509.certificate, 'base64'));
     }
   }
-  return { trustDomain: td, x509Authorities, jwks, sequence: bundle.sequence, tainted };
+  return tainted;
 }
 
 interface CachedContext {
   readonly context: SecureContext;
   readonly refreshAt: number;
-  readonly sequence: number;
 }
 
 /**
@@ -80,7 +100,6 @@ export class ServingContexts {
 
   constructor(
     private readonly ca: CaService,
-    private readonly model: AgentModel,
     private readonly now: () => Date,
     private readonly logger: Logger,
   ) {}
@@ -114,10 +133,9 @@ export class ServingContexts {
   }
 
   private async build(trustDomainId: string): Promise<SecureContext> {
-    const td = await this.model.trustDomain(trustDomainId);
-    if (td === undefined) throw new Error('unknown trust domain');
-    const deployment = await this.ca.deployment(td.tenant, { trustDomainId });
-    if (deployment === undefined) throw new Error('trust domain not served here');
+    const served = await servedTrustDomain(this.ca, trustDomainId);
+    if (served === undefined) throw new Error('trust domain not served here');
+    const { row: td, deployment } = served;
     const material = await trustMaterial(this.ca, td);
     if (material === undefined) throw new Error('no bundle yet');
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -142,7 +160,6 @@ export class ServingContexts {
     this.cache.set(trustDomainId, {
       context,
       refreshAt: now + Math.max(1_000, lifetime / 2),
-      sequence: material.sequence,
     });
     this.logger.info(
       { trustDomainId, serial: svid.serialNumber, notAfter: svid.notAfter },
