@@ -129,21 +129,20 @@ export class EventLog {
 
   /** Folds the aggregate's events into its state. */
   async load<State>(ref: AggregateRef, fold: Fold<State>): Promise<LoadedAggregate<State>> {
-    const events = await this.readAggregate(ref);
-    let state = fold.initialState();
-    for (const { event } of events) state = fold.evolve(state, event);
-    return { state, version: events.at(-1)?.sequence ?? 0 };
+    return this.refresh(ref, fold, { state: fold.initialState(), version: 0 });
   }
 
-  /** Brings a previously loaded aggregate up to date by folding only newer events. */
+  /**
+   * Brings a previously loaded aggregate up to date by folding only newer events. Unchanged, it
+   * costs one read (the next event after `known.version` is not there), as a version check would.
+   */
   async refresh<State>(
     ref: AggregateRef,
     fold: Fold<State>,
     known: LoadedAggregate<State>,
   ): Promise<LoadedAggregate<State>> {
-    const current = await this.version(ref);
-    if (current === known.version) return known;
     const events = await this.readAggregate(ref, known.version);
+    if (events.length === 0) return known;
     let state = known.state;
     for (const { event } of events) state = fold.evolve(state, event);
     return { state, version: events.at(-1)?.sequence ?? known.version };
