@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { RESOURCE_ID_ALPHABET, RESOURCE_ID_RANDOM_LENGTH } from '@trustplane/spiffe';
+import { RESOURCE_ID_RANDOM_LENGTH, randomResourceSuffix, type RandomBytes } from '@trustplane/spiffe';
 
 /** Prefix of join token ids (`jt-` + 10 lowercase base36 characters). */
 export const JOIN_TOKEN_ID_PREFIX = 'jt-';
@@ -9,24 +8,11 @@ export const CLUSTER_KEY_ID_PREFIX = 'ck-';
 const ID_PATTERN = new RegExp(`^[0-9a-z]{${RESOURCE_ID_RANDOM_LENGTH}}$`);
 
 /** Source of random bytes; injectable for deterministic tests. */
-export type RandomSource = (n: number) => Uint8Array;
-
-// 252 = 7 × 36: bytes ≥ 252 are skipped so `byte % 36` is uniform (as in @trustplane/spiffe).
-function randomBase36(length: number, random: RandomSource): string {
-  let out = '';
-  for (let batch = 0; out.length < length; batch++) {
-    if (batch >= 1000) throw new Error('random source produced no usable bytes (only values >= 252)');
-    for (const b of random(length + 4)) {
-      if (out.length === length) break;
-      if (b < 252) out += RESOURCE_ID_ALPHABET[b % 36];
-    }
-  }
-  return out;
-}
+export type RandomSource = RandomBytes;
 
 /** A fresh join token id, `jt-…`. */
-export function newJoinTokenId(random: RandomSource = randomBytes): string {
-  return JOIN_TOKEN_ID_PREFIX + randomBase36(RESOURCE_ID_RANDOM_LENGTH, random);
+export function newJoinTokenId(random?: RandomSource): string {
+  return JOIN_TOKEN_ID_PREFIX + randomResourceSuffix(random);
 }
 
 /** True when `input` is a well-formed join token id. */
@@ -35,6 +21,6 @@ export function isJoinTokenId(input: string): boolean {
 }
 
 /** A fresh cluster key id, `ck-…`. */
-export function newClusterKeyId(random: RandomSource = randomBytes): string {
-  return CLUSTER_KEY_ID_PREFIX + randomBase36(RESOURCE_ID_RANDOM_LENGTH, random);
+export function newClusterKeyId(random?: RandomSource): string {
+  return CLUSTER_KEY_ID_PREFIX + randomResourceSuffix(random);
 }

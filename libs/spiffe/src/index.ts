@@ -62,6 +62,7 @@ export {
   RESOURCE_ID_RANDOM_LENGTH,
   RESOURCE_ID_ALPHABET,
   newResourceId,
+  randomResourceSuffix,
   parseResourceId,
   isResourceId,
   resourceKindOf,

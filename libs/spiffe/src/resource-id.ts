@@ -112,7 +112,15 @@ export function newResourceId<K extends ResourceKind>(
   kind: K,
   random: RandomBytes = systemRandom,
 ): ResourceId<K> {
-  let out: string = RESOURCE_ID_PREFIXES[kind];
+  return (RESOURCE_ID_PREFIXES[kind] + randomResourceSuffix(random)) as ResourceId<K>;
+}
+
+/**
+ * The random part of a resource ID: RESOURCE_ID_RANDOM_LENGTH uniform base36 characters, for
+ * other prefixed IDs (join tokens, cluster keys) that follow the same rule.
+ */
+export function randomResourceSuffix(random: RandomBytes = systemRandom): string {
+  let out = '';
   let needed = RESOURCE_ID_RANDOM_LENGTH;
   for (let batch = 0; needed > 0; batch++) {
     if (batch >= MAX_BATCHES)
@@ -129,7 +137,7 @@ export function newResourceId<K extends ResourceKind>(
       needed--;
     }
   }
-  return out as ResourceId<K>;
+  return out;
 }
 
 /** Parses an ID that must be of `kind`, e.g. `parseResourceId('trustDomain', 'td-0a1b2c3d4e')`. */
