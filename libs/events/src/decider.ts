@@ -1,6 +1,17 @@
 import type { EnvelopeOf, EventDefinition, EventDraft } from './envelope.js';
 
-/** A business rule refused a command. `code` is stable; `status` hints the HTTP mapping. */
+/** The class of a refused command; adapters map it to HTTP / gRPC statuses. */
+export type DomainErrorKind = 'invalid' | 'conflict' | 'not_found' | 'forbidden';
+
+/** The HTTP status of each kind of refusal (REST answers and the signer's NATS contract). */
+export const DOMAIN_ERROR_HTTP_STATUS = {
+  invalid: 400,
+  conflict: 409,
+  not_found: 404,
+  forbidden: 403,
+} as const satisfies Record<DomainErrorKind, number>;
+
+/** A business rule refused a command. `code` is stable; `kind` gives the status class. */
 export class DomainError extends Error {
   override readonly name = 'DomainError';
   constructor(
@@ -8,7 +19,7 @@ export class DomainError extends Error {
     readonly code: string,
     message: string,
     /** Which class of failure this is; adapters map it to HTTP / gRPC statuses. */
-    readonly kind: 'invalid' | 'conflict' | 'not_found' | 'forbidden' = 'invalid',
+    readonly kind: DomainErrorKind = 'invalid',
     /** Extra structured detail (field errors, blocking resources). */
     readonly details?: Readonly<Record<string, unknown>>,
   ) {

@@ -28,7 +28,14 @@ export {
   commandSubject,
   assertSubjectToken,
 } from './subjects.js';
-export { DomainError, accept, reject, assertNever } from './decider.js';
+export {
+  DOMAIN_ERROR_HTTP_STATUS,
+  DomainError,
+  accept,
+  reject,
+  assertNever,
+  type DomainErrorKind,
+} from './decider.js';
 export type { Decision, Decider, DecisionContext } from './decider.js';
 export type * from './registry.js';
 export type * from './ca.js';

@@ -4,7 +4,7 @@ import {
   type ArgumentsHost,
   type ExceptionFilter,
 } from '@nestjs/common';
-import { DomainError } from '@trustplane/events';
+import { DOMAIN_ERROR_HTTP_STATUS, DomainError } from '@trustplane/events';
 import { ConcurrencyError } from '@trustplane/eventstore';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -56,8 +56,6 @@ const TITLES: Readonly<Record<number, string>> = {
   503: 'Service Unavailable',
 };
 
-const DOMAIN_STATUS = { invalid: 400, conflict: 409, not_found: 404, forbidden: 403 } as const;
-
 /** Maps any thrown value to a problem document; internals never leak on 5xx. */
 export function toProblem(error: unknown, instance?: string): ProblemDocument {
   const make = (status: number, code: string, detail: string, more: Record<string, unknown> = {}): ProblemDocument => ({
@@ -76,7 +74,7 @@ export function toProblem(error: unknown, instance?: string): ProblemDocument {
     });
   }
   if (error instanceof DomainError) {
-    return make(DOMAIN_STATUS[error.kind], error.code, error.message, error.details === undefined ? {} : { ...error.details });
+    return make(DOMAIN_ERROR_HTTP_STATUS[error.kind], error.code, error.message, error.details === undefined ? {} : { ...error.details });
   }
   if (error instanceof ConcurrencyError) {
     return make(409, 'CONCURRENT_MODIFICATION', 'the resource was modified concurrently; retry the request');

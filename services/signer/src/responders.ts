@@ -1,5 +1,5 @@
 import type { NatsConnection, Msg, Subscription } from '@nats-io/transport-node';
-import { DomainError } from '@trustplane/events';
+import { DOMAIN_ERROR_HTTP_STATUS, DomainError } from '@trustplane/events';
 import { cryptoErrorKind, isCryptoError } from '@trustplane/crypto';
 import { isKeyManagerError } from '@trustplane/keymanager';
 import {
@@ -24,8 +24,7 @@ export function toSignerError(error: unknown): SignerError {
   if (error instanceof SignerRequestError) return { code: error.code, message: error.message, status: 400 };
   if (error instanceof SignerUnavailableError) return { code: error.code, message: error.message, status: 503 };
   if (error instanceof DomainError) {
-    const status = ({ invalid: 400, conflict: 409, not_found: 404, forbidden: 403 } as const)[error.kind];
-    return { code: error.code, message: error.message, status };
+    return { code: error.code, message: error.message, status: DOMAIN_ERROR_HTTP_STATUS[error.kind] };
   }
   if (isCryptoError(error)) {
     return cryptoErrorKind(error.code) === 'invalid_input'
