@@ -14,6 +14,7 @@ import {
   connectTestNats,
   createTestDatabase,
   deleteTestStream,
+  eventually,
   freePort,
   startAgentProcess,
   startServiceProcess,
@@ -32,14 +33,6 @@ async function api(url: string, token: string, method: string, path: string, bod
   });
   const text = await response.text();
   return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function main(): Promise<void> {
@@ -68,9 +61,9 @@ async function main(): Promise<void> {
   try {
     const org = await bootstrapOrganization(common, 'Bench');
     const { token } = await bootstrapToken(common, { organizationId: org.id, name: 'bench', scopes: ['admin'] });
-    await until(async () => (await api(registry.url, token, 'GET', '/api/v1/organization')).status === 200, 'token');
+    await eventually(async () => (await api(registry.url, token, 'GET', '/api/v1/organization')).status === 200, 30_000, 'token');
     const td = (await api(registry.url, token, 'POST', '/api/v1/trust-domains', { name: 'prop.example' })).json;
-    await until(async () => (await api(registry.url, token, 'GET', '/api/v1/trust-domains/prop.example')).json['status'] === 'available', 'CA');
+    await eventually(async () => (await api(registry.url, token, 'GET', '/api/v1/trust-domains/prop.example')).json['status'] === 'available', 30_000, 'CA');
     const cluster = (await api(registry.url, token, 'POST', '/api/v1/trust-domains/prop.example/clusters', { name: 'bench', platform: 'linux' })).json;
     const joinToken = (await api(registry.url, token, 'POST', `/api/v1/trust-domains/prop.example/clusters/${String(cluster['id'])}/join-tokens`, {})).json;
     const bundle = (await api(registry.url, token, 'GET', '/api/v1/trust-domains/prop.example/bundle')).json;
@@ -110,7 +103,7 @@ async function main(): Promise<void> {
     });
     // Warm-up: the first entry also opens the stream's first message.
     await api(registry.url, token, 'POST', '/api/v1/trust-domains/prop.example/entries', entry(-1));
-    await until(async () => seen.has('spiffe://prop.example/workload--1'), 'first SVID');
+    await eventually(() => seen.has('spiffe://prop.example/workload--1'), 30_000, 'first SVID');
 
     const propagation: number[] = [];
     const post: number[] = [];
@@ -120,7 +113,7 @@ async function main(): Promise<void> {
       if (created.status !== 201) throw new Error(`entry ${i}: ${created.status} ${JSON.stringify(created.json)}`);
       post.push(performance.now() - started);
       const id = `spiffe://prop.example/workload-${i}`;
-      await until(async () => seen.has(id), id, 10_000);
+      await eventually(() => seen.has(id), 10_000, id);
       propagation.push((seen.get(id) ?? 0) - started);
     }
     call.cancel();
