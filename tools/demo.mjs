@@ -127,29 +127,22 @@ async function main() {
     writeFileSync(bundlePath, tpctl(env, ['trust-domain', 'bundle', 'demo.example'], { quiet: true }));
     process.stdout.write(`$ tpctl trust-domain bundle demo.example > bundle.pem\nthe agent verifies the signer against these CA certificates on its first connection\n`);
     const socketPath = join(work, 'agent.sock');
-    const agent = spawn(process.execPath, [`${ROOT}/services/agent/dist/main.js`], {
-      env: {
-        ...process.env,
-        TP_AGENT_SERVER_ADDRESS: `127.0.0.1:${agentApiPort}`,
-        TP_AGENT_TRUST_DOMAIN_ID: demoTd.id,
-        TP_AGENT_TRUST_DOMAIN: 'demo.example',
-        TP_AGENT_CLUSTER_ID: edge.id,
-        TP_AGENT_NODE_NAME: 'node-1',
-        TP_AGENT_JOIN_TOKEN: join_.token,
-        TP_AGENT_TRUST_BUNDLE_PATH: bundlePath,
-        TP_AGENT_DATA_DIR: join(work, 'agent'),
-        TP_AGENT_SOCKET_PATH: socketPath,
-        TP_AGENT_HEALTH_HOST: '127.0.0.1',
-        TP_AGENT_HEALTH_PORT: String(agentHealthPort),
-        TP_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    children.push(agent);
-    for (let i = 0; i < 200; i++) {
-      if (await fetch(`http://127.0.0.1:${agentHealthPort}/readyz`).then((r) => r.ok, () => false)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const agentEnv = {
+      TP_AGENT_SERVER_ADDRESS: `127.0.0.1:${agentApiPort}`,
+      TP_AGENT_TRUST_DOMAIN_ID: demoTd.id,
+      TP_AGENT_TRUST_DOMAIN: 'demo.example',
+      TP_AGENT_CLUSTER_ID: edge.id,
+      TP_AGENT_NODE_NAME: 'node-1',
+      TP_AGENT_JOIN_TOKEN: join_.token,
+      TP_AGENT_TRUST_BUNDLE_PATH: bundlePath,
+      TP_AGENT_DATA_DIR: join(work, 'agent'),
+      TP_AGENT_SOCKET_PATH: socketPath,
+      TP_AGENT_HEALTH_HOST: '127.0.0.1',
+      TP_AGENT_HEALTH_PORT: String(agentHealthPort),
+      TP_LOG_LEVEL: 'warn',
+    };
+    const agent = await startService('agent', 'services/agent/dist/main.js', agentEnv, `http://127.0.0.1:${agentHealthPort}/readyz`, { quiet: false });
+    children.push(agent.child);
     process.stdout.write(`agent attested with the join token; Workload API at SPIFFE_ENDPOINT_SOCKET=unix://${socketPath}\n`);
     tpctl(env, ['agent', 'list', 'demo.example']);
     const root = process.getuid?.() === 0;
