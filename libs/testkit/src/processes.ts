@@ -23,32 +23,24 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts `services/<name>/dist/main.js` and waits for /readyz. */
-export async function startServiceProcess(name: string, env: Record<string, string>, port: number): Promise<RunningService> {
-  // Signers started by tests listen for agents on any free port unless a test asks for one.
-  const defaults: Record<string, string> = name === 'signer' ? { TP_SIGNER_AGENT_PORT: '0', TP_SIGNER_AGENT_HOST: '127.0.0.1' } : {};
-  const child = spawn(process.execPath, [join(repoRoot(), 'services', name, 'dist', 'main.js')], {
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...defaults, ...env },
+/** A node child process with its combined output captured. */
+interface CapturedProcess {
+  readonly child: ChildProcess;
+  output(): string;
+  stop(): Promise<number | null>;
+}
+
+/** Spawns `script` with a minimal environment plus `env`, capturing stdout and stderr. */
+function spawnCaptured(script: string, env: Record<string, string>): CapturedProcess {
+  const child = spawn(process.execPath, [script], {
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
-    const ready = await fetch(`${url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) break;
-    if (Date.now() > deadline) throw new Error(`${name} did not become ready:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
   return {
-    url,
-    process: child,
+    child,
     output: () => output,
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
@@ -56,6 +48,31 @@ export async function startServiceProcess(name: string, env: Record<string, stri
       return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     },
   };
+}
+
+/** Polls `<baseUrl>/readyz` until it answers ok; fails early when the process exits. */
+async function waitReady(started: CapturedProcess, name: string, baseUrl: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (started.child.exitCode !== null) throw new Error(`${name} exited with ${started.child.exitCode}:\n${started.output()}`);
+    const ready = await fetch(`${baseUrl}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) return;
+    if (Date.now() > deadline) throw new Error(`${name} did not become ready:\n${started.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Starts `services/<name>/dist/main.js` and waits for /readyz. */
+export async function startServiceProcess(name: string, env: Record<string, string>, port: number): Promise<RunningService> {
+  // Signers started by tests listen for agents on any free port unless a test asks for one.
+  const defaults: Record<string, string> = name === 'signer' ? { TP_SIGNER_AGENT_PORT: '0', TP_SIGNER_AGENT_HOST: '127.0.0.1' } : {};
+  const started = spawnCaptured(join(repoRoot(), 'services', name, 'dist', 'main.js'), { ...defaults, ...env });
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(started, name, url, 30_000);
+  return { url, process: started.child, output: started.output, stop: started.stop };
 }
 
 /** Result of a CLI run. */
@@ -96,44 +113,20 @@ export async function startAgentProcess(
   env: Record<string, string>,
   options: { healthPort: number; socketPath: string; waitReady?: boolean; timeoutMs?: number },
 ): Promise<RunningAgent> {
-  const child = spawn(process.execPath, [join(repoRoot(), 'services', 'agent', 'dist', 'main.js')], {
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      HOME: process.env['HOME'] ?? '/tmp',
-      TP_AGENT_HEALTH_HOST: '127.0.0.1',
-      TP_AGENT_HEALTH_PORT: String(options.healthPort),
-      TP_AGENT_SOCKET_PATH: options.socketPath,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const started = spawnCaptured(join(repoRoot(), 'services', 'agent', 'dist', 'main.js'), {
+    TP_AGENT_HEALTH_HOST: '127.0.0.1',
+    TP_AGENT_HEALTH_PORT: String(options.healthPort),
+    TP_AGENT_SOCKET_PATH: options.socketPath,
+    ...env,
   });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const healthUrl = `http://127.0.0.1:${options.healthPort}`;
-  if (options.waitReady ?? true) {
-    const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}:\n${output}`);
-      const ready = await fetch(`${healthUrl}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ready) break;
-      if (Date.now() > deadline) throw new Error(`agent did not become ready:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  if (options.waitReady ?? true) await waitReady(started, 'agent', healthUrl, options.timeoutMs ?? 30_000);
   return {
-    process: child,
+    process: started.child,
     healthUrl,
     socketPath: options.socketPath,
-    output: () => output,
-    async stop() {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-    },
+    output: started.output,
+    stop: started.stop,
   };
 }
 
