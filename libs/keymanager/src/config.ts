@@ -5,7 +5,7 @@
 import { KeyManagerError } from './errors.js';
 import { DiskKeyManager } from './disk.js';
 import { MemoryKeyManager } from './memory.js';
-import { WebhookKeyManager } from './webhook.js';
+import { WebhookKeyManager, webhookEndpointProblems } from './webhook.js';
 import type { Clock, KeyManager } from './types.js';
 
 /** `memory`: keys in process memory (tests). */
@@ -116,6 +116,8 @@ export function parseKeyManagerConfig(input: unknown, where = 'keyManager'): Key
       if (insecure !== undefined) out.allowInsecureForTests = insecure;
       if (authType === 'bearer' && out.tokenPath === undefined)
         bad('tokenPath', 'required when authType is bearer');
+      const [problem] = webhookEndpointProblems(out as unknown as WebhookKeyManagerConfig);
+      if (problem !== undefined) bad(problem.key, problem.message);
       return Object.freeze(out) as unknown as WebhookKeyManagerConfig;
     }
     default: {

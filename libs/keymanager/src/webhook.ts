@@ -57,7 +57,6 @@ const DEFAULT_TIMEOUT = '30s';
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 const FINGERPRINT_PATTERN = /^[0-9a-f]{64}$/;
 
-
 interface HttpResult {
   status: number;
   body: unknown;
@@ -110,6 +109,60 @@ function keyInfoFromWire(keyId: string, keyType: KeyType, obj: JsonObject): KeyI
   }
 }
 
+/** A webhook setting that cannot work, and why (the option named by `key`). */
+export interface WebhookEndpointProblem {
+  readonly key: 'webhookURL' | 'timeout' | 'caCertPath';
+  readonly message: string;
+}
+
+/**
+ * The rules of a webhook's endpoint settings, in one place for everyone who reads them: the
+ * registry before it stores a config section, parseKeyManagerConfig, and the KeyManager itself.
+ */
+export function webhookEndpointProblems(options: {
+  readonly webhookURL: string;
+  readonly timeout?: string | undefined;
+  readonly caCertPath?: string | undefined;
+  readonly allowInsecureForTests?: boolean | undefined;
+}): WebhookEndpointProblem[] {
+  const problems: WebhookEndpointProblem[] = [];
+  let url: URL | undefined;
+  try {
+    url = new URL(options.webhookURL);
+  } catch {
+    problems.push({ key: 'webhookURL', message: `not a URL: ${options.webhookURL}` });
+  }
+  if (url !== undefined) {
+    if (
+      url.protocol !== 'https:' &&
+      !(url.protocol === 'http:' && options.allowInsecureForTests === true)
+    ) {
+      problems.push({
+        key: 'webhookURL',
+        message: `must be https:// (got ${url.protocol}); plain http only with allowInsecureForTests`,
+      });
+    }
+    if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+      problems.push({
+        key: 'webhookURL',
+        message: 'must not carry credentials, a query or a fragment',
+      });
+    }
+    if (options.caCertPath !== undefined && url.protocol !== 'https:') {
+      problems.push({ key: 'caCertPath', message: 'only meaningful with an https:// webhookURL' });
+    }
+  }
+  let timeoutMs = Number.NaN;
+  try {
+    timeoutMs = parseGoDuration(options.timeout ?? DEFAULT_TIMEOUT);
+  } catch {
+    problems.push({ key: 'timeout', message: `${String(options.timeout)} is not a Go duration` });
+  }
+  if (!Number.isNaN(timeoutMs) && !(timeoutMs > 0))
+    problems.push({ key: 'timeout', message: 'must be positive' });
+  return problems;
+}
+
 /** KeyManager backed by a Key Manager Extension webhook. Call start() before use. */
 export class WebhookKeyManager implements KeyManager {
   readonly #base: URL;
@@ -138,30 +191,13 @@ export class WebhookKeyManager implements KeyManager {
     };
     if (typeof options.webhookURL !== 'string' || options.webhookURL === '')
       bad('webhookURL', 'required');
-    let base: URL;
-    try {
-      base = new URL(options.webhookURL);
-    } catch (cause) {
-      throw new KeyManagerError(
-        'CONFIG_INVALID',
-        `webhook key manager: webhookURL: not a URL: ${options.webhookURL}`,
-        {
-          cause,
-        },
-      );
-    }
-    if (
-      base.protocol !== 'https:' &&
-      !(base.protocol === 'http:' && options.allowInsecureForTests === true)
-    ) {
-      bad(
-        'webhookURL',
-        `must be https:// (got ${base.protocol}); plain http only with allowInsecureForTests`,
-      );
-    }
-    if (base.search !== '' || base.hash !== '' || base.username !== '' || base.password !== '') {
-      bad('webhookURL', 'must not carry credentials, a query or a fragment');
-    }
+    const endpoint = webhookEndpointProblems(options);
+    const first = (key: WebhookEndpointProblem['key']): void => {
+      const problem = endpoint.find((p) => p.key === key);
+      if (problem !== undefined) bad(problem.key, problem.message);
+    };
+    first('webhookURL');
+    const base = new URL(options.webhookURL);
     if (!base.pathname.endsWith('/')) base.pathname += '/';
     this.#base = base;
 
@@ -177,23 +213,12 @@ export class WebhookKeyManager implements KeyManager {
     }
     this.#tokenPath = options.tokenPath;
 
-    try {
-      this.#timeoutMs = parseGoDuration(options.timeout ?? DEFAULT_TIMEOUT);
-    } catch (cause) {
-      throw new KeyManagerError(
-        'CONFIG_INVALID',
-        `webhook key manager: timeout: ${String(options.timeout)} is not a Go duration`,
-        {
-          cause,
-        },
-      );
-    }
-    if (!(this.#timeoutMs > 0)) bad('timeout', 'must be positive');
+    first('timeout');
+    this.#timeoutMs = parseGoDuration(options.timeout ?? DEFAULT_TIMEOUT);
 
     let ca: Buffer | undefined;
+    first('caCertPath');
     if (options.caCertPath !== undefined) {
-      if (base.protocol !== 'https:')
-        bad('caCertPath', 'only meaningful with an https:// webhookURL');
       try {
         ca = readFileSync(options.caCertPath);
       } catch (cause) {

@@ -83,7 +83,7 @@ function defaultCallTimeout(config: KeyManagerConfig): number {
   try {
     webhookMs = parseGoDuration(config.timeout ?? '30s');
   } catch {
-    // parseKeyManagerConfig let it through; the child will refuse it with a clear error.
+    // A config not built by parseKeyManagerConfig: the child refuses it with a clear error.
   }
   return Math.max(10_000, webhookMs + 5_000);
 }

@@ -1,8 +1,8 @@
 // The validators of every config section. The KeyManager section is checked by the same parser
-// the signer uses (@trustplane/keymanager), plus what the webhook client would refuse at start,
-// so a document the registry stores is one the signer can apply.
+// the signer uses (@trustplane/keymanager, which also applies the webhook client's endpoint
+// rules), so a document the registry stores is one the signer can apply.
 import { isAbsolute } from 'node:path';
-import { isKeyManagerError, parseGoDuration, parseKeyManagerConfig } from '@trustplane/keymanager';
+import { isKeyManagerError, parseKeyManagerConfig } from '@trustplane/keymanager';
 import { validateAgentSpec, type ConfigFieldProblem, type ConfigSectionValidators, type SectionValidator } from '@trustplane/registry-domain';
 
 const PATH_KEYS = ['dir', 'kekPath', 'tokenPath', 'caCertPath'] as const;
@@ -23,34 +23,6 @@ export const validateKeyManagerSpec: SectionValidator = (spec) => {
   for (const key of PATH_KEYS) {
     const value = parsed[key];
     if (typeof value === 'string' && !isAbsolute(value)) problem(key, 'must be an absolute path on the signer host');
-  }
-  if (parsed['kind'] === 'webhook') {
-    const raw = String(parsed['webhookURL']);
-    let url: URL | undefined;
-    try {
-      url = new URL(raw);
-    } catch {
-      problem('webhookURL', 'not a URL');
-    }
-    if (url !== undefined) {
-      if (url.protocol !== 'https:' && !(url.protocol === 'http:' && parsed['allowInsecureForTests'] === true)) {
-        problem('webhookURL', 'must be https:// (plain http only with allowInsecureForTests)');
-      }
-      if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-        problem('webhookURL', 'must not carry credentials, a query or a fragment');
-      }
-      if (parsed['caCertPath'] !== undefined && url.protocol !== 'https:') problem('caCertPath', 'only meaningful with an https:// webhookURL');
-    }
-    const timeout = parsed['timeout'];
-    if (typeof timeout === 'string') {
-      let ms = Number.NaN;
-      try {
-        ms = parseGoDuration(timeout);
-      } catch {
-        // reported below
-      }
-      if (!(ms > 0)) problem('timeout', 'must be a positive Go duration, e.g. 30s');
-    }
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, spec: { ...parsed } };
 };
