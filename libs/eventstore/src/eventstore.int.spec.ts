@@ -21,7 +21,6 @@ import {
   deleteTestStream,
   eventually,
   testStreamSettings,
-  TEST_NATS_URL,
   type TestDatabase,
   type TestStream,
 } from '@trustplane/testkit';
@@ -234,7 +233,7 @@ test('a consumer killed after the commit but before the ack does not apply event
 
   const child = spawn(
     process.execPath,
-    [join(__dirname, 'testing', 'crash-after-commit.js'), TEST_NATS_URL, db.url, stream.streamName, stream.subjectPrefix, schema],
+    [join(__dirname, 'testing', 'crash-after-commit.js'), db.url, stream.streamName, stream.subjectPrefix, schema],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

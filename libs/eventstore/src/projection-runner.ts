@@ -15,6 +15,7 @@ import {
   trace,
   type Span,
 } from '@opentelemetry/api';
+import { projectionConsumerName } from '@trustplane/bus';
 import { allEventsSubject, type DomainEnvelope } from '@trustplane/events';
 import { aggregateTypeOfSubject, applyCandidates, toCandidate, type Candidate } from './apply.js';
 import type { Pool, PoolClient } from 'pg';
@@ -26,7 +27,10 @@ import type { EventStreamSettings } from './stream.js';
 export interface ProjectionObserver {
   /** A batch was committed up to `checkpoint`; `applied` events reached the projection. */
   batchCommitted?(projection: string, applied: number, checkpoint: number, lagMs: number): void;
-  /** An event could not be applied and was parked in the dead-letter table. */
+  /**
+   * An event could not be applied and was parked in the dead-letter table; `refusalReason` of
+   * the error tells a refused (forged, misrouted or unknown) event from a failing one.
+   */
   deadLettered?(projection: string, sequence: number, error: unknown): void;
   /** A batch failed for a transient reason and will be retried. */
   batchFailed?(projection: string, error: unknown): void;
@@ -49,10 +53,8 @@ export interface ProjectionRunnerOptions {
   readonly afterCommit?: (checkpoint: number) => void | Promise<void>;
 }
 
-/** The durable consumer name used for a projection. */
-export function consumerNameFor(projectionName: string): string {
-  return `proj_${projectionName.replace(/[^A-Za-z0-9_-]/g, '_')}`;
-}
+/** The durable consumer name used for a projection (the bus permissions name it too). */
+export const consumerNameFor = projectionConsumerName;
 
 const TRACER_NAME = '@trustplane/eventstore';
 
@@ -304,7 +306,7 @@ export function planBatch(
     }
     expected += 1;
     if (!aggregateTypes.includes(aggregateTypeOfSubject(message.subject, subjectPrefix))) continue;
-    candidates.push(toCandidate(message));
+    candidates.push(toCandidate(message, subjectPrefix));
   }
   return { candidates, lastContiguous: expected - 1, gap };
 }
