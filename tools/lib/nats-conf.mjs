@@ -26,13 +26,15 @@ export function readEnvFile(path) {
 
 /**
  * Makes sure `path` (mode 0600) holds `<credentialsEnv>_USER` and `<credentialsEnv>_PASSWORD`
- * for every bus user, keeping the passwords already there. Returns the values.
+ * for every bus user (and nothing else), keeping the passwords already there. Returns the values.
  */
 export function ensureCredentials(path, document = loadPermissions()) {
-  const values = readEnvFile(path);
+  const existing = readEnvFile(path);
+  const values = {};
   for (const entry of document.users) {
+    const key = `${entry.credentialsEnv}_PASSWORD`;
     values[`${entry.credentialsEnv}_USER`] = entry.user;
-    values[`${entry.credentialsEnv}_PASSWORD`] ??= randomBytes(24).toString('base64url');
+    values[key] = existing[key] ?? randomBytes(24).toString('base64url');
   }
   const text = Object.entries(values).map(([key, value]) => `${key}=${value}`).join('\n');
   writeFileSync(path, `${text}\n`, { mode: 0o600 });
