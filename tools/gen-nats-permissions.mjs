@@ -8,6 +8,8 @@ import { PERMISSIONS_PATH, ROOT } from './lib/nats-conf.mjs';
 
 const build = spawnSync('npx', ['tsc', '-b', 'libs/bus'], { cwd: ROOT, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
-const { permissionsDocumentText } = createRequire(`${ROOT}/package.json`)(`${ROOT}/libs/bus/dist/index.js`);
+const { permissionsDocumentText } = createRequire(`${ROOT}/package.json`)(
+  `${ROOT}/libs/bus/dist/index.js`,
+);
 writeFileSync(PERMISSIONS_PATH, permissionsDocumentText());
 process.stdout.write(`wrote ${PERMISSIONS_PATH}\n`);

@@ -38,7 +38,9 @@ function main(args) {
     else writeFileSync(out, text, { mode: 0o600 });
     return;
   }
-  throw new Error('usage: nats-conf.mjs credentials FILE | render --port N --store DIR --credentials FILE [--prefix P] [--stream S] [--out FILE]');
+  throw new Error(
+    'usage: nats-conf.mjs credentials FILE | render --port N --store DIR --credentials FILE [--prefix P] [--stream S] [--out FILE]',
+  );
 }
 
 try {

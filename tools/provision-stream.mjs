@@ -9,7 +9,10 @@ const stream = process.env.TP_EVENT_STREAM ?? 'TP_EVENTS';
 const prefix = process.env.TP_SUBJECT_PREFIX ?? 'tp';
 const replicas = Number(process.env.TP_STREAM_REPLICAS ?? '1');
 provisionStream(stream, prefix, replicas).then(
-  () => process.stdout.write(`stream ${stream} (${prefix}.evt.>, ${replicas} replica(s)) is provisioned\n`),
+  () =>
+    process.stdout.write(
+      `stream ${stream} (${prefix}.evt.>, ${replicas} replica(s)) is provisioned\n`,
+    ),
   (error) => {
     process.stderr.write(`provision-stream: ${error.message}\n`);
     process.exit(1);

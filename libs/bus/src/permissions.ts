@@ -1,5 +1,10 @@
 import { aggregatesWrittenBy } from '@trustplane/events';
-import { credentialsEnvPrefix, inboxPrefixFor, projectionConsumerName, rebuildConsumerName } from './naming.js';
+import {
+  credentialsEnvPrefix,
+  inboxPrefixFor,
+  projectionConsumerName,
+  rebuildConsumerName,
+} from './naming.js';
 import { BUS_USER_NAMES, BUS_USERS, type BusUserSpec } from './users.js';
 
 /** Subjects a user may (allow) and may never (deny) use; deny wins. */
@@ -70,19 +75,26 @@ function consumerRights(scope: BusScope, consumer: string): string[] {
 /** The consumers of every service: no other user may pull from, ack on or remove them. */
 function serviceConsumers(): string[] {
   return Object.values(BUS_USERS).flatMap((spec: BusUserSpec) =>
-    (spec.projections ?? []).flatMap((projection) => [projectionConsumerName(projection), rebuildConsumerName(projection)]),
+    (spec.projections ?? []).flatMap((projection) => [
+      projectionConsumerName(projection),
+      rebuildConsumerName(projection),
+    ]),
   );
 }
 
 function servicePermissions(spec: BusUserSpec, scope: BusScope): NatsUserPermissions {
-  const events = spec.emits === undefined ? [] : aggregatesWrittenBy(spec.emits).map((type) => `${scope.prefix}.evt.*.${type}.*`);
+  const events =
+    spec.emits === undefined
+      ? []
+      : aggregatesWrittenBy(spec.emits).map((type) => `${scope.prefix}.evt.*.${type}.*`);
   const requests = (spec.requests ?? []).map((request) => `${scope.prefix}.cmd.${request}`);
   const consumers = (spec.projections ?? []).flatMap((projection) => [
     ...consumerRights(scope, projectionConsumerName(projection)),
     ...consumerRights(scope, rebuildConsumerName(projection)),
   ]);
   const create = spec.createsStream === true ? [api(`STREAM.CREATE.${scope.stream}`)] : [];
-  const served = spec.serves === undefined ? [] : [`${scope.prefix}.cmd.${spec.serves}.> ${spec.serves}`];
+  const served =
+    spec.serves === undefined ? [] : [`${scope.prefix}.cmd.${spec.serves}.> ${spec.serves}`];
   return {
     publish: {
       allow: [...events, ...requests, ...streamReads(scope), ...create, ...consumers],
@@ -104,7 +116,12 @@ function readerPermissions(spec: BusUserSpec, scope: BusScope): NatsUserPermissi
   return {
     publish: {
       allow: [...streamReads(scope), ...consumerRights(scope, '*')],
-      deny: [...NEVER_BUT_ADMIN, `${scope.prefix}.evt.>`, `${scope.prefix}.cmd.>`, ...protectedConsumers],
+      deny: [
+        ...NEVER_BUT_ADMIN,
+        `${scope.prefix}.evt.>`,
+        `${scope.prefix}.cmd.>`,
+        ...protectedConsumers,
+      ],
     },
     subscribe: { allow: [`${inboxPrefixFor(spec.user)}.>`], deny: [] },
     allow_responses: false,
@@ -151,8 +168,10 @@ export function permissionsDocument(): BusPermissionsDocument {
     $comment:
       'Generated from libs/bus/src/users.ts and the ownership map in libs/events by `node tools/gen-nats-permissions.mjs`; do not edit. Rendered into nats-server `authorization { users }` by tools/nats-conf.mjs (local stack, tests) and by the Helm chart.',
     placeholders: {
-      [PLACEHOLDER_SCOPE.prefix]: 'first subject token of the event log (TP_SUBJECT_PREFIX, `tp`), or `*` on a shared test server',
-      [PLACEHOLDER_SCOPE.stream]: 'JetStream stream of the event log (TP_EVENT_STREAM, `TP_EVENTS`), or `*` on a shared test server',
+      [PLACEHOLDER_SCOPE.prefix]:
+        'first subject token of the event log (TP_SUBJECT_PREFIX, `tp`), or `*` on a shared test server',
+      [PLACEHOLDER_SCOPE.stream]:
+        'JetStream stream of the event log (TP_EVENT_STREAM, `TP_EVENTS`), or `*` on a shared test server',
     },
     users: BUS_USER_NAMES.map((name) => {
       const spec: BusUserSpec = BUS_USERS[name];

@@ -25,7 +25,11 @@ function rulesOf(name: keyof typeof BUS_USERS): NatsUserPermissions {
 
 test('the checked-in infra/nats/permissions.json is what the code generates (run `node tools/gen-nats-permissions.mjs` after a change)', () => {
   const stored = readFileSync(join(repoRoot, 'infra', 'nats', 'permissions.json'), 'utf8');
-  assert.equal(stored, permissionsDocumentText(), 'infra/nats/permissions.json is stale: run `npx tsc -b libs/bus && node tools/gen-nats-permissions.mjs`');
+  assert.equal(
+    stored,
+    permissionsDocumentText(),
+    'infra/nats/permissions.json is stale: run `npx tsc -b libs/bus && node tools/gen-nats-permissions.mjs`',
+  );
 });
 
 test('the registry publishes exactly its own aggregates, the keyset and bundle requests, and JetStream reads', () => {
@@ -33,7 +37,18 @@ test('the registry publishes exactly its own aggregates, the keyset and bundle r
   const events = publish.allow.filter((s) => s.startsWith('tp.evt.'));
   assert.deepEqual(
     events.sort(),
-    ['agent', 'apitoken', 'cluster', 'configsection', 'deployment', 'entry', 'jointoken', 'organization', 'trustdomain', 'trustdomainname']
+    [
+      'agent',
+      'apitoken',
+      'cluster',
+      'configsection',
+      'deployment',
+      'entry',
+      'jointoken',
+      'organization',
+      'trustdomain',
+      'trustdomainname',
+    ]
       .map((type) => aggregateTypeSubject('tp', type))
       .sort(),
   );
@@ -44,7 +59,11 @@ test('the registry publishes exactly its own aggregates, the keyset and bundle r
   assert.deepEqual(subscribe.allow, [`${inboxPrefixFor('tp-registry')}.>`]);
   assert.equal(allow_responses, false);
   assert.ok(publish.allow.includes('$JS.API.STREAM.CREATE.TP_EVENTS'));
-  assert.ok(publish.allow.includes(`$JS.API.CONSUMER.MSG.NEXT.TP_EVENTS.${projectionConsumerName('registry.model')}`));
+  assert.ok(
+    publish.allow.includes(
+      `$JS.API.CONSUMER.MSG.NEXT.TP_EVENTS.${projectionConsumerName('registry.model')}`,
+    ),
+  );
   assert.ok(!publish.allow.some((s) => s.includes('proj_signer')), 'not the signer consumers');
   assert.ok(!publish.allow.some((s) => /STREAM\.(UPDATE|DELETE|PURGE|MSG\.DELETE)/.test(s)));
   for (const operation of ['STREAM.UPDATE', 'STREAM.DELETE', 'STREAM.PURGE', 'STREAM.MSG.DELETE']) {
@@ -54,15 +73,24 @@ test('the registry publishes exactly its own aggregates, the keyset and bundle r
 
 test('only the signer subscribes to its requests, in the queue group signer, and answers through allow_responses', () => {
   const signer = rulesOf('signer');
-  assert.deepEqual(signer.subscribe.allow, [`${inboxPrefixFor('tp-signer')}.>`, 'tp.cmd.signer.> signer']);
+  assert.deepEqual(signer.subscribe.allow, [
+    `${inboxPrefixFor('tp-signer')}.>`,
+    'tp.cmd.signer.> signer',
+  ]);
   assert.equal(signer.allow_responses, true);
   assert.deepEqual(
     signer.publish.allow.filter((s) => s.startsWith('tp.evt.')).sort(),
     ['agent', 'bundle', 'ca', 'jointoken'].map((type) => aggregateTypeSubject('tp', type)).sort(),
   );
-  assert.ok(!signer.publish.allow.some((s) => s.startsWith('tp.cmd.')), 'the signer sends no requests');
+  assert.ok(
+    !signer.publish.allow.some((s) => s.startsWith('tp.cmd.')),
+    'the signer sends no requests',
+  );
   for (const name of ['registry', 'reader'] as const) {
-    assert.ok(!rulesOf(name).subscribe.allow.some((s) => s.startsWith('tp.cmd.')), `${name} cannot subscribe to requests`);
+    assert.ok(
+      !rulesOf(name).subscribe.allow.some((s) => s.startsWith('tp.cmd.')),
+      `${name} cannot subscribe to requests`,
+    );
   }
 });
 
@@ -71,7 +99,11 @@ test('the reader reads through its own consumers and may not publish events, req
   assert.ok(!publish.allow.some((s) => s.startsWith('tp.')));
   assert.ok(publish.deny.includes('tp.evt.>') && publish.deny.includes('tp.cmd.>'));
   assert.ok(publish.allow.includes('$JS.API.CONSUMER.MSG.NEXT.TP_EVENTS.*'));
-  assert.ok(publish.deny.includes(`$JS.API.CONSUMER.*.*.TP_EVENTS.${projectionConsumerName('signer.model')}`));
+  assert.ok(
+    publish.deny.includes(
+      `$JS.API.CONSUMER.*.*.TP_EVENTS.${projectionConsumerName('signer.model')}`,
+    ),
+  );
   assert.ok(!publish.allow.some((s) => s.includes('STREAM.CREATE')));
   assert.deepEqual(subscribe.allow, [`${inboxPrefixFor('tp-reader')}.>`]);
 });

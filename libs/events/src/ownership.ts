@@ -37,8 +37,14 @@ export interface EventOwnership {
   readonly emittedBy: OwningService;
 }
 
-const registry = (aggregateType: AggregateType): EventOwnership => ({ aggregateType, emittedBy: 'registry' });
-const signer = (aggregateType: AggregateType): EventOwnership => ({ aggregateType, emittedBy: 'signer' });
+const registry = (aggregateType: AggregateType): EventOwnership => ({
+  aggregateType,
+  emittedBy: 'registry',
+});
+const signer = (aggregateType: AggregateType): EventOwnership => ({
+  aggregateType,
+  emittedBy: 'signer',
+});
 
 /** The aggregate type and emitting service of every event type. */
 export const EVENT_OWNERSHIP: { readonly [T in DomainEventType]: EventOwnership } = {
@@ -91,7 +97,9 @@ export function eventTypesOf(aggregateType: AggregateType): readonly DomainEvent
 
 /** The services that append to an aggregate type (two for aggregates the signer also updates). */
 export function ownersOf(aggregateType: AggregateType): readonly OwningService[] {
-  return OWNING_SERVICES.filter((service) => eventTypesOf(aggregateType).some((type) => EVENT_OWNERSHIP[type].emittedBy === service));
+  return OWNING_SERVICES.filter((service) =>
+    eventTypesOf(aggregateType).some((type) => EVENT_OWNERSHIP[type].emittedBy === service),
+  );
 }
 
 /** The aggregate types a service appends to: the event subjects it may publish. */
@@ -127,11 +135,23 @@ export function checkEventProvenance(
 ): EventProvenanceProblem | undefined {
   const tokens = subject.split('.');
   if (tokens.length !== 5 || tokens[0] !== prefix || tokens[1] !== 'evt') {
-    return { code: 'SUBJECT_MALFORMED', message: `subject ${subject} is not ${prefix}.evt.<tenant>.<aggregateType>.<aggregateId>` };
+    return {
+      code: 'SUBJECT_MALFORMED',
+      message: `subject ${subject} is not ${prefix}.evt.<tenant>.<aggregateType>.<aggregateId>`,
+    };
   }
-  const [, , tenant, aggregateType, aggregateId] = tokens as [string, string, string, string, string];
+  const [, , tenant, aggregateType, aggregateId] = tokens as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   if (event.tenant !== tenant) {
-    return { code: 'SUBJECT_TENANT_MISMATCH', message: `event names tenant ${event.tenant} but was stored on ${subject}` };
+    return {
+      code: 'SUBJECT_TENANT_MISMATCH',
+      message: `event names tenant ${event.tenant} but was stored on ${subject}`,
+    };
   }
   if (event.aggregateType !== aggregateType || event.aggregateId !== aggregateId) {
     return {
@@ -140,9 +160,15 @@ export function checkEventProvenance(
     };
   }
   if (!isAggregateType(aggregateType)) {
-    return { code: 'AGGREGATE_TYPE_UNKNOWN', message: `aggregate type ${aggregateType} has no owning service` };
+    return {
+      code: 'AGGREGATE_TYPE_UNKNOWN',
+      message: `aggregate type ${aggregateType} has no owning service`,
+    };
   }
-  if (!isDomainEventType(event.type) || EVENT_OWNERSHIP[event.type].aggregateType !== aggregateType) {
+  if (
+    !isDomainEventType(event.type) ||
+    EVENT_OWNERSHIP[event.type].aggregateType !== aggregateType
+  ) {
     return {
       code: 'EVENT_TYPE_NOT_OF_AGGREGATE',
       message: `${event.type} is not an event of aggregate type ${aggregateType} (emitted by ${ownersOf(aggregateType).join(', ')})`,

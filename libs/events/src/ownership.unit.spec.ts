@@ -11,20 +11,34 @@ import {
   ownersOf,
 } from './index.js';
 
-const event = { type: 'apitoken.created', tenant: 't-aaaaaaaaaa', aggregateType: 'apitoken', aggregateId: 'tok-1' } as const;
+const event = {
+  type: 'apitoken.created',
+  tenant: 't-aaaaaaaaaa',
+  aggregateType: 'apitoken',
+  aggregateId: 'tok-1',
+} as const;
 const subjectOf = (tenant: string, aggregateType: string, aggregateId: string): string =>
   aggregateSubject('tp', { tenant, aggregateType, aggregateId });
 
 test('every catalogued event type has an owner, and every aggregate type has events', () => {
-  assert.deepEqual(Object.keys(EVENT_OWNERSHIP).sort(), Object.keys(CURRENT_SCHEMA_VERSIONS).sort());
+  assert.deepEqual(
+    Object.keys(EVENT_OWNERSHIP).sort(),
+    Object.keys(CURRENT_SCHEMA_VERSIONS).sort(),
+  );
   for (const aggregateType of AGGREGATE_TYPES) {
     assert.ok(eventTypesOf(aggregateType).length > 0, aggregateType);
-    for (const type of eventTypesOf(aggregateType)) assert.ok(type.startsWith(`${aggregateType}.`), `${type} is named after ${aggregateType}`);
+    for (const type of eventTypesOf(aggregateType))
+      assert.ok(type.startsWith(`${aggregateType}.`), `${type} is named after ${aggregateType}`);
   }
 });
 
 test('the signer writes ca, bundle and the attestation side of agents and join tokens; the registry the rest', () => {
-  assert.deepEqual([...aggregatesWrittenBy('signer')].sort(), ['agent', 'bundle', 'ca', 'jointoken']);
+  assert.deepEqual([...aggregatesWrittenBy('signer')].sort(), [
+    'agent',
+    'bundle',
+    'ca',
+    'jointoken',
+  ]);
   assert.ok(!aggregatesWrittenBy('registry').includes('ca'));
   assert.ok(!aggregatesWrittenBy('registry').includes('bundle'));
   assert.deepEqual(ownersOf('jointoken'), ['registry', 'signer']);
@@ -34,7 +48,10 @@ test('the signer writes ca, bundle and the attestation side of agents and join t
 });
 
 test('an event stored where its envelope says it belongs passes', () => {
-  assert.equal(checkEventProvenance('tp', subjectOf(event.tenant, 'apitoken', 'tok-1'), event), undefined);
+  assert.equal(
+    checkEventProvenance('tp', subjectOf(event.tenant, 'apitoken', 'tok-1'), event),
+    undefined,
+  );
 });
 
 test('an envelope naming another tenant than its subject is refused', () => {
@@ -44,8 +61,14 @@ test('an envelope naming another tenant than its subject is refused', () => {
 });
 
 test('an envelope naming another aggregate than its subject is refused', () => {
-  assert.equal(checkEventProvenance('tp', subjectOf(event.tenant, 'ca', 'tok-1'), event)?.code, 'SUBJECT_AGGREGATE_MISMATCH');
-  assert.equal(checkEventProvenance('tp', subjectOf(event.tenant, 'apitoken', 'tok-2'), event)?.code, 'SUBJECT_AGGREGATE_MISMATCH');
+  assert.equal(
+    checkEventProvenance('tp', subjectOf(event.tenant, 'ca', 'tok-1'), event)?.code,
+    'SUBJECT_AGGREGATE_MISMATCH',
+  );
+  assert.equal(
+    checkEventProvenance('tp', subjectOf(event.tenant, 'apitoken', 'tok-2'), event)?.code,
+    'SUBJECT_AGGREGATE_MISMATCH',
+  );
 });
 
 test('an event type stored on another aggregate type (envelope and subject agreeing) is refused', () => {
@@ -57,7 +80,16 @@ test('an event type stored on another aggregate type (envelope and subject agree
 
 test('unknown aggregate types and malformed subjects are refused', () => {
   const unknown = { ...event, aggregateType: 'payroll' };
-  assert.equal(checkEventProvenance('tp', subjectOf(event.tenant, 'payroll', 'tok-1'), unknown)?.code, 'AGGREGATE_TYPE_UNKNOWN');
-  assert.equal(checkEventProvenance('tp', `tp.evt.${event.tenant}.apitoken`, event)?.code, 'SUBJECT_MALFORMED');
-  assert.equal(checkEventProvenance('other', subjectOf(event.tenant, 'apitoken', 'tok-1'), event)?.code, 'SUBJECT_MALFORMED');
+  assert.equal(
+    checkEventProvenance('tp', subjectOf(event.tenant, 'payroll', 'tok-1'), unknown)?.code,
+    'AGGREGATE_TYPE_UNKNOWN',
+  );
+  assert.equal(
+    checkEventProvenance('tp', `tp.evt.${event.tenant}.apitoken`, event)?.code,
+    'SUBJECT_MALFORMED',
+  );
+  assert.equal(
+    checkEventProvenance('other', subjectOf(event.tenant, 'apitoken', 'tok-1'), event)?.code,
+    'SUBJECT_MALFORMED',
+  );
 });

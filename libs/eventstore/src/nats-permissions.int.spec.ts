@@ -7,11 +7,22 @@ import assert from 'node:assert/strict';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { projectionConsumerName, type BusUserName } from '@trustplane/bus';
-import { toEnvelope, uuidv7, type AggregateRef, type DomainEnvelope, type DomainEventDraft } from '@trustplane/events';
+import {
+  toEnvelope,
+  uuidv7,
+  type AggregateRef,
+  type DomainEnvelope,
+  type DomainEventDraft,
+} from '@trustplane/events';
 import { startPrivateNats, type NatsIdentity, type PrivateNats } from '@trustplane/testkit';
 import { EventLog, type EventStreamSettings } from './index.js';
 
-const settings: EventStreamSettings = { streamName: 'TP_PERM', subjectPrefix: 'tpperm', replicas: 1, duplicateWindowMs: 120_000 };
+const settings: EventStreamSettings = {
+  streamName: 'TP_PERM',
+  subjectPrefix: 'tpperm',
+  replicas: 1,
+  duplicateWindowMs: 120_000,
+};
 const prefix = settings.subjectPrefix;
 const tenant = 't-aaaaaaaaaa';
 let nats: PrivateNats;
@@ -24,20 +35,35 @@ function as(name: BusUserName): NatsConnection {
 }
 
 function envelope(ref: AggregateRef, draft: DomainEventDraft): DomainEnvelope {
-  const meta = { ...ref, occurredAt: new Date().toISOString(), actor: { kind: 'system', id: 'perm' }, causationId: 'c', correlationId: 'c' } as const;
+  const meta = {
+    ...ref,
+    occurredAt: new Date().toISOString(),
+    actor: { kind: 'system', id: 'perm' },
+    causationId: 'c',
+    correlationId: 'c',
+  } as const;
   return toEnvelope(draft, meta, uuidv7()) as DomainEnvelope;
 }
 
 const organization: AggregateRef = { tenant, aggregateType: 'organization', aggregateId: tenant };
-const orgCreated: DomainEventDraft = { type: 'organization.created', schemaVersion: 1, data: { name: 'perm' } };
+const orgCreated: DomainEventDraft = {
+  type: 'organization.created',
+  schemaVersion: 1,
+  data: { name: 'perm' },
+};
 
 /** Publishes as a request and reports what happened: stored, nobody listening, or refused. */
-async function publishOutcome(nc: NatsConnection, subject: string, data = '{}'): Promise<'refused' | 'no responders' | 'answered'> {
+async function publishOutcome(
+  nc: NatsConnection,
+  subject: string,
+  data = '{}',
+): Promise<'refused' | 'no responders' | 'answered'> {
   try {
     await nc.request(subject, data, { timeout: 2_000 });
     return 'answered';
   } catch (error) {
-    const message = error instanceof Error ? `${error.message} ${String(error.cause ?? '')}` : String(error);
+    const message =
+      error instanceof Error ? `${error.message} ${String(error.cause ?? '')}` : String(error);
     if (/permissions violation/i.test(message)) return 'refused';
     if (/no responders|503/i.test(message)) return 'no responders';
     throw error;
@@ -45,18 +71,28 @@ async function publishOutcome(nc: NatsConnection, subject: string, data = '{}'):
 }
 
 /** Subscribes and reports whether the server refused the subscription. */
-async function subscribeOutcome(nc: NatsConnection, subject: string, queue?: string): Promise<'refused' | 'open'> {
+async function subscribeOutcome(
+  nc: NatsConnection,
+  subject: string,
+  queue?: string,
+): Promise<'refused' | 'open'> {
   const subscription = nc.subscribe(subject, queue === undefined ? {} : { queue });
-  const refused = subscription.closed.then((error) => (error instanceof Error && /permissions violation/i.test(error.message) ? 'refused' : 'open'));
+  const refused = subscription.closed.then((error) =>
+    error instanceof Error && /permissions violation/i.test(error.message) ? 'refused' : 'open',
+  );
   await nc.flush();
-  const outcome = await Promise.race([refused, new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), 300))]);
+  const outcome = await Promise.race([
+    refused,
+    new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), 300)),
+  ]);
   subscription.unsubscribe();
   return outcome;
 }
 
 before(async () => {
   nats = await startPrivateNats({ scope: { prefix, stream: settings.streamName } });
-  for (const name of ['registry', 'signer', 'reader', 'admin'] as const) connections.set(name, await nats.connect(name));
+  for (const name of ['registry', 'signer', 'reader', 'admin'] as const)
+    connections.set(name, await nats.connect(name));
   // The registry creates the stream at start-up (the only stream right a service has).
   await EventLog.open(as('registry'), settings);
 });
@@ -67,7 +103,11 @@ after(async () => {
 });
 
 test('no user, a wrong password or an unknown user cannot connect at all', async () => {
-  const refusals: NatsIdentity[] = ['anonymous', { user: 'tp-registry', password: 'wrong' }, { user: 'tp-service', password: 'x' }];
+  const refusals: NatsIdentity[] = [
+    'anonymous',
+    { user: 'tp-registry', password: 'wrong' },
+    { user: 'tp-service', password: 'x' },
+  ];
   for (const identity of refusals) {
     await assert.rejects(nats.connect(identity), /authorization/i, JSON.stringify(identity));
   }
@@ -78,7 +118,11 @@ test('the registry appends its own aggregates and cannot publish ca or bundle ev
   const { version } = await log.append(organization, 0, [envelope(organization, orgCreated)]);
   assert.ok(version > 0);
   for (const type of ['ca', 'bundle']) {
-    assert.equal(await publishOutcome(as('registry'), `${prefix}.evt.${tenant}.${type}.x1`), 'refused', type);
+    assert.equal(
+      await publishOutcome(as('registry'), `${prefix}.evt.${tenant}.${type}.x1`),
+      'refused',
+      type,
+    );
   }
 });
 
@@ -88,41 +132,78 @@ test('the signer appends ca events and cannot publish apitoken or organization e
   const dropped: DomainEventDraft = {
     type: 'ca.keyset_dropped',
     schemaVersion: 1,
-    data: { trustDomainId: 'td-aaaaaaaaaa', keysetId: 'k1', reason: 'expired_unused', droppedAt: new Date().toISOString() },
+    data: {
+      trustDomainId: 'td-aaaaaaaaaa',
+      keysetId: 'k1',
+      reason: 'expired_unused',
+      droppedAt: new Date().toISOString(),
+    },
   };
   assert.ok((await log.append(ref, 0, [envelope(ref, dropped)])).version > 0);
   for (const type of ['apitoken', 'organization', 'entry']) {
-    assert.equal(await publishOutcome(as('signer'), `${prefix}.evt.${tenant}.${type}.x1`), 'refused', type);
+    assert.equal(
+      await publishOutcome(as('signer'), `${prefix}.evt.${tenant}.${type}.x1`),
+      'refused',
+      type,
+    );
   }
 });
 
 test('only the signer may subscribe to signer requests, and only in its queue group', async () => {
   for (const name of ['registry', 'reader'] as const) {
-    for (const subject of [`${prefix}.cmd.signer.>`, `${prefix}.cmd.signer.bundle`, `${prefix}.cmd.>`, '>']) {
-      assert.equal(await subscribeOutcome(as(name), subject, 'signer'), 'refused', `${name} ${subject} (queue)`);
+    for (const subject of [
+      `${prefix}.cmd.signer.>`,
+      `${prefix}.cmd.signer.bundle`,
+      `${prefix}.cmd.>`,
+      '>',
+    ]) {
+      assert.equal(
+        await subscribeOutcome(as(name), subject, 'signer'),
+        'refused',
+        `${name} ${subject} (queue)`,
+      );
       assert.equal(await subscribeOutcome(as(name), subject), 'refused', `${name} ${subject}`);
     }
   }
-  assert.equal(await subscribeOutcome(as('signer'), `${prefix}.cmd.signer.bundle`), 'refused', 'outside the queue group');
-  assert.equal(await subscribeOutcome(as('signer'), `${prefix}.cmd.signer.bundle`, 'other'), 'refused', 'another queue group');
+  assert.equal(
+    await subscribeOutcome(as('signer'), `${prefix}.cmd.signer.bundle`),
+    'refused',
+    'outside the queue group',
+  );
+  assert.equal(
+    await subscribeOutcome(as('signer'), `${prefix}.cmd.signer.bundle`, 'other'),
+    'refused',
+    'another queue group',
+  );
   assert.equal(await subscribeOutcome(as('signer'), `${prefix}.cmd.signer.>`, 'signer'), 'open');
 });
 
 test('only the registry sends its signer requests (keyset, bundle); the signer answers them through allow_responses', async () => {
   const served = as('signer').subscribe(`${prefix}.cmd.signer.>`, {
     queue: 'signer',
-    callback: (_error, message) => void message.respond(JSON.stringify({ ok: true, from: 'signer' })),
+    callback: (_error, message) =>
+      void message.respond(JSON.stringify({ ok: true, from: 'signer' })),
   });
   await as('signer').flush();
   try {
     for (const operation of ['keyset', 'bundle']) {
-      const reply = await as('registry').request(`${prefix}.cmd.signer.${operation}`, '{}', { timeout: 2_000 });
+      const reply = await as('registry').request(`${prefix}.cmd.signer.${operation}`, '{}', {
+        timeout: 2_000,
+      });
       assert.deepEqual(reply.json(), { ok: true, from: 'signer' });
     }
-    assert.equal(await publishOutcome(as('registry'), `${prefix}.cmd.signer.mint-x509`), 'refused', 'not a registry request');
+    assert.equal(
+      await publishOutcome(as('registry'), `${prefix}.cmd.signer.mint-x509`),
+      'refused',
+      'not a registry request',
+    );
     for (const name of ['reader', 'signer'] as const) {
       for (const operation of ['keyset', 'bundle', 'mint-x509', 'mint-jwt']) {
-        assert.equal(await publishOutcome(as(name), `${prefix}.cmd.signer.${operation}`), 'refused', `${name} ${operation}`);
+        assert.equal(
+          await publishOutcome(as(name), `${prefix}.cmd.signer.${operation}`),
+          'refused',
+          `${name} ${operation}`,
+        );
       }
     }
   } finally {
@@ -139,12 +220,15 @@ test('a process on the bus cannot answer the registry bundle requests in the sig
   assert.equal(await publishOutcome(as('reader'), '_INBOX_tp-registry.forged.1'), 'refused');
   const served = as('signer').subscribe(`${prefix}.cmd.signer.bundle`, {
     queue: 'signer',
-    callback: (_error, message) => void message.respond(JSON.stringify({ ok: true, from: 'signer' })),
+    callback: (_error, message) =>
+      void message.respond(JSON.stringify({ ok: true, from: 'signer' })),
   });
   await as('signer').flush();
   try {
     for (let attempt = 0; attempt < 6; attempt++) {
-      const reply = await as('registry').request(`${prefix}.cmd.signer.bundle`, '{}', { timeout: 2_000 });
+      const reply = await as('registry').request(`${prefix}.cmd.signer.bundle`, '{}', {
+        timeout: 2_000,
+      });
       assert.deepEqual(reply.json(), { ok: true, from: 'signer' });
     }
   } finally {
@@ -178,7 +262,11 @@ test('the reader consumes the log through its own consumer, and cannot publish o
   const message = await consumer.next({ expires: 2_000 });
   assert.ok(message !== null, 'read an event');
   message.ack();
-  assert.equal(await publishOutcome(reader, `${prefix}.evt.${tenant}.organization.${tenant}`), 'refused', 'publish an event');
+  assert.equal(
+    await publishOutcome(reader, `${prefix}.evt.${tenant}.organization.${tenant}`),
+    'refused',
+    'publish an event',
+  );
   const registryConsumer = projectionConsumerName('registry.model');
   for (const subject of [
     `$JS.API.CONSUMER.CREATE.${settings.streamName}.${registryConsumer}`,
@@ -192,21 +280,51 @@ test('the reader consumes the log through its own consumer, and cannot publish o
 
 test('a service uses only its own consumers', async () => {
   const signerConsumer = projectionConsumerName('signer.model');
-  assert.equal(await publishOutcome(as('registry'), `$JS.API.CONSUMER.CREATE.${settings.streamName}.${signerConsumer}`), 'refused');
-  assert.equal(await publishOutcome(as('registry'), `$JS.API.CONSUMER.MSG.NEXT.${settings.streamName}.${signerConsumer}`), 'refused');
-  assert.equal(await publishOutcome(as('signer'), `$JS.API.CONSUMER.DELETE.${settings.streamName}.${projectionConsumerName('registry.model')}`), 'refused');
+  assert.equal(
+    await publishOutcome(
+      as('registry'),
+      `$JS.API.CONSUMER.CREATE.${settings.streamName}.${signerConsumer}`,
+    ),
+    'refused',
+  );
+  assert.equal(
+    await publishOutcome(
+      as('registry'),
+      `$JS.API.CONSUMER.MSG.NEXT.${settings.streamName}.${signerConsumer}`,
+    ),
+    'refused',
+  );
+  assert.equal(
+    await publishOutcome(
+      as('signer'),
+      `$JS.API.CONSUMER.DELETE.${settings.streamName}.${projectionConsumerName('registry.model')}`,
+    ),
+    'refused',
+  );
 });
 
 test('only the admin may delete, purge or update the stream or delete a message', async () => {
   const s = settings.streamName;
   for (const name of ['registry', 'signer', 'reader'] as const) {
-    for (const subject of [`STREAM.DELETE.${s}`, `STREAM.PURGE.${s}`, `STREAM.UPDATE.${s}`, `STREAM.MSG.DELETE.${s}`]) {
-      assert.equal(await publishOutcome(as(name), `$JS.API.${subject}`), 'refused', `${name} ${subject}`);
+    for (const subject of [
+      `STREAM.DELETE.${s}`,
+      `STREAM.PURGE.${s}`,
+      `STREAM.UPDATE.${s}`,
+      `STREAM.MSG.DELETE.${s}`,
+    ]) {
+      assert.equal(
+        await publishOutcome(as(name), `$JS.API.${subject}`),
+        'refused',
+        `${name} ${subject}`,
+      );
     }
   }
   const jsm = await jetstreamManager(as('admin'));
   const info = await jsm.streams.info(s);
-  const updated = await jsm.streams.update(s, { ...info.config, description: 'updated by the admin' });
+  const updated = await jsm.streams.update(s, {
+    ...info.config,
+    description: 'updated by the admin',
+  });
   assert.equal(updated.config.description, 'updated by the admin');
   assert.equal(await jsm.streams.delete(s), true);
 });

@@ -27,7 +27,9 @@ export function testNatsCredentials(name: BusUserName): NatsCredentials {
   const prefix = credentialsEnvPrefix(name);
   const password = process.env[`${prefix}_PASSWORD`];
   if (password === undefined) {
-    throw new Error(`${prefix}_PASSWORD is not set: run the tests through npm test, or source .local/stack.env (infra/local/stack.sh ensure)`);
+    throw new Error(
+      `${prefix}_PASSWORD is not set: run the tests through npm test, or source .local/stack.env (infra/local/stack.sh ensure)`,
+    );
   }
   return { user: process.env[`${prefix}_USER`] ?? BUS_USERS[name].user, password };
 }
@@ -37,17 +39,32 @@ function serversOf(url: string): string[] {
 }
 
 /** Connects to `url` as `identity`, with the user's private inbox prefix. */
-export async function connectNatsAs(url: string, identity: NatsCredentials | 'anonymous', name = 'trustplane-test'): Promise<NatsConnection> {
+export async function connectNatsAs(
+  url: string,
+  identity: NatsCredentials | 'anonymous',
+  name = 'trustplane-test',
+): Promise<NatsConnection> {
   return connect({
     servers: serversOf(url),
     name,
-    ...(identity === 'anonymous' ? {} : { user: identity.user, pass: identity.password, inboxPrefix: inboxPrefixFor(identity.user) }),
+    ...(identity === 'anonymous'
+      ? {}
+      : {
+          user: identity.user,
+          pass: identity.password,
+          inboxPrefix: inboxPrefixFor(identity.user),
+        }),
   });
 }
 
 /** Connects to the shared test server as a bus user (or with explicit credentials, or none). */
 export async function connectTestNatsAs(identity: NatsIdentity): Promise<NatsConnection> {
-  return connectNatsAs(TEST_NATS_URL, typeof identity === 'string' && identity !== 'anonymous' ? testNatsCredentials(identity) : identity);
+  return connectNatsAs(
+    TEST_NATS_URL,
+    typeof identity === 'string' && identity !== 'anonymous'
+      ? testNatsCredentials(identity)
+      : identity,
+  );
 }
 
 /** Connects to the shared test server as the admin (tests set up and clean up streams with it). */
@@ -61,7 +78,11 @@ export async function connectTestNats(): Promise<NatsConnection> {
  */
 export function testNatsEnv(service: BusUserName = 'registry'): Record<string, string> {
   const credentials = testNatsCredentials(service);
-  return { NATS_URL: TEST_NATS_URL, TP_NATS_USER: credentials.user, TP_NATS_PASSWORD: credentials.password };
+  return {
+    NATS_URL: TEST_NATS_URL,
+    TP_NATS_USER: credentials.user,
+    TP_NATS_PASSWORD: credentials.password,
+  };
 }
 
 /** A nats-server started for one test file. */
@@ -88,7 +109,10 @@ function renderConfig(dir: string, port: number, options: PrivateNatsOptions): s
   const config = join(dir, 'nats.conf');
   const store = join(dir, 'store');
   if (options.anonymous === true) {
-    writeFileSync(config, `listen: "127.0.0.1:${port}"\njetstream {\n  store_dir: ${JSON.stringify(store)}\n}\n`);
+    writeFileSync(
+      config,
+      `listen: "127.0.0.1:${port}"\njetstream {\n  store_dir: ${JSON.stringify(store)}\n}\n`,
+    );
     return config;
   }
   // The same script the local stack renders its server with.
@@ -109,22 +133,33 @@ function renderConfig(dir: string, port: number, options: PrivateNatsOptions): s
   return config;
 }
 
-function credentialsFrom(dir: string, anonymous: boolean): Partial<Record<BusUserName, NatsCredentials>> {
+function credentialsFrom(
+  dir: string,
+  anonymous: boolean,
+): Partial<Record<BusUserName, NatsCredentials>> {
   if (anonymous) return {};
   const lines = readFileSync(join(dir, 'credentials.env'), 'utf8').split('\n');
   const values = new Map(lines.map((line) => line.split('=', 2) as [string, string]));
   const credentials: Partial<Record<BusUserName, NatsCredentials>> = {};
   for (const name of Object.keys(BUS_USERS) as BusUserName[]) {
     const prefix = credentialsEnvPrefix(name);
-    credentials[name] = { user: values.get(`${prefix}_USER`) ?? '', password: values.get(`${prefix}_PASSWORD`) ?? '' };
+    credentials[name] = {
+      user: values.get(`${prefix}_USER`) ?? '',
+      password: values.get(`${prefix}_PASSWORD`) ?? '',
+    };
   }
   return credentials;
 }
 
-async function waitForServer(server: ChildProcess, url: string, output: () => string): Promise<void> {
+async function waitForServer(
+  server: ChildProcess,
+  url: string,
+  output: () => string,
+): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    if (server.exitCode !== null) throw new Error(`nats-server exited with ${server.exitCode}: ${output()}`);
+    if (server.exitCode !== null)
+      throw new Error(`nats-server exited with ${server.exitCode}: ${output()}`);
     const reachable = await connectNatsAs(url, 'anonymous').then(
       async (nc) => (await nc.close(), true),
       (error: unknown) => error instanceof Error && /authorization/i.test(error.message),
@@ -155,7 +190,13 @@ export async function startPrivateNats(options: PrivateNatsOptions = {}): Promis
   return {
     url,
     credentials,
-    connect: (identity) => connectNatsAs(url, typeof identity === 'string' && identity !== 'anonymous' ? credentialsOf(identity) : identity),
+    connect: (identity) =>
+      connectNatsAs(
+        url,
+        typeof identity === 'string' && identity !== 'anonymous'
+          ? credentialsOf(identity)
+          : identity,
+      ),
     envFor(service) {
       const { user, password } = credentialsOf(service);
       return { NATS_URL: url, TP_NATS_USER: user, TP_NATS_PASSWORD: password };
