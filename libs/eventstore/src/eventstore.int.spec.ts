@@ -377,3 +377,15 @@ test('projection: events stored where their envelope says they do not belong are
     await runner.stop();
   }
 });
+
+test('a service cannot feed a projection its NATS user does not list: the start fails naming what to add', async () => {
+  const schema = 'proj_unlisted';
+  await createCountingSchema(db.pool, schema);
+  const registry = await connectTestNatsAs('registry');
+  try {
+    const runner = new ProjectionRunner({ nc: registry, pool: db.pool, stream, schema, projection: countingProjection });
+    await assert.rejects(runner.start(), /may not use consumer proj_test_orgs: add projection test\.orgs .*libs\/bus\/src\/users\.ts/);
+  } finally {
+    await registry.close();
+  }
+});

@@ -20,6 +20,7 @@ import { allEventsSubject, type DomainEnvelope } from '@trustplane/events';
 import { aggregateTypeOfSubject, applyCandidates, toCandidate, type Candidate } from './apply.js';
 import type { Pool, PoolClient } from 'pg';
 import type { Projection } from './projection.js';
+import { EventStoreError } from './errors.js';
 import { inTransaction, quoteIdent } from './sql.js';
 import type { EventStreamSettings } from './stream.js';
 
@@ -93,7 +94,15 @@ export class ProjectionRunner {
     this.running = true;
     this.checkpoint = await this.readCheckpoint();
     this.advanceCheckpoint(this.checkpoint);
-    await this.attachConsumer();
+    await this.attachConsumer().catch((error: unknown) => {
+      this.running = false;
+      if (!(error instanceof Error && /permissions violation/i.test(error.message))) throw error;
+      throw new EventStoreError(
+        'PROJECTION_FAILED',
+        `this NATS user may not use consumer ${this.consumerName}: add projection ${this.options.projection.name} to the service's entry in libs/bus/src/users.ts (then node tools/gen-nats-permissions.mjs)`,
+        { cause: error },
+      );
+    });
     this.loop = this.processLoop();
   }
 
