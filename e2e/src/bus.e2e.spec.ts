@@ -49,7 +49,7 @@ import {
   startAgentProcess,
   startPrivateNats,
   startServiceProcess,
-  testNatsEnv,
+  testServiceEnv,
   testStreamSettings,
   tpctl,
   type TestDatabase,
@@ -196,13 +196,7 @@ test('a service refuses a NATS server that accepts anonymous connections; with T
 
 test('forged API tokens published straight onto the stream give no access: refused, counted, never projected', async () => {
   const port = await freePort();
-  const common = {
-    ...testNatsEnv(),
-    DATABASE_URL: db.url,
-    TP_EVENT_STREAM: stream.streamName,
-    TP_SUBJECT_PREFIX: stream.subjectPrefix,
-    TP_LOG_LEVEL: 'warn',
-  };
+  const common = testServiceEnv('registry', db, stream);
   const registry = await startServiceProcess(
     'registry',
     { ...common, TP_REGISTRY_PORT: String(port) },
@@ -311,11 +305,7 @@ test('a forged join token attests no agent: refused by NATS for other users, by 
   const trustDomain = 'bus.example';
   const [signerPort, agentPort] = [await freePort(), await freePort()];
   const signerEnv = {
-    ...testNatsEnv('signer'),
-    DATABASE_URL: db.url,
-    TP_EVENT_STREAM: stream.streamName,
-    TP_SUBJECT_PREFIX: stream.subjectPrefix,
-    TP_LOG_LEVEL: 'warn',
+    ...testServiceEnv('signer', db, stream),
     TP_SIGNER_PORT: String(signerPort),
     TP_SIGNER_AGENT_PORT: String(agentPort),
     TP_SIGNER_CUSTODY_DIR: join(work, 'c'),

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
+import type { BusUserName } from '@trustplane/bus';
 import pg from 'pg';
+import { testNatsEnv } from './nats.js';
 
 /**
  * Admin connection to the local stack's Postgres server (`DATABASE_ADMIN_URL`; else the server
@@ -82,6 +84,25 @@ export function testStreamSettings(label: string): TestStream {
     subjectPrefix: `tpt${token}`,
     replicas: 1,
     duplicateWindowMs: 120_000,
+  };
+}
+
+/**
+ * The environment of a service under test on its own database and stream: the shared NATS
+ * server as the service's own user, TP_EVENT_STREAM / TP_SUBJECT_PREFIX of `stream`.
+ */
+export function testServiceEnv(
+  service: BusUserName,
+  db: Pick<TestDatabase, 'url'>,
+  stream: TestStream,
+  logLevel = 'warn',
+): Record<string, string> {
+  return {
+    ...testNatsEnv(service),
+    DATABASE_URL: db.url,
+    TP_EVENT_STREAM: stream.streamName,
+    TP_SUBJECT_PREFIX: stream.subjectPrefix,
+    TP_LOG_LEVEL: logLevel,
   };
 }
 
