@@ -10,6 +10,7 @@ const require = createRequire(`${ROOT}/package.json`);
 const pg = require('pg');
 const { connect } = require('@nats-io/transport-node');
 const { jetstreamManager } = require('@nats-io/jetstream');
+const bus = require(`${ROOT}/libs/bus/dist/index.js`);
 
 /** The services' database URL of the local stack (`trustplane`). */
 export const SERVICES_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/trustplane';
@@ -27,7 +28,7 @@ export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 
 /** A bus user's credentials from the stack settings (`TP_NATS_<NAME>_USER` / `_PASSWORD`). */
 export function natsCredentials(name) {
-  const prefix = `TP_NATS_${name.toUpperCase()}`;
+  const prefix = bus.credentialsEnvPrefix(name);
   const user = process.env[`${prefix}_USER`];
   const password = process.env[`${prefix}_PASSWORD`];
   if (!user || !password) throw new Error(`${prefix}_USER / ${prefix}_PASSWORD are not set: source .local/stack.env (infra/local/stack.sh ensure)`);
@@ -43,7 +44,7 @@ export function natsEnvFor(service) {
 /** Connects to the stack's NATS as a bus user (replies on the user's private inbox). */
 export async function connectNatsAs(name) {
   const { user, password } = natsCredentials(name);
-  return connect({ servers: NATS_URL.split(',').map((s) => s.replace(/^nats:\/\//, '')), user, pass: password, inboxPrefix: `_INBOX_${user}`, name: `tools-${name}` });
+  return connect({ servers: NATS_URL.split(',').map((s) => s.replace(/^nats:\/\//, '')), user, pass: password, inboxPrefix: bus.inboxPrefixFor(user), name: `tools-${name}` });
 }
 
 /**

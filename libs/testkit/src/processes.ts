@@ -1,7 +1,7 @@
 // Starting the real services as child processes for end-to-end tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import type { BusUserName } from '@trustplane/bus';
+import { BUS_USERS, type BusUserName } from '@trustplane/bus';
 import { TEST_NATS_URL, testNatsCredentials } from './nats.js';
 import { repoRoot } from './paths.js';
 import { freePort } from './ports.js';
@@ -64,8 +64,10 @@ async function waitReady(started: CapturedProcess, name: string, baseUrl: string
  * environment it was given names (tests commonly hand the registry and the signer one env).
  */
 function ownNatsUser(name: string, env: Record<string, string>): Record<string, string> {
-  if ((env['NATS_URL'] ?? TEST_NATS_URL) !== TEST_NATS_URL || !['registry', 'signer'].includes(name)) return {};
-  const { user, password } = testNatsCredentials(name as BusUserName);
+  const isService = (candidate: string): candidate is BusUserName =>
+    Object.hasOwn(BUS_USERS, candidate) && BUS_USERS[candidate as BusUserName].role === 'service';
+  if ((env['NATS_URL'] ?? TEST_NATS_URL) !== TEST_NATS_URL || !isService(name)) return {};
+  const { user, password } = testNatsCredentials(name);
   return { TP_NATS_USER: user, TP_NATS_PASSWORD: password };
 }
 
