@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, dropDatabase, ensureDatabase, freePort, startService, token } from './lib/stack.mjs';
+import { NATS_URL, ROOT, connectNatsAs, dropDatabase, ensureDatabase, freePort, natsEnvFor, startService, token } from './lib/stack.mjs';
 
 const require = createRequire(`${ROOT}/package.json`);
 const pg = require('pg');
@@ -37,6 +37,7 @@ async function main() {
   const databaseUrl = await ensureDatabase(database);
   const port = await freePort();
   const serviceEnv = {
+    ...natsEnvFor('registry'),
     DATABASE_URL: databaseUrl,
     TP_EVENT_STREAM: stream,
     TP_SUBJECT_PREFIX: prefix,
@@ -52,6 +53,7 @@ async function main() {
   const registry = await startService('registry', 'services/registry/dist/main.js', serviceEnv, `${base}/readyz`);
   const signerEnv = {
     ...serviceEnv,
+    ...natsEnvFor('signer'),
     TP_SIGNER_PORT: String(signerPort),
     TP_SIGNER_AGENT_PORT: String(agentApiPort),
     TP_SIGNER_AGENT_HOST: '127.0.0.1',
@@ -173,10 +175,7 @@ async function main() {
     if (code !== 0) throw new Error(`the frontend workload failed (${code})`);
 
     step('every change is an event in the append-only log (JetStream)');
-    const nc = await connect({
-      servers: (process.env.NATS_URL ?? 'nats://127.0.0.1:4222').replace(/^nats:\/\//, ''),
-      ...(process.env.TP_NATS_ADMIN_USER ? { user: process.env.TP_NATS_ADMIN_USER, pass: process.env.TP_NATS_ADMIN_PASSWORD } : {}),
-    });
+    const nc = await connectNatsAs('admin');
     const jsm = await jetstreamManager(nc);
     const info = await jsm.streams.info(stream);
     process.stdout.write(`stream ${stream}: ${info.state.messages} events, deny_delete=${info.config.deny_delete}, deny_purge=${info.config.deny_purge}\n`);
@@ -186,7 +185,27 @@ async function main() {
       process.stdout.write(`  #${String(seq).padStart(2)} ${event.type.padEnd(28)} ${event.aggregateType}/${event.aggregateId}  by ${event.actor.kind}:${event.actor.id}\n`);
     }
     const purge = await jsm.streams.purge(stream).then(() => 'allowed?!', (e) => `refused (${e.message})`);
-    process.stdout.write(`purging the stream → ${purge}\n`);
+    process.stdout.write(`purging the stream as the NATS admin → ${purge}\n`);
+
+    step('the bus is a trust boundary: every service has its own NATS user with least privilege');
+    const anonymous = await connect({ servers: NATS_URL.replace(/^nats:\/\//, ''), reconnect: false }).then(
+      async (c) => (await c.close(), 'accepted?!'),
+      (e) => `refused (${e.message})`,
+    );
+    process.stdout.write(`an anonymous connection → ${anonymous}\n`);
+    const registryNc = await connectNatsAs('registry');
+    const attempt = (what, promise) =>
+      promise.then(
+        () => process.stdout.write(`${what} → allowed?!\n`),
+        (e) => process.stdout.write(`${what} → refused (${e.message})\n`),
+      );
+    await attempt('the registry deletes the stream', jetstreamManager(registryNc).then((m) => m.streams.delete(stream)));
+    await attempt(`the registry publishes a CA event (${prefix}.evt.<tenant>.ca.…)`, registryNc.request(`${prefix}.evt.${org.id}.ca.tdd-0000000000`, '{}', { timeout: 2000 }));
+    const listener = registryNc.subscribe(`${prefix}.cmd.signer.bundle`);
+    await registryNc.flush();
+    const closedOrOpen = Promise.race([listener.closed.then((e) => (e ? Promise.reject(e) : undefined)), new Promise((r) => setTimeout(r, 1000))]);
+    await attempt('the registry listens for signer requests (to answer in its place)', closedOrOpen);
+    await registryNc.close();
 
     step('read models in PostgreSQL (row-level security per organization)');
     const pool = new pg.Pool({ connectionString: databaseUrl });

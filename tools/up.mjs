@@ -1,18 +1,21 @@
 // `npm run up`: the services on the local stack, kept running until Ctrl-C.
-// Database `trustplane`, stream TP_EVENTS; ports from the environment (defaults below).
-import { ROOT, ensureDatabase, startService } from './lib/stack.mjs';
+// Database of DATABASE_URL (`trustplane`), stream TP_EVENTS; each service connects to NATS as its
+// own bus user; ports from the environment (defaults below).
+import { ROOT, SERVICES_DATABASE_URL, ensureDatabase, natsEnvFor, provisionStream, startService } from './lib/stack.mjs';
 
 const registryPort = process.env.TP_REGISTRY_PORT ?? '8080';
 
 async function main() {
-  const databaseUrl = await ensureDatabase(process.env.TP_DATABASE_NAME ?? 'trustplane');
+  const databaseUrl = await ensureDatabase(new URL(SERVICES_DATABASE_URL).pathname.slice(1));
+  await provisionStream(process.env.TP_EVENT_STREAM ?? 'TP_EVENTS', process.env.TP_SUBJECT_PREFIX ?? 'tp');
   const signerPort = process.env.TP_SIGNER_PORT ?? '8081';
   const env = { DATABASE_URL: databaseUrl, TP_REGISTRY_PORT: registryPort, TP_SIGNER_PORT: signerPort };
   const base = `http://127.0.0.1:${registryPort}`;
   const signer = `http://127.0.0.1:${signerPort}`;
+  const signerEnv = { ...env, ...natsEnvFor('signer'), TP_SIGNER_KEY_DIR: `${ROOT}/.local/signer/keys`, TP_SIGNER_KEK_PATH: `${ROOT}/.local/signer/kek` };
   const services = [
-    await startService('registry', 'services/registry/dist/main.js', env, `${base}/readyz`, { quiet: false }),
-    await startService('signer', 'services/signer/dist/main.js', { ...env, TP_SIGNER_KEY_DIR: `${ROOT}/.local/signer/keys`, TP_SIGNER_KEK_PATH: `${ROOT}/.local/signer/kek` }, `${signer}/readyz`, { quiet: false }),
+    await startService('registry', 'services/registry/dist/main.js', { ...env, ...natsEnvFor('registry') }, `${base}/readyz`, { quiet: false }),
+    await startService('signer', 'services/signer/dist/main.js', signerEnv, `${signer}/readyz`, { quiet: false }),
   ];
   process.stdout.write(
     `\nTrustPlane is up (repo ${ROOT}):\n  registry  ${base}  (health ${base}/readyz, metrics ${base}/metrics)\n  signer    ${signer}  (health ${signer}/readyz, metrics ${signer}/metrics)\nCtrl-C stops.\n`,

@@ -18,7 +18,7 @@ import {
   freePort,
   startAgentProcess,
   startServiceProcess,
-  testNatsEnv,
+  testServiceEnv,
   testStreamSettings,
 } from '@trustplane/testkit';
 import { percentile, report, round } from './stats.js';
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'tp-prop-'));
   chmodSync(work, 0o755);
   const [registryPort, signerPort, agentPort, healthPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const common = { ...testNatsEnv(), DATABASE_URL: db.url, TP_EVENT_STREAM: stream.streamName, TP_SUBJECT_PREFIX: stream.subjectPrefix, TP_LOG_LEVEL: 'warn' };
+  const common = testServiceEnv('registry', db, stream);
   const registry = await startServiceProcess('registry', { ...common, TP_REGISTRY_PORT: String(registryPort) }, registryPort);
   const signer = await startServiceProcess(
     'signer',

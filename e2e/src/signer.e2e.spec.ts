@@ -14,7 +14,7 @@ import {
   createTestDatabase,
   deleteTestStream,
   eventually,
-  testNatsEnv,
+  testServiceEnv,
   testStreamSettings,
   type TestDatabase,
   type TestStream,
@@ -43,13 +43,7 @@ before(async () => {
   const registryPort = await freePort();
   signerPort = await freePort();
   agentApiPort = await freePort();
-  const common = {
-    ...testNatsEnv(),
-    DATABASE_URL: db.url,
-    TP_EVENT_STREAM: stream.streamName,
-    TP_SUBJECT_PREFIX: stream.subjectPrefix,
-    TP_LOG_LEVEL: 'warn',
-  };
+  const common = testServiceEnv('registry', db, stream);
   registry = await startServiceProcess('registry', { ...common, TP_REGISTRY_PORT: String(registryPort) }, registryPort);
   signerEnv = {
     ...common,

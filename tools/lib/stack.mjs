@@ -1,4 +1,5 @@
-// Helpers shared by tools/demo.mjs and tools/up.mjs: databases, services as child processes.
+// Helpers shared by tools/demo.mjs and tools/up.mjs: databases, NATS identities, services as
+// child processes. The settings come from .local/stack.env (infra/local/stack.sh ensure).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -7,14 +8,63 @@ import { resolve } from 'node:path';
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 const require = createRequire(`${ROOT}/package.json`);
 const pg = require('pg');
+const { connect } = require('@nats-io/transport-node');
+const { jetstreamManager } = require('@nats-io/jetstream');
+const bus = require(`${ROOT}/libs/bus/dist/index.js`);
 
-/** The admin Postgres URL of the local stack. */
-export const ADMIN_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/** The services' database URL of the local stack (`trustplane`). */
+export const SERVICES_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/trustplane';
+/** The administrative Postgres URL of the local stack (databases are created from it). */
+export const ADMIN_DATABASE_URL = process.env.DATABASE_ADMIN_URL ?? databaseUrlOn(SERVICES_DATABASE_URL, 'postgres');
+
+function databaseUrlOn(url, name) {
+  const parsed = new URL(url);
+  parsed.pathname = `/${name}`;
+  return parsed.toString();
+}
+
+/** The NATS server of the local stack. */
+export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+
+/** A bus user's credentials from the stack settings (`TP_NATS_<NAME>_USER` / `_PASSWORD`). */
+export function natsCredentials(name) {
+  const prefix = bus.credentialsEnvPrefix(name);
+  const user = process.env[`${prefix}_USER`];
+  const password = process.env[`${prefix}_PASSWORD`];
+  if (!user || !password) throw new Error(`${prefix}_USER / ${prefix}_PASSWORD are not set: source .local/stack.env (infra/local/stack.sh ensure)`);
+  return { user, password };
+}
+
+/** The NATS settings a service process runs with: the stack's server and the service's own user. */
+export function natsEnvFor(service) {
+  const { user, password } = natsCredentials(service);
+  return { NATS_URL, TP_NATS_USER: user, TP_NATS_PASSWORD: password };
+}
+
+/** Connects to the stack's NATS as a bus user (replies on the user's private inbox). */
+export async function connectNatsAs(name) {
+  const { user, password } = natsCredentials(name);
+  return connect({ servers: NATS_URL.split(',').map((s) => s.replace(/^nats:\/\//, '')), user, pass: password, inboxPrefix: bus.inboxPrefixFor(user), name: `tools-${name}` });
+}
+
+/**
+ * Creates the event stream or brings it to the event log's settings, as the admin (services may
+ * only create a missing stream, never change one).
+ */
+export async function provisionStream(streamName, subjectPrefix, replicas = 1) {
+  const { provisionEventStream } = require(`${ROOT}/libs/eventstore/dist/index.js`);
+  const { eventStreamSettings } = require(`${ROOT}/libs/platform/dist/connections.js`);
+  const nc = await connectNatsAs('admin');
+  try {
+    const jsm = await jetstreamManager(nc);
+    await provisionEventStream(jsm, eventStreamSettings({ eventStream: streamName, subjectPrefix, streamReplicas: replicas }));
+  } finally {
+    await nc.close();
+  }
+}
 
 export function databaseUrl(name) {
-  const url = new URL(ADMIN_DATABASE_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
+  return databaseUrlOn(ADMIN_DATABASE_URL, name);
 }
 
 export async function ensureDatabase(name) {

@@ -39,3 +39,18 @@ export {
 export type { Decision, Decider, DecisionContext } from './decider.js';
 export type * from './registry.js';
 export type * from './ca.js';
+export {
+  AGGREGATE_TYPES,
+  EVENT_OWNERSHIP,
+  OWNING_SERVICES,
+  aggregatesWrittenBy,
+  checkEventProvenance,
+  eventTypesOf,
+  isAggregateType,
+  ownersOf,
+  type AggregateType,
+  type EventOwnership,
+  type EventProvenanceProblem,
+  type EventProvenanceProblemCode,
+  type OwningService,
+} from './ownership.js';

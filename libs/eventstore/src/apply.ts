@@ -1,5 +1,11 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import { decodeEvent, type DomainEnvelope } from '@trustplane/events';
+import {
+  checkEventProvenance,
+  decodeEvent,
+  EventDecodeError,
+  type DomainEnvelope,
+  type EventProvenanceProblemCode,
+} from '@trustplane/events';
 import type { PoolClient } from 'pg';
 import type { Projection } from './projection.js';
 import { isTransientDatabaseError } from './sql.js';
@@ -13,13 +19,45 @@ export interface Candidate {
   error: unknown;
 }
 
-/** Decodes a stored message into a candidate; an undecodable one carries its error. */
-export function toCandidate(message: Pick<JsMsg, 'seq' | 'data'>): Candidate {
+/**
+ * A stored event its readers refuse (defence in depth behind the NATS permissions): its subject
+ * does not name its envelope's tenant and aggregate, or its type is not an event of that
+ * aggregate type. It is dead-lettered, never applied.
+ */
+export class EventRefusedError extends Error {
+  override readonly name = 'EventRefusedError';
+  constructor(
+    readonly code: EventProvenanceProblemCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Why an event was refused as forged or unknown (a refusal counted and alerted on, not a
+ * projection bug), or undefined for any other failure.
+ */
+export function refusalReason(error: unknown): string | undefined {
+  if (error instanceof EventRefusedError) return error.code;
+  if (error instanceof EventDecodeError && error.code === 'EVENT_TYPE_UNKNOWN') return error.code;
+  return undefined;
+}
+
+/**
+ * Decodes a stored message into a candidate. An undecodable event, or one stored where its
+ * envelope says it does not belong, carries its error and will be dead-lettered.
+ */
+export function toCandidate(message: Pick<JsMsg, 'seq' | 'data' | 'subject'>, subjectPrefix: string): Candidate {
+  let event: DomainEnvelope;
   try {
-    return { sequence: message.seq, payload: message.data, event: decodeEvent(message.data), error: undefined };
+    event = decodeEvent(message.data);
   } catch (error) {
     return { sequence: message.seq, payload: message.data, event: undefined, error };
   }
+  const problem = checkEventProvenance(subjectPrefix, message.subject, event);
+  const error = problem === undefined ? undefined : new EventRefusedError(problem.code, problem.message);
+  return { sequence: message.seq, payload: message.data, event, error };
 }
 
 /** Reports dead-lettered events. */

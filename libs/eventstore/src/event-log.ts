@@ -63,7 +63,10 @@ export class EventLog {
     private readonly jsm: JetStreamManager,
   ) {}
 
-  /** Opens the log, creating or updating the stream first. */
+  /**
+   * Opens the log: creates the stream when it does not exist, refuses (STREAM_MISCONFIGURED,
+   * naming the settings) when it exists with other settings; never updates it.
+   */
   static async open(nc: NatsConnection, settings: EventStreamSettings): Promise<EventLog> {
     const jsm = await jetstreamManager(nc);
     await ensureEventStream(jsm, settings);

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   accept,
@@ -17,11 +17,11 @@ import {
 } from '@trustplane/events';
 import {
   connectTestNats,
+  connectTestNatsAs,
   createTestDatabase,
   deleteTestStream,
   eventually,
   testStreamSettings,
-  TEST_NATS_URL,
   type TestDatabase,
   type TestStream,
 } from '@trustplane/testkit';
@@ -30,9 +30,12 @@ import {
   ConcurrencyError,
   consumerNameFor,
   EventLog,
+  eventStreamConfig,
   handleCommand,
   ProjectionRunner,
+  provisionEventStream,
   rebuildProjection,
+  refusalReason,
   type CommandContext,
 } from './index.js';
 import { countingProjection, createCountingSchema, POISON_NAME } from './testing/counting-projection.js';
@@ -234,7 +237,7 @@ test('a consumer killed after the commit but before the ack does not apply event
 
   const child = spawn(
     process.execPath,
-    [join(__dirname, 'testing', 'crash-after-commit.js'), TEST_NATS_URL, db.url, stream.streamName, stream.subjectPrefix, schema],
+    [join(__dirname, 'testing', 'crash-after-commit.js'), db.url, stream.streamName, stream.subjectPrefix, schema],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -276,5 +279,113 @@ test('a consumer killed after the commit but before the ack does not apply event
     assert.equal(await readCheckpoint(), lastSeq);
   } finally {
     await runner.stop();
+  }
+});
+
+test('a service opening the log never changes the stream: differing settings are refused by name; the admin provisions them', async () => {
+  const other = testStreamSettings('eventstore_cfg');
+  const adminJsm = await jetstreamManager(nc);
+  const oneHour = 3_600 * 1_000_000_000;
+  await adminJsm.streams.add({ ...eventStreamConfig(other), max_age: oneHour });
+  const registry = await connectTestNatsAs('registry');
+  try {
+    await assert.rejects(EventLog.open(registry, other), (error: unknown) => {
+      assert.ok(error instanceof Error && 'code' in error && error.code === 'STREAM_MISCONFIGURED');
+      assert.match(error.message, /max_age is 3600000000000 \(the event log needs 0\)/);
+      return true;
+    });
+    assert.equal((await adminJsm.streams.info(other.streamName)).config.max_age, oneHour, 'left as it was');
+    await provisionEventStream(adminJsm, other);
+    assert.equal((await adminJsm.streams.info(other.streamName)).config.max_age, 0);
+    await EventLog.open(registry, other);
+  } finally {
+    await registry.close();
+    await deleteTestStream(nc, other.streamName);
+  }
+});
+
+test('a service creates a missing stream when it opens the log', async () => {
+  const fresh = testStreamSettings('eventstore_new');
+  const signer = await connectTestNatsAs('signer');
+  try {
+    await EventLog.open(signer, fresh);
+    const info = await (await jetstreamManager(nc)).streams.info(fresh.streamName);
+    assert.equal(info.config.deny_delete, true);
+  } finally {
+    await signer.close();
+    await deleteTestStream(nc, fresh.streamName);
+  }
+});
+
+test('projection: events stored where their envelope says they do not belong are refused, dead-lettered with the reason, never applied', async () => {
+  const schema = 'proj_forged';
+  await createCountingSchema(db.pool, schema);
+  const refused: [number, string | undefined][] = [];
+  const runner = new ProjectionRunner({
+    nc,
+    pool: db.pool,
+    stream,
+    schema,
+    projection: countingProjection,
+    observer: { deadLettered: (_projection, sequence, error) => refused.push([sequence, refusalReason(error)]) },
+  });
+  await runner.start();
+  try {
+    const victim = orgRef(newOrgId());
+    const attacker = orgRef(newOrgId());
+    const js = jetstream(nc);
+    // Published straight onto the stream (as the admin: no service may publish these).
+    const forge = async (subjectRef: AggregateRef, envelope: Record<string, unknown>): Promise<number> =>
+      (await js.publish(log.subjectOf(subjectRef), JSON.stringify(envelope))).seq;
+    const base = { ...created(attacker, 'forged') };
+    const sequences = {
+      SUBJECT_TENANT_MISMATCH: await forge(victim, { ...base, id: uuidv7(), aggregateId: victim.aggregateId }),
+      SUBJECT_AGGREGATE_MISMATCH: await forge(victim, { ...base, id: uuidv7(), tenant: victim.tenant }),
+      EVENT_TYPE_NOT_OF_AGGREGATE: await forge(victim, {
+        ...base,
+        id: uuidv7(),
+        ...victim,
+        type: 'apitoken.created',
+        data: { name: 'x', scopes: ['admin'], salt: '00', hash: '00', expiresAt: null },
+      }),
+      EVENT_TYPE_UNKNOWN: await forge(victim, { ...base, id: uuidv7(), ...victim, type: 'organization.seized' }),
+    };
+    const good = await log.append(victim, await log.version(victim), [created(victim, 'genuine')]);
+    await runner.waitFor(good.version);
+    const rows = await db.pool.query(`SELECT id, name, events_applied FROM ${schema}.orgs WHERE id = ANY($1) ORDER BY id`, [
+      [victim.aggregateId, attacker.aggregateId],
+    ]);
+    assert.deepEqual(
+      rows.rows.map((r) => [r.id, r.name, r.events_applied]),
+      [[victim.aggregateId, 'genuine', 1]],
+      'only the genuine event was applied',
+    );
+    const dead = await db.pool.query<{ stream_seq: string; error: string }>(
+      `SELECT stream_seq, error FROM ${schema}.projection_dead_letters ORDER BY stream_seq`,
+    );
+    const deadBySequence = new Map(dead.rows.map((r) => [Number(r.stream_seq), r.error]));
+    for (const [reason, sequence] of Object.entries(sequences)) {
+      assert.match(deadBySequence.get(sequence) ?? '', reason === 'EVENT_TYPE_UNKNOWN' ? /unknown event type/ : /EventRefusedError/, reason);
+      assert.ok(refused.some(([seq, why]) => seq === sequence && why === reason), `${reason} reported to the observer`);
+    }
+    assert.match(deadBySequence.get(sequences.SUBJECT_TENANT_MISMATCH) ?? '', new RegExp(`names tenant ${attacker.tenant} but was stored on`));
+
+    const rebuilt = await rebuildProjection({ nc, pool: db.pool, stream, projection: countingProjection, liveSchema: schema, targetSchema: 'proj_forged_rebuild' });
+    assert.equal(rebuilt.throughSequence, runner.position);
+    assert.equal((await compareProjection(db.pool, countingProjection, schema, 'proj_forged_rebuild')).equal, true);
+  } finally {
+    await runner.stop();
+  }
+});
+
+test('a service cannot feed a projection its NATS user does not list: the start fails naming what to add', async () => {
+  const schema = 'proj_unlisted';
+  await createCountingSchema(db.pool, schema);
+  const registry = await connectTestNatsAs('registry');
+  try {
+    const runner = new ProjectionRunner({ nc: registry, pool: db.pool, stream, schema, projection: countingProjection });
+    await assert.rejects(runner.start(), /may not use consumer proj_test_orgs: add projection test\.orgs .*libs\/bus\/src\/users\.ts/);
+  } finally {
+    await registry.close();
   }
 });

@@ -4,7 +4,7 @@ export {
   jetStreamErrorCode,
   type EventStoreErrorCode,
 } from './errors.js';
-export { ensureEventStream, eventStreamConfig, type EventStreamSettings } from './stream.js';
+export { ensureEventStream, eventStreamConfig, provisionEventStream, type EventStreamSettings } from './stream.js';
 export {
   EventLog,
   type AppendResult,
@@ -48,3 +48,4 @@ export {
   type ProjectionTx,
 } from './sql.js';
 export { tableFold, type TableFoldSpec, type TableRow } from './table-fold.js';
+export { EventRefusedError, refusalReason } from './apply.js';

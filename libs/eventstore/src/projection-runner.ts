@@ -15,10 +15,12 @@ import {
   trace,
   type Span,
 } from '@opentelemetry/api';
+import { projectionConsumerName } from '@trustplane/bus';
 import { allEventsSubject, type DomainEnvelope } from '@trustplane/events';
 import { aggregateTypeOfSubject, applyCandidates, toCandidate, type Candidate } from './apply.js';
 import type { Pool, PoolClient } from 'pg';
 import type { Projection } from './projection.js';
+import { EventStoreError } from './errors.js';
 import { inTransaction, quoteIdent } from './sql.js';
 import type { EventStreamSettings } from './stream.js';
 
@@ -26,7 +28,10 @@ import type { EventStreamSettings } from './stream.js';
 export interface ProjectionObserver {
   /** A batch was committed up to `checkpoint`; `applied` events reached the projection. */
   batchCommitted?(projection: string, applied: number, checkpoint: number, lagMs: number): void;
-  /** An event could not be applied and was parked in the dead-letter table. */
+  /**
+   * An event could not be applied and was parked in the dead-letter table; `refusalReason` of
+   * the error tells a refused (forged, misrouted or unknown) event from a failing one.
+   */
   deadLettered?(projection: string, sequence: number, error: unknown): void;
   /** A batch failed for a transient reason and will be retried. */
   batchFailed?(projection: string, error: unknown): void;
@@ -49,10 +54,8 @@ export interface ProjectionRunnerOptions {
   readonly afterCommit?: (checkpoint: number) => void | Promise<void>;
 }
 
-/** The durable consumer name used for a projection. */
-export function consumerNameFor(projectionName: string): string {
-  return `proj_${projectionName.replace(/[^A-Za-z0-9_-]/g, '_')}`;
-}
+/** The durable consumer name used for a projection (the bus permissions name it too). */
+export const consumerNameFor = projectionConsumerName;
 
 const TRACER_NAME = '@trustplane/eventstore';
 
@@ -91,7 +94,15 @@ export class ProjectionRunner {
     this.running = true;
     this.checkpoint = await this.readCheckpoint();
     this.advanceCheckpoint(this.checkpoint);
-    await this.attachConsumer();
+    await this.attachConsumer().catch((error: unknown) => {
+      this.running = false;
+      if (!(error instanceof Error && /permissions violation/i.test(error.message))) throw error;
+      throw new EventStoreError(
+        'PROJECTION_FAILED',
+        `this NATS user may not use consumer ${this.consumerName}: add projection ${this.options.projection.name} to the service's entry in libs/bus/src/users.ts (then node tools/gen-nats-permissions.mjs)`,
+        { cause: error },
+      );
+    });
     this.loop = this.processLoop();
   }
 
@@ -304,7 +315,7 @@ export function planBatch(
     }
     expected += 1;
     if (!aggregateTypes.includes(aggregateTypeOfSubject(message.subject, subjectPrefix))) continue;
-    candidates.push(toCandidate(message));
+    candidates.push(toCandidate(message, subjectPrefix));
   }
   return { candidates, lastContiguous: expected - 1, gap };
 }

@@ -1,7 +1,9 @@
-import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { rebuildConsumerName } from '@trustplane/bus';
 import { allEventsSubject } from '@trustplane/events';
 import { aggregateTypeOfSubject, applyCandidates, toCandidate, type Candidate } from './apply.js';
+import { EventStoreError } from './errors.js';
 import type { Pool } from 'pg';
 import type { Projection } from './projection.js';
 import { eventstoreTablesSql, inTransaction, quoteIdent } from './sql.js';
@@ -38,7 +40,9 @@ export interface RebuildOptions {
 
 /**
  * Replays a projection from sequence 1 into fresh tables with the live tables' structure,
- * through an ordered consumer, committing in large batches.
+ * committing in large batches. It reads through the projection's own rebuild consumer (the only
+ * consumer name besides its durable one that the service's NATS user may use), so two rebuilds
+ * of one projection on one stream cannot run at once.
  */
 export async function rebuildProjection(options: RebuildOptions): Promise<RebuildResult> {
   const { pool, projection, liveSchema, targetSchema } = options;
@@ -55,12 +59,8 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   let eventsRead = 0;
   let eventsApplied = 0;
   if (through > 0) {
-    const consumer = await jetstream(options.nc).consumers.get(options.stream.streamName, {
-      filter_subjects: allEventsSubject(options.stream.subjectPrefix),
-      deliver_policy: DeliverPolicy.All,
-    });
     const batchSize = options.batchSize ?? 2_000;
-    const messages = await consumer.consume({ max_messages: batchSize * 2 });
+    const reader = await openRebuildConsumer(options, batchSize * 2);
     let pending: Candidate[] = [];
     const client = await pool.connect();
     const flush = async (): Promise<void> => {
@@ -77,17 +77,21 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
       eventsApplied += events.length;
     };
     try {
-      for await (const message of messages) {
+      for await (const message of reader.messages) {
+        // Unacknowledged delivery: a lost message would be skipped silently, so check.
+        if (eventsRead !== 0 && message.seq !== eventsRead + 1) {
+          throw new EventStoreError('PROJECTION_FAILED', `rebuild of ${projection.name} missed sequences ${eventsRead + 1}-${message.seq - 1}; run it again`);
+        }
         eventsRead = message.seq;
         const type = aggregateTypeOfSubject(message.subject, options.stream.subjectPrefix);
-        if (projection.aggregateTypes.includes(type)) pending.push(toCandidate(message));
+        if (projection.aggregateTypes.includes(type)) pending.push(toCandidate(message, options.stream.subjectPrefix));
         if (pending.length >= batchSize) await flush();
         if (message.seq >= through) break;
       }
       await flush();
     } finally {
       client.release();
-      await messages.close().catch(() => undefined);
+      await reader.close();
     }
   }
   return {
@@ -96,6 +100,34 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
     eventsRead,
     eventsApplied,
     durationMs: performance.now() - started,
+  };
+}
+
+/** The rebuild consumer's messages from sequence 1, and how to remove it afterwards. */
+async function openRebuildConsumer(
+  options: RebuildOptions,
+  maxMessages: number,
+): Promise<{ messages: ConsumerMessages; close(): Promise<void> }> {
+  const { nc, stream, projection } = options;
+  const name = rebuildConsumerName(projection.name);
+  const jsm = await jetstreamManager(nc);
+  // A consumer left behind by an interrupted rebuild would resume where it stopped: start afresh.
+  await jsm.consumers.delete(stream.streamName, name).catch(() => undefined);
+  await jsm.consumers.add(stream.streamName, {
+    name,
+    ack_policy: AckPolicy.None,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: allEventsSubject(stream.subjectPrefix),
+    inactive_threshold: 60_000 * 1_000_000,
+  });
+  const consumer = await jetstream(nc).consumers.get(stream.streamName, name);
+  const messages = await consumer.consume({ max_messages: maxMessages });
+  return {
+    messages,
+    async close() {
+      await messages.close().catch(() => undefined);
+      await jsm.consumers.delete(stream.streamName, name).catch(() => undefined);
+    },
   };
 }
 

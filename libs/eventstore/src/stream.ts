@@ -44,8 +44,11 @@ export function eventStreamConfig(
 }
 
 /**
- * Creates the event stream, or updates it to the required configuration. Idempotent;
- * safe to run at every start-up. Refuses to run against a stream that allows deletes.
+ * Opens the event stream as a service does: creates it when it does not exist yet, and otherwise
+ * only checks it. A stream whose settings differ from {@link eventStreamConfig} is refused with
+ * the settings named: changing an existing stream is an operator's job
+ * ({@link provisionEventStream} with admin credentials), and services have no right to it (a
+ * service that could update the stream could shorten its max_age and erase history).
  */
 export async function ensureEventStream(
   jsm: JetStreamManager,
@@ -54,27 +57,47 @@ export async function ensureEventStream(
   const wanted = eventStreamConfig(settings);
   let info: StreamInfo;
   try {
-    const current = await jsm.streams.info(settings.streamName);
-    info = needsUpdate(current.config, wanted)
-      ? await jsm.streams.update(settings.streamName, { ...current.config, ...wanted })
-      : current;
+    info = await jsm.streams.info(settings.streamName);
   } catch (error) {
     if (!isStreamNotFound(error)) throw error;
     info = await jsm.streams.add(wanted);
   }
-  if (!info.config.deny_delete || !info.config.deny_purge) {
+  const differences = differingSettings(info.config, wanted);
+  if (differences.length > 0) {
     throw new EventStoreError(
       'STREAM_MISCONFIGURED',
-      `stream ${settings.streamName} allows deleting or purging messages`,
+      `stream ${settings.streamName} differs from the event log's settings: ${differences.join('; ')}. ` +
+        'Update it with admin credentials (node tools/provision-stream.mjs), not from a service.',
     );
   }
   return info;
 }
 
-function needsUpdate(current: StreamConfig, wanted: Partial<StreamConfig>): boolean {
-  return (Object.keys(wanted) as (keyof StreamConfig)[]).some(
-    (key) => JSON.stringify(current[key]) !== JSON.stringify(wanted[key]),
-  );
+/**
+ * Creates the event stream or brings an existing one to {@link eventStreamConfig}: an operator
+ * operation, run with the admin NATS user (the local stack's tools and the tests do). NATS
+ * itself refuses to clear deny_delete / deny_purge on an existing stream.
+ */
+export async function provisionEventStream(
+  jsm: JetStreamManager,
+  settings: EventStreamSettings,
+): Promise<StreamInfo> {
+  const wanted = eventStreamConfig(settings);
+  try {
+    const current = await jsm.streams.info(settings.streamName);
+    if (differingSettings(current.config, wanted).length === 0) return current;
+    return await jsm.streams.update(settings.streamName, { ...current.config, ...wanted });
+  } catch (error) {
+    if (!isStreamNotFound(error)) throw error;
+    return jsm.streams.add(wanted);
+  }
+}
+
+/** Each setting of `wanted` that `current` does not have, as `name: current (wanted …)`. */
+function differingSettings(current: StreamConfig, wanted: Partial<StreamConfig>): string[] {
+  return (Object.keys(wanted) as (keyof StreamConfig)[])
+    .filter((key) => JSON.stringify(current[key]) !== JSON.stringify(wanted[key]))
+    .map((key) => `${key} is ${JSON.stringify(current[key])} (the event log needs ${JSON.stringify(wanted[key])})`);
 }
 
 function isStreamNotFound(error: unknown): boolean {

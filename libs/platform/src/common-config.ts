@@ -17,6 +17,11 @@ export const commonConfigSchema = {
   }),
   natsUser: field.optional(field.string('TP_NATS_USER', 'NATS user the service connects as')),
   natsPassword: field.optional(field.string('TP_NATS_PASSWORD', 'password of TP_NATS_USER', { secret: true })),
+  natsAllowAnonymous: field.bool(
+    'TP_NATS_ALLOW_ANONYMOUS',
+    'start even though the NATS server accepts anonymous connections (throw-away setups only; /readyz and the log say so)',
+    { default: false },
+  ),
   databaseUrl: field.url('DATABASE_URL', 'PostgreSQL connection URL', {
     default: 'postgres://postgres@127.0.0.1:5432/trustplane',
     protocols: ['postgres', 'postgresql'],

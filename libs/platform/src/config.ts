@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isBusCredentialsEnv } from '@trustplane/bus';
 import { parse as parseYaml } from 'yaml';
 
 /** A configuration value failed validation; `key` names the setting. */
@@ -133,7 +134,8 @@ export function loadConfig<S extends Schema>(schema: S, sources: ConfigSources):
   const declaredEnv = new Set(Object.values(schema).map((f) => f.env));
   for (const name of Object.keys(sources.env)) {
     const owned = sources.ownedPrefixes.some((p) => name.startsWith(p));
-    const foreign = (sources.foreignPrefixes ?? []).some((p) => name.startsWith(p));
+    // The local stack's per-user NATS credentials (TP_NATS_<USER>_PASSWORD …) are no setting of any service.
+    const foreign = (sources.foreignPrefixes ?? []).some((p) => name.startsWith(p)) || isBusCredentialsEnv(name);
     if (owned && !foreign && !declaredEnv.has(name)) {
       throw new ConfigError('CONFIG_UNKNOWN_KEY', name, 'unknown configuration key');
     }

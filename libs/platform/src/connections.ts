@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { inboxPrefixFor } from '@trustplane/bus';
 import type { EventStreamSettings } from '@trustplane/eventstore';
 import pg from 'pg';
 import { DataSource, type MigrationInterface } from 'typeorm';
@@ -8,17 +9,100 @@ export interface NatsSettings {
   readonly natsUrl: string;
   readonly natsUser: string | undefined;
   readonly natsPassword: string | undefined;
+  /** Accept a server that lets anyone connect without credentials (throw-away setups only). */
+  readonly natsAllowAnonymous?: boolean;
 }
 
-/** Connects to NATS as the service's user (whose permissions exclude stream deletion). */
+/** Why a service refuses the NATS server it was pointed at. */
+export type NatsSecurityErrorCode = 'NATS_ANONYMOUS_ACCEPTED' | 'NATS_CREDENTIALS_MISSING' | 'NATS_AUTHENTICATION_FAILED';
+
+/** The bus is not what a service may run on (it would not be a trust boundary). */
+export class NatsSecurityError extends Error {
+  override readonly name = 'NatsSecurityError';
+  constructor(
+    readonly code: NatsSecurityErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${code}: ${message}`, options);
+  }
+}
+
+/** A NATS connection and whether its server also lets anyone in without credentials. */
+export interface NatsSession {
+  readonly nc: NatsConnection;
+  /** True only with TP_NATS_ALLOW_ANONYMOUS=true (otherwise such a server is refused). */
+  readonly anonymousAccepted: boolean;
+}
+
+/** The warning a service logs and reports on /readyz when it runs on an anonymous bus. */
+export const ANONYMOUS_BUS_WARNING =
+  'the NATS server accepts anonymous connections (TP_NATS_ALLOW_ANONYMOUS=true): anyone who reaches it can forge events and signer requests';
+
+function serversOf(settings: NatsSettings): string[] {
+  return settings.natsUrl.split(',').map((s) => s.replace(/^nats:\/\//, ''));
+}
+
+function isAuthorizationError(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AuthorizationError' || /authorization/i.test(error.message));
+}
+
+/**
+ * Tries to connect without credentials: the only reliable test of what a server accepts (its
+ * `auth_required` flag says nothing about a `no_auth_user`). Other failures (unreachable) throw.
+ */
+export async function natsAcceptsAnonymous(settings: NatsSettings, name: string): Promise<boolean> {
+  try {
+    const probe = await connect({ servers: serversOf(settings), name: `${name}-anonymous-probe`, reconnect: false, timeout: 5_000 });
+    await probe.close();
+    return true;
+  } catch (error) {
+    if (isAuthorizationError(error)) return false;
+    throw error;
+  }
+}
+
+/**
+ * Connects as the service's NATS user, replies arriving on its private inbox prefix. Refuses a
+ * server that accepts anonymous connections unless `natsAllowAnonymous` (then warns).
+ */
+export async function openNatsSession(
+  settings: NatsSettings,
+  name: string,
+  logger?: { warn(obj: object, msg: string): void },
+): Promise<NatsSession> {
+  const anonymousAccepted = await natsAcceptsAnonymous(settings, name);
+  if (anonymousAccepted && settings.natsAllowAnonymous !== true) {
+    throw new NatsSecurityError(
+      'NATS_ANONYMOUS_ACCEPTED',
+      `the NATS server at ${settings.natsUrl} accepts connections without credentials, so anyone who reaches it could forge events and signer requests; ` +
+        'run it with the project\'s users (infra/nats/permissions.json) and set TP_NATS_USER / TP_NATS_PASSWORD, or set TP_NATS_ALLOW_ANONYMOUS=true for a throw-away setup',
+    );
+  }
+  if (anonymousAccepted) logger?.warn({ natsUrl: settings.natsUrl }, ANONYMOUS_BUS_WARNING);
+  if (settings.natsUser === undefined && !anonymousAccepted) {
+    throw new NatsSecurityError('NATS_CREDENTIALS_MISSING', `the NATS server at ${settings.natsUrl} requires a user: set TP_NATS_USER and TP_NATS_PASSWORD`);
+  }
+  try {
+    const nc = await connect({
+      servers: serversOf(settings),
+      name,
+      ...(settings.natsUser === undefined
+        ? {}
+        : { user: settings.natsUser, pass: settings.natsPassword ?? '', inboxPrefix: inboxPrefixFor(settings.natsUser) }),
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+    });
+    return { nc, anonymousAccepted };
+  } catch (error) {
+    if (!isAuthorizationError(error)) throw error;
+    throw new NatsSecurityError('NATS_AUTHENTICATION_FAILED', `the NATS server at ${settings.natsUrl} refused user ${settings.natsUser ?? '(none)'}`, { cause: error });
+  }
+}
+
+/** Connects as the service's NATS user (see {@link openNatsSession}). */
 export async function connectNats(settings: NatsSettings, name: string): Promise<NatsConnection> {
-  return connect({
-    servers: settings.natsUrl.split(',').map((s) => s.replace(/^nats:\/\//, '')),
-    name,
-    ...(settings.natsUser === undefined ? {} : { user: settings.natsUser, pass: settings.natsPassword ?? '' }),
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 500,
-  });
+  return (await openNatsSession(settings, name)).nc;
 }
 
 /** Where the event log lives, as every service's config names it. */
@@ -33,8 +117,7 @@ const DUPLICATE_WINDOW_MS = 120_000;
 
 /**
  * The stream settings every opener of the event log uses. One definition: opening the stream
- * updates its configuration when it differs, so two openers with different settings would keep
- * rewriting it.
+ * refuses one whose configuration differs, so two openers with different settings would fail.
  */
 export function eventStreamSettings(config: EventStreamConfig): EventStreamSettings {
   return {

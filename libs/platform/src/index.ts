@@ -4,12 +4,18 @@ export { createLogger, NestPinoLogger } from './logger.js';
 export { createServiceMetrics, metricsObserver, type ServiceMetrics } from './metrics.js';
 export { initTracing, formatTraceparent, startServerSpan, type Tracing } from './tracing.js';
 export {
+  ANONYMOUS_BUS_WARNING,
   bindMigration,
   connectNats,
   createPgPool,
   eventStreamSettings,
+  natsAcceptsAnonymous,
+  NatsSecurityError,
+  openNatsSession,
   runMigrations,
   type EventStreamConfig,
+  type NatsSecurityErrorCode,
+  type NatsSession,
   type NatsSettings,
 } from './connections.js';
 export { ProblemError, ProblemFilter, toProblem, type ProblemDocument, type FieldProblem } from './problem.js';

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ProjectionObserver } from '@trustplane/eventstore';
+import { refusalReason, type ProjectionObserver } from '@trustplane/eventstore';
 
 /** The Prometheus metrics every service exports. */
 export interface ServiceMetrics {
@@ -10,6 +10,8 @@ export interface ServiceMetrics {
   readonly projectionCheckpoint: Gauge<'projection'>;
   readonly projectionLag: Gauge<'projection'>;
   readonly projectionDeadLetters: Counter<'projection'>;
+  /** Events refused as forged, misrouted or of an unknown type (alert on any). */
+  readonly projectionRefused: Counter<'projection' | 'reason'>;
   readonly projectionFailures: Counter<'projection'>;
 }
 
@@ -57,6 +59,12 @@ export function createServiceMetrics(service: string): ServiceMetrics {
       labelNames: ['projection'],
       registers: [registry],
     }),
+    projectionRefused: new Counter({
+      name: 'tp_projection_events_refused_total',
+      help: 'Events refused (dead-lettered, not applied) because their subject and envelope disagree or their type is unknown or not of that aggregate',
+      labelNames: ['projection', 'reason'],
+      registers: [registry],
+    }),
     projectionFailures: new Counter({
       name: 'tp_projection_batch_failures_total',
       help: 'Batches that failed transiently and were retried',
@@ -79,7 +87,13 @@ export function metricsObserver(
     },
     deadLettered(projection, sequence, error) {
       metrics.projectionDeadLetters.inc({ projection });
-      log.error({ projection, sequence, err: error }, 'event dead-lettered');
+      const reason = refusalReason(error);
+      if (reason === undefined) {
+        log.error({ projection, sequence, err: error }, 'event dead-lettered');
+        return;
+      }
+      metrics.projectionRefused.inc({ projection, reason });
+      log.error({ projection, sequence, reason, err: error, alert: 'forged-or-unknown-event' }, 'event refused: not where its writer may put it, or of an unknown type');
     },
     batchFailed(projection, error) {
       metrics.projectionFailures.inc({ projection });

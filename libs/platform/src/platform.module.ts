@@ -15,7 +15,7 @@ import { EventLog, ProjectionRunner, type Projection } from '@trustplane/eventst
 import type { FastifyReply } from 'fastify';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { connectNats, createPgPool, eventStreamSettings } from './connections.js';
+import { ANONYMOUS_BUS_WARNING, createPgPool, eventStreamSettings, openNatsSession, type NatsSession } from './connections.js';
 import { runReadinessChecks, type ReadinessCheck } from './health.js';
 import { metricsObserver, type ServiceMetrics } from './metrics.js';
 import { Public } from './public-route.js';
@@ -25,8 +25,10 @@ import {
   LOGGER,
   METRICS,
   NATS,
+  NATS_SESSION,
   PG_POOL,
   READINESS_CHECKS,
+  READINESS_WARNINGS,
   systemClock,
   type Clock,
 } from './tokens.js';
@@ -36,6 +38,8 @@ export interface PlatformSettings {
   readonly natsUrl: string;
   readonly natsUser: string | undefined;
   readonly natsPassword: string | undefined;
+  /** Start on a NATS server that accepts anonymous connections (reported on /readyz). */
+  readonly natsAllowAnonymous?: boolean;
   readonly databaseUrl: string;
   readonly eventStream: string;
   readonly subjectPrefix: string;
@@ -64,7 +68,10 @@ export interface PlatformModuleOptions {
 @Public()
 @Controller()
 class HealthController {
-  constructor(@Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[]) {}
+  constructor(
+    @Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[],
+    @Inject(READINESS_WARNINGS) private readonly warnings: string[],
+  ) {}
 
   @Get('healthz')
   healthz(): { status: 'ok' } {
@@ -74,7 +81,11 @@ class HealthController {
   @Get('readyz')
   async readyz(@Res() reply: FastifyReply): Promise<void> {
     const report = await runReadinessChecks(this.checks);
-    await reply.status(report.ready ? 200 : 503).send({ status: report.ready ? 'ready' : 'not ready', checks: report.checks });
+    await reply.status(report.ready ? 200 : 503).send({
+      status: report.ready ? 'ready' : 'not ready',
+      checks: report.checks,
+      ...(this.warnings.length === 0 ? {} : { warnings: this.warnings }),
+    });
   }
 }
 
@@ -149,7 +160,13 @@ export class PlatformModule {
       { provide: LOGGER, useValue: logger },
       { provide: METRICS, useValue: options.metrics },
       { provide: CLOCK, useValue: options.clock ?? systemClock },
-      { provide: NATS, useFactory: () => connectNats(settings, options.service) },
+      { provide: NATS_SESSION, useFactory: () => openNatsSession(settings, options.service, logger) },
+      { provide: NATS, inject: [NATS_SESSION], useFactory: (session: NatsSession) => session.nc },
+      {
+        provide: READINESS_WARNINGS,
+        inject: [NATS_SESSION],
+        useFactory: (session: NatsSession): string[] => (session.anonymousAccepted ? [ANONYMOUS_BUS_WARNING] : []),
+      },
       { provide: PG_POOL, useFactory: () => createPgPool(settings.databaseUrl) },
       {
         provide: EVENT_LOG,
@@ -182,7 +199,7 @@ export class PlatformModule {
       global: true,
       controllers: [HealthController, MetricsController],
       providers,
-      exports: [LOGGER, METRICS, CLOCK, NATS, PG_POOL, EVENT_LOG, READINESS_CHECKS, ProjectionHost],
+      exports: [LOGGER, METRICS, CLOCK, NATS, NATS_SESSION, PG_POOL, EVENT_LOG, READINESS_CHECKS, READINESS_WARNINGS, ProjectionHost],
     };
   }
 }

@@ -27,6 +27,20 @@ test('config: an unknown key under an owned prefix fails at boot naming the key'
   assert.doesNotThrow(() => loadConfig(schema, sources({ TP_SIGNER_ANYTHING: 'x' })));
 });
 
+test('config: the local stack credentials of every NATS user are no setting, but a typo of one is refused', () => {
+  const config = loadConfig(
+    schema,
+    sources({ TP_NATS_USER: 'tp-registry', TP_NATS_PASSWORD: 'p', TP_NATS_SIGNER_USER: 'tp-signer', TP_NATS_SIGNER_PASSWORD: 's', TP_NATS_ALLOW_ANONYMOUS: 'true' }),
+  );
+  assert.equal(config.natsUser, 'tp-registry');
+  assert.equal(config.natsAllowAnonymous, true);
+  assert.equal(loadConfig(schema, sources({})).natsAllowAnonymous, false, 'an anonymous bus is refused by default');
+  assert.throws(
+    () => loadConfig(schema, sources({ TP_NATS_PASWORD: 'p' })),
+    (e: unknown) => e instanceof ConfigError && e.code === 'CONFIG_UNKNOWN_KEY' && e.key === 'TP_NATS_PASWORD',
+  );
+});
+
 test('config: an invalid value fails naming the key and the rule', () => {
   assert.throws(
     () => loadConfig(schema, sources({ TP_DEMO_PORT: '70000' })),

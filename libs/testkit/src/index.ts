@@ -1,13 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
+import type { BusUserName } from '@trustplane/bus';
 import pg from 'pg';
+import { testNatsEnv } from './nats.js';
 
-/** Where the local stack (infra/local) put NATS and Postgres. */
-export const TEST_NATS_URL = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
-/** Admin connection to the Postgres server; test databases are created next to it. */
-export const TEST_DATABASE_URL =
-  process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/**
+ * Admin connection to the local stack's Postgres server (`DATABASE_ADMIN_URL`; else the server
+ * of `DATABASE_URL`, database `postgres`); test databases are created next to it.
+ */
+export const TEST_DATABASE_URL = process.env['DATABASE_ADMIN_URL'] ?? adminDatabaseUrl(process.env['DATABASE_URL']);
+
+function adminDatabaseUrl(servicesUrl: string | undefined): string {
+  const url = new URL(servicesUrl ?? 'postgres://postgres@127.0.0.1:5432/trustplane');
+  url.pathname = '/postgres';
+  return url.toString();
+}
 
 /** A short random lowercase token, unique per call, usable in names of every kind. */
 export function uniqueToken(): string {
@@ -79,31 +87,28 @@ export function testStreamSettings(label: string): TestStream {
   };
 }
 
-const ADMIN_USER = process.env['TP_NATS_ADMIN_USER'];
-const ADMIN_PASSWORD = process.env['TP_NATS_ADMIN_PASSWORD'];
-
-/** Connects to the test NATS server (as the admin user when the local stack has auth). */
-export async function connectTestNats(): Promise<NatsConnection> {
-  return connect({
-    servers: TEST_NATS_URL.replace(/^nats:\/\//, ''),
-    name: 'trustplane-test',
-    ...(ADMIN_USER === undefined ? {} : { user: ADMIN_USER, pass: ADMIN_PASSWORD ?? '' }),
-  });
-}
-
-/** The NATS settings a service under test should use (the service user when auth is on). */
-export function testNatsEnv(): Record<string, string> {
-  const env: Record<string, string> = { NATS_URL: TEST_NATS_URL };
-  const user = process.env['TP_NATS_USER'];
-  const password = process.env['TP_NATS_PASSWORD'];
-  if (user !== undefined) env['TP_NATS_USER'] = user;
-  if (password !== undefined) env['TP_NATS_PASSWORD'] = password;
-  return env;
+/**
+ * The environment of a service under test on its own database and stream: the shared NATS
+ * server as the service's own user, TP_EVENT_STREAM / TP_SUBJECT_PREFIX of `stream`.
+ */
+export function testServiceEnv(
+  service: BusUserName,
+  db: Pick<TestDatabase, 'url'>,
+  stream: TestStream,
+  logLevel = 'warn',
+): Record<string, string> {
+  return {
+    ...testNatsEnv(service),
+    DATABASE_URL: db.url,
+    TP_EVENT_STREAM: stream.streamName,
+    TP_SUBJECT_PREFIX: stream.subjectPrefix,
+    TP_LOG_LEVEL: logLevel,
+  };
 }
 
 export { repoRoot } from './paths.js';
 
-/** Deletes a test stream (test clean-up; the local server has no auth). */
+/** Deletes a test stream (test clean-up, with an admin connection). */
 export async function deleteTestStream(nc: NatsConnection, streamName: string): Promise<void> {
   const jsm = await jetstreamManager(nc);
   await jsm.streams.delete(streamName).catch(() => undefined);
@@ -124,3 +129,4 @@ export async function eventually(
 }
 export { findPrivateKeyMaterial, scanForPrivateKeys, type PrivateKeyScanScope } from './secrets-scan.js';
 export * from './processes.js';
+export * from './nats.js';

@@ -1,8 +1,12 @@
 // Starting the real services as child processes for end-to-end tests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { BUS_USERS, type BusUserName } from '@trustplane/bus';
+import { TEST_NATS_URL, testNatsCredentials } from './nats.js';
 import { repoRoot } from './paths.js';
+import { freePort } from './ports.js';
+
+export { freePort };
 
 /** A service running as a child process. */
 export interface RunningService {
@@ -11,16 +15,6 @@ export interface RunningService {
   /** Everything the service wrote to stdout/stderr so far. */
   output(): string;
   stop(): Promise<number | null>;
-}
-
-/** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /** A node child process with its combined output captured. */
@@ -65,11 +59,23 @@ async function waitReady(started: CapturedProcess, name: string, baseUrl: string
   }
 }
 
+/**
+ * On the shared test server every service connects as its own bus user, whatever user the
+ * environment it was given names (tests commonly hand the registry and the signer one env).
+ */
+function ownNatsUser(name: string, env: Record<string, string>): Record<string, string> {
+  const isService = (candidate: string): candidate is BusUserName =>
+    Object.hasOwn(BUS_USERS, candidate) && BUS_USERS[candidate as BusUserName].role === 'service';
+  if ((env['NATS_URL'] ?? TEST_NATS_URL) !== TEST_NATS_URL || !isService(name)) return {};
+  const { user, password } = testNatsCredentials(name);
+  return { TP_NATS_USER: user, TP_NATS_PASSWORD: password };
+}
+
 /** Starts `services/<name>/dist/main.js` and waits for /readyz. */
 export async function startServiceProcess(name: string, env: Record<string, string>, port: number): Promise<RunningService> {
   // Signers started by tests listen for agents on any free port unless a test asks for one.
   const defaults: Record<string, string> = name === 'signer' ? { TP_SIGNER_AGENT_PORT: '0', TP_SIGNER_AGENT_HOST: '127.0.0.1' } : {};
-  const started = spawnCaptured(join(repoRoot(), 'services', name, 'dist', 'main.js'), { ...defaults, ...env });
+  const started = spawnCaptured(join(repoRoot(), 'services', name, 'dist', 'main.js'), { ...defaults, ...env, ...ownNatsUser(name, env) });
   const url = `http://127.0.0.1:${port}`;
   await waitReady(started, name, url, 30_000);
   return { url, process: started.child, output: started.output, stop: started.stop };

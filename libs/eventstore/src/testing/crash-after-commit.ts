@@ -1,16 +1,16 @@
 // Child process for the "killed after commit, before ack" test: runs the counting projection
 // and SIGKILLs itself right after the first commit, so no message of that batch is acked.
-import { connect } from '@nats-io/transport-node';
+import { connectTestNats } from '@trustplane/testkit';
 import pg from 'pg';
 import { ProjectionRunner } from '../projection-runner.js';
 import { countingProjection } from './counting-projection.js';
 
 async function main(): Promise<void> {
-  const [natsUrl, databaseUrl, streamName, subjectPrefix, schema] = process.argv.slice(2);
-  if (!natsUrl || !databaseUrl || !streamName || !subjectPrefix || !schema) {
-    throw new Error('usage: crash-after-commit <natsUrl> <databaseUrl> <stream> <prefix> <schema>');
+  const [databaseUrl, streamName, subjectPrefix, schema] = process.argv.slice(2);
+  if (!databaseUrl || !streamName || !subjectPrefix || !schema) {
+    throw new Error('usage: crash-after-commit <databaseUrl> <stream> <prefix> <schema> (NATS from the test environment)');
   }
-  const nc = await connect({ servers: natsUrl });
+  const nc = await connectTestNats();
   const pool = new pg.Pool({ connectionString: databaseUrl });
   const runner = new ProjectionRunner({
     nc,

@@ -217,8 +217,11 @@ describe('key custody child process', () => {
     const info = await c.client.create('x509-CA-A', 'ec-p256');
     const rsa = await c.client.create('jwt-A', 'rsa-2048');
     const firstPid = c.pid() as number;
+    const restartsBefore = c.restarts();
     process.kill(firstPid, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 20));
+    // Wait until the supervisor has seen the death and brought a new child up.
+    const deadline = Date.now() + 10_000;
+    while (c.restarts() === restartsBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await c.waitReady(10_000);
     assert.notEqual(c.pid(), firstPid);
     assert.deepEqual(await c.client.list(), [rsa, info]);

@@ -57,7 +57,7 @@ export async function startSignerHarness(label: string, extraEnv: Record<string,
   const stream = testStreamSettings(label);
   const work = mkdtempSync(join(tmpdir(), 'tps-'));
   const env: Record<string, string> = {
-    ...testNatsEnv(),
+    ...testNatsEnv('signer'),
     DATABASE_URL: db.url,
     TP_EVENT_STREAM: stream.streamName,
     TP_SUBJECT_PREFIX: stream.subjectPrefix,

@@ -1,0 +1,20 @@
+export {
+  credentialsEnvPrefix,
+  inboxPrefixFor,
+  isBusCredentialsEnv,
+  projectionConsumerName,
+  rebuildConsumerName,
+} from './naming.js';
+export { BUS_USER_NAMES, BUS_USERS, type BusUserName, type BusUserSpec } from './users.js';
+export {
+  PLACEHOLDER_SCOPE,
+  WILDCARD_SCOPE,
+  permissionsDocument,
+  permissionsDocumentText,
+  permissionsOf,
+  type BusPermissionsDocument,
+  type BusScope,
+  type BusUserEntry,
+  type NatsUserPermissions,
+  type SubjectRules,
+} from './permissions.js';

@@ -1,0 +1,38 @@
+/** Names shared by the permissions and the code that connects: inboxes, consumers, credentials. */
+
+/**
+ * The private inbox prefix of a NATS user: replies to its requests (and JetStream API answers)
+ * arrive on `<prefix>.…`, which only that user may subscribe to. Connections pass it as the
+ * nats.js `inboxPrefix` option.
+ */
+export function inboxPrefixFor(user: string): string {
+  return `_INBOX_${user}`;
+}
+
+/** The durable JetStream consumer feeding a projection. */
+export function projectionConsumerName(projection: string): string {
+  return `proj_${consumerToken(projection)}`;
+}
+
+/** The consumer a rebuild of a projection reads the log with (one at a time per projection). */
+export function rebuildConsumerName(projection: string): string {
+  return `rebuild_${consumerToken(projection)}`;
+}
+
+function consumerToken(projection: string): string {
+  return projection.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+/**
+ * The environment variables holding a bus user's credentials in the local stack's settings:
+ * `<prefix>_USER` and `<prefix>_PASSWORD`, e.g. `TP_NATS_REGISTRY_USER`. A service process is
+ * given its own pair as `TP_NATS_USER` / `TP_NATS_PASSWORD`.
+ */
+export function credentialsEnvPrefix(name: string): string {
+  return `TP_NATS_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+}
+
+/** True for a variable that {@link credentialsEnvPrefix} names (not a setting of any service). */
+export function isBusCredentialsEnv(variable: string): boolean {
+  return /^TP_NATS_[A-Z0-9_]+_(USER|PASSWORD)$/.test(variable);
+}
