@@ -32,16 +32,17 @@ import {
   type JwtAuthority,
   type JwtSvid,
   type MessageSigner,
+  type X509Authority,
   type X509Svid,
   type X509SvidTemplate,
 } from '@trustplane/crypto';
-import { parseKeyManagerConfig, type KeyManager } from '@trustplane/keymanager';
+import { isKeyManagerError, parseKeyManagerConfig, type KeyInfo, type KeyManager } from '@trustplane/keymanager';
 import type { Clock } from '@trustplane/platform';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { CustodyPool } from './custody-pool.js';
+import type { SignerMetrics } from './metrics.js';
 
-/** A deployment this signer serves. */
 /** What an X.509-SVID is minted from: a public key or a CSR, and the SVID's details. */
 export interface X509MintRequest {
   readonly spiffeId: string;
@@ -51,6 +52,7 @@ export interface X509MintRequest {
   readonly ttlSeconds?: number;
 }
 
+/** A deployment this signer serves. */
 export interface ServedDeployment {
   readonly tenant: string;
   readonly deploymentId: string;
@@ -77,6 +79,19 @@ export function keyManagerSigner(keyManager: KeyManager, keyHandle: string): Mes
   return async (message, hash) => keyManager.sign(keyHandle, { message, hashAlgorithm: hash });
 }
 
+/** Builds a keyset's self-signed CA certificate (a seam for fault injection in tests). */
+export type CaCertificateBuilder = typeof buildCaCertificate;
+
+/** What CaService needs besides the log, the database and the custody children. */
+export interface CaServiceOptions {
+  readonly settings: CaSettings;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: SignerMetrics;
+  /** Default: buildCaCertificate of @trustplane/crypto. */
+  readonly buildCa?: CaCertificateBuilder;
+}
+
 /**
  * The CA of every deployment this signer serves: rotation on SPIRE's schedule (pure functions
  * of the injected clock), keys created in custody, public material recorded as events, the
@@ -90,17 +105,25 @@ export class CaService {
   /** Full signature checks on the first and every 32nd output; field checks on all. */
   private readonly sampleSignature = createSignatureSampler(32);
   private readonly table: (name: string) => string;
+  readonly settings: CaSettings;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly metrics: SignerMetrics;
+  private readonly buildCa: CaCertificateBuilder;
 
   constructor(
     private readonly log: EventLog,
     private readonly pool: Pool,
     schema: string,
     private readonly custody: CustodyPool,
-    readonly settings: CaSettings,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
+    options: CaServiceOptions,
   ) {
     this.table = (name) => `${quoteIdent(schema)}.${quoteIdent(name)}`;
+    this.settings = options.settings;
+    this.clock = options.clock;
+    this.logger = options.logger;
+    this.metrics = options.metrics;
+    this.buildCa = options.buildCa ?? buildCaCertificate;
   }
 
   /** The managed deployments to serve (from the signer's read model), optionally narrowed. */
@@ -269,32 +292,64 @@ export class CaService {
       case 'drop': {
         await this.command(deployment, { kind: 'drop', keysetId: action.keysetId });
         const handles = keyHandlesFor(action.keysetId);
-        const keyManager = this.custody.keyManagerFor(deployment.deploymentId);
-        await keyManager.release(handles.x509).catch(() => undefined);
-        await keyManager.release(handles.jwt).catch(() => undefined);
+        await this.releaseKeys(deployment, [handles.x509, handles.jwt], 'dropped');
         return;
       }
     }
   }
 
-  /** Creates both keys in custody, builds the self-signed CA, records the public material. */
+  /**
+   * Releases keys, never silently: a failed release is logged with its cause and counted
+   * (`tp_signer_key_release_failures_total`); the key then stays in the KeyManager.
+   */
+  private async releaseKeys(deployment: ServedDeployment, keyHandles: readonly string[], why: 'dropped' | 'unused'): Promise<void> {
+    const keyManager = this.custody.keyManagerFor(deployment.deploymentId);
+    for (const keyHandle of keyHandles) {
+      try {
+        await keyManager.release(keyHandle);
+      } catch (error) {
+        const reason = isKeyManagerError(error) ? error.code : 'INTERNAL';
+        this.metrics.keyReleaseFailures.inc({ reason });
+        this.logger.error({ err: error, deploymentId: deployment.deploymentId, keyHandle, why, reason }, 'CA key release failed; the key stays in the key manager');
+      }
+    }
+  }
+
+  /**
+   * Creates both keys in custody, builds the self-signed CA, records the public material. When
+   * anything fails before the keyset is recorded, the keys created for it are released again,
+   * so a CA that cannot be built leaves no keys behind (the worker then backs off).
+   */
   private async prepare(deployment: ServedDeployment, action: Extract<RotationAction, { kind: 'prepare' }>): Promise<void> {
     const keysetId = `ks-${uuidv7(this.clock.now().getTime()).replace(/-/g, '').slice(0, 20)}`;
     const handles = keyHandlesFor(keysetId);
     const keyManager = this.custody.keyManagerFor(deployment.deploymentId);
-    const x509Key = await keyManager.create(handles.x509, action.keyType);
-    const jwtKey = await keyManager.create(handles.jwt, action.keyType);
-    const authority = await buildCaCertificate(
-      {
-        trustDomain: deployment.trustDomain,
-        publicKey: x509Key.publicKeyDer,
-        keyType: action.keyType,
-        serialRandom: randomBytes(16),
-        notBefore: action.notBefore,
-        notAfter: action.notAfter,
-      },
-      keyManagerSigner(keyManager, handles.x509),
-    );
+    const created: string[] = [];
+    let authority: X509Authority;
+    let jwtKey: KeyInfo;
+    try {
+      const x509Key = await keyManager.create(handles.x509, action.keyType);
+      created.push(handles.x509);
+      jwtKey = await keyManager.create(handles.jwt, action.keyType);
+      created.push(handles.jwt);
+      authority = await this.buildCa(
+        {
+          trustDomain: deployment.trustDomain,
+          publicKey: x509Key.publicKeyDer,
+          keyType: action.keyType,
+          serialRandom: randomBytes(16),
+          notBefore: action.notBefore,
+          notAfter: action.notAfter,
+        },
+        keyManagerSigner(keyManager, handles.x509),
+      );
+    } catch (error) {
+      this.metrics.caBuildFailures.inc();
+      await this.releaseKeys(deployment, created, 'unused');
+      throw error;
+    }
+    // From here the keyset may be recorded even when the append reports a failure (a timeout
+    // after the server stored it), so its keys are kept.
     await this.command(deployment, {
       kind: 'prepare',
       trustDomainId: deployment.trustDomainId,

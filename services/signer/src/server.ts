@@ -21,7 +21,8 @@ import {
 } from '@trustplane/platform';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { CaService } from './ca-service.js';
+import { CaService, type CaCertificateBuilder } from './ca-service.js';
+import { createSignerMetrics, type SignerMetrics } from './metrics.js';
 import { signerConfigSchema, type SignerConfig } from './config.js';
 import { CustodyPool } from './custody-pool.js';
 import { signerMigrations } from './migrations/1700000001000-signer.js';
@@ -62,11 +63,20 @@ export interface SignerServer {
   readonly custody: CustodyPool;
   /** The agent-facing gRPC API (mTLS). */
   readonly agentApi: AgentApiServer;
+  readonly metrics: SignerMetrics;
   close(): Promise<void>;
 }
 
+/** What a caller (main, tests) may substitute when starting a signer. */
+export interface StartSignerOptions {
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** Builds CA certificates (tests inject failures); default @trustplane/crypto's builder. */
+  readonly buildCa?: CaCertificateBuilder;
+}
+
 /** Migrates, starts key custody, boots, and starts rotating and answering requests. */
-export async function startSigner(config: SignerConfig, options: { clock?: Clock; logger?: Logger } = {}): Promise<SignerServer> {
+export async function startSigner(config: SignerConfig, options: StartSignerOptions = {}): Promise<SignerServer> {
   const logger = options.logger ?? createLogger('signer', config.logLevel);
   const clock = options.clock ?? systemClock;
   initTracing('signer', config.tracing);
@@ -86,8 +96,16 @@ export async function startSigner(config: SignerConfig, options: { clock?: Clock
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
 
-  const ca = new CaService(app.get<EventLog>(EVENT_LOG), app.get<Pool>(PG_POOL), config.schema, custody, settings, clock, logger);
-  const worker = new RotationWorker(ca, app.get<Pool>(PG_POOL), config.tickMs, logger);
+  const pool = app.get<Pool>(PG_POOL);
+  const signerMetrics = createSignerMetrics(metrics.registry, pool);
+  const ca = new CaService(app.get<EventLog>(EVENT_LOG), pool, config.schema, custody, {
+    settings,
+    clock,
+    logger,
+    metrics: signerMetrics,
+    ...(options.buildCa === undefined ? {} : { buildCa: options.buildCa }),
+  });
+  const worker = new RotationWorker({ ca, pool, tickMs: config.tickMs, clock, logger, metrics: signerMetrics });
   const responders = new SignerResponders(app.get<NatsConnection>(NATS), config.subjectPrefix, ca, () => worker.tick(), logger);
   responders.start();
   worker.start();
@@ -114,6 +132,7 @@ export async function startSigner(config: SignerConfig, options: { clock?: Clock
     worker,
     custody,
     agentApi,
+    metrics: signerMetrics,
     async close() {
       await agentApi.stop();
       await responders.stop();
