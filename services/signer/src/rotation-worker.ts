@@ -88,14 +88,25 @@ export class RotationWorker {
     }, delayMs);
   }
 
+  /**
+   * Every instance keeps its custody children in line with the deployments it serves (applies
+   * new key-manager sections, stops the children of deleted deployments); the leader also runs
+   * the rotation work that is due.
+   */
   private async pass(): Promise<void> {
-    if (this.stopped || !(await this.isLeader())) return;
+    if (this.stopped) return;
     const { ca, clock, logger, metrics } = this.options;
-    for (const deployment of await ca.servedDeployments()) {
+    const deployments = await ca.servedDeployments();
+    await ca.retireDeployments(deployments);
+    for (const deployment of deployments) {
+      await ca.applyKeyManager(deployment).catch((error: unknown) => logger.error({ err: error, deploymentId: deployment.deploymentId }, 'applying the key-manager section failed'));
+    }
+    if (this.stopped || !(await this.isLeader())) return;
+    for (const deployment of deployments) {
       const retry = this.retries.get(deployment.deploymentId);
       if (!mayRetry(retry, clock.now())) continue;
       try {
-        await ca.syncKeyManager(deployment);
+        await ca.moveOntoKeyManager(deployment);
         await ca.rotate(deployment);
         this.retries.delete(deployment.deploymentId);
       } catch (error) {

@@ -19,6 +19,8 @@ import {
   type ReadinessCheck,
   type ServiceMetrics,
 } from '@trustplane/platform';
+import { resolve } from 'node:path';
+import { loadKek, type KeyManagerPolicy } from '@trustplane/keymanager';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { CaService, type CaCertificateBuilder } from './ca-service.js';
@@ -28,6 +30,9 @@ import { CustodyPool } from './custody-pool.js';
 import { signerMigrations } from './migrations/1700000001000-signer.js';
 import { agentApiMigrations } from './migrations/1700000002000-agent-api.js';
 import { attestationNonceMigrations } from './migrations/1700000003000-attestation-nonces.js';
+import { sealedSecretMigrations } from './migrations/1700000004000-sealed-secrets.js';
+import { AuthorityVerifier } from './authority.js';
+import { SecretSealer, sealingKeyFrom } from './sealed-secrets.js';
 import { AgentApiServer } from './agent-api/server.js';
 import { signerProjection } from './projection.js';
 import { SignerResponders } from './responders.js';
@@ -81,7 +86,7 @@ export async function startSigner(config: SignerConfig, options: StartSignerOpti
   const clock = options.clock ?? systemClock;
   initTracing('signer', config.tracing);
   logger.info({ config: describeConfig(signerConfigSchema, config) }, 'starting signer');
-  await runMigrations(config.databaseUrl, [...signerMigrations(config.schema), ...agentApiMigrations(config.schema), ...attestationNonceMigrations(config.schema)], `${config.schema}_migrations`);
+  await runMigrations(config.databaseUrl, [...signerMigrations(config.schema), ...agentApiMigrations(config.schema), ...attestationNonceMigrations(config.schema), ...sealedSecretMigrations(config.schema)], `${config.schema}_migrations`);
   const settings = resolveCaSettings({
     caTtlSeconds: config.caTtlSeconds,
     x509SvidTtlSeconds: config.x509SvidTtlSeconds,
@@ -97,16 +102,22 @@ export async function startSigner(config: SignerConfig, options: StartSignerOpti
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
 
   const pool = app.get<Pool>(PG_POOL);
+  const log = app.get<EventLog>(EVENT_LOG);
   const signerMetrics = createSignerMetrics(metrics.registry, pool);
-  const ca = new CaService(app.get<EventLog>(EVENT_LOG), pool, config.schema, custody, {
+  const sealer = new SecretSealer(pool, config.schema, sealingKeyFrom(await loadKek(resolve(config.kekPath), true)), clock);
+  // Managed deployments: the tenant writes the section, the operator's host applies it.
+  const keyManagerPolicy: KeyManagerPolicy = { kind: 'confined', pathRoots: config.tenantPathRoots, webhookUrlPrefixes: config.tenantWebhookUrls };
+  const ca = new CaService(log, pool, config.schema, custody, {
     settings,
     clock,
     logger,
     metrics: signerMetrics,
+    keyManagerPolicy,
+    sealer,
     ...(options.buildCa === undefined ? {} : { buildCa: options.buildCa }),
   });
   const worker = new RotationWorker({ ca, pool, tickMs: config.tickMs, clock, logger, metrics: signerMetrics });
-  const responders = new SignerResponders(app.get<NatsConnection>(NATS), config.subjectPrefix, ca, () => worker.tick(), logger);
+  const responders = new SignerResponders(app.get<NatsConnection>(NATS), config.subjectPrefix, ca, new AuthorityVerifier(log, clock), sealer, () => worker.tick(), signerMetrics, logger);
   responders.start();
   worker.start();
   const agentApi = new AgentApiServer({
@@ -116,8 +127,8 @@ export async function startSigner(config: SignerConfig, options: StartSignerOpti
     databaseUrl: config.databaseUrl,
     schema: config.schema,
     ca,
-    log: app.get<EventLog>(EVENT_LOG),
-    pool: app.get<Pool>(PG_POOL),
+    log,
+    pool,
     clock,
     logger,
   });

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -315,5 +315,48 @@ describe('key custody child process', () => {
       await webhook.stop();
       rmSync(pki.dir, { recursive: true, force: true });
     }
+  });
+
+  it('the child gets its settings over IPC: its command line holds no path, URL or token', async () => {
+    const pki = makeTestPki();
+    const token = 'inline-token-4f1c9b';
+    const tokenFile = join(pki.dir, 'expected-token');
+    writeFileSync(tokenFile, token, { mode: 0o600 });
+    const webhook = await spawnReferenceWebhook(pki, ['--token-file', tokenFile]);
+    try {
+      const c = await custody({
+        kind: 'webhook',
+        webhookURL: webhook.url,
+        authType: 'bearer',
+        token,
+        caCertPath: pki.caCertPath,
+        timeout: '5s',
+      });
+      // The webhook accepted the inline token (it refuses any other).
+      await c.client.create('inline', 'ec-p256');
+      const pid = c.pid();
+      assert.ok(pid !== undefined);
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+      assert.equal(cmdline.length, 2, JSON.stringify(cmdline));
+      assert.match(cmdline[1] ?? '', /custody\/main\.js$/);
+      const joined = cmdline.join(' ');
+      for (const secretish of [token, webhook.url, pki.caCertPath, pki.dir, root, 'https://', 'webhook']) {
+        assert.ok(!joined.includes(secretish), `${secretish} on the command line: ${joined}`);
+      }
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      assert.ok(!environ.includes(token) && !environ.includes(webhook.url), 'nor in its environment');
+    } finally {
+      await webhook.stop();
+      rmSync(pki.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a child started by hand (no supervisor, arguments) refuses to run', async () => {
+    const child = spawn(process.execPath, [join(__dirname, 'main.js'), '--socket', join(root, 'x.sock')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exitCode = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(exitCode, 1);
+    assert.match(output, /CONFIG_INVALID/);
   });
 });

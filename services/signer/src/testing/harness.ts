@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { uuidv7 } from '@trustplane/events';
 import { EventLog, handleCommand, type CommandContext } from '@trustplane/eventstore';
-import { DEPLOYMENT, deploymentDecider, TRUST_DOMAIN, trustDomainDecider } from '@trustplane/registry-domain';
+import type { ApiScope } from '@trustplane/events';
+import { API_TOKEN, apiTokenDecider, DEPLOYMENT, deploymentDecider, mintToken, TRUST_DOMAIN, trustDomainDecider } from '@trustplane/registry-domain';
+import type { ApiTokenAuthority } from '@trustplane/signer-api';
 import { newResourceId } from '@trustplane/spiffe';
 import {
   connectTestNats,
@@ -43,12 +45,37 @@ export interface SignerHarness {
   seed(trustDomain: string, options?: { wait?: boolean }): Promise<SeededTrustDomain>;
   restart(extraEnv?: Record<string, string>): Promise<void>;
   request<T>(operation: string, body: unknown): Promise<T>;
+  /** An API token of `tenant` in the log, as the authority requests carry (default scope admin). */
+  authority(tenant: string, scopes?: readonly ApiScope[]): Promise<ApiTokenAuthority>;
   close(): Promise<void>;
 }
 
 function context(): CommandContext {
   const id = uuidv7();
   return { actor: { kind: 'system', id: 'test' }, correlationId: id, causationId: id, now: new Date() };
+}
+
+/**
+ * Appends an API token of `tenant` to the log, as the registry does when one is created, and
+ * returns the authority a registry request on its behalf carries. `at` sets the creation time
+ * (a token with `ttlDays` created long enough ago has expired).
+ */
+export async function seedApiToken(
+  log: EventLog,
+  tenant: string,
+  scopes: readonly ApiScope[] = ['admin'],
+  options: { ttlDays?: number; at?: Date } = {},
+): Promise<ApiTokenAuthority> {
+  const tokenId = newResourceId('apiToken');
+  const minted = mintToken(tokenId);
+  await handleCommand(
+    log,
+    apiTokenDecider,
+    { tenant, aggregateType: API_TOKEN, aggregateId: tokenId },
+    { kind: 'create', name: 'test', scopes, ttlDays: options.ttlDays, salt: minted.salt, hash: minted.hash },
+    { ...context(), ...(options.at === undefined ? {} : { now: options.at }) },
+  );
+  return { kind: 'api-token', tenant, tokenId, scopes: [...scopes] };
 }
 
 /** Appends a managed trust domain and its deployment, as the registry would (no waiting). */
@@ -113,6 +140,9 @@ export async function startSignerHarness(
     async request<T>(operation: string, body: unknown): Promise<T> {
       const reply = await nc.request(`${stream.subjectPrefix}.cmd.signer.${operation}`, JSON.stringify(body), { timeout: 10_000 });
       return JSON.parse(new TextDecoder().decode(reply.data)) as T;
+    },
+    authority(tenant, scopes) {
+      return seedApiToken(log, tenant, scopes);
     },
     async close() {
       await harness.signer.close();
