@@ -6,13 +6,7 @@ import {
   SERVICE_NAMES,
   servicePrefix,
   type ConfigOf,
-  type Field,
 } from '@trustplane/platform';
-
-/** A comma-separated list setting, parsed by `parse`; empty by default. */
-function listField(env: string, description: string, parse: (raw: string) => readonly string[]): Field<readonly string[]> {
-  return { env, description, default: Object.freeze([]), parse };
-}
 
 /** Every setting of the signer. */
 export const signerConfigSchema = {
@@ -33,12 +27,12 @@ export const signerConfigSchema = {
   agentHost: field.string('TP_SIGNER_AGENT_HOST', 'address of the agent-facing gRPC (mTLS) API', { default: '0.0.0.0' }),
   agentPort: field.int('TP_SIGNER_AGENT_PORT', 'port of the agent-facing gRPC (mTLS) API (0 = any)', { default: 8443, min: 0, max: 65535 }),
   agentSvidTtlSeconds: field.int('TP_SIGNER_AGENT_SVID_TTL_SECONDS', 'lifetime of agent X.509-SVIDs', { default: 3_600, min: 60, max: 30 * 86_400 }),
-  tenantPathRoots: listField(
+  tenantPathRoots: field.list(
     'TP_SIGNER_KM_PATH_ROOTS',
     'directories (comma-separated, {tenant} = organization id) that file paths of tenant key-manager sections must lie in; empty refuses every path',
     parsePathRoots,
   ),
-  tenantWebhookUrls: listField(
+  tenantWebhookUrls: field.list(
     'TP_SIGNER_KM_WEBHOOK_URLS',
     'https:// URL prefixes (comma-separated) that tenant webhook key managers must use; empty refuses webhooks',
     parseUrlPrefixes,
