@@ -49,15 +49,20 @@ function problem(key: string, message: string): KeyManagerPolicyProblem {
   return { key, code: 'CONFIG_NOT_ALLOWED', message };
 }
 
+/** The non-empty entries of a comma-separated list. */
+function splitList(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}
+
 /**
  * Parses the operator's list of path roots (comma-separated absolute directories, `{tenant}`
  * allowed as a whole path segment). Throws a message naming the bad entry.
  */
 export function parsePathRoots(raw: string): readonly string[] {
-  const roots = raw
-    .split(',')
-    .map((r) => r.trim())
-    .filter((r) => r !== '');
+  const roots = splitList(raw);
   for (const root of roots) {
     if (!isAbsolute(root) || posix.normalize(root) !== root || root === '/' || root.endsWith('/')) {
       throw new Error(`path root ${root} must be an absolute, normalized directory other than /`);
@@ -71,10 +76,7 @@ export function parsePathRoots(raw: string): readonly string[] {
 
 /** Parses the operator's webhook URL allow-list (comma-separated https:// URL prefixes). */
 export function parseUrlPrefixes(raw: string): readonly string[] {
-  const prefixes = raw
-    .split(',')
-    .map((p) => p.trim())
-    .filter((p) => p !== '');
+  const prefixes = splitList(raw);
   for (const prefix of prefixes) {
     let url: URL;
     try {

@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import { KeyManagerError } from '../errors.js';
 import { verifySignature } from '../keys.js';
 import { KEY_TYPES } from '../types.js';
-import { makeTestPki, spawnReferenceWebhook } from '../test-support/fixtures.js';
+import { eventually, makeTestPki, spawnReferenceWebhook, type TestPki, type WebhookProcess } from '../test-support/fixtures.js';
 import { startKeyCustody, type KeyCustody, type KeyCustodyOptions } from './supervisor.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tp-custody-'));
@@ -43,6 +43,14 @@ function code(c: string): (err: unknown) => boolean {
 }
 
 const message = Buffer.from('TBSCertificate through custody');
+
+/** A reference webhook process (own PKI) that serves only clients presenting `token`. */
+async function webhookRequiring(token: string): Promise<{ pki: TestPki; tokenPath: string; webhook: WebhookProcess }> {
+  const pki = makeTestPki();
+  const tokenPath = join(pki.dir, 'token');
+  writeFileSync(tokenPath, token, { mode: 0o600 });
+  return { pki, tokenPath, webhook: await spawnReferenceWebhook(pki, ['--token-file', tokenPath]) };
+}
 
 /** Runs a process as uid/gid 65534 that connects to `socketPath`, sends a LIST frame and reports. */
 function connectAsNobody(socketPath: string): Promise<{ outcome: string; detail: string }> {
@@ -218,7 +226,8 @@ describe('key custody child process', () => {
     const rsa = await c.client.create('jwt-A', 'rsa-2048');
     const firstPid = c.pid() as number;
     process.kill(firstPid, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 20));
+    // Until the supervisor has seen the exit, it still reports the old child as ready.
+    await eventually(() => c.pid() !== firstPid, 10_000);
     await c.waitReady(10_000);
     assert.notEqual(c.pid(), firstPid);
     assert.deepEqual(await c.client.list(), [rsa, info]);
@@ -280,10 +289,7 @@ describe('key custody child process', () => {
   });
 
   it('webhook custody: the reference webhook process signs, neither the parent nor the custody child', async () => {
-    const pki = makeTestPki();
-    const tokenPath = join(pki.dir, 'token');
-    writeFileSync(tokenPath, 'custody-token', { mode: 0o600 });
-    const webhook = await spawnReferenceWebhook(pki, ['--token-file', tokenPath]);
+    const { pki, tokenPath, webhook } = await webhookRequiring('custody-token');
     try {
       const c = await custody({
         kind: 'webhook',
@@ -318,11 +324,8 @@ describe('key custody child process', () => {
   });
 
   it('the child gets its settings over IPC: its command line holds no path, URL or token', async () => {
-    const pki = makeTestPki();
     const token = 'inline-token-4f1c9b';
-    const tokenFile = join(pki.dir, 'expected-token');
-    writeFileSync(tokenFile, token, { mode: 0o600 });
-    const webhook = await spawnReferenceWebhook(pki, ['--token-file', tokenFile]);
+    const { pki, webhook } = await webhookRequiring(token);
     try {
       const c = await custody({
         kind: 'webhook',
