@@ -17,7 +17,7 @@ export const signerConfigSchema = {
   custodyDir: field.string('TP_SIGNER_CUSTODY_DIR', 'directory for the key custody sockets (created 0700)', { default: '/tmp/trustplane-signer' }),
   keyManager: field.oneOf('TP_SIGNER_KEY_MANAGER', 'default KeyManager: memory (tests) or disk', ['memory', 'disk'], { default: 'disk' }),
   keyDir: field.string('TP_SIGNER_KEY_DIR', 'sealed key directory of the disk KeyManager', { default: '.local/signer/keys' }),
-  kekPath: field.string('TP_SIGNER_KEK_PATH', 'key-encryption key file of the disk KeyManager (created 0600 if missing)', {
+  kekPath: field.string('TP_SIGNER_KEK_PATH', 'key-encryption key file of the disk KeyManager and of sealed webhook tokens (created 0600 if missing)', {
     default: '.local/signer/kek',
   }),
   keyType: field.oneOf('TP_SIGNER_KEY_TYPE', 'CA key type', ['ec-p256', 'ec-p384', 'rsa-2048'], { default: 'ec-p256' }),
