@@ -79,7 +79,8 @@ export class SignerResponders {
     private readonly logger: Logger,
   ) {}
 
-  start(): void {
+  /** Subscribes every operation; resolves once the server has the subscriptions. */
+  async start(): Promise<void> {
     const handlers: Record<SignerOperation, Handler> = {
       keyset: (r) => this.keyset(r),
       bundle: (r) => this.bundle(r),
@@ -95,6 +96,7 @@ export class SignerResponders {
       });
       this.subscriptions.push(subscription);
     }
+    await this.nc.flush();
   }
 
   async stop(): Promise<void> {

@@ -95,7 +95,18 @@ export async function startSigner(config: SignerConfig, options: StartSignerOpti
   });
   const custody = await CustodyPool.start(config, logger);
   const metrics = createServiceMetrics('signer');
-  const readiness: ReadinessCheck[] = [{ name: 'key_custody', check: () => custody.healthy() }];
+  const sealingKey = sealingKeyFrom(await loadKek(resolve(config.kekPath), true));
+  // Ready once everything below serves: /readyz answers as soon as the HTTP port listens.
+  let serving = false;
+  const readiness: ReadinessCheck[] = [
+    { name: 'key_custody', check: () => custody.healthy() },
+    {
+      name: 'signer_requests',
+      check: async () => {
+        if (!serving) throw new Error('still starting');
+      },
+    },
+  ];
   const app = await createHttpService(SignerModule.forRoot(config, logger, metrics, clock, readiness), { logger, metrics });
   await app.listen({ host: config.host, port: config.port });
   const address = app.getHttpServer().address();
@@ -104,7 +115,7 @@ export async function startSigner(config: SignerConfig, options: StartSignerOpti
   const pool = app.get<Pool>(PG_POOL);
   const log = app.get<EventLog>(EVENT_LOG);
   const signerMetrics = createSignerMetrics(metrics.registry, pool);
-  const sealer = new SecretSealer(pool, config.schema, sealingKeyFrom(await loadKek(resolve(config.kekPath), true)), clock);
+  const sealer = new SecretSealer(pool, config.schema, sealingKey, clock);
   // Managed deployments: the tenant writes the section, the operator's host applies it.
   const keyManagerPolicy: KeyManagerPolicy = { kind: 'confined', pathRoots: config.tenantPathRoots, webhookUrlPrefixes: config.tenantWebhookUrls };
   const ca = new CaService(log, pool, config.schema, custody, {
@@ -118,7 +129,7 @@ export async function startSigner(config: SignerConfig, options: StartSignerOpti
   });
   const worker = new RotationWorker({ ca, pool, tickMs: config.tickMs, clock, logger, metrics: signerMetrics });
   const responders = new SignerResponders(app.get<NatsConnection>(NATS), config.subjectPrefix, ca, new AuthorityVerifier(log, clock), sealer, () => worker.tick(), signerMetrics, logger);
-  responders.start();
+  await responders.start();
   worker.start();
   const agentApi = new AgentApiServer({
     host: config.agentHost,
@@ -133,6 +144,7 @@ export async function startSigner(config: SignerConfig, options: StartSignerOpti
     logger,
   });
   await agentApi.start();
+  serving = true;
   const url = `http://${config.host}:${port}`;
   logger.info({ url }, 'signer listening');
   return {
