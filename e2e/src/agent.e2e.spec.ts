@@ -18,10 +18,13 @@ import {
   AGENT,
   CLUSTER,
   DEPLOYMENT,
+  API_TOKEN,
   ENTRY,
   JOIN_TOKEN,
   TRUST_DOMAIN,
   agentDecider,
+  apiTokenDecider,
+  mintToken,
   agentIdFor,
   clusterDecider,
   deploymentDecider,
@@ -75,8 +78,11 @@ function context(): CommandContext {
   return { actor: { kind: 'system', id: 'e2e' }, correlationId: id, causationId: id, now: new Date() };
 }
 
-async function request<T>(operation: string, body: unknown): Promise<T> {
-  const reply = await nc.request(`${stream.subjectPrefix}.cmd.signer.${operation}`, JSON.stringify(body), { timeout: 15_000 });
+/** Signer requests carry an authority: an API token of the organization, as the registry sends. */
+const authority = { kind: 'api-token', tenant, tokenId: newResourceId('apiToken'), scopes: ['admin'] };
+
+async function request<T>(operation: string, body: Record<string, unknown>): Promise<T> {
+  const reply = await nc.request(`${stream.subjectPrefix}.cmd.signer.${operation}`, JSON.stringify({ ...body, authority }), { timeout: 15_000 });
   return JSON.parse(new TextDecoder().decode(reply.data)) as T;
 }
 
@@ -185,6 +191,8 @@ before(async () => {
   db = await createTestDatabase('e2e_agent');
   stream = testStreamSettings('e2e_agent');
   log = await EventLog.open(nc, stream);
+  const minted = mintToken(authority.tokenId);
+  await handleCommand(log, apiTokenDecider, { tenant, aggregateType: API_TOKEN, aggregateId: authority.tokenId }, { kind: 'create', name: 'e2e', scopes: ['admin'], ttlDays: undefined, salt: minted.salt, hash: minted.hash }, context());
   signerPort = await freePort();
   agentPort = await freePort();
   signerEnv = {
@@ -220,8 +228,8 @@ before(async () => {
     },
     context(),
   );
-  await eventually(async () => (await request<{ ok: boolean }>('bundle', { tenant, trustDomainId })).ok, 20_000, 'bundle published');
-  const published = await request<{ document: SpiffeBundleDocument }>('bundle', { tenant, trustDomainId });
+  await eventually(async () => (await request<{ ok: boolean }>('bundle', { trustDomainId })).ok, 20_000, 'bundle published');
+  const published = await request<{ document: SpiffeBundleDocument }>('bundle', { trustDomainId });
   bundlePath = join(work, 'bundle.pem');
   writeFileSync(bundlePath, bundleX509AuthoritiesPem(published.document));
   joinToken = await newJoinToken();
@@ -362,10 +370,10 @@ test('tainting the CA makes the agent renew what it signed', async () => {
   assert.ok(before);
   const issuerBefore = new X509Certificate(splitDer(before.x509Svid)[0] ?? Buffer.alloc(0)).issuer;
   const serialBefore = new X509Certificate(splitDer(before.x509Svid)[0] ?? Buffer.alloc(0)).serialNumber;
-  const list = await request<{ ok: boolean; keysets: { id: string; state: string }[] }>('keyset', { op: 'list', tenant, deploymentId });
+  const list = await request<{ ok: boolean; keysets: { id: string; state: string }[] }>('keyset', { op: 'list', deploymentId });
   const active = list.keysets.find((k) => k.state === 'active');
   assert.ok(active);
-  const tainted = await request<{ ok: boolean }>('keyset', { op: 'taint', tenant, deploymentId, keysetId: active.id });
+  const tainted = await request<{ ok: boolean }>('keyset', { op: 'taint', deploymentId, keysetId: active.id });
   assert.equal(tainted.ok, true, JSON.stringify(tainted));
   await eventually(
     async () => {

@@ -1,7 +1,8 @@
 // Registry and signer as separate processes on real NATS and Postgres, driven by tpctl: a
 // new trust domain becomes available once its first CA is active; keysets are listed,
 // prepared, activated and tainted through the real signer; the bundle follows; a signer
-// restart with the disk KeyManager keeps the CA.
+// restart with the disk KeyManager keeps the CA; a webhook bearer token given through the API
+// is sealed by the signer and reaches the webhook, stored nowhere in plaintext.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,6 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { EventLog } from '@trustplane/eventstore';
 import {
   connectTestNats,
   createTestDatabase,
@@ -21,6 +23,7 @@ import {
 } from '@trustplane/testkit';
 import { freePort, startAgentProcess, startServiceProcess, tpctl, type CliResult, type RunningService } from '@trustplane/testkit';
 import { Metadata, credentials } from '@grpc/grpc-js';
+import { makeTestPki, spawnReferenceWebhook, type TestPki, type WebhookProcess } from '@trustplane/keymanager/dist/test-support/fixtures.js';
 import { workload } from '@trustplane/proto';
 
 let nc: NatsConnection;
@@ -33,6 +36,10 @@ let signerPort: number;
 let agentApiPort: number;
 let workDir: string;
 let cliEnv: Record<string, string>;
+let webhook: WebhookProcess;
+let pki: TestPki;
+const WEBHOOK_TOKEN = 'e2e-webhook-bearer-51c0de';
+let orgId: string;
 
 before(async () => {
   nc = await connectTestNats();
@@ -44,9 +51,22 @@ before(async () => {
   signerPort = await freePort();
   agentApiPort = await freePort();
   const common = testServiceEnv('registry', db, stream);
-  registry = await startServiceProcess('registry', { ...common, TP_REGISTRY_PORT: String(registryPort) }, registryPort);
+  // A Key Manager Extension webhook that only accepts WEBHOOK_TOKEN; the operator's policy
+  // allows its URL and files under the work and PKI directories (both services apply it).
+  pki = makeTestPki('tpe-pki-');
+  const tokenFile = join(pki.dir, 'expected-token');
+  writeFileSync(tokenFile, WEBHOOK_TOKEN, { mode: 0o600 });
+  webhook = await spawnReferenceWebhook(pki, ['--token-file', tokenFile]);
+  const policy = { roots: `${work},${pki.dir}`, urls: webhook.url };
+  registry = await startServiceProcess(
+    'registry',
+    { ...common, TP_REGISTRY_PORT: String(registryPort), TP_REGISTRY_KM_PATH_ROOTS: policy.roots, TP_REGISTRY_KM_WEBHOOK_URLS: policy.urls },
+    registryPort,
+  );
   signerEnv = {
     ...common,
+    TP_SIGNER_KM_PATH_ROOTS: policy.roots,
+    TP_SIGNER_KM_WEBHOOK_URLS: policy.urls,
     TP_SIGNER_PORT: String(signerPort),
     TP_SIGNER_CUSTODY_DIR: join(work, 'c'),
     TP_SIGNER_KEY_DIR: join(work, 'keys'),
@@ -62,6 +82,7 @@ before(async () => {
 after(async () => {
   assert.equal(await signer.stop(), 0, signer.output());
   assert.equal(await registry.stop(), 0, registry.output());
+  await webhook.stop();
   await deleteTestStream(nc, stream.streamName);
   await nc.close();
   await db.drop();
@@ -79,6 +100,7 @@ type Keyset = { id: string; state: string };
 
 test('a trust domain becomes available when the signer activates its first CA; keysets through tpctl', async () => {
   const org = await json<{ id: string }>(['org', 'create', '--name', 'Signer Org']);
+  orgId = org.id;
   const token = await json<{ token: string }>(['token', 'create', '--org', org.id, '--scopes', 'admin']);
   cliEnv['TPCTL_TOKEN'] = token.token;
   await eventually(async () => (await tpctl(['trust-domain', 'list'], cliEnv)).code === 0, 10_000, 'token accepted');
@@ -115,7 +137,7 @@ test('a trust domain becomes available when the signer activates its first CA; k
   assert.match(refused.stderr, /CA_KEYSET_NOT_FOUND/);
 
   // A key-manager document is validated (the failing field named) and can be checked without storing.
-  const docDir = mkdtempSync(join(tmpdir(), 'tpe-doc-'));
+  const docDir = mkdtempSync(join(workDir, 'doc-'));
   writeFileSync(join(docDir, 'bad.yaml'), 'section: key-manager\nschema: v1\nspec:\n  kind: webhook\n  webhookURL: http://insecure.example\n');
   const bad = await tpctl(['config', 'set', 'trust-domain-deployment', '--id', deploymentId, join(docDir, 'bad.yaml')], cliEnv);
   assert.equal(bad.code, 1);
@@ -197,4 +219,46 @@ test('an agent joined with a tpctl join token gets an entry created with tpctl, 
     client.close();
     await agent.stop();
   }
+});
+
+test('a webhook bearer token given through the API is sealed by the signer, reaches the webhook, and is stored nowhere in plaintext', async () => {
+  await ok(['trust-domain', 'create', 'sealed.example']);
+  await eventually(async () => (await json<{ status: string }>(['trust-domain', 'info', 'sealed.example'])).status === 'available', 20_000, 'trust domain available');
+  const [deployment] = await json<{ id: string }[]>(['trust-domain', 'deployment', 'list', 'sealed.example']);
+  assert.ok(deployment);
+  const before = await json<Keyset[] | { items?: Keyset[] }>(['trust-domain', 'deployment', 'keyset', 'list', 'sealed.example', deployment.id]);
+  const diskKeyset = (Array.isArray(before) ? before : (before.items ?? [])).find((k) => k.state === 'active')?.id;
+  const docDir = mkdtempSync(join(workDir, 'sealed-'));
+  const document = join(docDir, 'webhook.yaml');
+  writeFileSync(
+    document,
+    `section: key-manager\nschema: v1\nspec:\n  kind: webhook\n  webhookURL: ${webhook.url}\n  authType: bearer\n  token: ${WEBHOOK_TOKEN}\n  caCertPath: ${pki.caCertPath}\n`,
+  );
+  const stored = await json<{ spec: Record<string, unknown> }>(['config', 'set', 'trust-domain-deployment', '--id', deployment.id, document]);
+  assert.match(String(stored.spec['tokenRef']), /^sec-[0-9a-f]{20}$/);
+  assert.equal(stored.spec['token'], undefined);
+
+  // The signer opens the sealed token and moves the deployment onto the webhook, which only
+  // signs for a client presenting it.
+  await eventually(
+    async () => {
+      const listed = await json<Keyset[] | { items?: Keyset[] }>(['trust-domain', 'deployment', 'keyset', 'list', 'sealed.example', deployment.id]);
+      const active = (Array.isArray(listed) ? listed : (listed.items ?? [])).find((k) => k.state === 'active')?.id;
+      return active !== undefined && active !== diskKeyset;
+    },
+    20_000,
+    'a keyset made by the webhook',
+  );
+  assert.ok(webhook.lines.some((l) => l['event'] === 'sign'), 'the webhook signed');
+
+  // Nowhere in plaintext: not in the log, not in a row of either service.
+  const log = await EventLog.open(nc, stream);
+  const events = await log.readAggregate({ tenant: orgId, aggregateType: 'configsection', aggregateId: `${deployment.id}_key-manager` });
+  assert.ok(events.length > 0 && !JSON.stringify(events).includes(WEBHOOK_TOKEN));
+  const tables = await db.pool.query<{ table_schema: string; table_name: string }>("SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN ('registry', 'signer')");
+  for (const { table_schema, table_name } of tables.rows) {
+    const rows = await db.pool.query(`SELECT * FROM "${table_schema}"."${table_name}"`);
+    assert.ok(!JSON.stringify(rows.rows).includes(WEBHOOK_TOKEN), `${table_schema}.${table_name} holds the token`);
+  }
+  assert.ok(!registry.output().includes(WEBHOOK_TOKEN) && !signer.output().includes(WEBHOOK_TOKEN), 'nor in a log line');
 });

@@ -32,7 +32,7 @@ test('the checked-in infra/nats/permissions.json is what the code generates (run
   );
 });
 
-test('the registry publishes exactly its own aggregates, the keyset and bundle requests, and JetStream reads', () => {
+test('the registry publishes exactly its own aggregates, the keyset, bundle and seal-secret requests, and JetStream reads', () => {
   const { publish, subscribe, allow_responses } = rulesOf('registry');
   const events = publish.allow.filter((s) => s.startsWith('tp.evt.'));
   assert.deepEqual(
@@ -54,7 +54,7 @@ test('the registry publishes exactly its own aggregates, the keyset and bundle r
   );
   assert.deepEqual(
     publish.allow.filter((s) => s.startsWith('tp.cmd.')),
-    [commandSubject('tp', 'signer', 'keyset'), commandSubject('tp', 'signer', 'bundle')],
+    [commandSubject('tp', 'signer', 'keyset'), commandSubject('tp', 'signer', 'bundle'), commandSubject('tp', 'signer', 'seal-secret')],
   );
   assert.deepEqual(subscribe.allow, [`${inboxPrefixFor('tp-registry')}.>`]);
   assert.equal(allow_responses, false);

@@ -31,7 +31,7 @@ export const BUS_USERS = {
     user: 'tp-registry',
     role: 'service',
     emits: 'registry',
-    requests: ['signer.keyset', 'signer.bundle'],
+    requests: ['signer.keyset', 'signer.bundle', 'signer.seal-secret'],
     projections: ['registry.organizations', 'registry.model'],
     createsStream: true,
   },

@@ -52,3 +52,11 @@ export {
   type TrustBundle,
   type TrustBundleInput,
 } from './bundle.js';
+export {
+  DEFAULT_ROTATION_BACKOFF,
+  afterFailure,
+  mayRetry,
+  retryDelayMs,
+  type RetryBackoff,
+  type RetryState,
+} from './retry.js';

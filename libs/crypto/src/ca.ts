@@ -48,7 +48,10 @@ export interface CaCertificateRequest {
   readonly notBefore: Date;
   /** End of validity. */
   readonly notAfter: Date;
-  /** Subject; default `O=TrustPlane, CN=<trust domain>, serialNumber=<serial hex>`. */
+  /**
+   * Subject; default {@link defaultCaSubject}: `O=TrustPlane, CN=TrustPlane CA, serialNumber=<serial hex>`,
+   * the same size for every trust domain (the trust domain is in the URI SAN).
+   */
   readonly subject?: DistinguishedName;
   /** Optional basicConstraints pathLenConstraint. */
   readonly pathLenConstraint?: number;
@@ -66,6 +69,16 @@ export function serialFromRandom(random: Uint8Array): Buffer {
   const serial = Buffer.from(random);
   serial[0] = (serial[0]! & 0x3f) | 0x40;
   return serial;
+}
+
+/**
+ * The subject of a CA certificate: fixed text and the serial number, never the trust domain
+ * name. A trust domain name may be 255 characters, more than a commonName may hold (64, RFC
+ * 5280 ub-common-name); the trust domain is the CA's URI SAN `spiffe://<td>` (SPIFFE X509-SVID
+ * §4), so every valid name gets a CA. The serial keeps subjects of successive CAs distinct.
+ */
+export function defaultCaSubject(serial: Uint8Array): DistinguishedName {
+  return { organization: 'TrustPlane', commonName: 'TrustPlane CA', serialNumber: Buffer.from(serial).toString('hex') };
 }
 
 /** Whole epoch seconds of a Date, refusing invalid dates. */
@@ -117,13 +130,7 @@ export async function buildCaCertificate(
   ) {
     throw new CryptoError('INVALID_VALIDITY', 'pathLenConstraint must be a non-negative integer');
   }
-  const name = encodeName(
-    request.subject ?? {
-      organization: 'TrustPlane',
-      commonName: trustDomain,
-      serialNumber: serial.toString('hex'),
-    },
-  );
+  const name = encodeName(request.subject ?? defaultCaSubject(serial));
   const extensions = sequence(
     basicConstraintsExt(true, request.pathLenConstraint),
     keyUsageExt(CA_KEY_USAGE),

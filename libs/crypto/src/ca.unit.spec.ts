@@ -45,7 +45,7 @@ describe('buildCaCertificate', () => {
       const cert = new x509.X509Certificate(authority.certificate);
       assert.equal(
         cert.subject,
-        'O=TrustPlane, CN=prod.example, 2.5.4.5=51111111111111111111111111111111',
+        'O=TrustPlane, CN=TrustPlane CA, 2.5.4.5=51111111111111111111111111111111',
       );
       assert.equal(cert.issuer, cert.subject);
       assert.equal(cert.notBefore.toISOString(), NOT_BEFORE.toISOString());
@@ -90,6 +90,26 @@ describe('buildCaCertificate', () => {
     const cert = new x509.X509Certificate(authority.certificate);
     assert.equal(cert.subject, 'C=DE, O=Acme, CN=Acme CA');
     assert.equal(cert.getExtension(x509.BasicConstraintsExtension)?.pathLength, 0);
+  });
+
+  it('builds a CA for a 255-character trust domain: the subject does not grow with the name', async () => {
+    const longest = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}`;
+    assert.equal(longest.length, 255);
+    const subjects: string[] = [];
+    for (const trustDomain of ['x.org', longest]) {
+      const key = generateKey('ec-p256');
+      const authority = await buildCaCertificate(
+        { trustDomain, publicKey: key.spki, serialRandom: Buffer.alloc(16, 2), notBefore: NOT_BEFORE, notAfter: NOT_AFTER },
+        keyObjectSigner(key.privateKey),
+      );
+      const cert = new x509.X509Certificate(authority.certificate);
+      assert.equal(cert.subject, 'O=TrustPlane, CN=TrustPlane CA, 2.5.4.5=42020202020202020202020202020202');
+      const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+      assert.deepEqual(san?.names.items.map((n) => n.value), [`spiffe://${trustDomain}`]);
+      assert.equal(validateCaCertificate(authority.certificate, { trustDomain }).trustDomain, trustDomain);
+      subjects.push(Buffer.from(cert.subjectName.toArrayBuffer()).toString('hex'));
+    }
+    assert.equal(subjects[0], subjects[1], 'the same subject bytes for a short and the longest name');
   });
 
   const bad: {

@@ -32,7 +32,7 @@ export {
 export type { DistinguishedName } from './name';
 
 // X.509 CA
-export { buildCaCertificate, type CaCertificateRequest } from './ca';
+export { buildCaCertificate, defaultCaSubject, type CaCertificateRequest } from './ca';
 
 // X.509-SVIDs
 export {

@@ -3,6 +3,7 @@
  * (SPIFFE-ID specification §2: scheme, trust domain, path; §2.3 maximum length), plus DNS
  * name checks for SAN dNSName entries (RFC 5280 §4.2.1.6, RFC 1123 §2.1 host names).
  */
+import { isDnsName } from '@trustplane/spiffe';
 import { CryptoError } from './errors';
 
 /** A SPIFFE ID split into its parts. */
@@ -92,18 +93,14 @@ export function requireInTrustDomain(id: string, trustDomain: string): SpiffeIdP
   return parts;
 }
 
-const LABEL_RE = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-
 /**
- * Checks a dNSName SAN (RFC 5280 §4.2.1.6 preferred name syntax): LDH labels of 1–63 octets,
- * total ≤ 253, optional single leading `*.` wildcard label; no trailing dot.
+ * Checks a dNSName SAN with the project's one DNS-name rule (`@trustplane/spiffe` parseDnsName:
+ * RFC 1123 host names, a left-most `*` with at least two labels under it, no IP literals), the
+ * rule the registry validates entries with; returns the name unchanged.
  */
 export function checkDnsName(name: string): string {
-  const labels = name.split('.');
-  const ok =
-    name.length > 0 &&
-    name.length <= 253 &&
-    labels.every((l, i) => (i === 0 && l === '*' && labels.length > 2) || LABEL_RE.test(l));
-  if (!ok) throw new CryptoError('INVALID_DNS_NAME', `invalid DNS name: ${JSON.stringify(name)}`);
+  if (typeof name !== 'string' || !isDnsName(name)) {
+    throw new CryptoError('INVALID_DNS_NAME', `invalid DNS name: ${JSON.stringify(name)}`);
+  }
   return name;
 }

@@ -52,6 +52,8 @@ async function katAuthority(): Promise<{ ca: TestKey; authority: X509Authority }
       serialRandom: Buffer.alloc(16, 0xab),
       notBefore: new Date('2025-01-01T00:00:00Z'),
       notAfter: new Date('2025-01-02T00:00:00Z'),
+      // The subject the known answers were recorded with (the default no longer names the trust domain).
+      subject: { organization: 'TrustPlane', commonName: TD, serialNumber: `6b${'ab'.repeat(15)}` },
     },
     keyObjectSigner(ca.privateKey),
   );
@@ -249,6 +251,9 @@ describe('X.509-SVID bad input is refused before signing', () => {
     { name: 'over-long TTL', code: 'TTL_TOO_LONG', patch: { ttlSeconds: 15 * 24 * 3600 } },
     { name: 'zero TTL', code: 'INVALID_TTL', patch: { ttlSeconds: 0 } },
     { name: 'bad DNS name', code: 'INVALID_DNS_NAME', patch: { dnsNames: ['under_score..x'] } },
+    // The registry's rule (@trustplane/spiffe): a wildcard needs two labels under it; IP literals are no DNS names.
+    { name: 'wildcard of a TLD', code: 'INVALID_DNS_NAME', patch: { dnsNames: ['*.com'] } },
+    { name: 'IPv4 literal as a DNS name', code: 'INVALID_DNS_NAME', patch: { dnsNames: ['10.0.0.1'] } },
     {
       name: 'Ed25519 key',
       code: 'UNSUPPORTED_KEY_TYPE',

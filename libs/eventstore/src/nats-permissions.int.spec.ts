@@ -186,7 +186,7 @@ test('only the registry sends its signer requests (keyset, bundle); the signer a
   });
   await as('signer').flush();
   try {
-    for (const operation of ['keyset', 'bundle']) {
+    for (const operation of ['keyset', 'bundle', 'seal-secret']) {
       const reply = await as('registry').request(`${prefix}.cmd.signer.${operation}`, '{}', {
         timeout: 2_000,
       });
@@ -198,7 +198,7 @@ test('only the registry sends its signer requests (keyset, bundle); the signer a
       'not a registry request',
     );
     for (const name of ['reader', 'signer'] as const) {
-      for (const operation of ['keyset', 'bundle', 'mint-x509', 'mint-jwt']) {
+      for (const operation of ['keyset', 'bundle', 'seal-secret', 'mint-x509', 'mint-jwt']) {
         assert.equal(
           await publishOutcome(as(name), `${prefix}.cmd.signer.${operation}`),
           'refused',

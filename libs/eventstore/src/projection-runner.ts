@@ -225,6 +225,11 @@ export class ProjectionRunner {
   private async processBatch(batch: readonly JsMsg[]): Promise<void> {
     const { pool, schema, projection } = this.options;
     const client = await pool.connect();
+    // A session that ends mid-batch emits 'error' on the checked-out client (unheard, it would
+    // end the process); such a client is handed back as broken, so the pool replaces it.
+    let broken: Error | undefined;
+    const onError = (error: Error): void => void (broken = error);
+    client.on('error', onError);
     let committed: number;
     let applied: Candidate[];
     let gap: JsMsg[];
@@ -260,7 +265,8 @@ export class ProjectionRunner {
       applied = outcome.plan.candidates;
       gap = outcome.plan.gap;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
     this.advanceCheckpoint(committed);
     await this.options.afterCommit?.(committed);

@@ -33,6 +33,11 @@ export interface WebhookKeyManagerConfig {
   readonly authType?: 'none' | 'bearer';
   /** Bearer token file. */
   readonly tokenPath?: string;
+  /**
+   * The bearer token itself (instead of tokenPath). Never stored as such: a token given through
+   * the API is sealed by the signer and handed to the custody child over its private channel.
+   */
+  readonly token?: string;
   /** Go duration, default "30s". */
   readonly timeout?: string;
   /** CA to trust for the webhook's certificate. */
@@ -53,6 +58,7 @@ const ALLOWED: Readonly<Record<KeyManagerConfig['kind'], readonly string[]>> = {
     'webhookURL',
     'authType',
     'tokenPath',
+    'token',
     'timeout',
     'caCertPath',
     'allowInsecureForTests',
@@ -112,10 +118,17 @@ export function parseKeyManagerConfig(input: unknown, where = 'keyManager'): Key
         const v = str(key, false);
         if (v !== undefined) out[key] = v;
       }
+      const token = str('token', false);
+      if (token !== undefined) {
+        if (token.length > 4096 || !/^[\x21-\x7e]+$/.test(token))
+          bad('token', 'must be at most 4096 visible ASCII characters');
+        if (out.tokenPath !== undefined) bad('token', 'give token or tokenPath, not both');
+        out.token = token;
+      }
       const insecure = bool('allowInsecureForTests');
       if (insecure !== undefined) out.allowInsecureForTests = insecure;
-      if (authType === 'bearer' && out.tokenPath === undefined)
-        bad('tokenPath', 'required when authType is bearer');
+      if (authType === 'bearer' && out.tokenPath === undefined && out.token === undefined)
+        bad('tokenPath', 'required when authType is bearer (or a token)');
       const [problem] = webhookEndpointProblems(out as unknown as WebhookKeyManagerConfig);
       if (problem !== undefined) bad(problem.key, problem.message);
       return Object.freeze(out) as unknown as WebhookKeyManagerConfig;

@@ -33,6 +33,15 @@ describe('parseKeyManagerConfig', () => {
     );
   });
 
+  it('a bearer token is given as a file or (unsealed by the signer) inline, never both', () => {
+    const inline = { kind: 'webhook', webhookURL: 'https://km', authType: 'bearer', token: 'abc.DEF-123' };
+    assert.deepEqual(parseKeyManagerConfig(inline), inline);
+    assert.throws(() => parseKeyManagerConfig({ ...inline, tokenPath: '/t' }), configError(/token: give token or tokenPath/));
+    for (const token of ['two words', 'line\nbreak', 'x'.repeat(4097), 'tök']) {
+      assert.throws(() => parseKeyManagerConfig({ ...inline, token }), configError(/keyManager\.token/), JSON.stringify(token));
+    }
+  });
+
   it('names the offending key', () => {
     assert.throws(() => parseKeyManagerConfig({ kind: 'hsm' }), configError(/keyManager\.kind/));
     assert.throws(

@@ -28,7 +28,7 @@ export {
 export { fingerprintOf, hashMessage, verifySignature } from './keys.js';
 export { parseGoDuration } from './duration.js';
 export { MemoryKeyManager } from './memory.js';
-export { DiskKeyManager, type DiskKeyManagerOptions } from './disk.js';
+export { DiskKeyManager, loadKek, type DiskKeyManagerOptions } from './disk.js';
 export { WebhookKeyManager, type WebhookKeyManagerOptions } from './webhook.js';
 export {
   openKeyManager,
@@ -51,3 +51,13 @@ export {
   type KeyCustodyOptions,
   type KeyCustodyState,
 } from './custody/supervisor.js';
+export {
+  KEY_MANAGER_PATH_OPTIONS,
+  confinedPathProblems,
+  keyManagerPolicyProblems,
+  parsePathRoots,
+  parseUrlPrefixes,
+  urlUnderPrefix,
+  type KeyManagerPolicy,
+  type KeyManagerPolicyProblem,
+} from './policy.js';

@@ -41,8 +41,10 @@ export interface WebhookKeyManagerOptions {
   readonly webhookURL: string;
   /** How to authenticate to the webhook. Default "none". */
   readonly authType?: 'none' | 'bearer';
-  /** File holding the bearer token (read on every request, so it can be rotated). Required for bearer. */
+  /** File holding the bearer token (read on every request, so it can be rotated). Required for bearer unless `token` is given. */
   readonly tokenPath?: string;
+  /** The bearer token itself (a token the signer unsealed); instead of tokenPath. */
+  readonly token?: string;
   /** Per-request timeout as a Go duration string. Default "30s". */
   readonly timeout?: string;
   /** PEM CA certificate(s) to trust for the webhook's TLS certificate (instead of the system roots). */
@@ -168,6 +170,7 @@ export class WebhookKeyManager implements KeyManager {
   readonly #base: URL;
   readonly #authType: 'none' | 'bearer';
   readonly #tokenPath: string | undefined;
+  readonly #token: string | undefined;
   readonly #timeoutMs: number;
   readonly #agent: http.Agent;
   readonly #transport: typeof http | typeof https;
@@ -205,13 +208,17 @@ export class WebhookKeyManager implements KeyManager {
     if (authType !== 'none' && authType !== 'bearer')
       bad('authType', `must be none or bearer, got ${String(authType)}`);
     this.#authType = authType;
+    const hasToken = typeof options.token === 'string' && options.token !== '';
     if (
       authType === 'bearer' &&
+      !hasToken &&
       (typeof options.tokenPath !== 'string' || options.tokenPath === '')
     ) {
-      bad('tokenPath', 'required when authType is bearer');
+      bad('tokenPath', 'required when authType is bearer (or a token)');
     }
+    if (hasToken && /[\r\n]/.test(options.token ?? '')) bad('token', 'must be one line');
     this.#tokenPath = options.tokenPath;
+    this.#token = hasToken ? options.token : undefined;
 
     first('timeout');
     this.#timeoutMs = parseGoDuration(options.timeout ?? DEFAULT_TIMEOUT);
@@ -425,7 +432,9 @@ export class WebhookKeyManager implements KeyManager {
   }
 
   async #authHeader(): Promise<Record<string, string>> {
-    if (this.#authType !== 'bearer' || this.#tokenPath === undefined) return {};
+    if (this.#authType !== 'bearer') return {};
+    if (this.#token !== undefined) return { authorization: `Bearer ${this.#token}` };
+    if (this.#tokenPath === undefined) return {};
     let token: string;
     try {
       token = (await fs.readFile(this.#tokenPath, 'utf8')).trim();

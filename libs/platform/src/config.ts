@@ -107,6 +107,10 @@ export const field = {
       },
     };
   },
+  /** A comma-separated list, checked by `parse` (which throws a message naming the bad entry); empty by default. */
+  list(env: string, description: string, parse: (raw: string) => readonly string[]): Field<readonly string[]> {
+    return { env, description, default: Object.freeze([]), parse };
+  },
   optional<T>(inner: Field<T>): Field<T | undefined> {
     return { ...inner, default: undefined, parse: inner.parse } as Field<T | undefined>;
   },

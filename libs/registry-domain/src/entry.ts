@@ -9,12 +9,12 @@ import {
   type EntryDeleted,
   type EntryUpdated,
 } from '@trustplane/events';
-import { formatSelector, parseTrustDomain, validateRegistrationEntry, type RegistrationEntryInput } from '@trustplane/spiffe';
+import { formatSelector, parseTrustDomain, RESERVED_SPIFFE_PATH_SEGMENTS, validateRegistrationEntry, type RegistrationEntryInput } from '@trustplane/spiffe';
 
 /** Aggregate type of registration entries. */
 export const ENTRY = 'entry';
-/** Path segments an entry's SPIFFE ID may not start with (agent identities live there). */
-export const RESERVED_ENTRY_PATHS: readonly string[] = ['agent', 'spire'];
+/** Path segments an entry's SPIFFE ID may not start with: the one rule of @trustplane/spiffe (agents, the signer, SPIRE). */
+export const RESERVED_ENTRY_PATHS: readonly string[] = RESERVED_SPIFFE_PATH_SEGMENTS;
 
 /** Events of a registration entry. */
 export type EntryEvent = EntryCreated | EntryUpdated | EntryDeleted;

@@ -11,8 +11,13 @@ export const MAX_DNS_LABEL_LENGTH = 63;
 /**
  * Why a string is not a DNS name for an X.509-SVID SAN. Hostname syntax of RFC 1123 §2.1 (labels of
  * letters, digits and inner hyphens; a label may start with a digit), plus one wildcard form: `*`
- * as the whole left-most label of a name with at least two labels. Checked in order: empty,
- * length, then labels left to right.
+ * as the whole left-most label with at least two labels under it (`*.example.com`, never
+ * `*.com`). The last label must not be all digits (RFC 3696 §2), so IPv4 literals such as
+ * `10.0.0.1` are not DNS names. Checked in order: empty, length, labels left to right, then the
+ * wildcard's depth and the top-level label.
+ *
+ * This is the one DNS-name rule of the project: the registry validates entries with it and
+ * the signer checks every SAN it mints with it (`@trustplane/crypto` `checkDnsName`).
  */
 export type DnsNameError =
   /** The name is empty. */
@@ -25,8 +30,10 @@ export type DnsNameError =
   | (PositionedError<'DNS_NAME_LABEL_TOO_LONG'> & { readonly max: number; readonly actual: number })
   /** A label starts or ends with `-`; `index` points at that hyphen. */
   | PositionedError<'DNS_NAME_LABEL_HYPHEN'>
-  /** `*` other than as the whole left-most label, or a name that is only `*`. */
+  /** `*` other than as the whole left-most label, or a wildcard with fewer than two labels under it. */
   | PositionedError<'DNS_NAME_BAD_WILDCARD'>
+  /** The last label is all digits: an IP literal (`10.0.0.1`) or a numeric top-level domain. */
+  | PositionedError<'DNS_NAME_NUMERIC_TLD'>
   /** A character outside `[A-Za-z0-9-]` (and `.` between labels). */
   | CharError<'DNS_NAME_INVALID_CHAR'>;
 
@@ -46,15 +53,41 @@ export function parseDnsName(input: string): Result<string, DnsNameError> {
     });
   }
   let start = 0;
-  for (let label = 0; ; label++) {
+  let labels = 0;
+  for (; ; labels++) {
     const dot = input.indexOf('.', start);
     const end = dot < 0 ? input.length : dot;
-    const error = checkLabel(input, start, end, label === 0, dot < 0);
+    const error = checkLabel(input, start, end, labels === 0, dot < 0);
     if (error !== undefined) return err(error);
     if (dot < 0) break;
     start = dot + 1;
   }
+  labels += 1;
+  if (input.startsWith('*.') && labels < 3) {
+    return err({
+      code: 'DNS_NAME_BAD_WILDCARD',
+      message: `DNS wildcard "${input}" needs at least two labels under "*", e.g. "*.example.com"`,
+      index: 0,
+    });
+  }
+  if (isAllDigits(input, start, input.length)) {
+    return err({
+      code: 'DNS_NAME_NUMERIC_TLD',
+      message: `"${input}" ends in an all-numeric label: IP addresses are not DNS names`,
+      index: start,
+    });
+  }
   return ok(input.toLowerCase());
+}
+
+/** Parses a DNS name and reports only whether it is one (see {@link parseDnsName}). */
+export function isDnsName(input: string): boolean {
+  return parseDnsName(input).ok;
+}
+
+function isAllDigits(s: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (!isDigit(s.charCodeAt(i))) return false;
+  return end > start;
 }
 
 /** Checks the label `s[start, end)`; `first`/`last` say where it sits in the name. */

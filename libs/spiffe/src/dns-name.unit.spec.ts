@@ -15,7 +15,9 @@ test('accepts RFC 1123 host names and a left-most wildcard label; lowercases', (
     ['localhost', 'localhost'],
     ['a-b.c-d', 'a-b.c-d'],
     ['*.example.com', '*.example.com'],
-    ['*.com', '*.com'],
+    ['*.a.b', '*.a.b'],
+    ['10.0.0.a', '10.0.0.a'],
+    ['1a', '1a'],
     ['xn--bcher-kva.example', 'xn--bcher-kva.example'],
   ]) {
     const r = parseDnsName(input as string);
@@ -44,6 +46,16 @@ test('each rule has its code', () => {
     ['a*.example.com', 'DNS_NAME_BAD_WILDCARD'],
     ['*.*.example.com', 'DNS_NAME_BAD_WILDCARD'],
     ['example.*', 'DNS_NAME_BAD_WILDCARD'],
+    // A wildcard needs two labels under it: `*.com` would match every .com host.
+    ['*.com', 'DNS_NAME_BAD_WILDCARD'],
+    ['*.localhost', 'DNS_NAME_BAD_WILDCARD'],
+    // IP literals are not DNS names (RFC 3696 §2: a top-level label is never all-numeric).
+    ['10.0.0.1', 'DNS_NAME_NUMERIC_TLD'],
+    ['127.1', 'DNS_NAME_NUMERIC_TLD'],
+    ['2130706433', 'DNS_NAME_NUMERIC_TLD'],
+    ['*.1.2.3', 'DNS_NAME_NUMERIC_TLD'],
+    ['::1', 'DNS_NAME_INVALID_CHAR'],
+    ['[fe80::1]', 'DNS_NAME_INVALID_CHAR'],
     ['under_score.example.com', 'DNS_NAME_INVALID_CHAR'],
     ['bücher.example', 'DNS_NAME_INVALID_CHAR'],
     ['exa mple.com', 'DNS_NAME_INVALID_CHAR'],

@@ -68,8 +68,9 @@ export {
   resourceKindOf,
 } from './resource-id.js';
 
+export { RESERVED_SPIFFE_PATH_SEGMENTS, isReservedPathSegment, isReservedSpiffeId } from './reserved-path.js';
 export type { DnsNameError, DnsNameErrorCode } from './dns-name.js';
-export { MAX_DNS_NAME_LENGTH, MAX_DNS_LABEL_LENGTH, parseDnsName } from './dns-name.js';
+export { MAX_DNS_NAME_LENGTH, MAX_DNS_LABEL_LENGTH, isDnsName, parseDnsName } from './dns-name.js';
 
 export type {
   SelectorInput,

@@ -13,10 +13,15 @@ import {
   type RegistrationEntryInput,
 } from './index.js';
 
-/** RFC 1123 host name with an optional whole-label wildcard on the left, as one regex. */
+/**
+ * RFC 1123 host name, or a whole-label wildcard on the left with two labels under it, as one
+ * regex; the last label is not all digits (no IP literals).
+ */
 function oracleDnsName(s: string): boolean {
   const label = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
-  return s.length <= 253 && new RegExp(`^(?:\\*\\.)?${label}(?:\\.${label})*$`).test(s);
+  const host = new RegExp(`^${label}(?:\\.${label})*$`);
+  const wildcard = new RegExp(`^\\*\\.${label}(?:\\.${label})+$`);
+  return s.length <= 253 && (host.test(s) || wildcard.test(s)) && !/(?:^|\.)[0-9]+$/.test(s);
 }
 
 const td = unwrap(parseTrustDomain('example.org'));

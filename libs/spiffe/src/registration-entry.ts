@@ -1,3 +1,4 @@
+import { isReservedPathSegment, RESERVED_SPIFFE_PATH_SEGMENTS } from './reserved-path.js';
 import { parseDnsName, type DnsNameError, type DnsNameErrorCode } from './dns-name.js';
 import { err, ok, type Result } from './result.js';
 import {
@@ -38,10 +39,11 @@ export const MAX_ENTRY_FEDERATES_WITH = 64;
 /** Longest hint, in Unicode code points. */
 export const MAX_ENTRY_HINT_LENGTH = 1024;
 /**
- * First path segments that entries may not claim by default: `/spire/…` holds agent and server IDs
- * (SPIRE's convention), so a workload entry there could impersonate infrastructure.
+ * First path segments that entries may not claim by default: the infrastructure paths of
+ * {@link RESERVED_SPIFFE_PATH_SEGMENTS} (agents, the signer, SPIRE's convention), so a workload
+ * entry there cannot impersonate infrastructure.
  */
-export const DEFAULT_RESERVED_PATH_SEGMENTS: readonly string[] = Object.freeze(['spire']);
+export const DEFAULT_RESERVED_PATH_SEGMENTS: readonly string[] = RESERVED_SPIFFE_PATH_SEGMENTS;
 
 /** A selector as the REST API and protos carry it, before validation. */
 export interface SelectorInput {
@@ -206,8 +208,9 @@ export function validateRegistrationEntry(
         'spiffeId must have a path; the bare trust domain ID is reserved',
       );
     } else if (
-      (options.reservedPathSegments ?? DEFAULT_RESERVED_PATH_SEGMENTS).includes(
+      isReservedPathSegment(
         r.value.segments[0] ?? '',
+        options.reservedPathSegments ?? DEFAULT_RESERVED_PATH_SEGMENTS,
       )
     ) {
       fail(

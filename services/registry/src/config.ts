@@ -1,3 +1,4 @@
+import { parsePathRoots, parseUrlPrefixes } from '@trustplane/keymanager';
 import {
   commonConfigSchema,
   field,
@@ -35,6 +36,16 @@ export const registryConfigSchema = {
     min: 100,
     max: 60_000,
   }),
+  keyManagerPathRoots: field.list(
+    'TP_REGISTRY_KM_PATH_ROOTS',
+    'directories (comma-separated, {tenant} = organization id) that file paths of key-manager sections must lie in; empty refuses every path (set as TP_SIGNER_KM_PATH_ROOTS)',
+    parsePathRoots,
+  ),
+  keyManagerWebhookUrls: field.list(
+    'TP_REGISTRY_KM_WEBHOOK_URLS',
+    'https:// URL prefixes (comma-separated) webhook key managers must use; empty refuses webhooks (set as TP_SIGNER_KM_WEBHOOK_URLS)',
+    parseUrlPrefixes,
+  ),
   schema: field.string('TP_REGISTRY_DB_SCHEMA', 'Postgres schema owned by the registry', {
     default: 'registry',
     pattern: /^[a-z_][a-z0-9_]*$/,

@@ -34,7 +34,7 @@ function keysetOf(id: string): KeysetView {
 
 /** The contract's rules, reduced to what the registry's mapping needs. */
 function answer(request: KeysetRequest): KeysetReply {
-  const key = `${request.tenant}/${request.deploymentId}`;
+  const key = `${request.authority.tenant}/${request.deploymentId}`;
   const keysets = store.get(key) ?? [];
   const fail = (status: 400 | 404 | 409, code: string, message: string): KeysetReply => ({ ok: false, error: { status, code, message } });
   const target = keysets.find((k) => k.id === request.keysetId);
@@ -131,7 +131,7 @@ test("prepare, activate, taint, revoke and list reach the signer with the caller
   const listed = await call(h.url, 'GET', base(), { token: a.token });
   assert.deepEqual(listed.json.items.map((k: KeysetView) => [k.id, k.state]), [[id, 'revoked']]);
   assert.deepEqual(
-    requests.map((r) => [r.op, r.tenant, r.deploymentId, r.keysetId]),
+    requests.map((r) => [r.op, r.authority.tenant, r.deploymentId, r.keysetId]),
     [
       ['list', a.id, aDeployment, undefined],
       ['prepare', a.id, aDeployment, undefined],
@@ -141,6 +141,12 @@ test("prepare, activate, taint, revoke and list reach the signer with the caller
       ['list', a.id, aDeployment, undefined],
     ],
   );
+  // Every request carries the caller's authority: its organization, token id and scopes (never the secret).
+  const tokenId = /^tp_(tok-[0-9a-z]{10})_/.exec(a.token)?.[1];
+  for (const request of requests) {
+    assert.deepEqual(request.authority, { kind: 'api-token', tenant: a.id, tokenId, scopes: ['admin'] });
+    assert.ok(!JSON.stringify(request).includes(a.token.slice(-20)), 'no token secret on the bus');
+  }
   // The trust domain may be named by id as well.
   const td = (await call(h.url, 'GET', '/api/v1/trust-domains/a.example', { token: a.token })).json.id;
   assert.equal((await call(h.url, 'GET', `/api/v1/trust-domains/${td}/deployments/${aDeployment}/keysets`, { token: a.token })).status, 200);
@@ -185,7 +191,7 @@ test("org B cannot list or act on org A's deployment; the signer never hears of 
   assert.equal(requests.length, 0, JSON.stringify(requests));
   const own = await call(h.url, 'GET', `/api/v1/trust-domains/b.example/deployments/${bDeployment}/keysets`, { token: b.token });
   assert.equal(own.status, 200);
-  assert.deepEqual(requests.map((r) => r.tenant), [b.id]);
+  assert.deepEqual(requests.map((r) => r.authority.tenant), [b.id]);
 });
 
 test('scopes: trust-domains:read lists, only trust-domains:write acts', async () => {
@@ -196,18 +202,39 @@ test('scopes: trust-domains:read lists, only trust-domains:write acts', async ()
   assert.equal(refused.json.code, 'INSUFFICIENT_SCOPE');
 });
 
-test('no signer answering is 503 SIGNER_UNAVAILABLE: no responders, and a signer that stays silent', async () => {
-  await stopFakeSigner();
-  const noResponders = await call(h.url, 'GET', base(), { token: a.token });
-  assert.equal(noResponders.status, 503, JSON.stringify(noResponders.json));
-  assert.equal(noResponders.json.code, 'SIGNER_UNAVAILABLE');
-  startFakeSigner(() => undefined);
-  await h.nc.flush();
-  const started = Date.now();
-  const silent = await call(h.url, 'POST', base(), { token: a.token });
-  assert.equal(silent.status, 503);
-  assert.equal(silent.json.code, 'SIGNER_UNAVAILABLE');
-  assert.ok(Date.now() - started >= 350, 'waited for the configured timeout');
+async function signerFailures(operation: string, reason: string): Promise<number> {
+  const text = await (await fetch(`${h.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('tp_registry_signer_call_failures_total{') && l.includes(`operation="${operation}"`) && l.includes(`reason="${reason}"`));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+test('no signer answering is 503 SIGNER_UNAVAILABLE: no responders, and a signer that stays silent; each cause is logged and counted', async () => {
+  const warnings: { obj: Record<string, unknown>; msg: string }[] = [];
+  const logger = h.server.logger;
+  const warn = logger.warn;
+  logger.warn = ((obj: Record<string, unknown>, msg: string) => void warnings.push({ obj, msg })) as typeof logger.warn;
+  try {
+    await stopFakeSigner();
+    const noRespondersBefore = await signerFailures('keyset', 'no_responders');
+    const noResponders = await call(h.url, 'GET', base(), { token: a.token });
+    assert.equal(noResponders.status, 503, JSON.stringify(noResponders.json));
+    assert.equal(noResponders.json.code, 'SIGNER_UNAVAILABLE');
+    assert.equal(await signerFailures('keyset', 'no_responders'), noRespondersBefore + 1);
+    startFakeSigner(() => undefined);
+    await h.nc.flush();
+    const timeoutsBefore = await signerFailures('keyset', 'timeout');
+    const started = Date.now();
+    const silent = await call(h.url, 'POST', base(), { token: a.token });
+    assert.equal(silent.status, 503);
+    assert.equal(silent.json.code, 'SIGNER_UNAVAILABLE');
+    assert.ok(Date.now() - started >= 350, 'waited for the configured timeout');
+    assert.equal(await signerFailures('keyset', 'timeout'), timeoutsBefore + 1);
+    const logged = warnings.filter((w) => w.msg === 'signer request got no answer');
+    assert.deepEqual(logged.map((w) => w.obj['reason']), ['no_responders', 'timeout']);
+    assert.ok(logged.every((w) => w.obj['err'] instanceof Error), 'the cause itself is logged');
+  } finally {
+    logger.warn = warn;
+  }
 });
 
 test('a signer error without detail and a reply outside the contract are 500s with stable codes', async () => {

@@ -32,16 +32,26 @@ import {
   type JwtAuthority,
   type JwtSvid,
   type MessageSigner,
+  type X509Authority,
   type X509Svid,
   type X509SvidTemplate,
 } from '@trustplane/crypto';
-import { parseKeyManagerConfig, type KeyManager } from '@trustplane/keymanager';
+import {
+  confinedPathProblems,
+  isKeyManagerError,
+  parseKeyManagerConfig,
+  type KeyInfo,
+  type KeyManager,
+  type KeyManagerConfig,
+  type KeyManagerPolicy,
+} from '@trustplane/keymanager';
 import type { Clock } from '@trustplane/platform';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { CustodyPool } from './custody-pool.js';
+import type { SignerMetrics } from './metrics.js';
+import type { SecretSealer } from './sealed-secrets.js';
 
-/** A deployment this signer serves. */
 /** What an X.509-SVID is minted from: a public key or a CSR, and the SVID's details. */
 export interface X509MintRequest {
   readonly spiffeId: string;
@@ -51,6 +61,7 @@ export interface X509MintRequest {
   readonly ttlSeconds?: number;
 }
 
+/** A deployment this signer serves. */
 export interface ServedDeployment {
   readonly tenant: string;
   readonly deploymentId: string;
@@ -77,6 +88,23 @@ export function keyManagerSigner(keyManager: KeyManager, keyHandle: string): Mes
   return async (message, hash) => keyManager.sign(keyHandle, { message, hashAlgorithm: hash });
 }
 
+/** Builds a keyset's self-signed CA certificate (a seam for fault injection in tests). */
+export type CaCertificateBuilder = typeof buildCaCertificate;
+
+/** What CaService needs besides the log, the database and the custody children. */
+export interface CaServiceOptions {
+  readonly settings: CaSettings;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: SignerMetrics;
+  /** The operator's rules for tenant key-manager sections (managed deployments: confined). */
+  readonly keyManagerPolicy: KeyManagerPolicy;
+  /** Opens the sealed bearer tokens sections refer to. */
+  readonly sealer: SecretSealer;
+  /** Default: buildCaCertificate of @trustplane/crypto. */
+  readonly buildCa?: CaCertificateBuilder;
+}
+
 /**
  * The CA of every deployment this signer serves: rotation on SPIRE's schedule (pure functions
  * of the injected clock), keys created in custody, public material recorded as events, the
@@ -87,20 +115,34 @@ export class CaService {
   private readonly authorities = new Map<string, ActiveAuthority>();
   private readonly bundles = new Map<string, LoadedAggregate<BundleState>>();
   private readonly appliedKeyManagers = new Map<string, number>();
+  /** Deployments whose KeyManager changed: the leader checks that the active key moved with it. */
+  private readonly movesPending = new Set<string>();
   /** Full signature checks on the first and every 32nd output; field checks on all. */
   private readonly sampleSignature = createSignatureSampler(32);
   private readonly table: (name: string) => string;
+  readonly settings: CaSettings;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly metrics: SignerMetrics;
+  private readonly buildCa: CaCertificateBuilder;
+  private readonly keyManagerPolicy: KeyManagerPolicy;
+  private readonly sealer: SecretSealer;
 
   constructor(
     private readonly log: EventLog,
     private readonly pool: Pool,
     schema: string,
     private readonly custody: CustodyPool,
-    readonly settings: CaSettings,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
+    options: CaServiceOptions,
   ) {
     this.table = (name) => `${quoteIdent(schema)}.${quoteIdent(name)}`;
+    this.settings = options.settings;
+    this.clock = options.clock;
+    this.logger = options.logger;
+    this.metrics = options.metrics;
+    this.buildCa = options.buildCa ?? buildCaCertificate;
+    this.keyManagerPolicy = options.keyManagerPolicy;
+    this.sealer = options.sealer;
   }
 
   /** The managed deployments to serve (from the signer's read model), optionally narrowed. */
@@ -133,31 +175,87 @@ export class CaService {
   /**
    * Applies the deployment's `key-manager` config section when a new version arrived (from the
    * event stream, no restart): the deployment gets its own custody child with that KeyManager.
-   * When the active keyset's key is not in the new KeyManager, a keyset is prepared there and
-   * activated at once; the previous one stays in the bundle until its SVIDs expire.
+   * The section is the tenant's, the host is the operator's: it is applied only when the
+   * operator's policy allows it (paths inside the configured roots, symbolic links resolved;
+   * the webhook URL on the allow-list) and its bearer token, if any, is the sealed one the
+   * section references. A refused version is logged and counted once and the deployment keeps
+   * its current KeyManager. Runs on every instance (each has its own custody children).
    */
-  async syncKeyManager(deployment: ServedDeployment): Promise<void> {
+  async applyKeyManager(deployment: ServedDeployment): Promise<void> {
     const rows = await this.pool.query<{ spec: unknown; version: string }>(`SELECT spec, version FROM ${this.table('key_managers')} WHERE id = $1`, [deployment.deploymentId]);
     const row = rows.rows[0];
     if (row === undefined || this.appliedKeyManagers.get(deployment.deploymentId) === Number(row.version)) return;
-    await this.custody.configure(deployment.deploymentId, parseKeyManagerConfig(row.spec));
+    const resolved = await this.resolveKeyManager(deployment, row.spec);
     this.appliedKeyManagers.set(deployment.deploymentId, Number(row.version));
+    if (!resolved.ok) {
+      this.metrics.keyManagerConfigsRefused.inc();
+      this.logger.error(
+        { deploymentId: deployment.deploymentId, tenant: deployment.tenant, version: Number(row.version), problems: resolved.problems },
+        'key-manager section refused by the operator policy; the deployment keeps its current key manager',
+      );
+      return;
+    }
+    await this.custody.configure(deployment.deploymentId, resolved.config);
     this.authorities.delete(deployment.deploymentId);
+    this.movesPending.add(deployment.deploymentId);
+  }
+
+  /**
+   * After a new KeyManager was applied (rotation leader only): when the active keyset's key is
+   * not in it, a keyset is prepared there and activated at once; the previous one stays in the
+   * bundle until its SVIDs expire.
+   */
+  async moveOntoKeyManager(deployment: ServedDeployment): Promise<void> {
+    if (!this.movesPending.has(deployment.deploymentId)) return;
     const active = activeKeyset(await this.state(deployment));
-    if (active === undefined) return;
     const keyManager = this.custody.keyManagerFor(deployment.deploymentId);
-    const present = await keyManager.publicKey(active.x509.keyHandle).then(
-      () => true,
-      () => false,
-    );
-    if (present) return;
-    const stale = preparedKeyset(await this.state(deployment));
-    if (stale !== undefined) await this.command(deployment, { kind: 'taint', keysetId: stale.keysetId });
-    await this.prepare(deployment, this.manualPrepare());
-    const prepared = preparedKeyset(await this.state(deployment));
-    if (prepared !== undefined) await this.command(deployment, { kind: 'activate', keysetId: prepared.keysetId });
-    await this.publishBundle(deployment);
-    this.logger.info({ deploymentId: deployment.deploymentId, keysetId: prepared?.keysetId }, 'rotated onto the new key manager');
+    const present =
+      active === undefined ||
+      (await keyManager.publicKey(active.x509.keyHandle).then(
+        () => true,
+        () => false,
+      ));
+    if (!present) {
+      const stale = preparedKeyset(await this.state(deployment));
+      if (stale !== undefined) await this.command(deployment, { kind: 'taint', keysetId: stale.keysetId });
+      await this.prepare(deployment, this.manualPrepare());
+      const prepared = preparedKeyset(await this.state(deployment));
+      if (prepared !== undefined) await this.command(deployment, { kind: 'activate', keysetId: prepared.keysetId });
+      await this.publishBundle(deployment);
+      this.logger.info({ deploymentId: deployment.deploymentId, keysetId: prepared?.keysetId }, 'rotated onto the new key manager');
+    }
+    this.movesPending.delete(deployment.deploymentId);
+  }
+
+  /**
+   * Stops the custody children of deployments this signer no longer serves (deleted) and
+   * forgets what it cached for them.
+   */
+  async retireDeployments(served: readonly ServedDeployment[]): Promise<void> {
+    const live = new Set(served.map((d) => d.deploymentId));
+    for (const deploymentId of this.custody.dedicatedDeployments()) {
+      if (live.has(deploymentId)) continue;
+      await this.custody.remove(deploymentId);
+      for (const cache of [this.states, this.authorities, this.appliedKeyManagers]) cache.delete(deploymentId);
+      this.movesPending.delete(deploymentId);
+      this.logger.info({ deploymentId }, 'deployment gone: its key custody child was stopped');
+    }
+  }
+
+  /** The KeyManager config a stored section describes, if the operator's policy allows it. */
+  private async resolveKeyManager(deployment: ServedDeployment, spec: unknown): Promise<{ ok: true; config: KeyManagerConfig } | { ok: false; problems: string[] }> {
+    if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return { ok: false, problems: ['spec: must be an object'] };
+    const { tokenRef, ...rest } = spec as Record<string, unknown>;
+    if ('token' in rest) return { ok: false, problems: ['token: a bearer token is never stored in a section (give it through the API, which seals it)'] };
+    let config: KeyManagerConfig;
+    try {
+      const token = tokenRef === undefined ? undefined : await this.sealer.open(String(tokenRef), { tenant: deployment.tenant, deploymentId: deployment.deploymentId, purpose: 'webhook-bearer-token' });
+      config = parseKeyManagerConfig(token === undefined ? rest : { ...rest, token });
+    } catch (error) {
+      return { ok: false, problems: [error instanceof Error ? error.message : String(error)] };
+    }
+    const problems = await confinedPathProblems(config, this.keyManagerPolicy, deployment.tenant);
+    return problems.length === 0 ? { ok: true, config } : { ok: false, problems: problems.map((p) => `${p.key}: ${p.message}`) };
   }
 
   /** Runs every rotation action due now for one deployment; returns how many ran. */
@@ -269,32 +367,64 @@ export class CaService {
       case 'drop': {
         await this.command(deployment, { kind: 'drop', keysetId: action.keysetId });
         const handles = keyHandlesFor(action.keysetId);
-        const keyManager = this.custody.keyManagerFor(deployment.deploymentId);
-        await keyManager.release(handles.x509).catch(() => undefined);
-        await keyManager.release(handles.jwt).catch(() => undefined);
+        await this.releaseKeys(deployment, [handles.x509, handles.jwt], 'dropped');
         return;
       }
     }
   }
 
-  /** Creates both keys in custody, builds the self-signed CA, records the public material. */
+  /**
+   * Releases keys, never silently: a failed release is logged with its cause and counted
+   * (`tp_signer_key_release_failures_total`); the key then stays in the KeyManager.
+   */
+  private async releaseKeys(deployment: ServedDeployment, keyHandles: readonly string[], why: 'dropped' | 'unused'): Promise<void> {
+    const keyManager = this.custody.keyManagerFor(deployment.deploymentId);
+    for (const keyHandle of keyHandles) {
+      try {
+        await keyManager.release(keyHandle);
+      } catch (error) {
+        const reason = isKeyManagerError(error) ? error.code : 'INTERNAL';
+        this.metrics.keyReleaseFailures.inc({ reason });
+        this.logger.error({ err: error, deploymentId: deployment.deploymentId, keyHandle, why, reason }, 'CA key release failed; the key stays in the key manager');
+      }
+    }
+  }
+
+  /**
+   * Creates both keys in custody, builds the self-signed CA, records the public material. When
+   * anything fails before the keyset is recorded, the keys created for it are released again,
+   * so a CA that cannot be built leaves no keys behind (the worker then backs off).
+   */
   private async prepare(deployment: ServedDeployment, action: Extract<RotationAction, { kind: 'prepare' }>): Promise<void> {
     const keysetId = `ks-${uuidv7(this.clock.now().getTime()).replace(/-/g, '').slice(0, 20)}`;
     const handles = keyHandlesFor(keysetId);
     const keyManager = this.custody.keyManagerFor(deployment.deploymentId);
-    const x509Key = await keyManager.create(handles.x509, action.keyType);
-    const jwtKey = await keyManager.create(handles.jwt, action.keyType);
-    const authority = await buildCaCertificate(
-      {
-        trustDomain: deployment.trustDomain,
-        publicKey: x509Key.publicKeyDer,
-        keyType: action.keyType,
-        serialRandom: randomBytes(16),
-        notBefore: action.notBefore,
-        notAfter: action.notAfter,
-      },
-      keyManagerSigner(keyManager, handles.x509),
-    );
+    const created: string[] = [];
+    let authority: X509Authority;
+    let jwtKey: KeyInfo;
+    try {
+      const x509Key = await keyManager.create(handles.x509, action.keyType);
+      created.push(handles.x509);
+      jwtKey = await keyManager.create(handles.jwt, action.keyType);
+      created.push(handles.jwt);
+      authority = await this.buildCa(
+        {
+          trustDomain: deployment.trustDomain,
+          publicKey: x509Key.publicKeyDer,
+          keyType: action.keyType,
+          serialRandom: randomBytes(16),
+          notBefore: action.notBefore,
+          notAfter: action.notAfter,
+        },
+        keyManagerSigner(keyManager, handles.x509),
+      );
+    } catch (error) {
+      this.metrics.caBuildFailures.inc();
+      await this.releaseKeys(deployment, created, 'unused');
+      throw error;
+    }
+    // From here the keyset may be recorded even when the append reports a failure (a timeout
+    // after the server stored it), so its keys are kept.
     await this.command(deployment, {
       kind: 'prepare',
       trustDomainId: deployment.trustDomainId,

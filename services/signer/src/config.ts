@@ -1,3 +1,4 @@
+import { parsePathRoots, parseUrlPrefixes } from '@trustplane/keymanager';
 import {
   commonConfigSchema,
   field,
@@ -16,7 +17,7 @@ export const signerConfigSchema = {
   custodyDir: field.string('TP_SIGNER_CUSTODY_DIR', 'directory for the key custody sockets (created 0700)', { default: '/tmp/trustplane-signer' }),
   keyManager: field.oneOf('TP_SIGNER_KEY_MANAGER', 'default KeyManager: memory (tests) or disk', ['memory', 'disk'], { default: 'disk' }),
   keyDir: field.string('TP_SIGNER_KEY_DIR', 'sealed key directory of the disk KeyManager', { default: '.local/signer/keys' }),
-  kekPath: field.string('TP_SIGNER_KEK_PATH', 'key-encryption key file of the disk KeyManager (created 0600 if missing)', {
+  kekPath: field.string('TP_SIGNER_KEK_PATH', 'key-encryption key file of the disk KeyManager and of sealed webhook tokens (created 0600 if missing)', {
     default: '.local/signer/kek',
   }),
   keyType: field.oneOf('TP_SIGNER_KEY_TYPE', 'CA key type', ['ec-p256', 'ec-p384', 'rsa-2048'], { default: 'ec-p256' }),
@@ -26,6 +27,16 @@ export const signerConfigSchema = {
   agentHost: field.string('TP_SIGNER_AGENT_HOST', 'address of the agent-facing gRPC (mTLS) API', { default: '0.0.0.0' }),
   agentPort: field.int('TP_SIGNER_AGENT_PORT', 'port of the agent-facing gRPC (mTLS) API (0 = any)', { default: 8443, min: 0, max: 65535 }),
   agentSvidTtlSeconds: field.int('TP_SIGNER_AGENT_SVID_TTL_SECONDS', 'lifetime of agent X.509-SVIDs', { default: 3_600, min: 60, max: 30 * 86_400 }),
+  tenantPathRoots: field.list(
+    'TP_SIGNER_KM_PATH_ROOTS',
+    'directories (comma-separated, {tenant} = organization id) that file paths of tenant key-manager sections must lie in; empty refuses every path',
+    parsePathRoots,
+  ),
+  tenantWebhookUrls: field.list(
+    'TP_SIGNER_KM_WEBHOOK_URLS',
+    'https:// URL prefixes (comma-separated) that tenant webhook key managers must use; empty refuses webhooks',
+    parseUrlPrefixes,
+  ),
   tickMs: field.int('TP_SIGNER_TICK_MS', 'how often the rotation worker checks the schedule', { default: 1_000, min: 50, max: 60_000 }),
 } as const;
 

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startKeyCustody, type KeyCustody, type KeyManager, type KeyManagerConfig } from '@trustplane/keymanager';
 import type { Logger } from 'pino';
@@ -41,6 +41,26 @@ export class CustodyPool {
     this.logger.info({ deploymentId, kind: keyManager.kind }, 'key manager configured');
   }
 
+  /** The process id of a deployment's own custody child, if it has one. */
+  pidOf(deploymentId: string): number | undefined {
+    return this.dedicated.get(deploymentId)?.pid();
+  }
+
+  /** The deployments that have a custody child of their own. */
+  dedicatedDeployments(): string[] {
+    return [...this.dedicated.keys()];
+  }
+
+  /** Stops a deployment's custody child and removes its socket directory (the deployment is gone). */
+  async remove(deploymentId: string): Promise<void> {
+    const custody = this.dedicated.get(deploymentId);
+    if (custody === undefined) return;
+    this.dedicated.delete(deploymentId);
+    await custody.stop();
+    rmSync(socketDirOf(this.config, deploymentId), { recursive: true, force: true });
+    this.logger.info({ deploymentId }, 'key custody stopped');
+  }
+
   /** Resolves when every custody child answers and its KeyManager backend is reachable. */
   async healthy(): Promise<void> {
     for (const custody of [this.defaultCustody, ...this.dedicated.values()]) {
@@ -60,8 +80,12 @@ function defaultKeyManager(config: SignerConfig): KeyManagerConfig {
   return { kind: 'disk', dir: resolve(config.keyDir), kekPath: resolve(config.kekPath), createKek: true };
 }
 
+function socketDirOf(config: SignerConfig, name: string): string {
+  return join(resolve(config.custodyDir), name);
+}
+
 async function startCustody(config: SignerConfig, name: string, keyManager: KeyManagerConfig, logger: Logger): Promise<KeyCustody> {
-  const socketDir = join(resolve(config.custodyDir), name);
+  const socketDir = socketDirOf(config, name);
   mkdirSync(socketDir, { recursive: true, mode: 0o700 });
   const custody = await startKeyCustody({ socketDir, keyManager, log: (line) => logger.info({ custody: name, ...line }, 'custody') });
   await custody.waitReady();

@@ -2,25 +2,20 @@ import type { NatsConnection, Msg, Subscription } from '@nats-io/transport-node'
 import { DOMAIN_ERROR_HTTP_STATUS, DomainError } from '@trustplane/events';
 import { cryptoErrorKind, isCryptoError } from '@trustplane/crypto';
 import { isKeyManagerError } from '@trustplane/keymanager';
-import {
-  SIGNER_QUEUE_GROUP,
-  signerSubject,
-  type BundleRequest,
-  type KeysetRequest,
-  type KeysetView,
-  type MintJwtRequest,
-  type MintX509Request,
-  type SignerError,
-  type SignerOperation,
-} from '@trustplane/signer-api';
+import { isResourceId } from '@trustplane/spiffe';
+import { keysetScope, SIGNER_QUEUE_GROUP, signerSubject, type KeysetRequest, type KeysetView, type SignerAuthority, type SignerError, type SignerOperation } from '@trustplane/signer-api';
 import type { Keyset } from '@trustplane/ca-domain';
 import type { Logger } from 'pino';
+import { SignerForbiddenError, type AuthorityVerifier } from './authority.js';
 import { SignerRequestError, SignerUnavailableError, type CaService, type ServedDeployment } from './ca-service.js';
+import type { SignerMetrics } from './metrics.js';
+import type { SecretSealer } from './sealed-secrets.js';
 
 type Handler = (request: Record<string, unknown>) => Promise<Record<string, unknown>>;
 
 /** Maps anything thrown while serving a request to the contract's error (internals hidden). */
 export function toSignerError(error: unknown): SignerError {
+  if (error instanceof SignerForbiddenError) return { code: error.code, message: error.message, status: 403 };
   if (error instanceof SignerRequestError) return { code: error.code, message: error.message, status: 400 };
   if (error instanceof SignerUnavailableError) return { code: error.code, message: error.message, status: 503 };
   if (error instanceof DomainError) {
@@ -50,23 +45,25 @@ function keysetView(keyset: Keyset): KeysetView {
   };
 }
 
-function text(request: Record<string, unknown>, key: string, required = true): string | undefined {
+/** Refuses fields the operation does not define (a request is all or nothing). */
+function onlyFields(request: Record<string, unknown>, allowed: readonly string[]): void {
+  const unknown = Object.keys(request).filter((k) => !allowed.includes(k));
+  if (unknown.length > 0) throw new SignerRequestError('REQUEST_INVALID', `unknown fields: ${unknown.join(', ')}`);
+}
+
+function text(request: Record<string, unknown>, key: string, maxLength = 4096): string {
   const value = request[key];
-  if (value === undefined && !required) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > 4096) throw new SignerRequestError('REQUEST_INVALID', `${key} must be a non-empty string`);
+  if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) throw new SignerRequestError('REQUEST_INVALID', `${key} must be a non-empty string`);
   return value;
 }
 
-function base64(request: Record<string, unknown>, key: string): Uint8Array | undefined {
-  const value = text(request, key, false);
-  if (value === undefined) return undefined;
-  if (!/^[A-Za-z0-9+/]+=*$/.test(value)) throw new SignerRequestError('REQUEST_INVALID', `${key} must be base64`);
-  return Buffer.from(value, 'base64');
-}
+const KEYSET_OPS: readonly KeysetRequest['op'][] = ['list', 'prepare', 'activate', 'taint', 'revoke'];
 
 /**
- * Serves the signer's request/reply contract on NATS (queue group `signer`): keysets, X.509-
- * and JWT-SVID minting for internal callers, and the current bundle.
+ * Serves the signer's request/reply contract on NATS (queue group `signer`): keysets, the
+ * current bundle and sealing of secrets. Every request is checked before any work: its
+ * authority against the event log (AuthorityVerifier), the scope the operation needs, and that
+ * the deployment or trust domain it names belongs to the authority's organization.
  */
 export class SignerResponders {
   private readonly subscriptions: Subscription[] = [];
@@ -75,16 +72,19 @@ export class SignerResponders {
     private readonly nc: NatsConnection,
     private readonly prefix: string,
     private readonly ca: CaService,
+    private readonly authority: AuthorityVerifier,
+    private readonly sealer: SecretSealer,
     private readonly afterOperatorCommand: () => Promise<void>,
+    private readonly metrics: SignerMetrics,
     private readonly logger: Logger,
   ) {}
 
-  start(): void {
+  /** Subscribes every operation; resolves once the server has the subscriptions. */
+  async start(): Promise<void> {
     const handlers: Record<SignerOperation, Handler> = {
-      keyset: (r) => this.keyset(r as unknown as KeysetRequest),
-      'mint-x509': (r) => this.mintX509(r as unknown as MintX509Request),
-      'mint-jwt': (r) => this.mintJwt(r as unknown as MintJwtRequest),
-      bundle: (r) => this.bundle(r as unknown as BundleRequest),
+      keyset: (r) => this.keyset(r),
+      bundle: (r) => this.bundle(r),
+      'seal-secret': (r) => this.sealSecret(r),
     };
     for (const [operation, handler] of Object.entries(handlers) as [SignerOperation, Handler][]) {
       const subscription = this.nc.subscribe(signerSubject(this.prefix, operation), {
@@ -96,6 +96,7 @@ export class SignerResponders {
       });
       this.subscriptions.push(subscription);
     }
+    await this.nc.flush();
   }
 
   async stop(): Promise<void> {
@@ -110,60 +111,57 @@ export class SignerResponders {
       reply = { ok: true, ...(await handler(request as Record<string, unknown>)) };
     } catch (error) {
       const mapped = error instanceof SyntaxError ? { code: 'REQUEST_INVALID', message: 'request is not JSON', status: 400 as const } : toSignerError(error);
-      if (mapped.status >= 500) this.logger.error({ err: error, operation }, 'signer request failed');
+      if (error instanceof SignerForbiddenError) {
+        this.metrics.requestsRefused.inc({ operation, code: error.code });
+        this.logger.warn({ operation, code: error.code, reason: error.message }, 'signer request refused');
+      } else if (mapped.status >= 500) {
+        this.logger.error({ err: error, operation }, 'signer request failed');
+      }
       reply = { ok: false, error: mapped };
     }
     message.respond(JSON.stringify(reply));
   }
 
-  private async served(tenant: string, lookup: { deploymentId?: string; trustDomainId?: string }): Promise<ServedDeployment> {
-    const deployment = await this.ca.deployment(tenant, lookup);
+  /** A managed deployment of the authority's organization (404 for any other, as for none). */
+  private async deploymentOf(authority: SignerAuthority, deploymentId: string): Promise<ServedDeployment> {
+    const deployment = isResourceId('deployment', deploymentId) ? await this.ca.deployment(authority.tenant, { deploymentId }) : undefined;
     if (deployment === undefined) throw new DomainError('DEPLOYMENT_NOT_SERVED', 'no managed deployment of this organization matches', 'not_found');
     return deployment;
   }
 
-  private async keyset(request: KeysetRequest): Promise<Record<string, unknown>> {
-    const deployment = await this.served(text(request as never, 'tenant') ?? '', { deploymentId: text(request as never, 'deploymentId') ?? '' });
-    if (request.op !== 'list') {
-      if (!['prepare', 'activate', 'taint', 'revoke'].includes(request.op)) throw new SignerRequestError('REQUEST_INVALID', `unknown op ${String(request.op)}`);
-      await this.ca.operate(deployment, request.op, request.keysetId);
+  private async keyset(request: Record<string, unknown>): Promise<Record<string, unknown>> {
+    onlyFields(request, ['authority', 'op', 'deploymentId', 'keysetId']);
+    const op = request['op'];
+    if (typeof op !== 'string' || !(KEYSET_OPS as readonly string[]).includes(op)) throw new SignerRequestError('REQUEST_INVALID', `op must be one of ${KEYSET_OPS.join(', ')}`);
+    const keysetOp = op as KeysetRequest['op'];
+    const authority = await this.authority.verify(request['authority'], keysetScope(keysetOp));
+    const deployment = await this.deploymentOf(authority, text(request, 'deploymentId', 64));
+    if (keysetOp !== 'list') {
+      const keysetId = keysetOp === 'prepare' ? undefined : text(request, 'keysetId', 64);
+      await this.ca.operate(deployment, keysetOp, keysetId);
       await this.afterOperatorCommand();
     }
     return { keysets: (await this.ca.keysets(deployment)).map(keysetView) };
   }
 
-  private async mintX509(request: MintX509Request): Promise<Record<string, unknown>> {
-    const raw = request as unknown as Record<string, unknown>;
-    const deployment = await this.served(text(raw, 'tenant') ?? '', { trustDomainId: text(raw, 'trustDomainId') ?? '' });
-    const publicKey = base64(raw, 'publicKey');
-    const csr = base64(raw, 'csr');
-    if ((publicKey === undefined) === (csr === undefined)) throw new SignerRequestError('REQUEST_INVALID', 'give exactly one of publicKey or csr');
-    const { svid, keysetId } = await this.ca.mintX509(deployment, {
-      spiffeId: text(raw, 'spiffeId') ?? '',
-      ...(publicKey === undefined ? {} : { publicKey }),
-      ...(csr === undefined ? {} : { csr }),
-      ...(request.dnsNames === undefined ? {} : { dnsNames: request.dnsNames }),
-      ...(request.ttlSeconds === undefined ? {} : { ttlSeconds: request.ttlSeconds }),
-    });
-    return { chain: svid.chain.map((c) => c.toString('base64')), expiresAt: svid.notAfter.toISOString(), keysetId };
-  }
-
-  private async mintJwt(request: MintJwtRequest): Promise<Record<string, unknown>> {
-    const raw = request as unknown as Record<string, unknown>;
-    const deployment = await this.served(text(raw, 'tenant') ?? '', { trustDomainId: text(raw, 'trustDomainId') ?? '' });
-    if (!Array.isArray(request.audience)) throw new SignerRequestError('AUDIENCE_REQUIRED', 'audience must be a non-empty array');
-    const svid = await this.ca.mintJwt(deployment, {
-      spiffeId: text(raw, 'spiffeId') ?? '',
-      audience: request.audience,
-      ...(request.ttlSeconds === undefined ? {} : { ttlSeconds: request.ttlSeconds }),
-    });
-    return { token: svid.token, expiresAt: svid.expiresAt.toISOString(), kid: svid.keyId };
-  }
-
-  private async bundle(request: BundleRequest): Promise<Record<string, unknown>> {
-    const raw = request as unknown as Record<string, unknown>;
-    const found = await this.ca.bundle(text(raw, 'tenant') ?? '', text(raw, 'trustDomainId') ?? '');
+  private async bundle(request: Record<string, unknown>): Promise<Record<string, unknown>> {
+    onlyFields(request, ['authority', 'trustDomainId']);
+    const authority = await this.authority.verify(request['authority'], 'trust-domains:read');
+    const trustDomainId = text(request, 'trustDomainId', 64);
+    const owned = isResourceId('trustDomain', trustDomainId) && (await this.ca.servedDeployments({ tenant: authority.tenant, trustDomainId })).length > 0;
+    if (!owned) throw new DomainError('TRUST_DOMAIN_NOT_SERVED', 'no managed trust domain of this organization matches', 'not_found');
+    const found = await this.ca.bundle(authority.tenant, trustDomainId);
     if (found === undefined) throw new DomainError('BUNDLE_NOT_FOUND', 'no bundle published for this trust domain yet', 'not_found');
     return found;
+  }
+
+  private async sealSecret(request: Record<string, unknown>): Promise<Record<string, unknown>> {
+    onlyFields(request, ['authority', 'deploymentId', 'purpose', 'secret']);
+    const authority = await this.authority.verify(request['authority'], 'trust-domains:write');
+    if (request['purpose'] !== 'webhook-bearer-token') throw new SignerRequestError('REQUEST_INVALID', 'purpose must be webhook-bearer-token');
+    const deployment = await this.deploymentOf(authority, text(request, 'deploymentId', 64));
+    const deploymentId = deployment.deploymentId;
+    const secretRef = await this.sealer.seal({ tenant: authority.tenant, deploymentId, purpose: 'webhook-bearer-token', secret: text(request, 'secret', 8192) });
+    return { secretRef };
   }
 }

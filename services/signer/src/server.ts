@@ -19,14 +19,20 @@ import {
   type ReadinessCheck,
   type ServiceMetrics,
 } from '@trustplane/platform';
+import { resolve } from 'node:path';
+import { loadKek, type KeyManagerPolicy } from '@trustplane/keymanager';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { CaService } from './ca-service.js';
+import { CaService, type CaCertificateBuilder } from './ca-service.js';
+import { createSignerMetrics, type SignerMetrics } from './metrics.js';
 import { signerConfigSchema, type SignerConfig } from './config.js';
 import { CustodyPool } from './custody-pool.js';
 import { signerMigrations } from './migrations/1700000001000-signer.js';
 import { agentApiMigrations } from './migrations/1700000002000-agent-api.js';
 import { attestationNonceMigrations } from './migrations/1700000003000-attestation-nonces.js';
+import { sealedSecretMigrations } from './migrations/1700000004000-sealed-secrets.js';
+import { AuthorityVerifier } from './authority.js';
+import { SecretSealer, sealingKeyFrom } from './sealed-secrets.js';
 import { AgentApiServer } from './agent-api/server.js';
 import { signerProjection } from './projection.js';
 import { SignerResponders } from './responders.js';
@@ -62,16 +68,25 @@ export interface SignerServer {
   readonly custody: CustodyPool;
   /** The agent-facing gRPC API (mTLS). */
   readonly agentApi: AgentApiServer;
+  readonly metrics: SignerMetrics;
   close(): Promise<void>;
 }
 
+/** What a caller (main, tests) may substitute when starting a signer. */
+export interface StartSignerOptions {
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** Builds CA certificates (tests inject failures); default @trustplane/crypto's builder. */
+  readonly buildCa?: CaCertificateBuilder;
+}
+
 /** Migrates, starts key custody, boots, and starts rotating and answering requests. */
-export async function startSigner(config: SignerConfig, options: { clock?: Clock; logger?: Logger } = {}): Promise<SignerServer> {
+export async function startSigner(config: SignerConfig, options: StartSignerOptions = {}): Promise<SignerServer> {
   const logger = options.logger ?? createLogger('signer', config.logLevel);
   const clock = options.clock ?? systemClock;
   initTracing('signer', config.tracing);
   logger.info({ config: describeConfig(signerConfigSchema, config) }, 'starting signer');
-  await runMigrations(config.databaseUrl, [...signerMigrations(config.schema), ...agentApiMigrations(config.schema), ...attestationNonceMigrations(config.schema)], `${config.schema}_migrations`);
+  await runMigrations(config.databaseUrl, [...signerMigrations(config.schema), ...agentApiMigrations(config.schema), ...attestationNonceMigrations(config.schema), ...sealedSecretMigrations(config.schema)], `${config.schema}_migrations`);
   const settings = resolveCaSettings({
     caTtlSeconds: config.caTtlSeconds,
     x509SvidTtlSeconds: config.x509SvidTtlSeconds,
@@ -80,16 +95,41 @@ export async function startSigner(config: SignerConfig, options: { clock?: Clock
   });
   const custody = await CustodyPool.start(config, logger);
   const metrics = createServiceMetrics('signer');
-  const readiness: ReadinessCheck[] = [{ name: 'key_custody', check: () => custody.healthy() }];
+  const sealingKey = sealingKeyFrom(await loadKek(resolve(config.kekPath), true));
+  // Ready once everything below serves: /readyz answers as soon as the HTTP port listens.
+  let serving = false;
+  const readiness: ReadinessCheck[] = [
+    { name: 'key_custody', check: () => custody.healthy() },
+    {
+      name: 'signer_requests',
+      check: async () => {
+        if (!serving) throw new Error('still starting');
+      },
+    },
+  ];
   const app = await createHttpService(SignerModule.forRoot(config, logger, metrics, clock, readiness), { logger, metrics });
   await app.listen({ host: config.host, port: config.port });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
 
-  const ca = new CaService(app.get<EventLog>(EVENT_LOG), app.get<Pool>(PG_POOL), config.schema, custody, settings, clock, logger);
-  const worker = new RotationWorker(ca, app.get<Pool>(PG_POOL), config.tickMs, logger);
-  const responders = new SignerResponders(app.get<NatsConnection>(NATS), config.subjectPrefix, ca, () => worker.tick(), logger);
-  responders.start();
+  const pool = app.get<Pool>(PG_POOL);
+  const log = app.get<EventLog>(EVENT_LOG);
+  const signerMetrics = createSignerMetrics(metrics.registry, pool);
+  const sealer = new SecretSealer(pool, config.schema, sealingKey, clock);
+  // Managed deployments: the tenant writes the section, the operator's host applies it.
+  const keyManagerPolicy: KeyManagerPolicy = { kind: 'confined', pathRoots: config.tenantPathRoots, webhookUrlPrefixes: config.tenantWebhookUrls };
+  const ca = new CaService(log, pool, config.schema, custody, {
+    settings,
+    clock,
+    logger,
+    metrics: signerMetrics,
+    keyManagerPolicy,
+    sealer,
+    ...(options.buildCa === undefined ? {} : { buildCa: options.buildCa }),
+  });
+  const worker = new RotationWorker({ ca, pool, tickMs: config.tickMs, clock, logger, metrics: signerMetrics });
+  const responders = new SignerResponders(app.get<NatsConnection>(NATS), config.subjectPrefix, ca, new AuthorityVerifier(log, clock), sealer, () => worker.tick(), signerMetrics, logger);
+  await responders.start();
   worker.start();
   const agentApi = new AgentApiServer({
     host: config.agentHost,
@@ -98,12 +138,13 @@ export async function startSigner(config: SignerConfig, options: { clock?: Clock
     databaseUrl: config.databaseUrl,
     schema: config.schema,
     ca,
-    log: app.get<EventLog>(EVENT_LOG),
-    pool: app.get<Pool>(PG_POOL),
+    log,
+    pool,
     clock,
     logger,
   });
   await agentApi.start();
+  serving = true;
   const url = `http://${config.host}:${port}`;
   logger.info({ url }, 'signer listening');
   return {
@@ -114,6 +155,7 @@ export async function startSigner(config: SignerConfig, options: { clock?: Clock
     worker,
     custody,
     agentApi,
+    metrics: signerMetrics,
     async close() {
       await agentApi.stop();
       await responders.stop();

@@ -1,14 +1,14 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { KeyManagerError } from '../errors.js';
 import { verifySignature } from '../keys.js';
 import { KEY_TYPES } from '../types.js';
-import { makeTestPki, spawnReferenceWebhook } from '../test-support/fixtures.js';
+import { eventually, makeTestPki, spawnReferenceWebhook, type TestPki, type WebhookProcess } from '../test-support/fixtures.js';
 import { startKeyCustody, type KeyCustody, type KeyCustodyOptions } from './supervisor.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tp-custody-'));
@@ -43,6 +43,14 @@ function code(c: string): (err: unknown) => boolean {
 }
 
 const message = Buffer.from('TBSCertificate through custody');
+
+/** A reference webhook process (own PKI) that serves only clients presenting `token`. */
+async function webhookRequiring(token: string): Promise<{ pki: TestPki; tokenPath: string; webhook: WebhookProcess }> {
+  const pki = makeTestPki();
+  const tokenPath = join(pki.dir, 'token');
+  writeFileSync(tokenPath, token, { mode: 0o600 });
+  return { pki, tokenPath, webhook: await spawnReferenceWebhook(pki, ['--token-file', tokenPath]) };
+}
 
 /** Runs a process as uid/gid 65534 that connects to `socketPath`, sends a LIST frame and reports. */
 function connectAsNobody(socketPath: string): Promise<{ outcome: string; detail: string }> {
@@ -222,6 +230,7 @@ describe('key custody child process', () => {
     // Wait until the supervisor has seen the death and brought a new child up.
     const deadline = Date.now() + 10_000;
     while (c.restarts() === restartsBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await eventually(() => c.pid() !== firstPid, 10_000);
     await c.waitReady(10_000);
     assert.notEqual(c.pid(), firstPid);
     assert.deepEqual(await c.client.list(), [rsa, info]);
@@ -283,10 +292,7 @@ describe('key custody child process', () => {
   });
 
   it('webhook custody: the reference webhook process signs, neither the parent nor the custody child', async () => {
-    const pki = makeTestPki();
-    const tokenPath = join(pki.dir, 'token');
-    writeFileSync(tokenPath, 'custody-token', { mode: 0o600 });
-    const webhook = await spawnReferenceWebhook(pki, ['--token-file', tokenPath]);
+    const { pki, tokenPath, webhook } = await webhookRequiring('custody-token');
     try {
       const c = await custody({
         kind: 'webhook',
@@ -318,5 +324,45 @@ describe('key custody child process', () => {
       await webhook.stop();
       rmSync(pki.dir, { recursive: true, force: true });
     }
+  });
+
+  it('the child gets its settings over IPC: its command line holds no path, URL or token', async () => {
+    const token = 'inline-token-4f1c9b';
+    const { pki, webhook } = await webhookRequiring(token);
+    try {
+      const c = await custody({
+        kind: 'webhook',
+        webhookURL: webhook.url,
+        authType: 'bearer',
+        token,
+        caCertPath: pki.caCertPath,
+        timeout: '5s',
+      });
+      // The webhook accepted the inline token (it refuses any other).
+      await c.client.create('inline', 'ec-p256');
+      const pid = c.pid();
+      assert.ok(pid !== undefined);
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+      assert.equal(cmdline.length, 2, JSON.stringify(cmdline));
+      assert.match(cmdline[1] ?? '', /custody\/main\.js$/);
+      const joined = cmdline.join(' ');
+      for (const secretish of [token, webhook.url, pki.caCertPath, pki.dir, root, 'https://', 'webhook']) {
+        assert.ok(!joined.includes(secretish), `${secretish} on the command line: ${joined}`);
+      }
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      assert.ok(!environ.includes(token) && !environ.includes(webhook.url), 'nor in its environment');
+    } finally {
+      await webhook.stop();
+      rmSync(pki.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a child started by hand (no supervisor, arguments) refuses to run', async () => {
+    const child = spawn(process.execPath, [join(__dirname, 'main.js'), '--socket', join(root, 'x.sock')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exitCode = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(exitCode, 1);
+    assert.match(output, /CONFIG_INVALID/);
   });
 });

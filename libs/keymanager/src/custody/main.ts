@@ -1,16 +1,48 @@
 /**
- * Entry point of the key custody child process (spawned by startKeyCustody):
- *   node dist/custody/main.js --socket <dir>/custody.sock --config '<KeyManager config JSON>'
+ * Entry point of the key custody child process (spawned by startKeyCustody): `node
+ * dist/custody/main.js`, with no arguments. Its settings (socket path, KeyManager config with
+ * paths, webhook URL, maybe a bearer token) arrive over the private IPC channel as the first
+ * message, {type:'start', socketPath, config}: a command line is readable by every user of the
+ * host (`ps`, /proc/<pid>/cmdline), the IPC channel only by the parent.
  * Builds the KeyManager (private keys exist only here or behind the webhook), serves it on the
  * Unix socket and reports to the parent over the IPC channel: {type:'ready', pid} or
  * {type:'fatal', code, message}. Exits when the parent goes away.
  */
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseArgs } from 'node:util';
 import { KeyManagerError, isKeyManagerError } from '../errors.js';
 import { openKeyManager, parseKeyManagerConfig } from '../config.js';
 import { CustodyServer } from './server.js';
+
+/** The first message of the supervisor to the child. */
+export interface CustodyStartMessage {
+  readonly type: 'start';
+  readonly socketPath: string;
+  readonly config: unknown;
+}
+
+/** How long the child waits for its start message. */
+const START_MESSAGE_TIMEOUT_MS = 10_000;
+
+/** Waits for the start message on the IPC channel. */
+function startMessage(): Promise<CustodyStartMessage> {
+  return new Promise((resolve, reject) => {
+    if (process.send === undefined) {
+      reject(new KeyManagerError('CONFIG_INVALID', 'the key custody child must be started by its supervisor (IPC channel)'));
+      return;
+    }
+    const timer = setTimeout(() => reject(new KeyManagerError('CONFIG_INVALID', 'no start message from the supervisor')), START_MESSAGE_TIMEOUT_MS);
+    process.once('message', (raw: unknown) => {
+      clearTimeout(timer);
+      const message = raw as Partial<CustodyStartMessage> | null;
+      if (message === null || typeof message !== 'object' || message.type !== 'start' || typeof message.socketPath !== 'string') {
+        reject(new KeyManagerError('CONFIG_INVALID', 'the first IPC message must be {type:start, socketPath, config}'));
+        return;
+      }
+      resolve({ type: 'start', socketPath: message.socketPath, config: message.config });
+    });
+  });
+}
 
 /** Messages from the child to its supervisor over the IPC channel. */
 export type CustodyChildMessage =
@@ -52,21 +84,13 @@ async function checkSocketDir(dir: string): Promise<void> {
 async function main(): Promise<void> {
   // Anything this process creates is private to its uid.
   process.umask(0o077);
-  const { values } = parseArgs({
-    options: { socket: { type: 'string' }, config: { type: 'string' } },
-    strict: true,
-  });
-  if (values.socket === undefined || values.config === undefined) {
-    throw new KeyManagerError('CONFIG_INVALID', 'usage: main.js --socket <path> --config <json>');
+  if (process.argv.length > 2) {
+    throw new KeyManagerError('CONFIG_INVALID', 'the key custody child takes no arguments (settings come over IPC)');
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(values.config);
-  } catch (cause) {
-    throw new KeyManagerError('CONFIG_INVALID', '--config is not JSON', { cause });
-  }
-  const config = parseKeyManagerConfig(raw);
-  await checkSocketDir(dirname(values.socket));
+  const start = await startMessage();
+  const socketPath = start.socketPath;
+  const config = parseKeyManagerConfig(start.config);
+  await checkSocketDir(dirname(socketPath));
   const keyManager = await openKeyManager(config);
   if (!keyManager.ready()) {
     const h = keyManager.health();
@@ -77,8 +101,8 @@ async function main(): Promise<void> {
       error: h.lastErrorMessage,
     });
   }
-  const server = await CustodyServer.listen({ socketPath: values.socket, keyManager, log });
-  log({ event: 'listening', socket: values.socket, kind: config.kind });
+  const server = await CustodyServer.listen({ socketPath, keyManager, log });
+  log({ event: 'listening', kind: config.kind });
 
   let stopping = false;
   const stop = (reason: string): void => {

@@ -11,7 +11,7 @@ import { parseKeyManagerConfig, type KeyManagerConfig } from '../config.js';
 import { parseGoDuration } from '../duration.js';
 import { systemClock, type Clock } from '../types.js';
 import { CustodyClient } from './client.js';
-import type { CustodyChildMessage } from './main.js';
+import type { CustodyChildMessage, CustodyStartMessage } from './main.js';
 
 /** Options of startKeyCustody. */
 export interface KeyCustodyOptions {
@@ -203,19 +203,22 @@ class Supervisor implements KeyCustody {
   /** Spawns one child and waits for it to serve; rejects with the child's typed error. */
   async #spawnOnce(): Promise<void> {
     const startedAt = this.#clock.now();
-    const child = spawn(
-      process.execPath,
-      [
-        join(__dirname, 'main.js'),
-        '--socket',
-        this.socketPath,
-        '--config',
-        JSON.stringify(this.#config),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: childEnv() },
-    );
+    // No settings on the command line (readable by every user of the host): they go over the
+    // private IPC channel as the child's first message.
+    const child = spawn(process.execPath, [join(__dirname, 'main.js')], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: childEnv(),
+    });
     this.#child = child;
     forwardLines(child, (line) => this.#log({ event: 'child_log', pid: child.pid, line }));
+    const start: CustodyStartMessage = {
+      type: 'start',
+      socketPath: this.socketPath,
+      config: this.#config,
+    };
+    child.send(start, (error) => {
+      if (error !== null && error !== undefined) child.kill('SIGKILL');
+    });
 
     const outcome = await new Promise<{ ok: true } | { ok: false; error: KeyManagerError }>(
       (resolveOutcome) => {

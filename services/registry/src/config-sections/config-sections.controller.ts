@@ -50,7 +50,7 @@ export class ConfigSectionsController {
     const kind = targetKindOf(targetKind);
     const only = validateOnlyOf(validateOnly);
     const input = parseBody(putBody, body);
-    return this.sections.set(principalOf(request).tenant, { kind, id: targetId, section }, input, only, commandContextFor(request, this.clock));
+    return this.sections.set(principalOf(request), { kind, id: targetId, section }, input, only, commandContextFor(request, this.clock));
   }
 
   @Get()

@@ -23,8 +23,8 @@ export class BundleController {
     @Param('td') td: string,
     @Req() request: FastifyRequest,
   ): Promise<Readonly<Record<string, unknown>>> {
-    const tenant = principalOf(request).tenant;
-    const trustDomainId = await this.trustDomains.idOf(tenant, td);
-    return this.signer.bundle({ tenant, trustDomainId });
+    const principal = principalOf(request);
+    const trustDomainId = await this.trustDomains.idOf(principal.tenant, td);
+    return this.signer.bundle(principal, { trustDomainId });
   }
 }

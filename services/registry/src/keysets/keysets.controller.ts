@@ -27,8 +27,8 @@ function newestPrepared(keysets: readonly KeysetView[]): KeysetView | null {
 
 /**
  * A deployment's CA keysets, served by the signer. Each route first checks that the deployment
- * belongs to the caller's organization and trust domain (404 otherwise), so the signer only
- * ever sees requests for the caller's own tenant.
+ * belongs to the caller's organization and trust domain (404 otherwise); the request to the
+ * signer carries the caller's authority, which the signer checks again.
  */
 @Controller('api/v1/trust-domains/:td/deployments/:id/keysets')
 export class KeysetsController {
@@ -89,9 +89,9 @@ export class KeysetsController {
   }
 
   private async send(request: FastifyRequest, td: string, id: string, op: KeysetRequest['op'], keysetId?: string): Promise<readonly KeysetView[]> {
-    const tenant = principalOf(request).tenant;
-    const deployment = await this.trustDomains.deployment(tenant, td, id);
-    return this.signer.keyset({ op, tenant, deploymentId: deployment.id, ...(keysetId === undefined ? {} : { keysetId }) });
+    const principal = principalOf(request);
+    const deployment = await this.trustDomains.deployment(principal.tenant, td, id);
+    return this.signer.keyset(principal, { op, deploymentId: deployment.id, ...(keysetId === undefined ? {} : { keysetId }) });
   }
 }
 

@@ -3,13 +3,13 @@
 // join token and cluster key, every refusal with its code, replay of an assertion against the
 // other replica, and a client certificate from a CA the trust domain does not know.
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes, sign as edSign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign as edSign, X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js';
-import { uuidv7 } from '@trustplane/events';
+import { accept, uuidv7, type Decider, type EntryCreated } from '@trustplane/events';
 import { handleCommand, type CommandContext } from '@trustplane/eventstore';
 import {
   buildCaCertificate,
@@ -22,6 +22,7 @@ import {
 import { agentApi, agentApiSni } from '@trustplane/proto';
 import {
   CLUSTER,
+  ENTRY,
   JOIN_TOKEN,
   clusterDecider,
   joinTokenDecider,
@@ -30,6 +31,7 @@ import {
 } from '@trustplane/registry-domain';
 import { certificatesPem, newResourceId } from '@trustplane/spiffe';
 import { eventually } from '@trustplane/testkit';
+import type { ServedDeployment } from '../ca-service.js';
 import { loadSignerConfig } from '../config.js';
 import { startSigner, type SignerServer } from '../server.js';
 import {
@@ -40,6 +42,10 @@ import {
 import { ASSERTION_MAX_SKEW_SECONDS } from './attestation.js';
 
 const TD = 'agentapi.example';
+
+function served(seeded: SeededTrustDomain): ServedDeployment {
+  return { tenant: seeded.tenant, deploymentId: seeded.deploymentId, trustDomainId: seeded.trustDomainId, trustDomain: seeded.trustDomain };
+}
 
 function context(): CommandContext {
   const id = uuidv7();
@@ -356,6 +362,71 @@ describe('signer agent API (two replicas on one database and stream)', () => {
     assert.match(expired.error?.details ?? '', /expired/);
   });
 
+  it("mints only what the agent's entries authorize: not another trust domain's, not agent or signer IDs, DNS names only the entry's", async () => {
+    const agentKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const agentSpki = spkiOf(agentKey.publicKey);
+    const attested = await attest(first, {
+      trustDomainId: seeded.trustDomainId,
+      nodeName: 'node-m',
+      publicKey: agentSpki,
+      csr: await buildCsr({ publicKey: agentSpki }, keyObjectSigner(agentKey.privateKey)),
+      joinToken: await newJoinToken(600),
+    });
+    assert.equal(attested.error, undefined, attested.error?.details);
+    const agentId = attested.response?.spiffeId ?? '';
+    const other = await harness.seed('other-agentapi.example');
+    const entry = async (tenant: string, trustDomainId: string, spiffeId: string, parentId: string, dnsNames: string[] = []): Promise<string> => {
+      const id = newResourceId('entry');
+      // Appended as they stand: the registry would refuse the reserved ones, the signer must too.
+      const created: EntryCreated = { type: 'entry.created', schemaVersion: 1, data: { trustDomainId, spiffeId, parentId, selectors: ['unix:uid:1000'], x509SvidTtl: null, jwtSvidTtl: null, dnsNames, federatesWith: [], admin: false, downstream: false, hint: null, expiresAt: null, revision: 1 } };
+      const raw: Decider<object, object, EntryCreated> = { aggregateType: ENTRY, initialState: () => ({}), evolve: (state) => state, decide: () => accept(created) };
+      await handleCommand(harness.log, raw, { tenant, aggregateType: ENTRY, aggregateId: id }, {}, context());
+      return id;
+    };
+    const web = await entry(seeded.tenant, seeded.trustDomainId, `spiffe://${TD}/web`, agentId, ['web.internal']);
+    const server = await entry(seeded.tenant, seeded.trustDomainId, `spiffe://${TD}/trustplane/server`, agentId, ['attacker.example']);
+    const otherAgent = await entry(seeded.tenant, seeded.trustDomainId, `spiffe://${TD}/agent/edge/node-j`, agentId);
+    const notMine = await entry(seeded.tenant, seeded.trustDomainId, `spiffe://${TD}/db`, `spiffe://${TD}/agent/edge/someone-else`);
+    const foreign = await entry(other.tenant, other.trustDomainId, 'spiffe://other-agentapi.example/web', 'spiffe://other-agentapi.example/agent/edge/node-m');
+    await eventually(
+      async () => (await harness.db.pool.query('SELECT 1 FROM signer.entries WHERE id = ANY($1)', [[web, server, otherAgent, notMine, foreign]])).rowCount === 5,
+      10_000,
+      'entries projected',
+    );
+
+    const client = bootstrapClient(harness.signer.agentApi.port, seeded.trustDomainId, { key: agentKey.privateKey, chainPem: certificatesPem(attested.response?.svidChain ?? []) });
+    try {
+      const workloadKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const csr = (dnsNames: string[] = []) => buildCsr({ publicKey: spkiOf(workloadKey.publicKey), dnsNames }, keyObjectSigner(workloadKey.privateKey));
+      const params = [
+        { entryId: web, csr: await csr() },
+        { entryId: web, csr: await csr(['attacker.example']) },
+        { entryId: server, csr: await csr() },
+        { entryId: otherAgent, csr: await csr() },
+        { entryId: notMine, csr: await csr() },
+        { entryId: foreign, csr: await csr() },
+        { entryId: newResourceId('entry'), csr: await csr() },
+      ];
+      const response = await new Promise<agentApi.BatchSignX509SvidsResponse>((resolve, reject) =>
+        client.batchSignX509Svids({ params }, new Metadata(), { deadline: Date.now() + 10_000 }, (error, value) => (error ? reject(error) : resolve(value as agentApi.BatchSignX509SvidsResponse))),
+      );
+      assert.deepEqual(
+        response.results.map((r) => r.errorCode),
+        ['', 'CSR_DNS_NAME_NOT_ALLOWED', 'ENTRY_RESERVED', 'ENTRY_RESERVED', 'ENTRY_NOT_AUTHORIZED', 'ENTRY_NOT_AUTHORIZED', 'ENTRY_NOT_AUTHORIZED'],
+      );
+      const leaf = new X509Certificate(response.results[0]?.svidChain[0] ?? Buffer.alloc(0));
+      assert.equal(leaf.subjectAltName, 'URI:spiffe://agentapi.example/web, DNS:web.internal');
+      assert.ok(response.results.slice(1).every((r) => r.svidChain.length === 0), 'nothing signed for the refused ones');
+      const jwt = await new Promise<ServiceError | undefined>((resolve) =>
+        client.mintJwtSvid({ entryId: server, audience: ['x'] }, new Metadata(), { deadline: Date.now() + 10_000 }, (error) => resolve(error ?? undefined)),
+      );
+      assert.equal(jwt?.code, status.PERMISSION_DENIED);
+      assert.match(jwt?.details ?? '', /reserved/);
+    } finally {
+      client.close();
+    }
+  });
+
   it('drops a connection whose client certificate comes from a CA the trust domain does not know', async () => {
     const caKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const now = new Date();
@@ -405,18 +476,16 @@ describe('signer agent API (two replicas on one database and stream)', () => {
       waitMs: number,
     ): Promise<ServiceError | undefined> => {
       const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      const minted = await harness.request<{ ok: boolean; chain: string[] }>('mint-x509', {
-        tenant: seeded.tenant,
-        trustDomainId: seeded.trustDomainId,
+      // Minted by the trust domain's CA directly (no agent was issued it).
+      const { svid } = await harness.signer.ca.mintX509(served(seeded), {
         spiffeId: `spiffe://${TD}/agent/edge/node-a`,
-        publicKey: spkiOf(key.publicKey).toString('base64'),
+        publicKey: spkiOf(key.publicKey),
         ttlSeconds,
       });
-      assert.equal(minted.ok, true);
       await new Promise((resolve) => setTimeout(resolve, waitMs));
       const client = bootstrapClient(harness.signer.agentApi.port, seeded.trustDomainId, {
         key: key.privateKey,
-        chainPem: certificatesPem(minted.chain.map((der) => Buffer.from(der, 'base64'))),
+        chainPem: certificatesPem(svid.chain),
       });
       try {
         return await new Promise<ServiceError | undefined>((resolve) =>

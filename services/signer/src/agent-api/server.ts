@@ -36,6 +36,7 @@ import {
 } from '@trustplane/eventstore';
 import { isKeyManagerError } from '@trustplane/keymanager';
 import { agentApi } from '@trustplane/proto';
+import { isReservedSpiffeId } from '@trustplane/spiffe';
 import {
   AGENT,
   JOIN_TOKEN,
@@ -812,12 +813,6 @@ export class AgentApiServer {
 /** Parent IDs whose entries an agent may serve: its own SPIFFE ID and its cluster's. */
 export function parentIdsOf(agent: AgentRow, td: TrustDomainRow): string[] {
   return [agent.spiffeId, `spiffe://${td.name}/agent/${agent.clusterName}`];
-}
-
-/** SPIFFE IDs workloads may never get through an agent: agents' and the signer's own. */
-export function isReservedSpiffeId(spiffeId: string): boolean {
-  const path = spiffeId.replace(/^spiffe:\/\/[^/]+/, '');
-  return /^\/(agent|spire|trustplane)(\/|$)/.test(path);
 }
 
 function entriesMessage(

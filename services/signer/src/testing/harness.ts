@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { uuidv7 } from '@trustplane/events';
 import { EventLog, handleCommand, type CommandContext } from '@trustplane/eventstore';
-import { DEPLOYMENT, deploymentDecider, TRUST_DOMAIN, trustDomainDecider } from '@trustplane/registry-domain';
+import type { ApiScope } from '@trustplane/events';
+import { API_TOKEN, apiTokenDecider, DEPLOYMENT, deploymentDecider, mintToken, TRUST_DOMAIN, trustDomainDecider } from '@trustplane/registry-domain';
+import type { ApiTokenAuthority } from '@trustplane/signer-api';
 import { newResourceId } from '@trustplane/spiffe';
 import {
   connectTestNats,
@@ -20,7 +22,7 @@ import {
 } from '@trustplane/testkit';
 import type { Logger } from 'pino';
 import { loadSignerConfig } from '../config.js';
-import { startSigner, type SignerServer } from '../server.js';
+import { startSigner, type SignerServer, type StartSignerOptions } from '../server.js';
 
 /** A trust domain seeded for the signer. */
 export interface SeededTrustDomain {
@@ -39,9 +41,12 @@ export interface SignerHarness {
   readonly stream: TestStream;
   readonly keyDir: string;
   signer: SignerServer;
-  seed(trustDomain: string): Promise<SeededTrustDomain>;
+  /** Seeds a managed trust domain; waits for its bundle unless `wait` is false. */
+  seed(trustDomain: string, options?: { wait?: boolean }): Promise<SeededTrustDomain>;
   restart(extraEnv?: Record<string, string>): Promise<void>;
   request<T>(operation: string, body: unknown): Promise<T>;
+  /** An API token of `tenant` in the log, as the authority requests carry (default scope admin). */
+  authority(tenant: string, scopes?: readonly ApiScope[]): Promise<ApiTokenAuthority>;
   close(): Promise<void>;
 }
 
@@ -50,8 +55,47 @@ function context(): CommandContext {
   return { actor: { kind: 'system', id: 'test' }, correlationId: id, causationId: id, now: new Date() };
 }
 
+/**
+ * Appends an API token of `tenant` to the log, as the registry does when one is created, and
+ * returns the authority a registry request on its behalf carries. `at` sets the creation time
+ * (a token with `ttlDays` created long enough ago has expired).
+ */
+export async function seedApiToken(
+  log: EventLog,
+  tenant: string,
+  scopes: readonly ApiScope[] = ['admin'],
+  options: { ttlDays?: number; at?: Date } = {},
+): Promise<ApiTokenAuthority> {
+  const tokenId = newResourceId('apiToken');
+  const minted = mintToken(tokenId);
+  await handleCommand(
+    log,
+    apiTokenDecider,
+    { tenant, aggregateType: API_TOKEN, aggregateId: tokenId },
+    { kind: 'create', name: 'test', scopes, ttlDays: options.ttlDays, salt: minted.salt, hash: minted.hash },
+    { ...context(), ...(options.at === undefined ? {} : { now: options.at }) },
+  );
+  return { kind: 'api-token', tenant, tokenId, scopes: [...scopes] };
+}
+
+/** Appends a managed trust domain and its deployment, as the registry would (no waiting). */
+export async function seedTrustDomain(log: EventLog, trustDomain: string): Promise<SeededTrustDomain> {
+  const tenant = newResourceId('organization');
+  const trustDomainId = newResourceId('trustDomain');
+  const deploymentId = newResourceId('deployment');
+  await handleCommand(log, trustDomainDecider, { tenant, aggregateType: TRUST_DOMAIN, aggregateId: trustDomainId }, { kind: 'create', name: trustDomain, description: '', trustDomainKind: 'managed' }, context());
+  await handleCommand(log, deploymentDecider, { tenant, aggregateType: DEPLOYMENT, aggregateId: deploymentId }, { kind: 'create', trustDomainId, name: 'default', region: '', managed: true }, context());
+  return { tenant, trustDomainId, trustDomain, deploymentId };
+}
+
 /** Starts a signer with its own database, stream, custody directory and (disk) key store. */
-export async function startSignerHarness(label: string, extraEnv: Record<string, string> = {}, logger?: Logger): Promise<SignerHarness> {
+export async function startSignerHarness(
+  label: string,
+  extraEnv: Record<string, string> = {},
+  logger?: Logger,
+  options: Omit<StartSignerOptions, 'logger'> = {},
+): Promise<SignerHarness> {
+  const startOptions: StartSignerOptions = { ...options, ...(logger === undefined ? {} : { logger }) };
   const nc = await connectTestNats();
   const db = await createTestDatabase(label);
   const stream = testStreamSettings(label);
@@ -81,23 +125,24 @@ export async function startSignerHarness(label: string, extraEnv: Record<string,
     db,
     stream,
     keyDir: join(work, 'keys'),
-    signer: await startSigner(loadSignerConfig(env), logger === undefined ? {} : { logger }),
-    async seed(trustDomain) {
-      const tenant = newResourceId('organization');
-      const trustDomainId = newResourceId('trustDomain');
-      const deploymentId = newResourceId('deployment');
-      await handleCommand(log, trustDomainDecider, { tenant, aggregateType: TRUST_DOMAIN, aggregateId: trustDomainId }, { kind: 'create', name: trustDomain, description: '', trustDomainKind: 'managed' }, context());
-      await handleCommand(log, deploymentDecider, { tenant, aggregateType: DEPLOYMENT, aggregateId: deploymentId }, { kind: 'create', trustDomainId, name: 'default', region: '', managed: true }, context());
-      await eventually(async () => (await harness.signer.ca.bundle(tenant, trustDomainId)) !== undefined, 20_000, `bundle of ${trustDomain}`);
-      return { tenant, trustDomainId, trustDomain, deploymentId };
+    signer: await startSigner(loadSignerConfig(env), startOptions),
+    async seed(trustDomain, seedOptions = {}) {
+      const seeded = await seedTrustDomain(log, trustDomain);
+      if (seedOptions.wait !== false) {
+        await eventually(async () => (await harness.signer.ca.bundle(seeded.tenant, seeded.trustDomainId)) !== undefined, 20_000, `bundle of ${trustDomain}`);
+      }
+      return seeded;
     },
     async restart(more = {}) {
       await harness.signer.close();
-      harness.signer = await startSigner(loadSignerConfig({ ...env, ...more }), logger === undefined ? {} : { logger });
+      harness.signer = await startSigner(loadSignerConfig({ ...env, ...more }), startOptions);
     },
     async request<T>(operation: string, body: unknown): Promise<T> {
       const reply = await nc.request(`${stream.subjectPrefix}.cmd.signer.${operation}`, JSON.stringify(body), { timeout: 10_000 });
       return JSON.parse(new TextDecoder().decode(reply.data)) as T;
+    },
+    authority(tenant, scopes) {
+      return seedApiToken(log, tenant, scopes);
     },
     async close() {
       await harness.signer.close();
