@@ -84,6 +84,7 @@ export class ConfigSectionsService {
       };
     }
     const result = await this.commands.run(this.decider, ref, command, context);
+    await this.commands.settle(result.version, { id: ref.aggregateId, location: `/api/v1/config/${target.kind}/${target.id}/${target.section}` });
     return { ...(await this.get(tenant, target)), changed: result.events.length > 0, validateOnly: false };
   }
 
