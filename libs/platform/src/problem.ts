@@ -201,6 +201,10 @@ export function toProblem(error: unknown, instance?: string): ProblemDocument {
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
     return make(statusCode, `HTTP_${statusCode}`, error instanceof Error ? error.message : 'bad request');
   }
+  // Defence in depth: text the database cannot hold is refused by the deciders before it gets
+  // near a query, but should some escape them it is still the caller's input, not a fault.
+  const sqlState = (error as { code?: unknown } | null)?.code;
+  if (sqlState === '22021' || sqlState === '22P05') return make(400, 'TEXT_NOT_STORABLE', 'the request holds text that cannot be stored (NUL or invalid UTF-8)');
   const unavailable = infrastructureFailureOf(error);
   if (unavailable !== undefined) return make(503, unavailable.code, unavailable.detail);
   return make(500, 'INTERNAL', 'internal error');

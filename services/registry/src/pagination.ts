@@ -55,3 +55,10 @@ export function pageOf<R extends { id: unknown }, T>(rows: readonly R[], request
     nextCursor: rows.length > request.limit && last !== undefined ? encodeCursor(String(last.id)) : null,
   };
 }
+
+/** A `true`/`false` query flag (absent = false); anything else is refused, not read as false. */
+export function queryFlag(name: string, value: unknown): boolean {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new ProblemError(400, 'VALIDATION_FAILED', `${name} must be true or false`, [{ field: name, code: 'TYPE_BOOLEAN', message: `${name} must be true or false` }]);
+}

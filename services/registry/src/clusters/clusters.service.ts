@@ -82,6 +82,9 @@ export class ClustersService {
     if (context.idempotencySeed !== undefined && (await this.commands.state(clusterDecider, ref)).phase !== 'absent') {
       throw secretShownOnce(await this.get(tenant, td, id).catch(() => ({ id })));
     }
+    // The input is checked before it is used in any query.
+    const invalid = clusterDecider.decide({ kind: 'create', trustDomainId: '', ...input }, clusterDecider.initialState(), context);
+    if (!invalid.ok) throw invalid.error;
     const trustDomain = await this.db.read(tenant, async (client) => {
       const row = await this.trustDomains.findRow(client, td);
       const taken = await client.query(`SELECT 1 FROM ${this.db.schema}.clusters WHERE trust_domain_id = $1 AND name = $2`, [row['id'], input.name]);

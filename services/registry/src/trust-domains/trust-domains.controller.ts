@@ -3,7 +3,7 @@ import { CLOCK, parseBody, v, type Clock } from '@trustplane/platform';
 import { TRUST_DOMAIN_DESCRIPTION_MAX } from '@trustplane/registry-domain';
 import type { FastifyRequest } from 'fastify';
 import { RequireScope } from '../auth/auth.guard.js';
-import { pageOf, pageRequestOf } from '../pagination.js';
+import { pageOf, pageRequestOf, queryFlag } from '../pagination.js';
 import { commandContextFor, principalOf } from '../request-context.js';
 import { TrustDomainsService } from './trust-domains.service.js';
 
@@ -45,7 +45,7 @@ export class TrustDomainsController {
   async info(@Param('td') td: string, @Query('showDeployments') showDeployments: string | undefined, @Req() request: FastifyRequest) {
     const tenant = principalOf(request).tenant;
     const view = await this.trustDomains.get(tenant, td);
-    if (showDeployments !== 'true') return view;
+    if (!queryFlag('showDeployments', showDeployments)) return view;
     return { ...view, deploymentList: await this.trustDomains.deployments(tenant, td) };
   }
 
@@ -76,6 +76,6 @@ export class TrustDomainsController {
   @HttpCode(204)
   @RequireScope('trust-domains:write')
   async deleteDeployment(@Param('td') td: string, @Param('id') id: string, @Query('force') force: string | undefined, @Req() request: FastifyRequest): Promise<void> {
-    await this.trustDomains.deleteDeployment(principalOf(request).tenant, td, id, force === 'true', commandContextFor(request, this.clock));
+    await this.trustDomains.deleteDeployment(principalOf(request).tenant, td, id, queryFlag('force', force), commandContextFor(request, this.clock));
   }
 }

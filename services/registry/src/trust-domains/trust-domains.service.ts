@@ -163,6 +163,10 @@ export class TrustDomainsService {
     const ref = { tenant, aggregateType: DEPLOYMENT, aggregateId: id };
     const existing = await this.commands.load(deploymentDecider, ref);
     if (existing.state.phase !== 'absent') return this.settledDeployment(tenant, idOrName, id, existing.version);
+    // The input is checked before it is used in any query.
+    const create = { kind: 'create', trustDomainId: '', name: input.name, region: input.region, managed: false } as const;
+    const invalid = deploymentDecider.decide(create, deploymentDecider.initialState(), context);
+    if (!invalid.ok) throw invalid.error;
     const { td, nameTaken } = await this.db.read(tenant, async (client) => {
       const row = await this.findRow(client, idOrName);
       const same = await client.query(`SELECT 1 FROM ${this.db.schema}.deployments WHERE trust_domain_id = $1 AND name = $2`, [row['id'], input.name]);
@@ -177,7 +181,7 @@ export class TrustDomainsService {
     const created = await this.commands.run(
       deploymentDecider,
       ref,
-      { kind: 'create', trustDomainId: String(td['id']), name: input.name, region: input.region, managed: false },
+      { ...create, trustDomainId: String(td['id']) },
       context,
     );
     return this.settledDeployment(tenant, String(td['id']), id, created.version);
