@@ -1156,3 +1156,27 @@ test('agent list: an empty list says so; an unknown agent is the server’s 404'
   assert.equal(missing.code, 1);
   assert.equal(missing.stderr, 'Error: agent ag-zzzzzzzzzz not found (AGENT_NOT_FOUND)\n');
 });
+
+test('202 (committed, not yet visible): tpctl says so, prints a shown-once secret it carries, and exits 0', async () => {
+  const accepted = {
+    id: 'tok-1a2b3c4d5e',
+    status: 'accepted',
+    detail: 'the change is committed; it will be visible shortly',
+    name: 'ci',
+    scopes: ['entries:read'],
+    token: 'tp_tok-1a2b3c4d5e_secret',
+  };
+  const h = harness(() => ({ status: 202, body: accepted }));
+  const human = await h.run('--token', 't', 'token', 'create', '--scopes', 'entries:read', '--name', 'ci');
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /^Accepted: tok-1a2b3c4d5e is committed and will be visible shortly\./);
+  assert.match(human.stdout, /token: tp_tok-1a2b3c4d5e_secret/);
+  assert.match(human.stdout, /shown only once/);
+  const json = await h.run('--token', 't', '-o', 'json', 'token', 'create', '--scopes', 'entries:read', '--name', 'ci');
+  assert.equal(json.code, 0);
+  assert.deepEqual(JSON.parse(json.stdout), accepted);
+  const located = harness(() => ({ status: 202, body: { id: td.id, status: 'accepted', detail: 'x', location: `/api/v1/trust-domains/${td.id}` } }));
+  const created = await located.run('--token', 't', 'trust-domain', 'create', 'example.org');
+  assert.equal(created.code, 0);
+  assert.equal(created.stdout, `Accepted: ${td.id} is committed and will be visible shortly (/api/v1/trust-domains/${td.id}).\n`);
+});

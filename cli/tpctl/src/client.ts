@@ -1,6 +1,6 @@
 // A small fetch-based client for the registry's REST API (docs/api.md): base path /api/v1, bearer
 // token, problem+json errors raised as a typed ApiError, keyset pagination followed to the end.
-import { ApiError, CliError, type FieldProblem } from './errors.js';
+import { AcceptedAnswer, ApiError, CliError, type FieldProblem } from './errors.js';
 import type { Page } from './types.js';
 
 /** The HTTP methods the API uses. */
@@ -121,8 +121,9 @@ export class ApiClient {
     const text = await response.text();
     if (!response.ok) throw problemToError(response.status, response.statusText, text);
     if (response.status === 204 || text.trim() === '') return undefined as T;
+    let parsed: T;
     try {
-      return JSON.parse(text) as T;
+      parsed = JSON.parse(text) as T;
     } catch (error) {
       throw new CliError(
         'BAD_RESPONSE',
@@ -130,6 +131,9 @@ export class ApiClient {
         { cause: error },
       );
     }
+    // Committed, not yet visible: the command cannot render the resource; tpctl shows the answer.
+    if (response.status === 202) throw new AcceptedAnswer(parsed as Record<string, unknown>);
+    return parsed;
   }
 
   /** GET one resource. */

@@ -21,6 +21,11 @@ const needles = new Set<string>();
 const post = (path: string, body: unknown, key?: string): Promise<ApiResponse> =>
   call(h.url, 'POST', path, { token, body, ...(key === undefined ? {} : { headers: { 'idempotency-key': key } }) });
 
+/** 201, or 202 when the read model was slow (on a loaded machine): either way the secret is in it. */
+function assertCreated(response: ApiResponse): void {
+  assert.ok(response.status === 201 || response.status === 202, `${response.status} ${JSON.stringify(response.json)}`);
+}
+
 /** Records an API or join token: the whole string and its secret part. */
 function rememberToken(value: string): void {
   needles.add(value);
@@ -44,19 +49,19 @@ before(async () => {
       done();
     },
   });
-  h = await startRegistryHarness('secrets', { TP_REGISTRY_PROJECTION_WAIT_MS: '300' }, { logger: pino({ level: 'trace' }, sink) });
+  h = await startRegistryHarness('secrets', { TP_REGISTRY_PROJECTION_WAIT_MS: '1000' }, { logger: pino({ level: 'trace' }, sink) });
   token = (await h.organization('Secrets')).token;
 });
 after(async () => h.close());
 
 test('tokens, join tokens and cluster keys: shown once, and repeats with the same key are 409 without the secret', async () => {
   const td = await post('/api/v1/trust-domains', { name: 'secrets.example' });
-  assert.equal(td.status, 201);
+  assertCreated(td);
   const clustersPath = `/api/v1/trust-domains/${td.json.id}/clusters`;
 
   for (const [index, key] of ['cluster-a', undefined].entries()) {
     const created = await post(clustersPath, { name: `c${index}`, platform: 'linux' }, key);
-    assert.equal(created.status, 201);
+    assertCreated(created);
     rememberPrivateKey(created.json.clusterKey.privateKey);
     if (key === undefined) continue;
     const again = await post(clustersPath, { name: `c${index}`, platform: 'linux' }, key);
@@ -68,7 +73,7 @@ test('tokens, join tokens and cluster keys: shown once, and repeats with the sam
   const joinPath = `${clustersPath}/c0/join-tokens`;
   for (const key of ['join-a', 'join-b', undefined]) {
     const issued = await post(joinPath, {}, key);
-    assert.equal(issued.status, 201);
+    assertCreated(issued);
     rememberToken(issued.json.token);
     if (key === undefined) continue;
     const again = await post(joinPath, {}, key);
@@ -79,7 +84,7 @@ test('tokens, join tokens and cluster keys: shown once, and repeats with the sam
   }
   for (const key of ['token-a', 'token-b', undefined]) {
     const issued = await post('/api/v1/tokens', { name: `t-${key ?? 'none'}`, scopes: ['entries:read'] }, key);
-    assert.equal(issued.status, 201);
+    assertCreated(issued);
     rememberToken(issued.json.token);
     if (key === undefined) continue;
     const again = await post('/api/v1/tokens', { name: `t-${key}`, scopes: ['entries:read'] }, key);

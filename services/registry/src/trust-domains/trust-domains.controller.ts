@@ -72,6 +72,12 @@ export class TrustDomainsController {
     return pageOf(all.filter((d) => page.after === null || d.id > page.after), page, (d) => d);
   }
 
+  @Get(':td/deployments/:id')
+  @RequireScope('trust-domains:read')
+  async deployment(@Param('td') td: string, @Param('id') id: string, @Req() request: FastifyRequest) {
+    return this.trustDomains.deployment(principalOf(request).tenant, td, id);
+  }
+
   @Delete(':td/deployments/:id')
   @HttpCode(204)
   @RequireScope('trust-domains:write')

@@ -189,7 +189,7 @@ export class TrustDomainsService {
 
   /** A deployment once the read models show `version` (202 before that; 404 if it is gone). */
   private async settledDeployment(tenant: string, idOrName: string, id: string, version: number): Promise<DeploymentView> {
-    await this.commands.settle(version, { id, location: `${trustDomainLocation(idOrName)}/deployments` });
+    await this.commands.settle(version, { id, location: `${trustDomainLocation(idOrName)}/deployments/${id}` });
     return this.deployment(tenant, idOrName, id);
   }
 
