@@ -20,7 +20,7 @@ interface Seen {
   body: unknown;
 }
 
-type Reply = { status: number; body?: unknown };
+type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
 
 function harness(
   replies: (request: Seen) => Reply,
@@ -51,7 +51,7 @@ function harness(
     const isProblem = reply.status >= 400;
     return new Response(reply.body === undefined ? null : JSON.stringify(reply.body), {
       status: reply.status,
-      headers: { 'content-type': isProblem ? 'application/problem+json' : 'application/json' },
+      headers: { 'content-type': isProblem ? 'application/problem+json' : 'application/json', ...(reply.headers ?? {}) },
     });
   }) as typeof fetch;
   const deps: Deps = {
@@ -1179,4 +1179,18 @@ test('202 (committed, not yet visible): tpctl says so, prints a shown-once secre
   const created = await located.run('--token', 't', 'trust-domain', 'create', 'example.org');
   assert.equal(created.code, 0);
   assert.equal(created.stdout, `Accepted: ${td.id} is committed and will be visible shortly (/api/v1/trust-domains/${td.id}).\n`);
+});
+
+test('503 with Retry-After: a POST is sent again with the same Idempotency-Key; other methods are not', async () => {
+  const unavailable: Reply = { status: 503, body: { status: 503, code: 'EVENT_LOG_UNAVAILABLE', detail: 'retry' }, headers: { 'retry-after': '0' } };
+  let posts = 0;
+  const h = harness((request) => (request.method === 'POST' && ++posts === 1 ? unavailable : request.method === 'POST' ? { status: 201, body: td } : unavailable));
+  const created = await h.run('--token', 't', 'trust-domain', 'create', 'example.org');
+  assert.equal(created.code, 0, created.stderr);
+  assert.equal(h.seen.length, 2);
+  assert.equal(h.seen[0]?.headers['idempotency-key'], h.seen[1]?.headers['idempotency-key']);
+  const deleted = await h.run('--token', 't', 'entry', 'delete', 'e-0123456789');
+  assert.equal(deleted.code, 1);
+  assert.match(deleted.stderr, /EVENT_LOG_UNAVAILABLE/);
+  assert.equal(h.seen.filter((r) => r.method === 'DELETE').length, 1, 'a DELETE is not repeated');
 });

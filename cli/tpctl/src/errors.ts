@@ -76,6 +76,8 @@ export class ApiError extends Error {
     readonly errors: FieldProblem[] = [],
     /** The whole problem document as received, or null when the body was not JSON. */
     readonly problem: Record<string, unknown> | null = null,
+    /** The `Retry-After` header (seconds), when the server sent one. */
+    readonly retryAfter?: string,
   ) {
     super(`${detail} (${code})`);
   }

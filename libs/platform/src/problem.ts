@@ -69,10 +69,12 @@ const NATS_UNAVAILABLE_NAMES: ReadonlySet<string> = new Set([
   'DrainingConnectionError',
   'NoResponders',
   'NoRespondersError',
+  // JetStream answers no one: not enabled, or not ready (e.g. no meta leader after a restart).
+  'JetStreamNotEnabled',
 ]);
 /** SQLSTATE classes (and codes) of PostgreSQL that mean "the database cannot serve right now". */
 const PG_UNAVAILABLE_CLASSES: readonly string[] = ['08', '53', '58'];
-const PG_UNAVAILABLE_CODES: ReadonlySet<string> = new Set(['57P01', '57P02', '57P03', '40001', '40P01']);
+const PG_UNAVAILABLE_CODES: ReadonlySet<string> = new Set(['57P01', '57P02', '57P03', '57014', '40001', '40P01']);
 /** Socket-level failures of any client (errno codes). */
 const SOCKET_ERRNOS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 const PG_CLIENT_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly/i;

@@ -72,8 +72,14 @@ export class TrustDomainsService {
       try {
         current = await this.commands.run(trustDomainDecider, ref, create, context);
       } catch (error) {
-        await this.commands.run(trustDomainNameDecider, nameRef, { kind: 'release', trustDomainId: id }, context);
-        throw error;
+        // A concurrent repeat of this request (same key, same id) may have created it meanwhile:
+        // then the name is rightly held. Otherwise the reservation is undone.
+        const now = await this.commands.load(trustDomainDecider, ref);
+        if (now.state.phase !== 'live') {
+          await this.commands.run(trustDomainNameDecider, nameRef, { kind: 'release', trustDomainId: id }, context);
+          throw error;
+        }
+        current = now;
       }
     }
     let version = Math.max(reserved.version, current.version);
