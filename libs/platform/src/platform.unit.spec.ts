@@ -19,6 +19,10 @@ import {
   toProblem,
 } from './index.js';
 import { DomainError } from '@trustplane/events';
+import { EventStoreError } from '@trustplane/eventstore';
+import { JetStreamApiError } from '@nats-io/jetstream';
+import { ClosedConnectionError, NoRespondersError, RequestError, TimeoutError } from '@nats-io/transport-node';
+import pg from 'pg';
 
 const schema = { ...commonConfigSchema, port: field.int('TP_DEMO_PORT', 'port', { default: 8080, min: 0, max: 65535 }) };
 const sources = (env: Record<string, string>) => ({ env, ownedPrefixes: ['TP_'], foreignPrefixes: ['TP_SIGNER_'] });
@@ -93,14 +97,10 @@ test('problems: domain errors map to statuses with their stable code; internals 
   assert.equal(internal.detail, 'internal error');
 });
 
-test('problems: infrastructure failures are 503 with Retry-After, by the one edge rule', async () => {
-  const { TimeoutError, ClosedConnectionError, NoRespondersError, RequestError } = await import('@nats-io/transport-node');
-  const { JetStreamApiError } = await import('@nats-io/jetstream');
-  const { DatabaseError } = await import('pg');
-  const { EventStoreError } = await import('@trustplane/eventstore');
+test('problems: infrastructure failures are 503 with Retry-After, by the one edge rule', () => {
   const appendFailed = (cause: unknown) => new EventStoreError('APPEND_FAILED', 'append to x failed', { cause });
   const insufficient = new JetStreamApiError({ code: 503, err_code: 10047, description: 'insufficient resources' });
-  const adminShutdown = Object.assign(new DatabaseError('terminating connection due to administrator command', 0, 'error'), { code: '57P01' });
+  const adminShutdown = Object.assign(new pg.DatabaseError('terminating connection due to administrator command', 0, 'error'), { code: '57P01' });
   const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
   const cases: [unknown, string][] = [
     [appendFailed(new TimeoutError()), 'EVENT_LOG_UNAVAILABLE'],
@@ -124,7 +124,7 @@ test('problems: infrastructure failures are 503 with Retry-After, by the one edg
   assert.equal(toProblem(appendFailed(badRequest)).status, 500);
   assert.equal(toProblem(new TypeError('x is undefined')).status, 500);
   assert.equal(retryAfterOf(new TypeError('x'), toProblem(new TypeError('x'))), undefined);
-  const nul = Object.assign(new DatabaseError('invalid byte sequence for encoding "UTF8": 0x00', 0, 'error'), { code: '22021' });
+  const nul = Object.assign(new pg.DatabaseError('invalid byte sequence for encoding "UTF8": 0x00', 0, 'error'), { code: '22021' });
   assert.equal(toProblem(nul).status, 400);
 });
 

@@ -7,6 +7,7 @@
 // reconciler, so the name can be used again.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { EventLog } from '@trustplane/eventstore';
@@ -90,7 +91,7 @@ async function retryWhileInProgress(path: string, body: unknown, key: string): P
 async function eventsOf(type: string): Promise<DomainEnvelope[]> {
   const found: DomainEnvelope[] = [];
   const last = await log.lastSequence();
-  const jsm = await import('@nats-io/jetstream').then((m) => m.jetstreamManager(nc));
+  const jsm = await jetstreamManager(nc);
   for (let seq = 1; seq <= last; seq++) {
     const message = await jsm.streams.getMessage(stream.streamName, { seq });
     const event = JSON.parse(new TextDecoder().decode(message?.data)) as DomainEnvelope;

@@ -4,6 +4,7 @@
 // first run created (its id derives from the key) instead of creating a second one.
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { Clock } from '@trustplane/platform';
 import { Reconciler } from './reconciler/reconciler.js';
 import { requestFingerprint } from './request-context.js';
@@ -23,7 +24,7 @@ const entry = (name: string) => ({ spiffeId: `spiffe://idem.example/${name}`, pa
 async function eventsOfType(type: string): Promise<number> {
   let count = 0;
   const last = await h.log.lastSequence();
-  const jsm = await import('@nats-io/jetstream').then((m) => m.jetstreamManager(h.nc));
+  const jsm = await jetstreamManager(h.nc);
   for (let seq = 1; seq <= last; seq++) {
     const message = await jsm.streams.getMessage(h.stream.streamName, { seq });
     if ((JSON.parse(new TextDecoder().decode(message?.data)) as { type: string }).type === type) count++;
