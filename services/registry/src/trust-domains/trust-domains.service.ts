@@ -64,7 +64,8 @@ export class TrustDomainsService {
     const invalid = trustDomainDecider.decide(create, trustDomainDecider.initialState(), context);
     if (!invalid.ok) throw invalid.error;
     const ref: AggregateRef = { tenant, aggregateType: TRUST_DOMAIN, aggregateId: id };
-    let current = await this.commands.load(trustDomainDecider, ref);
+    // A fresh random id has nothing in the log; a derived one may (a repeat of this request).
+    let current = context.idempotencySeed === undefined ? { state: trustDomainDecider.initialState(), version: 0 } : await this.commands.load(trustDomainDecider, ref);
     if (current.state.phase === 'deleted') throw new DomainError('TRUST_DOMAIN_CREATION_ABANDONED', 'the trust domain this request created was deleted (or its creation abandoned); send the request again with a new Idempotency-Key', 'conflict');
     const nameRef = { tenant, aggregateType: TRUST_DOMAIN_NAME, aggregateId: trustDomainNameKey(input.name) };
     const reserved = await this.commands.run(trustDomainNameDecider, nameRef, { kind: 'reserve', name: input.name, trustDomainId: id }, context);
@@ -167,8 +168,8 @@ export class TrustDomainsService {
   async createDeployment(tenant: string, idOrName: string, input: { name: string; region: string }, context: WriteContext): Promise<DeploymentView> {
     const id = newIdFor('deployment', context);
     const ref = { tenant, aggregateType: DEPLOYMENT, aggregateId: id };
-    const existing = await this.commands.load(deploymentDecider, ref);
-    if (existing.state.phase !== 'absent') return this.settledDeployment(tenant, idOrName, id, existing.version);
+    const existing = context.idempotencySeed === undefined ? undefined : await this.commands.load(deploymentDecider, ref);
+    if (existing !== undefined && existing.state.phase !== 'absent') return this.settledDeployment(tenant, idOrName, id, existing.version);
     // The input is checked before it is used in any query.
     const create = { kind: 'create', trustDomainId: '', name: input.name, region: input.region, managed: false } as const;
     const invalid = deploymentDecider.decide(create, deploymentDecider.initialState(), context);
