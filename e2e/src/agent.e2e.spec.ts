@@ -192,7 +192,7 @@ before(async () => {
   stream = testStreamSettings('e2e_agent');
   log = await EventLog.open(nc, stream);
   const minted = mintToken(authority.tokenId);
-  await handleCommand(log, apiTokenDecider, { tenant, aggregateType: API_TOKEN, aggregateId: authority.tokenId }, { kind: 'create', name: 'e2e', scopes: ['admin'], ttlDays: undefined, salt: minted.salt, hash: minted.hash }, context());
+  await handleCommand(log, apiTokenDecider, { tenant, aggregateType: API_TOKEN, aggregateId: authority.tokenId }, { kind: 'create', name: 'e2e', scopes: ['admin'], ttlDays: undefined, salt: minted.salt, hash: minted.hash, authority: { kind: 'host' } }, context());
   signerPort = await freePort();
   agentPort = await freePort();
   signerEnv = {

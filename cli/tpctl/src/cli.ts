@@ -8,7 +8,8 @@ import { registerEntry } from './commands/entry.js';
 import { registerOrg } from './commands/org.js';
 import { registerToken } from './commands/token.js';
 import { registerTrustDomain } from './commands/trust-domain.js';
-import { renderError } from './errors.js';
+import { AcceptedAnswer, renderAccepted, renderError } from './errors.js';
+import { renderJson } from './format.js';
 import { Invocation, type Deps } from './runtime.js';
 
 /** tpctl's version. */
@@ -67,6 +68,10 @@ export async function run(args: readonly string[], deps: Deps): Promise<number> 
   } catch (error) {
     // Commander already printed its own message (usage errors, --help, --version).
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
+    if (error instanceof AcceptedAnswer) {
+      deps.stdout(program.opts<{ output?: string }>().output === 'json' ? renderJson(error.answer) : renderAccepted(error.answer));
+      return 0;
+    }
     deps.stderr(renderError(error));
     return 1;
   }

@@ -20,7 +20,7 @@ interface Seen {
   body: unknown;
 }
 
-type Reply = { status: number; body?: unknown };
+type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
 
 function harness(
   replies: (request: Seen) => Reply,
@@ -51,7 +51,7 @@ function harness(
     const isProblem = reply.status >= 400;
     return new Response(reply.body === undefined ? null : JSON.stringify(reply.body), {
       status: reply.status,
-      headers: { 'content-type': isProblem ? 'application/problem+json' : 'application/json' },
+      headers: { 'content-type': isProblem ? 'application/problem+json' : 'application/json', ...(reply.headers ?? {}) },
     });
   }) as typeof fetch;
   const deps: Deps = {
@@ -1155,4 +1155,42 @@ test('agent list: an empty list says so; an unknown agent is the server’s 404'
   const missing = await h.run('agent', 'show', 'ag-zzzzzzzzzz');
   assert.equal(missing.code, 1);
   assert.equal(missing.stderr, 'Error: agent ag-zzzzzzzzzz not found (AGENT_NOT_FOUND)\n');
+});
+
+test('202 (committed, not yet visible): tpctl says so, prints a shown-once secret it carries, and exits 0', async () => {
+  const accepted = {
+    id: 'tok-1a2b3c4d5e',
+    status: 'accepted',
+    detail: 'the change is committed; it will be visible shortly',
+    name: 'ci',
+    scopes: ['entries:read'],
+    token: 'tp_tok-1a2b3c4d5e_secret',
+  };
+  const h = harness(() => ({ status: 202, body: accepted }));
+  const human = await h.run('--token', 't', 'token', 'create', '--scopes', 'entries:read', '--name', 'ci');
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /^Accepted: tok-1a2b3c4d5e is committed and will be visible shortly\./);
+  assert.match(human.stdout, /token: tp_tok-1a2b3c4d5e_secret/);
+  assert.match(human.stdout, /shown only once/);
+  const json = await h.run('--token', 't', '-o', 'json', 'token', 'create', '--scopes', 'entries:read', '--name', 'ci');
+  assert.equal(json.code, 0);
+  assert.deepEqual(JSON.parse(json.stdout), accepted);
+  const located = harness(() => ({ status: 202, body: { id: td.id, status: 'accepted', detail: 'x', location: `/api/v1/trust-domains/${td.id}` } }));
+  const created = await located.run('--token', 't', 'trust-domain', 'create', 'example.org');
+  assert.equal(created.code, 0);
+  assert.equal(created.stdout, `Accepted: ${td.id} is committed and will be visible shortly (/api/v1/trust-domains/${td.id}).\n`);
+});
+
+test('503 with Retry-After: a POST is sent again with the same Idempotency-Key; other methods are not', async () => {
+  const unavailable: Reply = { status: 503, body: { status: 503, code: 'EVENT_LOG_UNAVAILABLE', detail: 'retry' }, headers: { 'retry-after': '0' } };
+  let posts = 0;
+  const h = harness((request) => (request.method === 'POST' && ++posts === 1 ? unavailable : request.method === 'POST' ? { status: 201, body: td } : unavailable));
+  const created = await h.run('--token', 't', 'trust-domain', 'create', 'example.org');
+  assert.equal(created.code, 0, created.stderr);
+  assert.equal(h.seen.length, 2);
+  assert.equal(h.seen[0]?.headers['idempotency-key'], h.seen[1]?.headers['idempotency-key']);
+  const deleted = await h.run('--token', 't', 'entry', 'delete', 'e-0123456789');
+  assert.equal(deleted.code, 1);
+  assert.match(deleted.stderr, /EVENT_LOG_UNAVAILABLE/);
+  assert.equal(h.seen.filter((r) => r.method === 'DELETE').length, 1, 'a DELETE is not repeated');
 });

@@ -1,6 +1,6 @@
 // A small fetch-based client for the registry's REST API (docs/api.md): base path /api/v1, bearer
 // token, problem+json errors raised as a typed ApiError, keyset pagination followed to the end.
-import { ApiError, CliError, type FieldProblem } from './errors.js';
+import { AcceptedAnswer, ApiError, CliError, type FieldProblem } from './errors.js';
 import type { Page } from './types.js';
 
 /** The HTTP methods the API uses. */
@@ -23,7 +23,14 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** `User-Agent` header. */
   userAgent?: string;
+  /** Waits before a retry (injected in tests). */
+  sleep?: (ms: number) => Promise<void>;
 }
+
+/** How often a GET or POST answered 503 is sent again (a POST with the same Idempotency-Key). */
+const UNAVAILABLE_RETRIES = 3;
+/** The longest `Retry-After` honoured; a longer one is reported instead of waited for. */
+const MAX_RETRY_AFTER_SECONDS = 10;
 
 /** Largest page the API serves. */
 const PAGE_LIMIT = 200;
@@ -43,7 +50,7 @@ export function apiUrl(server: string, path: string, query: Query = {}): string 
 }
 
 /** Turns a non-2xx response body into an ApiError (problem+json when it is one). */
-export function problemToError(status: number, statusText: string, body: string): ApiError {
+export function problemToError(status: number, statusText: string, body: string, retryAfter?: string): ApiError {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -59,10 +66,10 @@ export function problemToError(status: number, statusText: string, body: string)
         : typeof problem['title'] === 'string' && problem['title'] !== ''
           ? problem['title']
           : statusText || `HTTP ${status}`;
-    return new ApiError(status, code, detail, fieldProblems(problem['errors']), problem);
+    return new ApiError(status, code, detail, fieldProblems(problem['errors']), problem, retryAfter);
   }
   const text = body.trim().split('\n')[0]?.slice(0, 200) ?? '';
-  return new ApiError(status, `HTTP_${status}`, text || statusText || `HTTP ${status}`);
+  return new ApiError(status, `HTTP_${status}`, text || statusText || `HTTP ${status}`, [], null, retryAfter);
 }
 
 function fieldProblems(value: unknown): FieldProblem[] {
@@ -84,8 +91,25 @@ function fieldProblems(value: unknown): FieldProblem[] {
 export class ApiClient {
   constructor(private readonly options: ClientOptions) {}
 
-  /** Sends one request and returns the parsed JSON body; throws ApiError or CliError. */
-  async request<T>(
+  /**
+   * Sends a request and returns the parsed JSON body; throws ApiError or CliError. A GET or POST
+   * answered 503 with a short `Retry-After` is sent again: a POST carries the same
+   * Idempotency-Key, so the retry never creates a second resource.
+   */
+  async request<T>(method: HttpMethod, path: string, options: { query?: Query; body?: unknown } = {}): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.requestOnce<T>(method, path, options);
+      } catch (error) {
+        const retryAfter = error instanceof ApiError && error.status === 503 ? Number(error.retryAfter ?? NaN) : NaN;
+        const retryable = (method === 'GET' || method === 'POST') && attempt < UNAVAILABLE_RETRIES;
+        if (!retryable || !(retryAfter >= 0 && retryAfter <= MAX_RETRY_AFTER_SECONDS)) throw error;
+        await (this.options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))))(retryAfter * 1000);
+      }
+    }
+  }
+
+  private async requestOnce<T>(
     method: HttpMethod,
     path: string,
     options: { query?: Query; body?: unknown } = {},
@@ -119,10 +143,11 @@ export class ApiClient {
       );
     }
     const text = await response.text();
-    if (!response.ok) throw problemToError(response.status, response.statusText, text);
+    if (!response.ok) throw problemToError(response.status, response.statusText, text, response.headers.get('retry-after') ?? undefined);
     if (response.status === 204 || text.trim() === '') return undefined as T;
+    let parsed: T;
     try {
-      return JSON.parse(text) as T;
+      parsed = JSON.parse(text) as T;
     } catch (error) {
       throw new CliError(
         'BAD_RESPONSE',
@@ -130,6 +155,9 @@ export class ApiClient {
         { cause: error },
       );
     }
+    // Committed, not yet visible: the command cannot render the resource; tpctl shows the answer.
+    if (response.status === 202) throw new AcceptedAnswer(parsed as Record<string, unknown>);
+    return parsed;
   }
 
   /** GET one resource. */

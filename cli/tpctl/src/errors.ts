@@ -31,6 +31,27 @@ export class CliError extends Error {
   }
 }
 
+/**
+ * The server answered 202: the change is committed but not yet visible, so the command cannot
+ * show the resource as usual. Not a failure: tpctl prints the answer (which carries a shown-once
+ * secret when the request created one) and exits 0.
+ */
+export class AcceptedAnswer extends Error {
+  override readonly name = 'AcceptedAnswer';
+  constructor(readonly answer: Readonly<Record<string, unknown>>) {
+    super('accepted');
+  }
+}
+
+/** How tpctl prints a 202 answer in table mode: what was committed, where it will show, and any secret. */
+export function renderAccepted(answer: Readonly<Record<string, unknown>>): string {
+  const { id, location, status: _status, detail: _detail, ...rest } = answer;
+  const lines = [`Accepted: ${String(id)} is committed and will be visible shortly${typeof location === 'string' ? ` (${location})` : ''}.`];
+  for (const [key, value] of Object.entries(rest)) lines.push(`${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  if ('token' in rest || 'clusterKey' in rest) lines.push('', 'Store the secret above now: it is shown only once and cannot be retrieved again.');
+  return lines.join('\n') + '\n';
+}
+
 /** One field-level validation problem (`errors[]` of a VALIDATION_FAILED problem). */
 export interface FieldProblem {
   /** The offending field (JSON path). */
@@ -55,6 +76,8 @@ export class ApiError extends Error {
     readonly errors: FieldProblem[] = [],
     /** The whole problem document as received, or null when the body was not JSON. */
     readonly problem: Record<string, unknown> | null = null,
+    /** The `Retry-After` header (seconds), when the server sent one. */
+    readonly retryAfter?: string,
   ) {
     super(`${detail} (${code})`);
   }

@@ -18,7 +18,19 @@ export {
   type NatsSession,
   type NatsSettings,
 } from './connections.js';
-export { ProblemError, ProblemFilter, toProblem, type ProblemDocument, type FieldProblem } from './problem.js';
+export {
+  AcceptedPending,
+  INFRASTRUCTURE_RETRY_AFTER_SECONDS,
+  ProblemError,
+  ProblemFilter,
+  RetryableProblemError,
+  infrastructureFailureOf,
+  retryAfterOf,
+  toProblem,
+  type InfrastructureFailure,
+  type ProblemDocument,
+  type FieldProblem,
+} from './problem.js';
 export * from './tokens.js';
 export {
   PlatformModule,
@@ -27,7 +39,7 @@ export {
   type PlatformSettings,
   type HostedProjection,
 } from './platform.module.js';
-export { createHttpService, routesOf, type HttpServiceOptions, type RegisteredRoute } from './http.js';
+export { MAX_JSON_DEPTH, MAX_PARAM_LENGTH, createHttpService, jsonDepthExceeds, routesOf, type HttpServiceOptions, type RegisteredRoute } from './http.js';
 export { v, parseBody, type Validator } from './validation.js';
 export { Public, PUBLIC_ROUTE } from './public-route.js';
 export { runService, type StartedService } from './run-service.js';

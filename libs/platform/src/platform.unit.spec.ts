@@ -5,8 +5,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { commonConfigSchema, ConfigError, field, loadConfig, REDACTED_PATHS, redactUrl, runReadinessChecks, toProblem } from './index.js';
+import {
+  commonConfigSchema,
+  ConfigError,
+  field,
+  INFRASTRUCTURE_RETRY_AFTER_SECONDS,
+  jsonDepthExceeds,
+  loadConfig,
+  REDACTED_PATHS,
+  redactUrl,
+  retryAfterOf,
+  runReadinessChecks,
+  toProblem,
+} from './index.js';
 import { DomainError } from '@trustplane/events';
+import { EventStoreError } from '@trustplane/eventstore';
+import { JetStreamApiError } from '@nats-io/jetstream';
+import { ClosedConnectionError, NoRespondersError, RequestError, TimeoutError } from '@nats-io/transport-node';
+import pg from 'pg';
 
 const schema = { ...commonConfigSchema, port: field.int('TP_DEMO_PORT', 'port', { default: 8080, min: 0, max: 65535 }) };
 const sources = (env: Record<string, string>) => ({ env, ownedPrefixes: ['TP_'], foreignPrefixes: ['TP_SIGNER_'] });
@@ -93,4 +109,42 @@ test('problems: domain errors map to statuses with their stable code; internals 
   const internal = toProblem(new Error('password=hunter2 at db'));
   assert.equal(internal.status, 500);
   assert.equal(internal.detail, 'internal error');
+});
+
+test('problems: infrastructure failures are 503 with Retry-After, by the one edge rule', () => {
+  const appendFailed = (cause: unknown) => new EventStoreError('APPEND_FAILED', 'append to x failed', { cause });
+  const insufficient = new JetStreamApiError({ code: 503, err_code: 10047, description: 'insufficient resources' });
+  const adminShutdown = Object.assign(new pg.DatabaseError('terminating connection due to administrator command', 0, 'error'), { code: '57P01' });
+  const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+  const cases: [unknown, string][] = [
+    [appendFailed(new TimeoutError()), 'EVENT_LOG_UNAVAILABLE'],
+    [appendFailed(insufficient), 'EVENT_LOG_UNAVAILABLE'],
+    [appendFailed(new ClosedConnectionError()), 'EVENT_LOG_UNAVAILABLE'],
+    [new RequestError('no responders', { cause: new NoRespondersError('tp.cmd.x') }), 'MESSAGE_BUS_UNAVAILABLE'],
+    [adminShutdown, 'DATABASE_UNAVAILABLE'],
+    [new Error('timeout exceeded when trying to connect'), 'DATABASE_UNAVAILABLE'],
+    [new Error('Connection terminated unexpectedly'), 'DATABASE_UNAVAILABLE'],
+    [refused, 'DEPENDENCY_UNAVAILABLE'],
+  ];
+  for (const [error, code] of cases) {
+    const problem = toProblem(error);
+    assert.equal(problem.status, 503, code);
+    assert.equal(problem.code, code);
+    assert.equal(retryAfterOf(error, problem), INFRASTRUCTURE_RETRY_AFTER_SECONDS);
+    assert.doesNotMatch(problem.detail, /127\.0\.0\.1|ECONNREFUSED/);
+  }
+  // A JetStream refusal of the request itself, a bug, or a constraint violation stays what it is.
+  const badRequest = new JetStreamApiError({ code: 400, err_code: 10052, description: 'invalid request' });
+  assert.equal(toProblem(appendFailed(badRequest)).status, 500);
+  assert.equal(toProblem(new TypeError('x is undefined')).status, 500);
+  assert.equal(retryAfterOf(new TypeError('x'), toProblem(new TypeError('x'))), undefined);
+  const nul = Object.assign(new pg.DatabaseError('invalid byte sequence for encoding "UTF8": 0x00', 0, 'error'), { code: '22021' });
+  assert.equal(toProblem(nul).status, 400);
+});
+
+test('JSON depth is measured without recursion; brackets inside strings do not count', () => {
+  assert.equal(jsonDepthExceeds('{"a":[1,{"b":[]}]}', 4), false);
+  assert.equal(jsonDepthExceeds('{"a":[1,{"b":[]}]}', 3), true);
+  assert.equal(jsonDepthExceeds(`{"s":"${'['.repeat(100)}\\"{"}`, 1), false);
+  assert.equal(jsonDepthExceeds('['.repeat(1_000_000) + ']'.repeat(1_000_000), 32), true);
 });

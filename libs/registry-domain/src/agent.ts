@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   accept,
   assertNever,
@@ -10,7 +9,9 @@ import {
   type AgentRenewed,
   type Decider,
 } from '@trustplane/events';
-import { RESOURCE_ID_ALPHABET, RESOURCE_ID_PREFIXES, RESOURCE_ID_RANDOM_LENGTH, spiffeIdFromParts } from '@trustplane/spiffe';
+import { RESOURCE_ID_PREFIXES, RESOURCE_ID_RANDOM_LENGTH, spiffeIdFromParts } from '@trustplane/spiffe';
+import { derivedResourceSuffix } from './ids.js';
+import { checkTextField } from './text.js';
 
 /** Aggregate type of node agents. */
 export const AGENT = 'agent';
@@ -18,6 +19,8 @@ export const AGENT = 'agent';
 export const AGENT_ATTESTATION_METHODS: readonly AgentAttestationMethod[] = ['join_token', 'cluster_key'];
 /** Longest node name. */
 export const NODE_NAME_MAX = 63;
+/** Longest ban reason. */
+export const BAN_REASON_MAX = 500;
 // Lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit: a DNS label
 // or a short host name, and always a valid SPIFFE ID path segment (never `.` or `..`).
 const NODE_NAME_PATTERN = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
@@ -83,16 +86,7 @@ export function isValidNodeName(nodeName: string): boolean {
  * Deterministic, so a node that attests again keeps its id.
  */
 export function agentIdFor(clusterId: string, nodeName: string): string {
-  let digest = createHash('sha256').update(`${clusterId}/${nodeName}`, 'utf8').digest();
-  let out = '';
-  for (;;) {
-    for (const b of digest) {
-      if (out.length === RESOURCE_ID_RANDOM_LENGTH) return RESOURCE_ID_PREFIXES.agent + out;
-      if (b < 252) out += RESOURCE_ID_ALPHABET[b % 36];
-    }
-    if (out.length === RESOURCE_ID_RANDOM_LENGTH) return RESOURCE_ID_PREFIXES.agent + out;
-    digest = createHash('sha256').update(digest).digest();
-  }
+  return RESOURCE_ID_PREFIXES.agent + derivedResourceSuffix(`${clusterId}/${nodeName}`);
 }
 
 /** True when `input` is a well-formed agent id. */
@@ -181,9 +175,10 @@ export const agentDecider: Decider<AgentState, AgentCommand, AgentEvent> = {
       }
       case 'ban': {
         if (state.phase === 'absent') return reject(notFound());
+        const reason = checkTextField('AGENT_BAN_REASON_INVALID', 'reason', command.reason, { maxLength: BAN_REASON_MAX, multiline: true });
+        if (reason instanceof DomainError) return reject(reason);
         if (state.phase === 'banned') return accept();
-        if (command.reason.length > 500) return reject(new DomainError('AGENT_BAN_REASON_INVALID', 'reason must be at most 500 characters'));
-        return accept({ type: 'agent.banned', schemaVersion: 1, data: { reason: command.reason } });
+        return accept({ type: 'agent.banned', schemaVersion: 1, data: { reason } });
       }
       default:
         return assertNever(command, 'agent command');

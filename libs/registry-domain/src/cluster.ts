@@ -12,6 +12,7 @@ import {
   type Decider,
   type EventDraft,
 } from '@trustplane/events';
+import { checkConfigDocument, checkTextField, refuseIdLikeName } from './text.js';
 
 /** Aggregate type of clusters. */
 export const CLUSTER = 'cluster';
@@ -19,6 +20,8 @@ export const CLUSTER = 'cluster';
 export const CLUSTER_PLATFORMS: readonly ClusterPlatform[] = ['k8s', 'linux', 'vm', 'other'];
 /** How many configuration versions are kept per cluster. */
 export const CLUSTER_CONFIG_VERSIONS_KEPT = 10;
+/** Longest cluster description. */
+export const CLUSTER_DESCRIPTION_MAX = 1024;
 const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** Events of a cluster. */
@@ -91,15 +94,18 @@ export const clusterDecider: Decider<ClusterState, ClusterCommand, ClusterEvent>
         if (!NAME_PATTERN.test(command.name)) {
           return reject(new DomainError('CLUSTER_NAME_INVALID', 'cluster name must be a lowercase DNS label (a-z, 0-9, "-", 1–63 characters)'));
         }
+        const idLike = refuseIdLikeName('CLUSTER_NAME_INVALID', 'name', command.name);
+        if (idLike !== undefined) return reject(idLike);
         if (!(CLUSTER_PLATFORMS as readonly string[]).includes(command.platform)) {
           return reject(new DomainError('CLUSTER_PLATFORM_INVALID', `platform must be one of ${CLUSTER_PLATFORMS.join(', ')}`));
         }
-        if (command.description.length > 1024) return reject(new DomainError('CLUSTER_DESCRIPTION_INVALID', 'description must be at most 1024 characters'));
+        const description = checkTextField('CLUSTER_DESCRIPTION_INVALID', 'description', command.description, { maxLength: CLUSTER_DESCRIPTION_MAX, multiline: true });
+        if (description instanceof DomainError) return reject(description);
         if (command.key !== undefined && !isValidKey(command.key)) return reject(keyInvalid());
         const created: EventDraft<ClusterEvent> = {
           type: 'cluster.created',
           schemaVersion: 1,
-          data: { trustDomainId: command.trustDomainId, name: command.name, platform: command.platform as ClusterPlatform, description: command.description },
+          data: { trustDomainId: command.trustDomainId, name: command.name, platform: command.platform as ClusterPlatform, description },
         };
         if (command.key === undefined) return accept(created);
         return accept(created, keyRegistered(command.trustDomainId, command.key));
@@ -124,13 +130,16 @@ export const clusterDecider: Decider<ClusterState, ClusterCommand, ClusterEvent>
           return reject(new DomainError('CLUSTER_NOT_DISABLED', `cluster ${state.name} is active; disable it before deleting it`, 'conflict'));
         }
         return accept({ type: 'cluster.deleted', schemaVersion: 1, data: { trustDomainId: state.trustDomainId } });
-      case 'add-config-version':
+      case 'add-config-version': {
         if (!isLive(state)) return reject(notFound());
+        const config = checkConfigDocument('CLUSTER_CONFIG_INVALID', 'config', command.config);
+        if (config instanceof DomainError) return reject(config);
         return accept({
           type: 'cluster.config_version_added',
           schemaVersion: 1,
-          data: { trustDomainId: state.trustDomainId, versionId: command.versionId, config: command.config },
+          data: { trustDomainId: state.trustDomainId, versionId: command.versionId, config },
         });
+      }
       default:
         return assertNever(command, 'cluster command');
     }

@@ -7,6 +7,7 @@ import {
   type ConfigTargetKind,
   type Decider,
 } from '@trustplane/events';
+import { checkConfigDocument } from './text.js';
 
 /** Aggregate type of config sections (one instance per target and section). */
 export const CONFIG_SECTION = 'configsection';
@@ -182,7 +183,9 @@ export function configSectionDecider(validators: ConfigSectionValidators): Decid
           if (!(CONFIG_SCHEMAS as readonly string[]).includes(command.schema)) {
             return reject(invalid([{ field: 'schema', code: 'ENUM', message: `must be one of ${CONFIG_SCHEMAS.join(', ')}` }]));
           }
-          const validated = validate(command.spec);
+          const spec = checkConfigDocument('CONFIG_INVALID', 'spec', command.spec);
+          if (spec instanceof DomainError) return reject(spec);
+          const validated = validate(spec);
           if (!validated.ok) return reject(invalid(validated.errors));
           if (state.phase === 'set' && (state.targetId !== command.targetId || state.targetKind !== command.targetKind || state.section !== command.section)) {
             return reject(new DomainError('CONFIG_TARGET_MISMATCH', 'this config section belongs to another target', 'conflict'));

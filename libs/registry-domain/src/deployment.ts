@@ -7,9 +7,12 @@ import {
   type DeploymentCreated,
   type DeploymentDeleted,
 } from '@trustplane/events';
+import { checkTextField, refuseIdLikeName } from './text.js';
 
 /** Aggregate type of trust domain deployments. */
 export const DEPLOYMENT = 'deployment';
+/** Longest region label. */
+export const DEPLOYMENT_REGION_MAX = 64;
 const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** Events of a deployment. */
@@ -25,10 +28,10 @@ export type DeploymentCommand =
   | { readonly kind: 'create'; readonly trustDomainId: string; readonly name: string; readonly region: string; readonly managed: boolean }
   | { readonly kind: 'delete'; readonly force: boolean; readonly cascadeFromTrustDomain?: boolean };
 
-/** A deployment name: lowercase DNS label (1–63). */
+/** A deployment name: lowercase DNS label (1–63), not shaped like a resource id. */
 export function validateDeploymentName(name: string): DomainError | undefined {
   return NAME_PATTERN.test(name)
-    ? undefined
+    ? refuseIdLikeName('DEPLOYMENT_NAME_INVALID', 'name', name)
     : new DomainError('DEPLOYMENT_NAME_INVALID', 'deployment name must be a lowercase DNS label (a-z, 0-9, "-", 1–63 characters)');
 }
 
@@ -52,11 +55,12 @@ export const deploymentDecider: Decider<DeploymentState, DeploymentCommand, Depl
         if (state.phase !== 'absent') return reject(new DomainError('DEPLOYMENT_EXISTS', 'deployment already exists', 'conflict'));
         const invalid = validateDeploymentName(command.name);
         if (invalid !== undefined) return reject(invalid);
-        if (command.region.length > 64) return reject(new DomainError('DEPLOYMENT_REGION_INVALID', 'region must be at most 64 characters'));
+        const region = checkTextField('DEPLOYMENT_REGION_INVALID', 'region', command.region, { maxLength: DEPLOYMENT_REGION_MAX });
+        if (region instanceof DomainError) return reject(region);
         return accept({
           type: 'deployment.created',
           schemaVersion: 1,
-          data: { trustDomainId: command.trustDomainId, name: command.name, region: command.region, managed: command.managed },
+          data: { trustDomainId: command.trustDomainId, name: command.name, region, managed: command.managed },
         });
       }
       case 'delete': {

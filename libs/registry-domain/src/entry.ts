@@ -9,7 +9,8 @@ import {
   type EntryDeleted,
   type EntryUpdated,
 } from '@trustplane/events';
-import { formatSelector, parseTrustDomain, RESERVED_SPIFFE_PATH_SEGMENTS, validateRegistrationEntry, type RegistrationEntryInput } from '@trustplane/spiffe';
+import { formatSelector, MAX_ENTRY_HINT_LENGTH, parseTrustDomain, RESERVED_SPIFFE_PATH_SEGMENTS, validateRegistrationEntry, type RegistrationEntryInput } from '@trustplane/spiffe';
+import { checkTextField } from './text.js';
 
 /** Aggregate type of registration entries. */
 export const ENTRY = 'entry';
@@ -55,7 +56,10 @@ export function entryInputOf(data: EntryData): RegistrationEntryInput {
 function validate(trustDomainId: string, trustDomainName: string, input: RegistrationEntryInput, now: Date): EntryData | DomainError {
   const td = parseTrustDomain(trustDomainName);
   if (!td.ok) return new DomainError('TRUST_DOMAIN_NAME_INVALID', td.error.message);
-  const result = validateRegistrationEntry(input, td.value, { now, reservedPathSegments: RESERVED_ENTRY_PATHS });
+  // The SPIFFE rules cover ids, selectors and DNS names; the hint is free text.
+  const hint = typeof input.hint === 'string' ? checkTextField('ENTRY_INVALID', 'hint', input.hint, { maxLength: MAX_ENTRY_HINT_LENGTH }) : input.hint;
+  if (hint instanceof DomainError) return hint;
+  const result = validateRegistrationEntry({ ...input, ...(hint === undefined ? {} : { hint }) }, td.value, { now, reservedPathSegments: RESERVED_ENTRY_PATHS });
   if (!result.ok) {
     const errors = result.error.map((e) => ({ field: e.path, code: e.code, message: e.message }));
     return new DomainError('ENTRY_INVALID', errors.map((e) => e.message).join('; '), 'invalid', { errors });

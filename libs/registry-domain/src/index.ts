@@ -2,6 +2,7 @@ export {
   ORGANIZATION,
   ORGANIZATION_NAME_MAX,
   organizationDecider,
+  organizationNameOf,
   validateOrganizationName,
   type OrganizationCommand,
   type OrganizationState,
@@ -11,6 +12,7 @@ export {
   TRUST_DOMAIN_DESCRIPTION_MAX,
   trustDomainDecider,
   blockersMessage,
+  validateTrustDomainName,
   type TrustDomainBlocker,
   type TrustDomainCommand,
   type TrustDomainEvent,
@@ -23,11 +25,12 @@ export {
   type TrustDomainNameCommand,
   type TrustDomainNameState,
 } from './trust-domain-name.js';
-export { DEPLOYMENT, deploymentDecider, validateDeploymentName, type DeploymentCommand, type DeploymentState } from './deployment.js';
+export { DEPLOYMENT, DEPLOYMENT_REGION_MAX, deploymentDecider, validateDeploymentName, type DeploymentCommand, type DeploymentState } from './deployment.js';
 export {
   CLUSTER,
   CLUSTER_PLATFORMS,
   CLUSTER_CONFIG_VERSIONS_KEPT,
+  CLUSTER_DESCRIPTION_MAX,
   clusterDecider,
   type ClusterCommand,
   type ClusterState,
@@ -37,14 +40,18 @@ export {
   API_TOKEN,
   API_SCOPES,
   API_TOKEN_MAX_TTL_DAYS,
+  API_TOKEN_NAME_MAX,
   apiTokenDecider,
   hashTokenSecret,
+  impliedScopes,
+  scopesCover,
   mintToken,
   parseToken,
   tokenSecretMatches,
   type ApiTokenCommand,
   type ApiTokenState,
   type MintedToken,
+  type TokenAuthority,
 } from './api-token.js';
 export {
   AGENT_LOG_LEVELS,
@@ -70,6 +77,9 @@ export {
   CLUSTER_KEY_ID_PREFIX,
   JOIN_TOKEN_ID_PREFIX,
   isJoinTokenId,
+  derivedJoinTokenId,
+  derivedResourceId,
+  derivedResourceSuffix,
   newClusterKeyId,
   newJoinTokenId,
   type RandomSource,
@@ -91,6 +101,7 @@ export {
   AGENT,
   AGENT_ATTESTATION_METHODS,
   NODE_NAME_MAX,
+  BAN_REASON_MAX,
   agentDecider,
   agentIdFor,
   agentSpiffeId,
@@ -101,3 +112,4 @@ export {
   type AgentEvent,
   type AgentState,
 } from './agent.js';
+export { CONFIG_DOCUMENT_MAX_DEPTH, checkConfigDocument, checkTextField, refuseIdLikeName } from './text.js';

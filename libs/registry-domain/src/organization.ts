@@ -7,6 +7,7 @@ import {
   type EnvelopeOf,
   type OrganizationEvent,
 } from '@trustplane/events';
+import { checkTextField, refuseIdLikeName } from './text.js';
 
 /** Aggregate type of organizations in subjects and envelopes. */
 export const ORGANIZATION = 'organization';
@@ -30,21 +31,23 @@ export type OrganizationCommand =
   | { readonly kind: 'create'; readonly id: string; readonly name: string }
   | { readonly kind: 'rename'; readonly name: string };
 
-/** Checks an organization name: 1–100 characters, no control characters, no outer spaces. */
+/**
+ * Checks an organization name with the shared text rule (1–100 characters, one line), without
+ * outer spaces and not shaped like a resource id. Returns the normalized name or the refusal.
+ */
+export function organizationNameOf(name: string): string | DomainError {
+  const checked = checkTextField('ORGANIZATION_NAME_INVALID', 'name', name, { maxLength: ORGANIZATION_NAME_MAX, minLength: 1 });
+  if (checked instanceof DomainError) return checked;
+  if (checked.trim() !== checked) {
+    return new DomainError('ORGANIZATION_NAME_INVALID', 'organization name must not start or end with spaces');
+  }
+  return refuseIdLikeName('ORGANIZATION_NAME_INVALID', 'name', checked) ?? checked;
+}
+
+/** Why an organization name is refused, or undefined when {@link organizationNameOf} accepts it. */
 export function validateOrganizationName(name: string): DomainError | undefined {
-  if (name.length === 0 || name.length > ORGANIZATION_NAME_MAX) {
-    return new DomainError(
-      'ORGANIZATION_NAME_INVALID',
-      `organization name must be 1–${ORGANIZATION_NAME_MAX} characters`,
-    );
-  }
-  if (name.trim() !== name || /\p{Cc}/u.test(name)) {
-    return new DomainError(
-      'ORGANIZATION_NAME_INVALID',
-      'organization name must not start or end with spaces or contain control characters',
-    );
-  }
-  return undefined;
+  const checked = organizationNameOf(name);
+  return checked instanceof DomainError ? checked : undefined;
 }
 
 /** The organization aggregate as a pure decider. */
@@ -73,21 +76,21 @@ export const organizationDecider: Decider<OrganizationState, OrganizationCommand
         if (state.exists) {
           return reject(new DomainError('ORGANIZATION_EXISTS', `organization ${state.id} already exists`, 'conflict'));
         }
-        const invalid = validateOrganizationName(command.name);
-        if (invalid !== undefined) return reject(invalid);
-        return accept({ type: 'organization.created', schemaVersion: 1, data: { name: command.name } });
+        const name = organizationNameOf(command.name);
+        if (name instanceof DomainError) return reject(name);
+        return accept({ type: 'organization.created', schemaVersion: 1, data: { name } });
       }
       case 'rename': {
         if (!state.exists) {
           return reject(new DomainError('ORGANIZATION_NOT_FOUND', 'organization not found', 'not_found'));
         }
-        const invalid = validateOrganizationName(command.name);
-        if (invalid !== undefined) return reject(invalid);
-        if (command.name === state.name) return accept();
+        const name = organizationNameOf(command.name);
+        if (name instanceof DomainError) return reject(name);
+        if (name === state.name) return accept();
         return accept({
           type: 'organization.renamed',
           schemaVersion: 2,
-          data: { name: command.name, previousName: state.name },
+          data: { name, previousName: state.name },
         });
       }
       default:

@@ -162,6 +162,7 @@ test('api token: only a salted hash is recorded; scopes are checked', () => {
     ttlDays: 30,
     salt: minted.salt,
     hash: minted.hash,
+    authority: { kind: 'host' },
   });
   assert.ok(decision.ok);
   const data = decision.events[0]?.data;
@@ -174,7 +175,7 @@ test('api token: only a salted hash is recorded; scopes are checked', () => {
   assert.equal(tokenSecretMatches('A'.repeat(43), minted.salt, minted.hash), false);
   assert.equal(parseToken('Bearer nonsense'), undefined);
   assert.equal(
-    rejectedWith(when(apiTokenDecider, given(apiTokenDecider), { kind: 'create', name: 'x', scopes: ['root'], ttlDays: undefined, salt: '', hash: '' })),
+    rejectedWith(when(apiTokenDecider, given(apiTokenDecider), { kind: 'create', name: 'x', scopes: ['root'], ttlDays: undefined, salt: '', hash: '', authority: { kind: 'host' } })),
     'TOKEN_SCOPE_UNKNOWN',
   );
 });

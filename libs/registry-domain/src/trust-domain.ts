@@ -12,6 +12,7 @@ import {
   type TrustDomainStatusChanged,
 } from '@trustplane/events';
 import { parseTrustDomain } from '@trustplane/spiffe';
+import { checkTextField, refuseIdLikeName } from './text.js';
 
 /** Aggregate type of trust domains. */
 export const TRUST_DOMAIN = 'trustdomain';
@@ -46,7 +47,13 @@ export type TrustDomainCommand =
   | { readonly kind: 'describe'; readonly description: string }
   | { readonly kind: 'set-status'; readonly status: TrustDomainStatus }
   /** `blockers`: clusters and (for self-hosted) deployments still present, read by the caller. */
-  | { readonly kind: 'delete'; readonly blockers: readonly TrustDomainBlocker[] };
+  | { readonly kind: 'delete'; readonly blockers: readonly TrustDomainBlocker[] }
+  /**
+   * Closes an id whose creation never completed (its name was reserved, then the creator
+   * died): records it as deleted, so a late `create` of the same id is refused and the name
+   * reservation can be released. Does nothing to a live or deleted trust domain.
+   */
+  | { readonly kind: 'abandon'; readonly name: string };
 
 const STATUS_ORDER: readonly TrustDomainStatus[] = ['initializing', 'provisioning', 'available'];
 
@@ -68,11 +75,21 @@ export function blockersMessage(blockers: readonly TrustDomainBlocker[]): string
   return parts.join('. ');
 }
 
-function validateDescription(description: string): DomainError | undefined {
-  if (description.length > TRUST_DOMAIN_DESCRIPTION_MAX || /\p{Cc}/u.test(description.replace(/[\n\t]/g, ''))) {
-    return new DomainError('TRUST_DOMAIN_DESCRIPTION_INVALID', `description must be at most ${TRUST_DOMAIN_DESCRIPTION_MAX} characters without control characters`);
+/** The description, normalized, or why it is refused (shared text rule; tabs and line breaks allowed). */
+function descriptionOf(description: string): string | DomainError {
+  return checkTextField('TRUST_DOMAIN_DESCRIPTION_INVALID', 'description', description, { maxLength: TRUST_DOMAIN_DESCRIPTION_MAX, multiline: true });
+}
+
+/**
+ * Why a trust domain name is refused, or undefined: the SPIFFE trust domain rules, and not shaped
+ * like a resource id (the API finds trust domains by id or name).
+ */
+export function validateTrustDomainName(name: string): DomainError | undefined {
+  const parsed = parseTrustDomain(name);
+  if (!parsed.ok) {
+    return new DomainError('TRUST_DOMAIN_NAME_INVALID', `invalid trust domain name: ${parsed.error.message}`, 'invalid', { rule: parsed.error.code });
   }
-  return undefined;
+  return refuseIdLikeName('TRUST_DOMAIN_NAME_INVALID', 'name', name);
 }
 
 /** The trust domain aggregate. */
@@ -96,27 +113,28 @@ export const trustDomainDecider: Decider<TrustDomainState, TrustDomainCommand, T
   decide(command, state) {
     switch (command.kind) {
       case 'create': {
+        if (state.phase === 'deleted') {
+          return reject(new DomainError('TRUST_DOMAIN_CREATION_ABANDONED', 'this trust domain id was deleted or its creation abandoned; create it again without the old Idempotency-Key', 'conflict'));
+        }
         if (state.phase !== 'absent') {
           return reject(new DomainError('TRUST_DOMAIN_EXISTS', 'trust domain already exists', 'conflict'));
         }
-        const parsed = parseTrustDomain(command.name);
-        if (!parsed.ok) {
-          return reject(new DomainError('TRUST_DOMAIN_NAME_INVALID', `invalid trust domain name: ${parsed.error.message}`, 'invalid', { rule: parsed.error.code }));
-        }
-        const invalid = validateDescription(command.description);
-        if (invalid !== undefined) return reject(invalid);
+        const invalidName = validateTrustDomainName(command.name);
+        if (invalidName !== undefined) return reject(invalidName);
+        const description = descriptionOf(command.description);
+        if (description instanceof DomainError) return reject(description);
         return accept({
           type: 'trustdomain.created',
           schemaVersion: 1,
-          data: { name: command.name, description: command.description, kind: command.trustDomainKind, status: 'provisioning' },
+          data: { name: command.name, description, kind: command.trustDomainKind, status: 'provisioning' },
         });
       }
       case 'describe': {
         if (state.phase !== 'live') return reject(notFound());
-        const invalid = validateDescription(command.description);
-        if (invalid !== undefined) return reject(invalid);
-        if (command.description === state.description) return accept();
-        return accept({ type: 'trustdomain.described', schemaVersion: 1, data: { description: command.description } });
+        const description = descriptionOf(command.description);
+        if (description instanceof DomainError) return reject(description);
+        if (description === state.description) return accept();
+        return accept({ type: 'trustdomain.described', schemaVersion: 1, data: { description } });
       }
       case 'set-status': {
         if (state.phase !== 'live') return reject(notFound());
@@ -131,6 +149,9 @@ export const trustDomainDecider: Decider<TrustDomainState, TrustDomainCommand, T
         }
         return accept({ type: 'trustdomain.deleted', schemaVersion: 1, data: { name: state.name } });
       }
+      case 'abandon':
+        if (state.phase !== 'absent') return accept();
+        return accept({ type: 'trustdomain.deleted', schemaVersion: 1, data: { name: command.name } });
       default:
         return assertNever(command, 'trust domain command');
     }

@@ -94,3 +94,7 @@ export {
   validateRegistrationEntry,
 } from './registration-entry.js';
 export { bundleX509AuthoritiesPem, certificatesPem, type SpiffeBundleDocument } from './bundle.js';
+
+export { looksLikeResourceId } from './resource-id.js';
+export type { TextRule, TextErrorCode, TextError, JsonTextRule, JsonTextError } from './text-rule.js';
+export { checkText, checkJsonText } from './text-rule.js';

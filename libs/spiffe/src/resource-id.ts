@@ -198,3 +198,18 @@ export function isResourceId<K extends ResourceKind>(
 export function resourceKindOf(input: string): ResourceKind | undefined {
   return RESOURCE_KINDS.find((k) => input.startsWith(RESOURCE_ID_PREFIXES[k]));
 }
+
+const RANDOM_PART = new RegExp(`^[0-9a-z]{${RESOURCE_ID_RANDOM_LENGTH}}$`);
+
+/**
+ * True when `input` has the shape of a resource ID: one of the {@link RESOURCE_ID_PREFIXES} (or of
+ * `extraPrefixes`, for IDs defined elsewhere such as join tokens) followed by the random part,
+ * compared case-insensitively. Such strings are refused as names, so that a lookup by "id or
+ * name" can never match two resources.
+ */
+export function looksLikeResourceId(input: string, extraPrefixes: readonly string[] = []): boolean {
+  const lower = input.toLowerCase();
+  return [...Object.values(RESOURCE_ID_PREFIXES), ...extraPrefixes].some(
+    (prefix) => lower.startsWith(prefix) && RANDOM_PART.test(lower.slice(prefix.length)),
+  );
+}

@@ -94,6 +94,11 @@ export interface PrivateNats {
   connect(identity: NatsIdentity): Promise<NatsConnection>;
   /** NATS_URL, TP_NATS_USER and TP_NATS_PASSWORD of a bus user on this server. */
   envFor(service: BusUserName): Record<string, string>;
+  /** SIGKILLs the server; its store and port are kept for `restart`. */
+  kill(): Promise<void>;
+  /** Starts the server again (after `kill`, or kills it first) on the same port and store. */
+  restart(): Promise<void>;
+  /** Stops the server and removes its store. */
   stop(): Promise<void>;
 }
 
@@ -175,12 +180,24 @@ export async function startPrivateNats(options: PrivateNatsOptions = {}): Promis
   const dir = mkdtempSync(join(tmpdir(), 'tp-nats-'));
   const port = await freePort();
   const config = renderConfig(dir, port, options);
-  const server = spawn('nats-server', ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  server.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  server.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const url = `nats://127.0.0.1:${port}`;
-  await waitForServer(server, url, () => output);
+  let server: ChildProcess | undefined;
+  const launch = async (): Promise<void> => {
+    const child = spawn('nats-server', ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    server = child;
+    await waitForServer(child, url, () => output);
+  };
+  const halt = async (signal: NodeJS.Signals): Promise<void> => {
+    const running = server;
+    if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill(signal);
+    await exited;
+  };
+  await launch();
   const credentials = credentialsFrom(dir, options.anonymous === true);
   const credentialsOf = (name: BusUserName): NatsCredentials => {
     const found = credentials[name];
@@ -201,11 +218,13 @@ export async function startPrivateNats(options: PrivateNatsOptions = {}): Promis
       const { user, password } = credentialsOf(service);
       return { NATS_URL: url, TP_NATS_USER: user, TP_NATS_PASSWORD: password };
     },
+    kill: () => halt('SIGKILL'),
+    async restart() {
+      await halt('SIGKILL');
+      await launch();
+    },
     async stop() {
-      if (server.exitCode === null) {
-        server.kill('SIGTERM');
-        await new Promise((resolve) => server.once('exit', resolve));
-      }
+      await halt('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     },
   };

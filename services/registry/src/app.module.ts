@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import type { Projection } from '@trustplane/eventstore';
 import { PlatformModule, type Clock, type ServiceMetrics } from '@trustplane/platform';
 import type { Logger } from 'pino';
 import { AgentsController, TrustDomainAgentsController } from './agents/agents.controller.js';
@@ -7,7 +8,7 @@ import { AgentsService } from './agents/agents.service.js';
 import { ApiTokenGuard } from './auth/auth.guard.js';
 import { ClustersController } from './clusters/clusters.controller.js';
 import { ClustersService } from './clusters/clusters.service.js';
-import { CommandBus } from './command-bus.js';
+import { COMMAND_BUS_HOOKS, CommandBus, type CommandBusHooks } from './command-bus.js';
 import { ConfigSectionsController } from './config-sections/config-sections.controller.js';
 import { ConfigSectionsService } from './config-sections/config-sections.service.js';
 import type { RegistryConfig } from './config.js';
@@ -21,6 +22,7 @@ import { OpenApiController } from './openapi.controller.js';
 import { OrganizationsController } from './organizations/organizations.controller.js';
 import { OrganizationsService } from './organizations/organizations.service.js';
 import { registryProjections } from './projections.js';
+import { Reconciler } from './reconciler/reconciler.js';
 import { TenantDb } from './tenant-db.js';
 import { REGISTRY_CONFIG } from './tokens.js';
 import { TokensController } from './tokens/tokens.controller.js';
@@ -34,6 +36,10 @@ export interface RegistryModuleOptions {
   readonly logger: Logger;
   readonly metrics: ServiceMetrics;
   readonly clock?: Clock;
+  /** Test seams of the command bus (a registry killed right after an append). */
+  readonly hooks?: CommandBusHooks;
+  /** The read models to run (default: all of them; a crash-test process runs none). */
+  readonly projections?: readonly Projection[];
 }
 
 /** The registry service's root module. */
@@ -48,7 +54,7 @@ export class RegistryModule {
           settings: options.config,
           logger: options.logger,
           metrics: options.metrics,
-          projections: registryProjections.map((projection) => ({ projection, schema: options.config.schema })),
+          projections: (options.projections ?? registryProjections).map((projection) => ({ projection, schema: options.config.schema })),
           ...(options.clock === undefined ? {} : { clock: options.clock }),
         }),
       ],
@@ -67,6 +73,7 @@ export class RegistryModule {
       ],
       providers: [
         { provide: REGISTRY_CONFIG, useValue: options.config },
+        { provide: COMMAND_BUS_HOOKS, useValue: options.hooks ?? {} },
         { provide: APP_GUARD, useClass: ApiTokenGuard },
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
         CommandBus,
@@ -79,6 +86,7 @@ export class RegistryModule {
         ConfigSectionsService,
         AgentsService,
         SignerClient,
+        Reconciler,
       ],
     };
   }

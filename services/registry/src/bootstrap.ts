@@ -50,7 +50,7 @@ export async function bootstrapToken(
     const issued = await issueToken(
       { run: (decider, aggregate, command, context) => handleCommand(log, decider, aggregate, command, context) },
       input.organizationId,
-      { name: input.name, scopes: input.scopes, ttlDays: input.ttlDays },
+      { name: input.name, scopes: input.scopes, ttlDays: input.ttlDays, authority: { kind: 'host' } },
       bootstrapContext(),
     );
     return { id: issued.id, token: issued.token, scopes: issued.scopes, expiresAt: issued.expiresAt };

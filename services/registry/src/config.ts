@@ -46,6 +46,31 @@ export const registryConfigSchema = {
     'https:// URL prefixes (comma-separated) webhook key managers must use; empty refuses webhooks (set as TP_SIGNER_KM_WEBHOOK_URLS)',
     parseUrlPrefixes,
   ),
+  projectionWaitMs: field.int('TP_REGISTRY_PROJECTION_WAIT_MS', 'how long a committed write waits for the read models before it is answered 202 Accepted', {
+    default: 5000,
+    min: 0,
+    max: 60_000,
+  }),
+  idempotencyRetentionSeconds: field.int('TP_REGISTRY_IDEMPOTENCY_RETENTION_SECONDS', 'how long the outcome of a request with an Idempotency-Key is kept (secrets never are)', {
+    default: 86_400,
+    min: 60,
+    max: 30 * 86_400,
+  }),
+  idempotencyClaimMs: field.int('TP_REGISTRY_IDEMPOTENCY_CLAIM_MS', 'how long a request holds its Idempotency-Key before a retry may take the key over (after a crash)', {
+    default: 15_000,
+    min: 500,
+    max: 600_000,
+  }),
+  reconcileGraceMs: field.int('TP_REGISTRY_RECONCILE_GRACE_MS', 'how long a half-done trust domain create or delete may stay half-done before the reconciler finishes or releases it', {
+    default: 60_000,
+    min: 500,
+    max: 86_400_000,
+  }),
+  reconcileIntervalMs: field.int('TP_REGISTRY_RECONCILE_INTERVAL_MS', 'how often the reconciler looks for half-done work and expired idempotency records', {
+    default: 10_000,
+    min: 100,
+    max: 3_600_000,
+  }),
   schema: field.string('TP_REGISTRY_DB_SCHEMA', 'Postgres schema owned by the registry', {
     default: 'registry',
     pattern: /^[a-z_][a-z0-9_]*$/,

@@ -18,7 +18,14 @@ const json = (schema: Json, description = 'OK'): Json => ({ description, content
 const body = (schema: Json): Json => ({ required: true, content: { 'application/json': { schema } } });
 const path = (name: string, description: string): Json => ({ name, in: 'path', required: true, description, schema: str() });
 const query = (name: string, description: string, schema: Json = str()): Json => ({ name, in: 'query', required: false, description, schema });
-const idempotencyKey: Json = { name: 'Idempotency-Key', in: 'header', required: false, description: 'Repeat-safe POST: same key + same body returns the first response', schema: str({ maxLength: 200 }) };
+const idempotencyKey: Json = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'Repeat-safe POST: the same key with the same body never creates a second resource (also after a crash) and returns the first answer for 24 h (TP_REGISTRY_IDEMPOTENCY_RETENTION_SECONDS); a request that created a shown-once secret is answered 409 SECRET_SHOWN_ONCE instead; the same key with another body is 422; while the first request runs, 409 IDEMPOTENCY_REQUEST_IN_PROGRESS with Retry-After',
+  schema: str({ maxLength: 200, pattern: '^[A-Za-z0-9_.:-]{1,200}$' }),
+};
 const paging = [query('limit', '1–200, default 50', { type: 'integer', minimum: 1, maximum: 200 }), query('after', 'nextCursor of the previous page')];
 const td = path('td', 'trust domain id (td-…) or name');
 
@@ -27,8 +34,36 @@ function op(summary: string, scope: string | null, responses: Json, extra: Json 
     summary,
     ...(scope === null ? { security: [] } : { 'x-required-scope': scope }),
     ...extra,
-    responses: { ...responses, ...(scope === null ? {} : errors(401, 403)) },
+    responses: { ...responses, ...(scope === null ? {} : errors(400, 401, 403, 414, 503)) },
   };
+}
+
+const WRITE_METHODS = ['post', 'put', 'patch', 'delete'];
+const accepted: Json = {
+  description:
+    'Committed, but the read models did not show it within TP_REGISTRY_PROJECTION_WAIT_MS: the write happened; read it at Location (when given) shortly',
+  headers: { Location: { description: 'where the resource will be visible', schema: str() } },
+  content: { 'application/json': { schema: ref('Accepted') } },
+};
+
+/**
+ * What every write routed through the event log may also answer: 202 when the read models lag,
+ * 415 for a body that is not application/json. Keyset commands are answered by the signer.
+ */
+function withWriteAnswers(paths: Json): Json {
+  return Object.fromEntries(
+    Object.entries(paths).map(([route, methods]) => [
+      route,
+      Object.fromEntries(
+        Object.entries(methods as Json).map(([method, operation]) => {
+          const o = operation as Json;
+          if (!WRITE_METHODS.includes(method) || route.includes('/keysets')) return [method, o];
+          const responses = o['responses'] as Json;
+          return [method, { ...o, responses: { ...responses, '202': accepted, ...(o['requestBody'] === undefined ? {} : errors(415)) } }];
+        }),
+      ),
+    ]),
+  );
 }
 
 const entryFields: Json = {
@@ -76,7 +111,7 @@ export function openApiDocument(): Json {
     info: { title: 'TrustPlane registry API', version: '1.0.0', description: 'Trust domains, deployments, keysets, clusters, join tokens, node agents, config sections, registration entries and API tokens.' },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
-    paths: {
+    paths: withWriteAnswers({
       '/healthz': { get: op('Liveness', null, { '200': json(obj({ status: str() })) }) },
       '/readyz': { get: op('Readiness (NATS and Postgres)', null, { '200': json(ref('Readiness')), '503': json(ref('Readiness'), 'Not ready') }) },
       '/metrics': { get: op('Prometheus metrics', null, { '200': { description: 'text exposition format', content: { 'text/plain': { schema: str() } } } }) },
@@ -106,6 +141,7 @@ export function openApiDocument(): Json {
         get: op('List deployments', 'trust-domains:read', { '200': json(page('Deployment')), ...errors(404) }, { parameters: [td, ...paging] }),
       },
       '/api/v1/trust-domains/{td}/deployments/{id}': {
+        get: op('Deployment info', 'trust-domains:read', { '200': json(ref('Deployment')), ...errors(404) }, { parameters: [td, path('id', 'deployment id')] }),
         delete: op('Delete a deployment (refused with active keys unless force=true)', 'trust-domains:write', { '204': { description: 'Deleted' }, ...errors(404, 409) }, {
           parameters: [td, path('id', 'deployment id'), query('force', 'delete even with active keys', { enum: ['true', 'false'] })],
         }),
@@ -200,16 +236,16 @@ export function openApiDocument(): Json {
         delete: op('Delete an entry', 'entries:write', { '204': { description: 'Deleted' }, ...errors(404) }, { parameters: [path('id', 'entry id')] }),
       },
       '/api/v1/tokens': {
-        post: op('Create an API token (shown once)', 'tokens:write', { '201': json(ref('NewToken'), 'Created'), ...errors(400) }, {
+        post: op('Create an API token (shown once; its scopes must be within the calling token\'s)', 'tokens:write', { '201': json(ref('NewToken'), 'Created'), ...errors(400, 409) }, {
           parameters: [idempotencyKey],
           requestBody: body(obj({ name: str({ maxLength: 100 }), scopes: arr(ref('Scope')), ttlDays: int }, ['name', 'scopes'])),
         }),
         get: op('List API tokens', 'tokens:write', { '200': json(page('Token')) }),
       },
       '/api/v1/tokens/{id}': {
-        delete: op('Revoke an API token', 'tokens:write', { '204': { description: 'Revoked' }, ...errors(404) }, { parameters: [path('id', 'token id')] }),
+        delete: op('Revoke an API token (only by a token holding every scope of it)', 'tokens:write', { '204': { description: 'Revoked' }, ...errors(404) }, { parameters: [path('id', 'token id')] }),
       },
-    },
+    }),
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API token: tp_tok-…_…' } },
       schemas: {
@@ -219,9 +255,16 @@ export function openApiDocument(): Json {
           properties: {
             type: str(), title: str(), status: int, detail: str(), code: str(), instance: str(),
             errors: arr(obj({ field: str(), code: str(), message: str() })),
+            resource: { type: 'object', description: 'SECRET_SHOWN_ONCE: the resource the first request created, without its secret' },
           },
         },
         Readiness: obj({ status: str(), checks: { type: 'object', additionalProperties: str() } }),
+        Accepted: {
+          type: 'object',
+          description: 'A committed write not yet visible; a request that creates a shown-once secret also carries it here (its only showing)',
+          required: ['id', 'status', 'detail'],
+          properties: { id: str(), status: { enum: ['accepted'] }, detail: str(), location: str() },
+        },
         Scope: { enum: ['trust-domains:read', 'trust-domains:write', 'entries:read', 'entries:write', 'tokens:write', 'admin'] },
         Organization: obj({ id: str(), name: str(), version: int, createdAt: str(), updatedAt: str() }),
         TrustDomain: obj(

@@ -1,4 +1,5 @@
 import { ProblemError } from '@trustplane/platform';
+import { looksLikeResourceId } from '@trustplane/spiffe';
 
 /** Keyset pagination parameters: rows with id > `after`, at most `limit`. */
 export interface PageRequest {
@@ -38,7 +39,8 @@ function decodeCursor(cursor: string): string | undefined {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     const after = (parsed as { after?: unknown } | null)?.after;
-    return typeof after === 'string' && after.length <= 64 ? after : undefined;
+    // Cursors point after an id: anything else (NUL, another shape) is not one of ours.
+    return typeof after === 'string' && looksLikeResourceId(after) ? after : undefined;
   } catch {
     return undefined;
   }
@@ -52,4 +54,11 @@ export function pageOf<R extends { id: unknown }, T>(rows: readonly R[], request
     items: items.map(view),
     nextCursor: rows.length > request.limit && last !== undefined ? encodeCursor(String(last.id)) : null,
   };
+}
+
+/** A `true`/`false` query flag (absent = false); anything else is refused, not read as false. */
+export function queryFlag(name: string, value: unknown): boolean {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new ProblemError(400, 'VALIDATION_FAILED', `${name} must be true or false`, [{ field: name, code: 'TYPE_BOOLEAN', message: `${name} must be true or false` }]);
 }

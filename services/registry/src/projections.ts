@@ -1,6 +1,7 @@
 import type { Projection } from '@trustplane/eventstore';
 import { registryModelProjection } from './model/registry.projection.js';
 import { organizationProjection } from './organizations/organization.projection.js';
+import { namesProjection } from './reconciler/names.projection.js';
 
 /** Every read model the registry maintains (all in the registry's schema). */
-export const registryProjections: readonly Projection[] = [organizationProjection, registryModelProjection];
+export const registryProjections: readonly Projection[] = [organizationProjection, registryModelProjection, namesProjection];

@@ -9,7 +9,7 @@ import {
   type Clock,
 } from '@trustplane/platform';
 import type { Logger } from 'pino';
-import { RegistryModule } from './app.module.js';
+import { RegistryModule, type RegistryModuleOptions } from './app.module.js';
 import { registryConfigSchema, type RegistryConfig } from './config.js';
 import { registryMigrations } from './migrations/index.js';
 
@@ -22,7 +22,10 @@ export interface RegistryServer {
 }
 
 /** Migrates, boots and starts listening. Used by main.ts and by tests (in-process). */
-export async function startRegistry(config: RegistryConfig, options: { clock?: Clock; logger?: Logger } = {}): Promise<RegistryServer> {
+export async function startRegistry(
+  config: RegistryConfig,
+  options: { clock?: Clock; logger?: Logger } & Pick<RegistryModuleOptions, 'hooks' | 'projections'> = {},
+): Promise<RegistryServer> {
   const logger = options.logger ?? createLogger('registry', config.logLevel);
   initTracing('registry', config.tracing);
   logger.info({ config: describeConfig(registryConfigSchema, config) }, 'starting registry');
@@ -30,7 +33,14 @@ export async function startRegistry(config: RegistryConfig, options: { clock?: C
   if (ran.length > 0) logger.info({ migrations: ran }, 'migrations applied');
   const metrics = createServiceMetrics('registry');
   const app = await createHttpService(
-    RegistryModule.forRoot({ config, logger, metrics, ...(options.clock === undefined ? {} : { clock: options.clock }) }),
+    RegistryModule.forRoot({
+      config,
+      logger,
+      metrics,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
+      ...(options.projections === undefined ? {} : { projections: options.projections }),
+    }),
     { logger, metrics, bodyLimit: config.bodyLimitBytes },
   );
   await app.listen({ host: config.host, port: config.port });

@@ -22,9 +22,21 @@ export class TenantDb implements OnApplicationShutdown {
 
   /** Runs `work` in a read-only transaction scoped to `tenant`. */
   async read<T>(tenant: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return this.transaction('BEGIN READ ONLY', tenant, work);
+  }
+
+  /**
+   * Runs `work` in a read-write transaction scoped to `tenant`. The API role may write only the
+   * tables granted to it (the idempotency records); the read models are written by projections.
+   */
+  async write<T>(tenant: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return this.transaction('BEGIN', tenant, work);
+  }
+
+  private async transaction<T>(begin: string, tenant: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN READ ONLY');
+      await client.query(begin);
       await client.query(`SELECT set_config('app.tenant', $1, true)`, [tenant]);
       const result = await work(client);
       await client.query('COMMIT');

@@ -7,6 +7,7 @@ import { apiDatabaseUrlOf, loadRegistryConfig } from './config.js';
 import { TENANT_TABLES } from './migrations/1700000000001-registry-model.js';
 import { CONFIG_SECTION_TABLES } from './migrations/1700000000002-config-sections.js';
 import { AGENT_TABLES } from './migrations/1700000000003-agents.js';
+import { IDEMPOTENCY_TABLES } from './migrations/1700000000004-idempotency-and-names.js';
 import { call, startRegistryHarness, type RegistryHarness } from './testing/harness.js';
 
 let h: RegistryHarness;
@@ -31,7 +32,8 @@ before(async () => {
   ).json;
   const section = await call(h.url, 'PUT', `/api/v1/config/cluster/${bCluster.id}/agent`, { token: b.token, body: { schema: 'v1', spec: { logLevel: 'info' } } });
   assert.equal(section.status, 200);
-  await call(h.url, 'POST', '/api/v1/trust-domains', { token: a.token, body: { name: 'a.example' } });
+  await call(h.url, 'POST', '/api/v1/trust-domains', { token: a.token, body: { name: 'a.example' }, headers: { 'idempotency-key': 'a-td' } });
+  await call(h.url, 'POST', '/api/v1/tokens', { token: b.token, body: { name: 'b-ci', scopes: ['entries:read'] }, headers: { 'idempotency-key': 'b-token' } });
 });
 after(async () => h.close());
 
@@ -72,7 +74,7 @@ test('the API role sees nothing without the tenant setting, and only its tenant 
   const client = new pg.Client({ connectionString: apiDatabaseUrlOf(config) });
   await client.connect();
   try {
-    for (const table of [...TENANT_TABLES, ...CONFIG_SECTION_TABLES, ...AGENT_TABLES]) {
+    for (const table of [...TENANT_TABLES, ...CONFIG_SECTION_TABLES, ...AGENT_TABLES, ...IDEMPOTENCY_TABLES]) {
       const rows = await client.query(`SELECT count(*)::int AS n FROM registry.${table}`);
       assert.equal(rows.rows[0].n, 0, `${table} without app.tenant`);
     }
@@ -81,7 +83,19 @@ test('the API role sees nothing without the tenant setting, and only its tenant 
     const visible = await client.query('SELECT tenant_id FROM registry.trust_domains');
     assert.ok(visible.rows.length >= 1);
     assert.ok(visible.rows.every((r) => r.tenant_id === a.id));
+    const keys = await client.query('SELECT tenant_id, key FROM registry.idempotency_keys');
+    assert.deepEqual(keys.rows, [{ tenant_id: a.id, key: 'a-td' }], "idempotency records: only A's");
+    const names = await client.query('SELECT tenant_id FROM registry.trust_domain_names');
+    assert.ok(names.rows.length >= 1 && names.rows.every((r) => r.tenant_id === a.id));
     await client.query('COMMIT');
+    await client.query('BEGIN');
+    await client.query(`SELECT set_config('app.tenant', $1, true)`, [a.id]);
+    await assert.rejects(
+      client.query(`INSERT INTO registry.idempotency_keys (tenant_id, key, request_hash, expires_at) VALUES ($1, 'forged', 'x', now())`, [b.id]),
+      /row-level security/,
+      "A cannot write B's idempotency records",
+    );
+    await client.query('ROLLBACK');
     await assert.rejects(client.query(`INSERT INTO registry.trust_domains (id) VALUES ('td-x')`), /permission denied/);
     const role = await client.query(`SELECT rolbypassrls, rolsuper FROM pg_roles WHERE rolname = current_user`);
     assert.deepEqual(role.rows[0], { rolbypassrls: false, rolsuper: false });

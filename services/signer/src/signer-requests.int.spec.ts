@@ -45,7 +45,7 @@ const prepare = (authority: unknown, deploymentId: string) => h.request<KeysetRe
 test('keyset prepare without an authority, or with a forged one, is refused and appends nothing', async () => {
   const revoked = await h.authority(a.tenant);
   const id = uuidv7();
-  await handleCommand(h.log, apiTokenDecider, { tenant: a.tenant, aggregateType: API_TOKEN, aggregateId: revoked.tokenId }, { kind: 'revoke' }, { actor: { kind: 'system', id: 'test' }, correlationId: id, causationId: id, now: new Date() });
+  await handleCommand(h.log, apiTokenDecider, { tenant: a.tenant, aggregateType: API_TOKEN, aggregateId: revoked.tokenId }, { kind: 'revoke', authority: { kind: 'host' } }, { actor: { kind: 'system', id: 'test' }, correlationId: id, causationId: id, now: new Date() });
   const expired = await seedApiToken(h.log, a.tenant, ['admin'], { ttlDays: 1, at: new Date(Date.now() - 2 * 86_400_000) });
   const writer = await h.authority(a.tenant, ['trust-domains:write']);
   const cases: [string, unknown, string][] = [

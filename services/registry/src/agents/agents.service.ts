@@ -43,7 +43,8 @@ export class AgentsService {
   /** Bans an agent (idempotent). Another tenant's agent is invisible under RLS, hence 404. */
   async ban(tenant: string, id: string, reason: string, context: CommandContext): Promise<AgentView> {
     await this.get(tenant, id);
-    await this.commands.run(agentDecider, { tenant, aggregateType: AGENT, aggregateId: id }, { kind: 'ban', reason }, context);
+    const banned = await this.commands.run(agentDecider, { tenant, aggregateType: AGENT, aggregateId: id }, { kind: 'ban', reason }, context);
+    await this.commands.settle(banned.version, { id, location: `/api/v1/agents/${id}` });
     return this.get(tenant, id);
   }
 }

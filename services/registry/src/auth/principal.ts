@@ -1,4 +1,5 @@
 import type { ApiScope } from '@trustplane/events';
+import { impliedScopes } from '@trustplane/registry-domain';
 
 /** Who is calling: an API token of one organization with its scopes. */
 export interface Principal {
@@ -14,7 +15,7 @@ declare module 'fastify' {
   }
 }
 
-/** True when the principal holds `scope` (or `admin`). */
+/** True when the principal's scopes grant `scope` (`admin` grants every scope). */
 export function hasScope(principal: Principal, scope: ApiScope): boolean {
-  return principal.scopes.includes('admin') || principal.scopes.includes(scope);
+  return impliedScopes(principal.scopes).has(scope);
 }

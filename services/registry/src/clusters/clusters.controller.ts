@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { RequireScope } from '../auth/auth.guard.js';
 import { pageRequestOf } from '../pagination.js';
 import { commandContextFor, principalOf } from '../request-context.js';
+import { ShownOnce } from '../shown-once.js';
 import { ClustersService } from './clusters.service.js';
 
 const createClusterBody = v.object({
@@ -26,6 +27,7 @@ export class ClustersController {
   @Post()
   @HttpCode(201)
   @RequireScope('trust-domains:write')
+  @ShownOnce('clusterKey')
   async create(@Param('td') td: string, @Body() body: unknown, @Req() request: FastifyRequest) {
     const input = parseBody(createClusterBody, body);
     return this.clusters.create(principalOf(request).tenant, td, { name: input.name, platform: input.platform, description: input.description ?? '' }, commandContextFor(request, this.clock));
@@ -61,6 +63,7 @@ export class ClustersController {
   @Post(':id/join-tokens')
   @HttpCode(201)
   @RequireScope('trust-domains:write')
+  @ShownOnce('token')
   async createJoinToken(@Param('td') td: string, @Param('id') id: string, @Body() body: unknown, @Req() request: FastifyRequest) {
     // An empty POST is fine: every field has a default.
     const input = parseBody(createJoinTokenBody, body ?? {});

@@ -7,19 +7,21 @@ import {
   CLUSTER,
   JOIN_TOKEN,
   clusterDecider,
+  derivedJoinTokenId,
   joinTokenDecider,
   mintJoinToken,
   newClusterKeyId,
   newJoinTokenId,
   type ClusterPublicKey,
 } from '@trustplane/registry-domain';
-import { newResourceId } from '@trustplane/spiffe';
 import type { PoolClient } from 'pg';
 import { CommandBus } from '../command-bus.js';
 import { clusterView, type Page } from '../model/views.js';
 import { pageOf, type PageRequest } from '../pagination.js';
+import { newIdFor, type WriteContext } from '../request-context.js';
+import { secretShownOnce } from '../shown-once.js';
 import { TenantDb } from '../tenant-db.js';
-import { TrustDomainsService } from '../trust-domains/trust-domains.service.js';
+import { trustDomainLocation, TrustDomainsService } from '../trust-domains/trust-domains.service.js';
 
 /** A cluster as the API shows it. */
 export type ClusterView = ReturnType<typeof clusterView>;
@@ -55,6 +57,9 @@ function generateClusterKey(): { readonly publicKey: ClusterPublicKey; readonly 
   };
 }
 
+/** Where the API shows a cluster. */
+const clusterLocation = (trustDomainId: string, id: string): string => `${trustDomainLocation(trustDomainId)}/clusters/${id}`;
+
 /** Clusters of a trust domain. */
 @Injectable()
 export class ClustersService {
@@ -69,8 +74,17 @@ export class ClustersService {
     tenant: string,
     td: string,
     input: { name: string; platform: string; description: string },
-    context: CommandContext,
+    context: WriteContext,
   ): Promise<ClusterView & { readonly clusterKey: IssuedClusterKey }> {
+    const id = newIdFor('cluster', context);
+    const ref = { tenant, aggregateType: CLUSTER, aggregateId: id };
+    // A repeat of a request that created the cluster: its private key went out once, if at all.
+    if (context.idempotencySeed !== undefined && (await this.commands.state(clusterDecider, ref)).phase !== 'absent') {
+      throw secretShownOnce(await this.get(tenant, td, id).catch(() => ({ id })));
+    }
+    // The input is checked before it is used in any query.
+    const invalid = clusterDecider.decide({ kind: 'create', trustDomainId: '', ...input }, clusterDecider.initialState(), context);
+    if (!invalid.ok) throw invalid.error;
     const trustDomain = await this.db.read(tenant, async (client) => {
       const row = await this.trustDomains.findRow(client, td);
       const taken = await client.query(`SELECT 1 FROM ${this.db.schema}.clusters WHERE trust_domain_id = $1 AND name = $2`, [row['id'], input.name]);
@@ -79,14 +93,15 @@ export class ClustersService {
       }
       return row;
     });
-    const id = newResourceId('cluster');
     const key = generateClusterKey();
-    await this.commands.run(
+    const trustDomainId = String(trustDomain['id']);
+    const created = await this.commands.run(
       clusterDecider,
-      { tenant, aggregateType: CLUSTER, aggregateId: id },
-      { kind: 'create', trustDomainId: String(trustDomain['id']), name: input.name, platform: input.platform, description: input.description, key: key.publicKey },
+      ref,
+      { kind: 'create', trustDomainId, name: input.name, platform: input.platform, description: input.description, key: key.publicKey },
       context,
     );
+    await this.commands.settle(created.version, { id, location: clusterLocation(trustDomainId, id), extra: { clusterKey: key.issued } });
     return { ...(await this.get(tenant, td, id)), clusterKey: key.issued };
   }
 
@@ -94,25 +109,32 @@ export class ClustersService {
    * Issues a single-use join token for an active cluster. The token string is returned once;
    * the event and the read model hold only its salt and salted hash.
    */
-  async createJoinToken(tenant: string, td: string, idOrName: string, ttlSeconds: number | undefined, context: CommandContext): Promise<IssuedJoinToken> {
+  async createJoinToken(tenant: string, td: string, idOrName: string, ttlSeconds: number | undefined, context: WriteContext): Promise<IssuedJoinToken> {
     const row = await this.db.read(tenant, (client) => this.findRow(client, td, idOrName));
     const clusterId = String(row['id']);
+    const id = context.idempotencySeed === undefined ? newJoinTokenId() : derivedJoinTokenId(context.idempotencySeed);
+    const ref = { tenant, aggregateType: JOIN_TOKEN, aggregateId: id };
+    const existing = context.idempotencySeed === undefined ? joinTokenDecider.initialState() : await this.commands.state(joinTokenDecider, ref);
+    if (existing.phase !== 'absent') {
+      throw secretShownOnce({ id, clusterId: existing.clusterId, trustDomainId: existing.trustDomainId, expiresAt: existing.expiresAt });
+    }
     // The aggregate, not the read model, says whether the cluster is still active.
     const cluster = await this.commands.state(clusterDecider, { tenant, aggregateType: CLUSTER, aggregateId: clusterId });
     if (cluster.phase !== 'active') {
       throw new DomainError('CLUSTER_DISABLED', `cluster ${String(row['name'])} is ${cluster.phase}; join tokens are issued only for active clusters`, 'conflict');
     }
-    const id = newJoinTokenId();
     const minted = mintJoinToken(id);
     const result = await this.commands.run(
       joinTokenDecider,
-      { tenant, aggregateType: JOIN_TOKEN, aggregateId: id },
+      ref,
       { kind: 'create', trustDomainId: cluster.trustDomainId, clusterId, salt: minted.salt, hash: minted.hash, ttlSeconds },
       context,
     );
     const created = result.events[0];
     if (created?.type !== 'jointoken.created') throw new Error('join token was not created');
-    return { id, token: minted.token, clusterId, trustDomainId: cluster.trustDomainId, expiresAt: created.data.expiresAt, createdAt: created.occurredAt };
+    const issued = { id, token: minted.token, clusterId, trustDomainId: cluster.trustDomainId, expiresAt: created.data.expiresAt, createdAt: created.occurredAt };
+    await this.commands.settle(result.version, { id, extra: issued });
+    return issued;
   }
 
   async list(tenant: string, td: string, page: PageRequest): Promise<Page<ClusterView>> {
@@ -139,20 +161,30 @@ export class ClustersService {
 
   async disable(tenant: string, td: string, idOrName: string, context: CommandContext): Promise<ClusterView> {
     const row = await this.db.read(tenant, (client) => this.findRow(client, td, idOrName));
-    await this.commands.run(clusterDecider, { tenant, aggregateType: CLUSTER, aggregateId: String(row['id']) }, { kind: 'disable' }, context);
-    return this.get(tenant, td, String(row['id']));
+    const id = String(row['id']);
+    const disabled = await this.commands.run(clusterDecider, { tenant, aggregateType: CLUSTER, aggregateId: id }, { kind: 'disable' }, context);
+    await this.commands.settle(disabled.version, { id, location: clusterLocation(String(row['trust_domain_id']), id) });
+    return this.get(tenant, td, id);
   }
 
   async delete(tenant: string, td: string, idOrName: string, context: CommandContext): Promise<void> {
     const row = await this.db.read(tenant, (client) => this.findRow(client, td, idOrName));
-    await this.commands.run(clusterDecider, { tenant, aggregateType: CLUSTER, aggregateId: String(row['id']) }, { kind: 'delete' }, context);
+    const id = String(row['id']);
+    const deleted = await this.commands.run(clusterDecider, { tenant, aggregateType: CLUSTER, aggregateId: id }, { kind: 'delete' }, context);
+    await this.commands.settle(deleted.version, { id });
   }
 
-  async addConfigVersion(tenant: string, td: string, idOrName: string, config: Record<string, unknown>, context: CommandContext): Promise<ClusterView> {
+  /** Adds a configuration version; a repeat of the same keyed request adds nothing. */
+  async addConfigVersion(tenant: string, td: string, idOrName: string, config: Record<string, unknown>, context: WriteContext): Promise<ClusterView> {
     const row = await this.db.read(tenant, (client) => this.findRow(client, td, idOrName));
-    const versionId = newResourceId('clusterConfigVersion');
-    await this.commands.run(clusterDecider, { tenant, aggregateType: CLUSTER, aggregateId: String(row['id']) }, { kind: 'add-config-version', versionId, config }, context);
-    return this.get(tenant, td, String(row['id']));
+    const id = String(row['id']);
+    const ref = { tenant, aggregateType: CLUSTER, aggregateId: id };
+    const versionId = newIdFor('clusterConfigVersion', context);
+    const current = await this.commands.load(clusterDecider, ref);
+    const alreadyAdded = 'configVersions' in current.state && current.state.configVersions.includes(versionId);
+    const version = alreadyAdded ? current.version : (await this.commands.run(clusterDecider, ref, { kind: 'add-config-version', versionId, config }, context)).version;
+    await this.commands.settle(version, { id, location: clusterLocation(String(row['trust_domain_id']), id) });
+    return this.get(tenant, td, id);
   }
 
   private async findRow(client: PoolClient, td: string, idOrName: string): Promise<Record<string, unknown>> {

@@ -4,6 +4,7 @@ import { CLOCK, parseBody, ProblemError, v, type Clock } from '@trustplane/platf
 import { CONFIG_TARGET_KINDS, isConfigTargetKind } from '@trustplane/registry-domain';
 import type { FastifyRequest } from 'fastify';
 import { RequireScope } from '../auth/auth.guard.js';
+import { queryFlag } from '../pagination.js';
 import { commandContextFor, principalOf } from '../request-context.js';
 import { ConfigSectionsService } from './config-sections.service.js';
 
@@ -18,14 +19,6 @@ function targetKindOf(value: string): ConfigTargetKind {
   if (isConfigTargetKind(value)) return value;
   const message = `targetKind must be one of ${CONFIG_TARGET_KINDS.join(', ')}`;
   throw new ProblemError(400, 'VALIDATION_FAILED', message, [{ field: 'targetKind', code: 'ENUM', message }]);
-}
-
-function validateOnlyOf(value: string | undefined): boolean {
-  if (value === undefined || value === 'false') return false;
-  if (value === 'true') return true;
-  throw new ProblemError(400, 'VALIDATION_FAILED', 'validateOnly must be true or false', [
-    { field: 'validateOnly', code: 'TYPE_BOOLEAN', message: 'validateOnly must be true or false' },
-  ]);
 }
 
 /** Config sections of trust-domain deployments and clusters. */
@@ -48,7 +41,7 @@ export class ConfigSectionsController {
     @Req() request: FastifyRequest,
   ) {
     const kind = targetKindOf(targetKind);
-    const only = validateOnlyOf(validateOnly);
+    const only = queryFlag('validateOnly', validateOnly);
     const input = parseBody(putBody, body);
     return this.sections.set(principalOf(request), { kind, id: targetId, section }, input, only, commandContextFor(request, this.clock));
   }

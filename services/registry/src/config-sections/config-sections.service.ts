@@ -108,6 +108,7 @@ export class ConfigSectionsService {
       sealed = { ...command, spec: withTokenRef(spec, secretRef) };
     }
     const result = await this.commands.run(decider, ref, sealed, context);
+    await this.commands.settle(result.version, { id: ref.aggregateId, location: `/api/v1/config/${target.kind}/${target.id}/${target.section}` });
     return { ...(await this.get(tenant, target)), changed: result.events.length > 0, validateOnly: false };
   }
 

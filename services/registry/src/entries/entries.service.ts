@@ -3,11 +3,12 @@ import type { EntryData } from '@trustplane/events';
 import type { CommandContext } from '@trustplane/eventstore';
 import { ProblemError } from '@trustplane/platform';
 import { ENTRY, entryDecider, entryInputOf } from '@trustplane/registry-domain';
-import { newResourceId, type RegistrationEntryInput } from '@trustplane/spiffe';
+import type { RegistrationEntryInput } from '@trustplane/spiffe';
 import type { PoolClient } from 'pg';
 import { CommandBus } from '../command-bus.js';
 import { entryView, type Page } from '../model/views.js';
 import { pageOf, type PageRequest } from '../pagination.js';
+import { newIdFor, type WriteContext } from '../request-context.js';
 import { TenantDb } from '../tenant-db.js';
 import { TrustDomainsService } from '../trust-domains/trust-domains.service.js';
 
@@ -21,6 +22,9 @@ export interface EntryFilter {
   readonly selector?: string;
 }
 
+/** Where the API shows an entry. */
+const entryLocation = (id: string): string => `/api/v1/entries/${id}`;
+
 /** Registration entries. */
 @Injectable()
 export class EntriesService {
@@ -30,15 +34,17 @@ export class EntriesService {
     private readonly trustDomains: TrustDomainsService,
   ) {}
 
-  async create(tenant: string, td: string, input: RegistrationEntryInput, context: CommandContext): Promise<EntryView> {
+  /** Creates an entry; a repeat of the same keyed request returns the entry it created. */
+  async create(tenant: string, td: string, input: RegistrationEntryInput, context: WriteContext): Promise<EntryView> {
     const trustDomain = await this.db.read(tenant, (client) => this.trustDomains.findRow(client, td));
-    const id = newResourceId('entry');
-    await this.commands.run(
-      entryDecider,
-      { tenant, aggregateType: ENTRY, aggregateId: id },
-      { kind: 'create', trustDomainId: String(trustDomain['id']), trustDomainName: String(trustDomain['name']), input },
-      context,
-    );
+    const id = newIdFor('entry', context);
+    const ref = { tenant, aggregateType: ENTRY, aggregateId: id };
+    const existing = context.idempotencySeed === undefined ? undefined : await this.commands.load(entryDecider, ref);
+    const version =
+      existing !== undefined && existing.state.phase !== 'absent'
+        ? existing.version
+        : (await this.commands.run(entryDecider, ref, { kind: 'create', trustDomainId: String(trustDomain['id']), trustDomainName: String(trustDomain['name']), input }, context)).version;
+    await this.commands.settle(version, { id, location: entryLocation(id) });
     return this.get(tenant, id);
   }
 
@@ -76,18 +82,20 @@ export class EntriesService {
       return { current: entry, trustDomain: await this.trustDomains.findRow(client, entry.trustDomainId) };
     });
     const merged: RegistrationEntryInput = { ...entryInputOf(toEntryData(current)), ...patch };
-    await this.commands.run(
+    const updated = await this.commands.run(
       entryDecider,
       { tenant, aggregateType: ENTRY, aggregateId: id },
       { kind: 'update', trustDomainName: String(trustDomain['name']), expectedRevision: revision, input: merged },
       context,
     );
+    await this.commands.settle(updated.version, { id, location: entryLocation(id) });
     return this.get(tenant, id);
   }
 
   async delete(tenant: string, id: string, context: CommandContext): Promise<void> {
     await this.get(tenant, id);
-    await this.commands.run(entryDecider, { tenant, aggregateType: ENTRY, aggregateId: id }, { kind: 'delete' }, context);
+    const deleted = await this.commands.run(entryDecider, { tenant, aggregateType: ENTRY, aggregateId: id }, { kind: 'delete' }, context);
+    await this.commands.settle(deleted.version, { id });
   }
 }
 

@@ -4,6 +4,7 @@ import { Initial1700000000000 } from './1700000000000-initial.js';
 import { RegistryModel1700000000001 } from './1700000000001-registry-model.js';
 import { ConfigSections1700000000002 } from './1700000000002-config-sections.js';
 import { Agents1700000000003 } from './1700000000003-agents.js';
+import { IdempotencyAndNames1700000000004 } from './1700000000004-idempotency-and-names.js';
 
 /** The registry's migrations, in order, bound to its schema and API role. */
 export function registryMigrations(schema: string, apiRole = 'tp_registry_api'): (new () => MigrationInterface)[] {
@@ -12,5 +13,6 @@ export function registryMigrations(schema: string, apiRole = 'tp_registry_api'):
     bindMigration(RegistryModel1700000000001, schema, apiRole),
     bindMigration(ConfigSections1700000000002, schema, apiRole),
     bindMigration(Agents1700000000003, schema, apiRole),
+    bindMigration(IdempotencyAndNames1700000000004, schema, apiRole),
   ];
 }

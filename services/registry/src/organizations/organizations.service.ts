@@ -24,7 +24,8 @@ export class OrganizationsService {
 
   /** Renames the organization; resolves once the read model shows it. */
   async rename(id: string, name: string, context: CommandContext): Promise<OrganizationView> {
-    await this.commands.run(organizationDecider, { tenant: id, aggregateType: ORGANIZATION, aggregateId: id }, { kind: 'rename', name }, context);
+    const renamed = await this.commands.run(organizationDecider, { tenant: id, aggregateType: ORGANIZATION, aggregateId: id }, { kind: 'rename', name }, context);
+    await this.commands.settle(renamed.version, { id, location: '/api/v1/organization' });
     return this.get(id);
   }
 

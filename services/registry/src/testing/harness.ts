@@ -1,6 +1,8 @@
 // Test harness: a registry on its own database and stream, plus helpers to call it.
 import type { NatsConnection } from '@nats-io/transport-node';
 import { EventLog } from '@trustplane/eventstore';
+import type { Clock } from '@trustplane/platform';
+import type { Logger } from 'pino';
 import {
   connectTestNats,
   createTestDatabase,
@@ -38,8 +40,12 @@ export interface ApiResponse {
   readonly json: any;
 }
 
-/** Starts a registry with its own database and stream. */
-export async function startRegistryHarness(label: string, extraEnv: Record<string, string> = {}): Promise<RegistryHarness> {
+/** Starts a registry with its own database and stream (optionally with a clock or a logger of the test's). */
+export async function startRegistryHarness(
+  label: string,
+  extraEnv: Record<string, string> = {},
+  options: { clock?: Clock; logger?: Logger } = {},
+): Promise<RegistryHarness> {
   const nc = await connectTestNats();
   const db = await createTestDatabase(label);
   const stream = testStreamSettings(label);
@@ -52,7 +58,7 @@ export async function startRegistryHarness(label: string, extraEnv: Record<strin
     TP_LOG_LEVEL: 'silent',
     ...extraEnv,
   };
-  const server = await startRegistry(loadRegistryConfig(env));
+  const server = await startRegistry(loadRegistryConfig(env), options);
   const log = await EventLog.open(nc, stream);
   return {
     server,

@@ -4,6 +4,7 @@ import { API_SCOPES, API_TOKEN_MAX_TTL_DAYS } from '@trustplane/registry-domain'
 import type { FastifyRequest } from 'fastify';
 import { RequireScope } from '../auth/auth.guard.js';
 import { commandContextFor, principalOf } from '../request-context.js';
+import { ShownOnce } from '../shown-once.js';
 import { TokensService } from './tokens.service.js';
 
 const createTokenBody = v.object({
@@ -23,6 +24,7 @@ export class TokensController {
   @Post()
   @HttpCode(201)
   @RequireScope('tokens:write')
+  @ShownOnce('token')
   async create(@Body() body: unknown, @Req() request: FastifyRequest) {
     const input = parseBody(createTokenBody, body);
     return this.tokens.create(principalOf(request).tenant, { name: input.name, scopes: input.scopes, ...(input.ttlDays === undefined ? {} : { ttlDays: input.ttlDays }) }, commandContextFor(request, this.clock));

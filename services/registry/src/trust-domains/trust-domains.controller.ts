@@ -3,7 +3,7 @@ import { CLOCK, parseBody, v, type Clock } from '@trustplane/platform';
 import { TRUST_DOMAIN_DESCRIPTION_MAX } from '@trustplane/registry-domain';
 import type { FastifyRequest } from 'fastify';
 import { RequireScope } from '../auth/auth.guard.js';
-import { pageOf, pageRequestOf } from '../pagination.js';
+import { pageOf, pageRequestOf, queryFlag } from '../pagination.js';
 import { commandContextFor, principalOf } from '../request-context.js';
 import { TrustDomainsService } from './trust-domains.service.js';
 
@@ -45,7 +45,7 @@ export class TrustDomainsController {
   async info(@Param('td') td: string, @Query('showDeployments') showDeployments: string | undefined, @Req() request: FastifyRequest) {
     const tenant = principalOf(request).tenant;
     const view = await this.trustDomains.get(tenant, td);
-    if (showDeployments !== 'true') return view;
+    if (!queryFlag('showDeployments', showDeployments)) return view;
     return { ...view, deploymentList: await this.trustDomains.deployments(tenant, td) };
   }
 
@@ -72,10 +72,16 @@ export class TrustDomainsController {
     return pageOf(all.filter((d) => page.after === null || d.id > page.after), page, (d) => d);
   }
 
+  @Get(':td/deployments/:id')
+  @RequireScope('trust-domains:read')
+  async deployment(@Param('td') td: string, @Param('id') id: string, @Req() request: FastifyRequest) {
+    return this.trustDomains.deployment(principalOf(request).tenant, td, id);
+  }
+
   @Delete(':td/deployments/:id')
   @HttpCode(204)
   @RequireScope('trust-domains:write')
   async deleteDeployment(@Param('td') td: string, @Param('id') id: string, @Query('force') force: string | undefined, @Req() request: FastifyRequest): Promise<void> {
-    await this.trustDomains.deleteDeployment(principalOf(request).tenant, td, id, force === 'true', commandContextFor(request, this.clock));
+    await this.trustDomains.deleteDeployment(principalOf(request).tenant, td, id, queryFlag('force', force), commandContextFor(request, this.clock));
   }
 }

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { CommandContext } from '@trustplane/eventstore';
-import { DomainError, type TrustDomainKind } from '@trustplane/events';
+import { DomainError, type AggregateRef, type TrustDomainKind } from '@trustplane/events';
 import { ProblemError } from '@trustplane/platform';
 import {
   DEPLOYMENT,
   deploymentDecider,
+  derivedResourceId,
   TRUST_DOMAIN,
   TRUST_DOMAIN_NAME,
   trustDomainDecider,
@@ -12,12 +13,12 @@ import {
   trustDomainNameKey,
   type TrustDomainBlocker,
 } from '@trustplane/registry-domain';
-import { newResourceId } from '@trustplane/spiffe';
 import type { PoolClient } from 'pg';
 import { CommandBus } from '../command-bus.js';
 import type { RegistryConfig } from '../config.js';
 import { deploymentView, trustDomainView, type Page } from '../model/views.js';
 import { pageOf, type PageRequest } from '../pagination.js';
+import { newIdFor, type WriteContext } from '../request-context.js';
 import { TenantDb } from '../tenant-db.js';
 import { REGISTRY_CONFIG } from '../tokens.js';
 
@@ -25,6 +26,17 @@ import { REGISTRY_CONFIG } from '../tokens.js';
 export type TrustDomainView = ReturnType<typeof trustDomainView>;
 /** A deployment as the API shows it. */
 export type DeploymentView = ReturnType<typeof deploymentView>;
+
+/**
+ * The id of a managed trust domain's one deployment: derived from the trust domain's id, so
+ * whoever completes a half-done create (a retry, the reconciler) creates the same deployment.
+ */
+export function managedDeploymentId(trustDomainId: string): string {
+  return derivedResourceId('deployment', `${trustDomainId}/default`);
+}
+
+/** Where the API shows a trust domain. */
+export const trustDomainLocation = (id: string): string => `/api/v1/trust-domains/${id}`;
 
 const TD_COLUMNS = (s: string) => `t.*,
   (SELECT count(*) FROM ${s}.clusters c WHERE c.trust_domain_id = t.id) AS clusters,
@@ -39,34 +51,53 @@ export class TrustDomainsService {
     @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
   ) {}
 
-  /** Creates a trust domain (reserving its name first); a managed one gets its deployment. */
-  async create(tenant: string, input: { name: string; description: string; kind: TrustDomainKind }, context: CommandContext): Promise<TrustDomainView> {
-    const id = newResourceId('trustDomain');
-    const invalid = trustDomainDecider.decide({ kind: 'create', name: input.name, description: input.description, trustDomainKind: input.kind }, trustDomainDecider.initialState(), context);
+  /**
+   * Creates a trust domain: reserves its name, creates it, and gives a managed one its
+   * deployment. Every step is repeatable: with an Idempotency-Key the ids derive from the
+   * request, so a retry completes what a crashed attempt started; without one, the reconciler
+   * releases a reservation whose trust domain never appeared and completes a managed trust
+   * domain's deployment.
+   */
+  async create(tenant: string, input: { name: string; description: string; kind: TrustDomainKind }, context: WriteContext): Promise<TrustDomainView> {
+    const id = newIdFor('trustDomain', context);
+    const create = { kind: 'create', name: input.name, description: input.description, trustDomainKind: input.kind } as const;
+    const invalid = trustDomainDecider.decide(create, trustDomainDecider.initialState(), context);
     if (!invalid.ok) throw invalid.error;
+    const ref: AggregateRef = { tenant, aggregateType: TRUST_DOMAIN, aggregateId: id };
+    // A fresh random id has nothing in the log; a derived one may (a repeat of this request).
+    let current = context.idempotencySeed === undefined ? { state: trustDomainDecider.initialState(), version: 0 } : await this.commands.load(trustDomainDecider, ref);
+    if (current.state.phase === 'deleted') throw new DomainError('TRUST_DOMAIN_CREATION_ABANDONED', 'the trust domain this request created was deleted (or its creation abandoned); send the request again with a new Idempotency-Key', 'conflict');
     const nameRef = { tenant, aggregateType: TRUST_DOMAIN_NAME, aggregateId: trustDomainNameKey(input.name) };
-    await this.commands.run(trustDomainNameDecider, nameRef, { kind: 'reserve', name: input.name, trustDomainId: id }, context);
-    try {
-      await this.commands.run(
-        trustDomainDecider,
-        { tenant, aggregateType: TRUST_DOMAIN, aggregateId: id },
-        { kind: 'create', name: input.name, description: input.description, trustDomainKind: input.kind },
-        context,
-      );
-    } catch (error) {
-      await this.commands.run(trustDomainNameDecider, nameRef, { kind: 'release', trustDomainId: id }, context);
-      throw error;
+    const reserved = await this.commands.run(trustDomainNameDecider, nameRef, { kind: 'reserve', name: input.name, trustDomainId: id }, context);
+    if (current.state.phase === 'absent') {
+      try {
+        current = await this.commands.run(trustDomainDecider, ref, create, context);
+      } catch (error) {
+        // A concurrent repeat of this request (same key, same id) may have created it meanwhile:
+        // then the name is rightly held. Otherwise the reservation is undone.
+        const now = await this.commands.load(trustDomainDecider, ref);
+        if (now.state.phase !== 'live') {
+          await this.commands.run(trustDomainNameDecider, nameRef, { kind: 'release', trustDomainId: id }, context);
+          throw error;
+        }
+        current = now;
+      }
     }
+    let version = Math.max(reserved.version, current.version);
     if (input.kind === 'managed') {
-      const deploymentId = newResourceId('deployment');
-      await this.commands.run(
-        deploymentDecider,
-        { tenant, aggregateType: DEPLOYMENT, aggregateId: deploymentId },
-        { kind: 'create', trustDomainId: id, name: 'default', region: '', managed: true },
-        context,
-      );
+      version = Math.max(version, await this.ensureManagedDeployment(tenant, id, context));
     }
+    await this.commands.settle(version, { id, location: trustDomainLocation(id) });
     return this.get(tenant, id);
+  }
+
+  /** Creates a managed trust domain's deployment unless it exists; returns the version to wait for. */
+  async ensureManagedDeployment(tenant: string, trustDomainId: string, context: CommandContext): Promise<number> {
+    const ref = { tenant, aggregateType: DEPLOYMENT, aggregateId: managedDeploymentId(trustDomainId) };
+    const current = await this.commands.load(deploymentDecider, ref);
+    if (current.state.phase !== 'absent') return current.version;
+    const created = await this.commands.run(deploymentDecider, ref, { kind: 'create', trustDomainId, name: 'default', region: '', managed: true }, context);
+    return created.version;
   }
 
   async list(tenant: string, page: PageRequest): Promise<Page<TrustDomainView>> {
@@ -111,24 +142,38 @@ export class TrustDomainsService {
       return { td: row, blockers: found, managedDeployments: deployments.rows.filter((d) => d['managed']).map((d) => String(d['id'])) };
     });
     const id = String(td['id']);
-    await this.commands.run(trustDomainDecider, { tenant, aggregateType: TRUST_DOMAIN, aggregateId: id }, { kind: 'delete', blockers }, context);
+    let version = (await this.commands.run(trustDomainDecider, { tenant, aggregateType: TRUST_DOMAIN, aggregateId: id }, { kind: 'delete', blockers }, context)).version;
+    // After the trust domain is deleted, the rest is clean-up the reconciler also finishes.
     for (const deploymentId of managedDeployments) {
-      await this.commands.run(
-        deploymentDecider,
-        { tenant, aggregateType: DEPLOYMENT, aggregateId: deploymentId },
-        { kind: 'delete', force: true, cascadeFromTrustDomain: true },
-        context,
-      );
+      version = Math.max(version, await this.deleteManagedDeployment(tenant, deploymentId, context));
     }
-    await this.commands.run(
-      trustDomainNameDecider,
-      { tenant, aggregateType: TRUST_DOMAIN_NAME, aggregateId: trustDomainNameKey(String(td['name'])) },
-      { kind: 'release', trustDomainId: id },
-      context,
-    );
+    version = Math.max(version, await this.releaseName(tenant, String(td['name']), id, context));
+    await this.commands.settle(version, { id });
   }
 
-  async createDeployment(tenant: string, idOrName: string, input: { name: string; region: string }, context: CommandContext): Promise<DeploymentView> {
+  /** Deletes a managed deployment whose trust domain is gone (no-op when already deleted). */
+  async deleteManagedDeployment(tenant: string, deploymentId: string, context: CommandContext): Promise<number> {
+    const ref = { tenant, aggregateType: DEPLOYMENT, aggregateId: deploymentId };
+    const current = await this.commands.load(deploymentDecider, ref);
+    if (current.state.phase !== 'live') return current.version;
+    return (await this.commands.run(deploymentDecider, ref, { kind: 'delete', force: true, cascadeFromTrustDomain: true }, context)).version;
+  }
+
+  /** Releases a name held by `trustDomainId` (no-op when someone else, or nobody, holds it). */
+  async releaseName(tenant: string, name: string, trustDomainId: string, context: CommandContext): Promise<number> {
+    const ref = { tenant, aggregateType: TRUST_DOMAIN_NAME, aggregateId: trustDomainNameKey(name) };
+    return (await this.commands.run(trustDomainNameDecider, ref, { kind: 'release', trustDomainId }, context)).version;
+  }
+
+  async createDeployment(tenant: string, idOrName: string, input: { name: string; region: string }, context: WriteContext): Promise<DeploymentView> {
+    const id = newIdFor('deployment', context);
+    const ref = { tenant, aggregateType: DEPLOYMENT, aggregateId: id };
+    const existing = context.idempotencySeed === undefined ? undefined : await this.commands.load(deploymentDecider, ref);
+    if (existing !== undefined && existing.state.phase !== 'absent') return this.settledDeployment(tenant, idOrName, id, existing.version);
+    // The input is checked before it is used in any query.
+    const create = { kind: 'create', trustDomainId: '', name: input.name, region: input.region, managed: false } as const;
+    const invalid = deploymentDecider.decide(create, deploymentDecider.initialState(), context);
+    if (!invalid.ok) throw invalid.error;
     const { td, nameTaken } = await this.db.read(tenant, async (client) => {
       const row = await this.findRow(client, idOrName);
       const same = await client.query(`SELECT 1 FROM ${this.db.schema}.deployments WHERE trust_domain_id = $1 AND name = $2`, [row['id'], input.name]);
@@ -140,22 +185,25 @@ export class TrustDomainsService {
     if (nameTaken) {
       throw new DomainError('DEPLOYMENT_NAME_TAKEN', `trust domain ${String(td['name'])} already has a deployment named ${input.name}`, 'conflict');
     }
-    const id = newResourceId('deployment');
-    await this.commands.run(
+    const created = await this.commands.run(
       deploymentDecider,
-      { tenant, aggregateType: DEPLOYMENT, aggregateId: id },
-      { kind: 'create', trustDomainId: String(td['id']), name: input.name, region: input.region, managed: false },
+      ref,
+      { ...create, trustDomainId: String(td['id']) },
       context,
     );
-    return this.db.read(tenant, async (client) => {
-      const rows = await client.query(`SELECT * FROM ${this.db.schema}.deployments WHERE id = $1`, [id]);
-      return deploymentView(rows.rows[0]);
-    });
+    return this.settledDeployment(tenant, String(td['id']), id, created.version);
+  }
+
+  /** A deployment once the read models show `version` (202 before that; 404 if it is gone). */
+  private async settledDeployment(tenant: string, idOrName: string, id: string, version: number): Promise<DeploymentView> {
+    await this.commands.settle(version, { id, location: `${trustDomainLocation(idOrName)}/deployments/${id}` });
+    return this.deployment(tenant, idOrName, id);
   }
 
   async deleteDeployment(tenant: string, idOrName: string, deploymentId: string, force: boolean, context: CommandContext): Promise<void> {
     await this.deployment(tenant, idOrName, deploymentId);
-    await this.commands.run(deploymentDecider, { tenant, aggregateType: DEPLOYMENT, aggregateId: deploymentId }, { kind: 'delete', force }, context);
+    const deleted = await this.commands.run(deploymentDecider, { tenant, aggregateType: DEPLOYMENT, aggregateId: deploymentId }, { kind: 'delete', force }, context);
+    await this.commands.settle(deleted.version, { id: deploymentId });
   }
 
   /** A deployment of the trust domain, visible to the tenant (404 otherwise, also for other tenants' ids). */

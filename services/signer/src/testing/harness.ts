@@ -72,7 +72,7 @@ export async function seedApiToken(
     log,
     apiTokenDecider,
     { tenant, aggregateType: API_TOKEN, aggregateId: tokenId },
-    { kind: 'create', name: 'test', scopes, ttlDays: options.ttlDays, salt: minted.salt, hash: minted.hash },
+    { kind: 'create', name: 'test', scopes, ttlDays: options.ttlDays, salt: minted.salt, hash: minted.hash, authority: { kind: 'host' } },
     { ...context(), ...(options.at === undefined ? {} : { now: options.at }) },
   );
   return { kind: 'api-token', tenant, tokenId, scopes: [...scopes] };
