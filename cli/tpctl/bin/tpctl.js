@@ -2,6 +2,7 @@
 // The `tpctl` command: runs the compiled CLI. This file is committed (and executable) so that npm
 // links `node_modules/.bin/tpctl` at install time, before `dist/` has been built.
 'use strict';
+/* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS script, like the package it starts */
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
