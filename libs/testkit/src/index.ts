@@ -122,5 +122,12 @@ export async function eventually(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
-export { findPrivateKeyMaterial, scanForPrivateKeys, type PrivateKeyScanScope } from './secrets-scan.js';
+export {
+  findKnownPrivateKeys,
+  findPrivateKeyMaterial,
+  scanForPrivateKeys,
+  unsealDiskKeyStore,
+  type KnownPrivateKey,
+  type PrivateKeyScanScope,
+} from './secrets-scan.js';
 export * from './processes.js';
