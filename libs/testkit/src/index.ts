@@ -131,3 +131,4 @@ export {
   type PrivateKeyScanScope,
 } from './secrets-scan.js';
 export * from './processes.js';
+export { requirePrerequisite, skipOrFailUnderCi, skipUnlessCi, underCi } from './prerequisites.js';
