@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { eventually } from '@trustplane/testkit';
 import { startTestSigner, type TestSigner } from '../testing/signer.js';
+import { WorkloadApiStats } from '../workload/stats.js';
 import { AgentCore } from './agent-core.js';
+import { startHealthServer } from './health.js';
 import { AgentStateError, STATE_FILE } from './state-store.js';
 
 let signer: TestSigner;
@@ -97,5 +99,19 @@ for (const [what, corrupt, code] of [
     assert.equal(logged?.['file'], join(dataDir, STATE_FILE));
     assert.equal(logged?.['code'], code);
     assert.ok(!lines.some((l) => l['msg'] === 'agent attested'), 'never re-attested');
+
+    // What an operator sees of the process: not ready, naming the file; the failure counted.
+    const health = await startHealthServer({ host: '127.0.0.1', port: 0, core: refused, workloadStats: new WorkloadApiStats(), serving: () => false });
+    try {
+      const ready = await fetch(`http://127.0.0.1:${health.port}/readyz`);
+      assert.equal(ready.status, 503);
+      const report = (await ready.json()) as { status: string; checks: Record<string, string> };
+      assert.equal(report.status, 'not ready');
+      assert.ok(report.checks['identity']?.includes(join(dataDir, STATE_FILE)), JSON.stringify(report));
+      const metrics = await (await fetch(`http://127.0.0.1:${health.port}/metrics`)).text();
+      assert.match(metrics, /^tp_agent_state_load_failures\{service="agent"\} 1$/m);
+    } finally {
+      await health.close();
+    }
   });
 }
