@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // Runs the compiled test files (dist/**/*.{unit,int,e2e}.spec.js) with node's built-in test runner.
 // Usage: node tools/run-tests.mjs [dir ...] [--level unit|int|e2e] [--concurrency N]
+// Fails before running anything when a test source would not be collected (misspelt suffix,
+// outside a compiled package, not built) or a compiled spec has no source any more (stale dist/).
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { COMPILED_SPEC, staleOutputs, uncollectedSpecs, workspacePackages } from './lib/dist-layout.mjs';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const args = process.argv.slice(2);
@@ -24,18 +27,26 @@ function findSpecs(dir, inDist) {
     if (name === 'node_modules' || name.startsWith('.')) continue;
     const path = join(dir, name);
     if (statSync(path).isDirectory()) found = found.concat(findSpecs(path, inDist || name === 'dist'));
-    else if (inDist && /\.(unit|int|e2e)\.spec\.js$/.test(name)) {
+    else if (inDist && COMPILED_SPEC.test(name)) {
       if (level === null || name.endsWith(`.${level}.spec.js`)) found.push(path);
     }
   }
   return found;
 }
 
-const files = roots
-  .map((r) => resolve(root, r))
-  .filter((dir) => existsSync(dir))
-  .flatMap((dir) => findSpecs(dir, false))
-  .sort();
+const rootDirs = roots.map((r) => resolve(root, r)).filter((dir) => existsSync(dir));
+const problems = [
+  ...uncollectedSpecs(rootDirs),
+  ...workspacePackages(rootDirs)
+    .flatMap((pkg) => staleOutputs(pkg))
+    .filter((path) => COMPILED_SPEC.test(path))
+    .map((path) => ({ path, reason: 'compiled spec without a source (stale dist/; tools/build.sh removes it)' })),
+];
+if (problems.length > 0) {
+  console.error(`test files the run would not execute as written:\n${problems.map((p) => `  ${relative(root, p.path)}: ${p.reason}`).join('\n')}`);
+  process.exit(1);
+}
+const files = rootDirs.flatMap((dir) => findSpecs(dir, false)).sort();
 if (files.length === 0) {
   console.error(`no compiled test files under ${roots.join(', ')} (did the build run?)`);
   process.exit(1);

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,9 +41,11 @@ import {
   deleteTestStream,
   eventually,
   scanForPrivateKeys,
+  unsealDiskKeyStore,
   repoRoot,
   testNatsEnv,
   testStreamSettings,
+  type KnownPrivateKey,
   type TestDatabase,
   type TestStream,
 } from '@trustplane/testkit';
@@ -141,6 +143,9 @@ function splitDer(data: Buffer): Buffer[] {
   return out;
 }
 
+/** Every workload private key (PKCS#8 DER) the agent handed out in this suite, for the key scan. */
+const workloadKeys = new Map<string, Buffer>();
+
 /** A FetchX509SVID stream of this (uid 0) process over the agent's socket. */
 class SvidStream {
   readonly messages: workload.X509SVIDResponse[] = [];
@@ -152,7 +157,10 @@ class SvidStream {
     const md = new Metadata();
     md.set('workload.spiffe.io', 'true');
     this.call = this.client.fetchX509Svid({}, md);
-    this.call.on('data', (m: workload.X509SVIDResponse) => this.messages.push(m));
+    this.call.on('data', (m: workload.X509SVIDResponse) => {
+      this.messages.push(m);
+      for (const svid of m.svids) workloadKeys.set(svid.x509SvidKey.toString('hex'), svid.x509SvidKey);
+    });
     this.call.on('error', (e: ServiceError) => (this.error = e));
   }
   latest(): workload.X509SVIDResponse | undefined {
@@ -180,10 +188,29 @@ async function fetchJwt(socketPath: string, audience: string): Promise<{ value?:
   });
 }
 
+/** `name="value"` pairs of a Prometheus label set. */
+function labelsOf(text: string): Map<string, string> {
+  return new Map([...text.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1] ?? '', m[2] ?? '']));
+}
+
+/**
+ * One sample of the agent's /metrics: `name` or `name{label="value",…}` (those labels must match;
+ * others, such as the service label, may be present). Throws when /metrics does not answer 200 or
+ * has no such sample, so a metric can never pass by being absent.
+ */
 async function metric(healthUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${healthUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return Number(line?.split(' ')[1] ?? NaN);
+  const response = await fetch(`${healthUrl}/metrics`);
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`${healthUrl}/metrics answered ${response.status}`);
+  const [, wantedName, wantedLabels] = /^(\w+)(?:\{(.*)\})?$/.exec(name) ?? [];
+  const wanted = labelsOf(wantedLabels ?? '');
+  for (const line of text.split('\n')) {
+    const [, sampleName, sampleLabels, value] = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line) ?? [];
+    if (sampleName !== wantedName) continue;
+    const labels = labelsOf(sampleLabels ?? '');
+    if ([...wanted].every(([k, v]) => labels.get(k) === v)) return Number(value);
+  }
+  throw new Error(`no sample ${name} in ${healthUrl}/metrics`);
 }
 
 before(async () => {
@@ -295,7 +322,7 @@ test('an agent given a bundle of another CA refuses the signer: no attestation h
     await eventually(async () => /attestation failed/.test(lost.output()), 15_000, 'attestation refused by the agent');
     assert.match(lost.output(), /certificate/i, lost.output());
     assert.deepEqual(await agentEvents(agentIdFor(clusterId, 'node-mitm')), []);
-    assert.equal(await metric(lost.healthUrl, 'tp_agent_signer_connected').catch(() => 0), 0);
+    assert.equal(await metric(lost.healthUrl, 'tp_agent_signer_connected'), 0, 'the refused agent is up and reports no signer connection');
   } finally {
     await lost.stop();
   }
@@ -542,11 +569,19 @@ test('Python grpcio against the real agent: every RPC; uids get their own identi
 });
 
 test('no private key material in any event, database row or log line of the signer and the agent', async () => {
+  // The actual keys: the signer's sealed CA/JWT keys, the agent's own key, every workload key served.
+  const keys: KnownPrivateKey[] = [
+    ...(await unsealDiskKeyStore(join(work, 'keys'), join(work, 'kek'))),
+    { name: 'agent key', key: createPrivateKey(readFileSync(join(work, 'agent-1', 'agent-key.pem'), 'utf8')) },
+    ...[...workloadKeys.values()].map((der, n) => ({ name: `workload key ${n}`, key: createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }) })),
+  ];
+  assert.ok(keys.length >= 5, `the scan knows the signer's, the agent's and the workloads' keys (${keys.length})`);
   const { found, events } = await scanForPrivateKeys({
     nc,
     streamName: stream.streamName,
     pool: db.pool,
     logs: { signer: signer.output(), agent: agent.output() },
+    keys,
   });
   assert.deepEqual(found, []);
   assert.ok(events > 10, 'the scan covered this suite’s events');

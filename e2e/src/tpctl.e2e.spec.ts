@@ -2,8 +2,13 @@
 // own process on real NATS JetStream and PostgreSQL.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   connectTestNats,
+  repoRoot,
   createTestDatabase,
   deleteTestStream,
   testNatsEnv,
@@ -138,4 +143,42 @@ test('operator story: org, token, trust domain, cluster, entries, refusal, clean
   const deleted = await ok(['trust-domain', 'delete', 'example.org']);
   assert.match(deleted.stdout, /Trust domain example\.org \(td-[0-9a-z]{10}\) deleted\./);
   assert.match((await ok(['trust-domain', 'list'])).stdout, /No trust domains found\./);
+});
+
+test('tpctl as Node users run it: `npx tpctl` in the repo, and `npm pack` → `npm install -g` offline into a temp prefix', async () => {
+  const npxRun = spawnSync('npx', ['--no', '--', 'tpctl', '--version'], { cwd: repoRoot(), encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp' } });
+  assert.equal(npxRun.status, 0, npxRun.stderr);
+  assert.equal(npxRun.stdout.trim(), '0.1.0');
+
+  const work = mkdtempSync(join(tmpdir(), 'tp-tpctl-pack-'));
+  // An empty npm cache and --offline: whatever the tarball does not carry cannot be installed.
+  const npmEnv = { PATH: process.env['PATH'] ?? '', HOME: work, npm_config_cache: join(work, 'cache'), npm_config_update_notifier: 'false' };
+  const packed = spawnSync('npm', ['pack', '--pack-destination', work, '--json'], { cwd: join(repoRoot(), 'cli', 'tpctl'), encoding: 'utf8', env: npmEnv, timeout: 120_000 });
+  assert.equal(packed.status, 0, packed.stderr);
+  const [tarball] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; bundled: string[]; files: { path: string; mode: number }[] }[];
+  assert.ok(tarball);
+  assert.deepEqual([...tarball.bundled].sort(), ['@trustplane/spiffe', 'commander', 'yaml']);
+  const paths = tarball.files.map((f) => f.path);
+  for (const needed of ['bin/tpctl.js', 'dist/main.js', 'dist/cli.js', 'node_modules/@trustplane/spiffe/dist/index.js', 'node_modules/commander/package.json', 'node_modules/yaml/package.json']) {
+    assert.ok(paths.includes(needed), `the tarball carries ${needed}`);
+  }
+  assert.equal((tarball.files.find((f) => f.path === 'bin/tpctl.js')?.mode ?? 0) & 0o111, 0o111, 'bin/tpctl.js is executable');
+  assert.deepEqual(paths.filter((p) => /\.spec\.|\.tsbuildinfo$|\.map$|^src\/|\/src\//.test(p)), [], 'no tests, sources, maps or build info');
+  assert.equal(existsSync(join(repoRoot(), 'cli', 'tpctl', 'node_modules')), false, 'postpack removed the staged dependencies');
+
+  const prefix = join(work, 'prefix');
+  const installed = spawnSync('npm', ['install', '-g', '--offline', '--no-audit', '--no-fund', '--prefix', prefix, join(work, tarball.filename)], { cwd: work, encoding: 'utf8', env: npmEnv, timeout: 120_000 });
+  assert.equal(installed.status, 0, installed.stdout + installed.stderr);
+  const bin = join(prefix, 'bin', 'tpctl');
+  const run = (args: string[]): SpawnSyncReturns<string> =>
+    spawnSync(bin, args, { cwd: work, encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', HOME: work, TPCTL_SERVER: registry.url, TPCTL_TOKEN: cliEnv['TPCTL_TOKEN'] ?? '' } });
+  assert.equal(run(['--version']).stdout.trim(), '0.1.0');
+  const created = run(['trust-domain', 'create', 'packaged.example', '--output', 'json']);
+  assert.equal(created.status, 0, created.stderr);
+  assert.equal((JSON.parse(created.stdout) as { name: string }).name, 'packaged.example');
+  assert.match(run(['trust-domain', 'list']).stdout, /^packaged\.example\s+td-[0-9a-z]{10}\s/m);
+  // The host-local bootstrap needs the registry's code, which a standalone install does not carry: a clear refusal.
+  const bootstrap = run(['org', 'create', '--name', 'Elsewhere']);
+  assert.equal(bootstrap.status, 1);
+  assert.match(bootstrap.stderr, /on the registry host.*\(BOOTSTRAP_UNAVAILABLE\)/s);
 });

@@ -87,7 +87,9 @@ export async function loadBootstrap(): Promise<BootstrapPort> {
   } catch (error) {
     throw new CliError(
       'BOOTSTRAP_UNAVAILABLE',
-      `cannot load @trustplane/registry: ${(error as Error).message}`,
+      'org create and token create write through the event log on the registry host: run them with ' +
+        'the tpctl of the TrustPlane installation there (node_modules/.bin/tpctl after npm ci and ' +
+        `the build); this tpctl cannot load @trustplane/registry (${(error as Error).message})`,
       { cause: error },
     );
   }

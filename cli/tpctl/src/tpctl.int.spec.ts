@@ -3,14 +3,15 @@
 // registry lives with the registry.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-const MAIN = join(__dirname, 'main.js');
+/** The command as npm links it in the repo (README: node_modules/.bin/tpctl). */
+const BIN = join(__dirname, '..', '..', '..', 'node_modules', '.bin', 'tpctl');
 
 interface Recorded {
   method: string;
@@ -154,8 +155,8 @@ function tpctl(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
-      process.execPath,
-      [MAIN, ...args],
+      BIN,
+      args,
       {
         env: {
           PATH: process.env['PATH'] ?? '',
@@ -173,9 +174,11 @@ function tpctl(
   });
 }
 
-test('the executable has a node shebang', async () => {
-  const text = await readFile(MAIN, 'utf8');
-  assert.ok(text.startsWith('#!/usr/bin/env node\n'));
+test('node_modules/.bin/tpctl is linked at install to the executable bin/tpctl.js (node shebang)', async () => {
+  const target = await realpath(BIN);
+  assert.equal(target, join(__dirname, '..', 'bin', 'tpctl.js'));
+  assert.ok(((await stat(target)).mode & 0o111) !== 0, 'executable');
+  assert.ok((await readFile(target, 'utf8')).startsWith('#!/usr/bin/env node\n'));
 });
 
 test('trust-domain list: the table on stdout, exit 0, bearer token from TPCTL_TOKEN', async () => {

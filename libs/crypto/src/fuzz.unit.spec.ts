@@ -1,6 +1,7 @@
 /**
  * Robustness of the parsers that see untrusted input (CSRs from agents, certificates, tokens):
- * for any mutation they either succeed or throw a CryptoError — never another exception.
+ * for any mutation they either succeed or throw a CryptoError — never another exception; a
+ * mutated JWT-SVID is always rejected.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -92,7 +93,7 @@ describe('parsers under mutation', () => {
     );
   });
 
-  it('validateJwtSvid throws only CryptoError', async () => {
+  it('validateJwtSvid rejects every mutated token with a CryptoError, and accepts the token itself', async () => {
     const key = generateKey('ec-p256');
     const authority = createJwtAuthority({ trustDomain: 'example.org', publicKey: key.spki });
     const now = new Date('2025-01-01T00:00:00Z');
@@ -101,15 +102,33 @@ describe('parsers under mutation', () => {
       { spiffeId: 'spiffe://example.org/a', audience: ['x'], ttlSeconds: 60, now },
       keyObjectSigner(key.privateKey),
     );
+    const options = { authorities: [authority], audience: 'x', now };
+    assert.equal(validateJwtSvid(token, options).spiffeId, 'spiffe://example.org/a');
+    let rejected = 0;
     fc.assert(
       fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), (ms) => {
         const t = mutate(Buffer.from(token, 'latin1'), ms).toString('latin1');
-        onlyCryptoErrors(() =>
-          validateJwtSvid(t, { authorities: [authority], audience: 'x', now }),
+        // A mutation may write the byte already there: the same token must still validate.
+        if (t === token) return void validateJwtSvid(t, options);
+        assert.throws(
+          () => validateJwtSvid(t, options),
+          (err: unknown) => isCryptoError(err),
+          `accepted a mutated token: ${t}`,
         );
+        rejected += 1;
       }),
       { numRuns: 2000 },
     );
+    assert.ok(rejected > 1_500, `most runs mutate the token (${rejected})`);
+    // The mutation the random runs rarely hit: another spelling of the signature's last
+    // character that decodes to the same bytes (its low bits are unused).
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(token.at(-1) ?? '');
+    for (const spelling of [1, 2, 3].map((flip) => alphabet[last ^ flip] ?? '')) {
+      const respelt = `${token.slice(0, -1)}${spelling}`;
+      assert.deepEqual(Buffer.from(respelt.split('.')[2] ?? '', 'base64url'), Buffer.from(token.split('.')[2] ?? '', 'base64url'));
+      assert.throws(() => validateJwtSvid(respelt, options), (err: unknown) => isCryptoError(err) && err.code === 'JWT_MALFORMED');
+    }
   });
 
   it('parseSpiffeId throws only CryptoError and accepts what it returns', () => {

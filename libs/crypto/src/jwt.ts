@@ -278,7 +278,12 @@ export function validateJwtSvid(token: string, expect: JwtSvidExpectations): Jwt
     throw new CryptoError('JWT_BAD_HEADER', `alg must be ${profile.jwsAlg} for this key`);
   }
   if (!B64URL_RE.test(s)) throw new CryptoError('JWT_MALFORMED', 'signature is not base64url');
-  if (!verifyJws(profile, authority.publicKey, `${h}.${p}`, Buffer.from(s, 'base64url'))) {
+  const signature = Buffer.from(s, 'base64url');
+  // Unused low bits of the last character would otherwise give one signature many spellings.
+  if (signature.toString('base64url') !== s) {
+    throw new CryptoError('JWT_MALFORMED', 'signature is not canonical base64url');
+  }
+  if (!verifyJws(profile, authority.publicKey, `${h}.${p}`, signature)) {
     throw new CryptoError('JWT_BAD_SIGNATURE', 'JWS signature does not verify');
   }
   const claims = decodeJsonPart(p, 'payload');

@@ -19,7 +19,7 @@ import {
   type CryptoErrorCode,
   type X509SvidTemplate,
 } from './index';
-import { generateKey, toPem, type TestKey } from './testing/support';
+import { generateKey, skipUnlessCi, toPem, type TestKey } from './testing/support';
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 let dir = '';
@@ -76,8 +76,11 @@ function opensslCsr(name: string, keyArgs: string[], san?: string): Buffer {
   return readFileSync(join(dir, `${name}.csr`));
 }
 
-describe('openssl interoperability', { skip: !hasOpenssl && 'openssl CLI not found' }, () => {
+const missing = !hasOpenssl && 'openssl CLI not found';
+
+describe('openssl interoperability', { skip: skipUnlessCi(missing) }, () => {
   before(() => {
+    assert.equal(missing, false, `${missing} (required when CI is set)`);
     dir = mkdtempSync(join(tmpdir(), 'tp-crypto-e2e-'));
   });
   after(() => {

@@ -2,12 +2,12 @@
  * JWT-SVIDs checked by an independent verifier: Debian's PyJWT (/usr/bin/python3 with `jwt`
  * and `cryptography`), not the pyenv python on PATH.
  */
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createJwtAuthority, keyObjectSigner, mintJwtSvid, publicKeyToJwk } from './index';
-import { generateKey } from './testing/support';
+import { generateKey, skipUnlessCi } from './testing/support';
 
 const PYTHON = '/usr/bin/python3';
 const hasPyJwt =
@@ -42,8 +42,9 @@ function pyVerify(
 
 describe(
   'PyJWT verifies JWT-SVIDs',
-  { skip: !hasPyJwt && 'Debian python3-jwt not available' },
+  { skip: skipUnlessCi(!hasPyJwt && 'Debian python3-jwt not available') },
   () => {
+    before(() => assert.ok(hasPyJwt, 'Debian python3-jwt not available (required when CI is set)'));
     for (const [type, alg] of [
       ['ec-p256', 'ES256'],
       ['ec-p384', 'ES384'],

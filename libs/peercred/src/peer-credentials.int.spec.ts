@@ -12,6 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { skipOrFailUnderCi } from '@trustplane/testkit';
 import {
   PeerCredError,
   getPeerCredentials,
@@ -92,7 +93,7 @@ describe('getPeerCredentials on a Unix-domain socket', () => {
 
   it('reports the uid and pid of a child running as another user', async (t) => {
     if (process.getuid?.() !== 0) {
-      t.skip('needs root to spawn a child with uid 65534');
+      skipOrFailUnderCi(t, 'needs root to spawn a child with uid 65534');
       return;
     }
     // The child connects, then stays connected until the server hangs up.

@@ -6,6 +6,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { skipOrFailUnderCi } from '@trustplane/testkit';
 import {
   PeerCredError,
   PeerProcessHandle,
@@ -72,7 +73,7 @@ describe('PeerProcessHandle (SO_PEERPIDFD)', () => {
     if (handle === undefined) {
       client.kill();
       process.kill(grandchildPid);
-      t.skip('the kernel predates SO_PEERPIDFD (Linux 6.5)');
+      skipOrFailUnderCi(t, 'the kernel predates SO_PEERPIDFD (Linux 6.5)');
       return;
     }
     try {
@@ -106,7 +107,7 @@ describe('PeerProcessHandle (SO_PEERPIDFD)', () => {
     const handle = PeerProcessHandle.ofPeer(serverSide);
     try {
       if (handle === undefined) {
-        t.skip('the kernel predates SO_PEERPIDFD (Linux 6.5)');
+        skipOrFailUnderCi(t, 'the kernel predates SO_PEERPIDFD (Linux 6.5)');
         return;
       }
       const pid = getPeerCredentials(serverSide).pid;
@@ -141,7 +142,7 @@ describe('PeerProcessHandle (SO_PEERPIDFD)', () => {
       const before = openFdCount();
       const handle = PeerProcessHandle.ofPeer(serverSide);
       if (handle === undefined) {
-        t.skip('the kernel predates SO_PEERPIDFD (Linux 6.5)');
+        skipOrFailUnderCi(t, 'the kernel predates SO_PEERPIDFD (Linux 6.5)');
         return;
       }
       assert.equal(openFdCount(), before + 1);

@@ -13,3 +13,9 @@ export {
 export { commonConfigSchema, SERVICE_NAMES, servicePrefix, type ServiceName } from './common-config.js';
 export { REDACTED_PATHS } from './logger.js';
 export { runReadinessChecks, type ReadinessCheck, type ReadinessReport } from './health.js';
+export {
+  createMetricsRegistry,
+  startHealthServer,
+  type HealthServer,
+  type HealthServerOptions,
+} from './health-server.js';

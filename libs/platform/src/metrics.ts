@@ -1,5 +1,6 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { refusalReason, type ProjectionObserver } from '@trustplane/eventstore';
+import { createMetricsRegistry } from './health-server.js';
 
 /** The Prometheus metrics every service exports. */
 export interface ServiceMetrics {
@@ -17,9 +18,7 @@ export interface ServiceMetrics {
 
 /** Creates a registry with process metrics and the shared service metrics. */
 export function createServiceMetrics(service: string): ServiceMetrics {
-  const registry = new Registry();
-  registry.setDefaultLabels({ service });
-  collectDefaultMetrics({ register: registry });
+  const registry = createMetricsRegistry(service);
   return {
     registry,
     httpRequests: new Counter({

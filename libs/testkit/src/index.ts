@@ -127,6 +127,14 @@ export async function eventually(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
-export { findPrivateKeyMaterial, scanForPrivateKeys, type PrivateKeyScanScope } from './secrets-scan.js';
+export {
+  findKnownPrivateKeys,
+  findPrivateKeyMaterial,
+  scanForPrivateKeys,
+  unsealDiskKeyStore,
+  type KnownPrivateKey,
+  type PrivateKeyScanScope,
+} from './secrets-scan.js';
 export * from './processes.js';
 export * from './nats.js';
+export { requirePrerequisite, skipOrFailUnderCi, skipUnlessCi, underCi } from './prerequisites.js';

@@ -88,9 +88,14 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs the built tpctl with arguments and environment. */
+/** The `tpctl` command as npm links it for the repo (README: `node_modules/.bin/tpctl`). */
+export function tpctlBin(): string {
+  return join(repoRoot(), 'node_modules', '.bin', 'tpctl');
+}
+
+/** Runs the built tpctl through its installed command (shebang, bin link) with arguments and environment. */
 export async function tpctl(args: readonly string[], env: Record<string, string>): Promise<CliResult> {
-  const child = spawn(process.execPath, [join(repoRoot(), 'cli', 'tpctl', 'dist', 'main.js'), ...args], {
+  const child = spawn(tpctlBin(), args, {
     env: { PATH: process.env['PATH'] ?? '', HOME: '/nonexistent-home', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

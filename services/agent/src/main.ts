@@ -12,6 +12,7 @@ import {
   readClusterKey,
   type AgentCoreSettings,
 } from './core/agent-core.js';
+import { AgentStateError } from './core/state-store.js';
 import { startHealthServer } from './core/health.js';
 import { UnixWorkloadAttestor } from './attestation/unix-attestor.js';
 import { WorkloadApiServer } from './workload/server.js';
@@ -134,6 +135,16 @@ async function main(): Promise<void> {
   try {
     await core.start();
   } catch (error) {
+    if (error instanceof AgentStateError) {
+      // No silent re-attestation over a state that could not be read: stay up, not ready
+      // (/readyz names the file, /metrics counts it), until an operator restores the file or
+      // removes the data directory's agent-state.json and agent-key.pem to attest this node anew.
+      logger.fatal(
+        { code: error.code, file: error.file },
+        `refusing to start: ${error.message}; restore it, or delete it and its key to attest this node again`,
+      );
+      return;
+    }
     const e = error as { code?: number; details?: string; message?: string };
     logger.fatal({ code: e.code, message: e.details ?? e.message }, 'node attestation refused');
     process.exit(1);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { scanForPrivateKeys } from '@trustplane/testkit';
+import { scanForPrivateKeys, unsealDiskKeyStore } from '@trustplane/testkit';
 import { REDACTED_PATHS } from '@trustplane/platform';
 import { isCryptoError } from '@trustplane/crypto';
 import type { ApiTokenAuthority, BundleReply, KeysetReply } from '@trustplane/signer-api';
@@ -195,7 +195,10 @@ test('a restart with the disk key manager keeps the CA', async () => {
 });
 
 test('no private key material in any event, database row or log line', async () => {
-  const { found, events } = await scanForPrivateKeys({ nc: h.nc, streamName: h.stream.streamName, pool: h.db.pool, logs: { signer: logs } });
+  // The CA and JWT keys the signer sealed, unsealed with the test KEK: their bytes are searched for.
+  const keys = await unsealDiskKeyStore(h.keyDir, h.env['TP_SIGNER_KEK_PATH'] ?? '');
+  assert.ok(keys.length >= 2, 'the scan knows the signer’s keys');
+  const { found, events } = await scanForPrivateKeys({ nc: h.nc, streamName: h.stream.streamName, pool: h.db.pool, logs: { signer: logs }, keys });
   assert.deepEqual(found, []);
   assert.ok(events > 5, 'the scan covered the events of this suite');
   assert.ok(logs.split('\n').length > 20, 'the scan covered the log lines of this suite');

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
+import { requirePrerequisite, skipUnlessCi } from '@trustplane/testkit';
 import { StaticIdentitySource } from '../identity-source.js';
 import { createTestTrustDomain, identity, snapshotOf } from '../testing/fixtures.js';
 import { WorkloadApiServer } from './server.js';
@@ -44,8 +45,9 @@ function run(
 
 describe(
   'Workload API with the Python grpcio client',
-  { skip: !available && 'Debian python3-grpcio/grpc-tools/jwt or openssl missing' },
+  { skip: skipUnlessCi(!available && 'Debian python3-grpcio/grpc-tools/jwt or openssl missing') },
   () => {
+    before(() => requirePrerequisite(!available && 'Debian python3-grpcio/grpc-tools/jwt or openssl missing'));
     let dir: string;
     let server: WorkloadApiServer;
     const spiffeId = 'spiffe://example.org/e2e/python';
