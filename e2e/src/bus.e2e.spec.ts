@@ -341,19 +341,22 @@ test('a forged join token attests no agent: refused by NATS for other users, by 
       { kind: 'create', trustDomainId, name: 'edge', platform: 'linux', description: '' },
       context(),
     );
-    const bundle = async (): Promise<{ ok: boolean; document?: SpiffeBundleDocument }> =>
+    // The published bundle, read from the log as a consumer of bundle.updated would.
+    const publishedBundle = async (): Promise<SpiffeBundleDocument | undefined> =>
       (
-        await admin.request(
-          `${stream.subjectPrefix}.cmd.signer.bundle`,
-          JSON.stringify({ tenant, trustDomainId }),
-          { timeout: 10_000 },
+        await log.load<SpiffeBundleDocument | undefined>(
+          { tenant, aggregateType: 'bundle', aggregateId: trustDomainId },
+          {
+            initialState: () => undefined,
+            evolve: (state, event) => (event.type === 'bundle.updated' ? event.data.document : state),
+          },
         )
-      ).json();
-    await eventually(async () => (await bundle()).ok, 20_000, 'bundle published');
+      ).state;
+    await eventually(async () => (await publishedBundle()) !== undefined, 20_000, 'bundle published');
     const bundlePath = join(work, 'bundle.pem');
     writeFileSync(
       bundlePath,
-      bundleX509AuthoritiesPem((await bundle()).document as SpiffeBundleDocument),
+      bundleX509AuthoritiesPem((await publishedBundle()) as SpiffeBundleDocument),
     );
     const attest = async (node: string, token: string, waitReady: boolean) =>
       startAgentProcess(

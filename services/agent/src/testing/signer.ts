@@ -13,6 +13,9 @@ import { spkiOf } from '@trustplane/crypto';
 import { uuidv7 } from '@trustplane/events';
 import { EventLog, handleCommand, type CommandContext } from '@trustplane/eventstore';
 import {
+  API_TOKEN,
+  apiTokenDecider,
+  mintToken,
   CLUSTER,
   DEPLOYMENT,
   ENTRY,
@@ -118,8 +121,28 @@ export async function startTestSigner(label: string, trustDomain: string): Promi
     { kind: 'create', trustDomainId, name: 'edge', platform: 'linux', description: '', key: { keyId: 'ck-agenttest1', publicKey: spkiOf(clusterKey.publicKey).toString('base64') } },
     context(),
   );
-  await eventually(async () => (await request<{ ok: boolean }>('bundle', { tenant, trustDomainId })).ok, 20_000, 'bundle published');
-  const published = await request<{ document: SpiffeBundleDocument }>('bundle', { tenant, trustDomainId });
+  // An operator's API token of the organization: keyset requests carry it as their authority.
+  const tokenId = newResourceId('apiToken');
+  const token = mintToken(tokenId);
+  await handleCommand(
+    log,
+    apiTokenDecider,
+    { tenant, aggregateType: API_TOKEN, aggregateId: tokenId },
+    { kind: 'create', name: 'agent-test', scopes: ['admin'], ttlDays: undefined, salt: token.salt, hash: token.hash, authority: { kind: 'host' } },
+    context(),
+  );
+  const authority = { kind: 'api-token', tenant, tokenId, scopes: ['admin'] };
+  // The published bundle, read from the log as any consumer of bundle.updated would (the signer's
+  // bundle request needs an operator's authority, which this agent-side harness does not have).
+  const publishedBundle = async (): Promise<SpiffeBundleDocument | undefined> =>
+    (
+      await log.load<SpiffeBundleDocument | undefined>(
+        { tenant, aggregateType: 'bundle', aggregateId: trustDomainId },
+        { initialState: () => undefined, evolve: (state, event) => (event.type === 'bundle.updated' ? event.data.document : state) },
+      )
+    ).state;
+  await eventually(async () => (await publishedBundle()) !== undefined, 20_000, 'bundle published');
+  const published = { document: (await publishedBundle()) as SpiffeBundleDocument };
   return {
     trustDomain,
     trustDomainId,
@@ -152,10 +175,10 @@ export async function startTestSigner(label: string, trustDomain: string): Promi
       await handleCommand(log, entryDecider, { tenant, aggregateType: ENTRY, aggregateId: id }, { kind: 'delete' }, context());
     },
     async taintActiveCa() {
-      const list = await request<{ keysets: { id: string; state: string }[] }>('keyset', { op: 'list', tenant, deploymentId });
+      const list = await request<{ keysets: { id: string; state: string }[] }>('keyset', { authority, op: 'list', deploymentId });
       const active = list.keysets.find((k) => k.state === 'active');
       if (active === undefined) throw new Error('no active keyset');
-      const tainted = await request<{ ok: boolean }>('keyset', { op: 'taint', tenant, deploymentId, keysetId: active.id });
+      const tainted = await request<{ ok: boolean }>('keyset', { authority, op: 'taint', deploymentId, keysetId: active.id });
       if (!tainted.ok) throw new Error(`taint refused: ${JSON.stringify(tainted)}`);
     },
     async close() {
