@@ -155,6 +155,7 @@ export async function startSigner(config: SignerConfig, options: StartSignerOpti
     pool,
     clock,
     logger,
+    onReadModelLate: (operation) => signerMetrics.agentReadModelLate.inc({ operation }),
   });
   await agentApi.start();
   serving = true;
