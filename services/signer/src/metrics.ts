@@ -17,7 +17,7 @@ export interface SignerMetrics {
   readonly requestsRefused: Counter<'operation' | 'code'>;
   /** Tenant key-manager config sections the signer refused to apply (outside the operator's policy). */
   readonly keyManagerConfigsRefused: Counter;
-  /** Attestations and renewals answered before the read model showed their event (it lagged over 5 s). */
+  /** Attestations and renewals answered before the read model showed their event (it lagged past the wait). */
   readonly agentReadModelLate: Counter<'operation'>;
 }
 

@@ -18,9 +18,15 @@ import type { ReadModelWatermark } from './read-your-writes.js';
 /**
  * How long an attestation or renewal waits for the read model before answering anyway: the
  * event is committed, so the SVID is the agent's; an agent refused meanwhile retries (for 10 s
- * after attesting), and a stalled read model is the projection's alarm, not the agent's.
+ * after attesting), and a stalled read model is the projection's alarm, not the agent's. Both
+ * stay well inside the agent's call deadlines (10 s to attest, 5 s to renew): an answer that
+ * arrives too late is lost, and a lost renewal leaves the agent on an SVID the signer is about
+ * to stop honouring.
  */
-export const READ_YOUR_WRITES_TIMEOUT_MS = 5_000;
+export const READ_YOUR_WRITES_TIMEOUT_MS: Readonly<Record<'attest' | 'renew', number>> = {
+  attest: 5_000,
+  renew: 2_000,
+};
 
 /** What the handlers that issue agent SVIDs need. */
 export interface AgentSvidDeps {
@@ -75,10 +81,11 @@ export async function awaitReadModel(
   sequence: number,
   agentId: string,
 ): Promise<void> {
-  if (await deps.readModel.reach(sequence, READ_YOUR_WRITES_TIMEOUT_MS)) return;
+  const timeoutMs = READ_YOUR_WRITES_TIMEOUT_MS[operation];
+  if (await deps.readModel.reach(sequence, timeoutMs)) return;
   deps.onReadModelLate?.(operation);
   deps.logger.warn(
-    { agentId, operation, sequence, waitedMs: READ_YOUR_WRITES_TIMEOUT_MS },
+    { agentId, operation, sequence, waitedMs: timeoutMs },
     'the read model has not applied the agent event yet; answering anyway',
   );
 }

@@ -14,6 +14,7 @@ import { AGENT, agentDecider, agentIdFor, ENTRY } from '@trustplane/registry-dom
 import { newResourceId } from '@trustplane/spiffe';
 import { eventually } from '@trustplane/testkit';
 import { startSignerHarness, type SeededTrustDomain, type SignerHarness } from '../testing/harness.js';
+import { READ_YOUR_WRITES_TIMEOUT_MS } from './agent-svid.js';
 import { attestAgent } from './attest.js';
 import { AgentApiError } from './attestation.js';
 import { batchSignX509Svids, MAX_BATCH } from './batch-sign.js';
@@ -166,6 +167,27 @@ describe('RenewAgentSvid', () => {
     await edge().authorizePeer(seeded.trustDomainId, thirdPeer);
     assert.equal((await refusal(edge().authorizePeer(seeded.trustDomainId, firstPeer))).code, 'AGENT_SVID_SUPERSEDED');
     assert.equal((await refusal(renewAgentSvid(deps, caller, { csr: Buffer.alloc(0) }))).code, 'CSR_REQUIRED');
+  });
+
+  it('with the read model stalled, answers anyway after its bounded wait (the SVID is committed), logged and counted', async () => {
+    const { peer } = await attested('node-stalled');
+    const caller = await edge().authorizePeer(seeded.trustDomainId, peer);
+    const late = async (): Promise<number> => (await harness.signer.metrics.agentReadModelLate.get()).values.find((v) => v.labels['operation'] === 'renew')?.value ?? 0;
+    const before = await late();
+    const hold = await harness.db.pool.connect();
+    try {
+      await hold.query('BEGIN');
+      await hold.query("SELECT * FROM signer.projection_checkpoints WHERE projection = 'signer.model' FOR UPDATE");
+      const started = Date.now();
+      const { svidChain } = await renewAgentSvid(harness.signer.agentApi.deps, caller, { csr: await csrOf(keyPair()) });
+      const waited = Date.now() - started;
+      assert.ok(svidChain.length >= 1);
+      assert.ok(waited >= READ_YOUR_WRITES_TIMEOUT_MS.renew && waited < READ_YOUR_WRITES_TIMEOUT_MS.renew + 3_000, `answered after ${waited} ms`);
+      assert.equal(await late(), before + 1);
+    } finally {
+      await hold.query('ROLLBACK');
+      hold.release();
+    }
   });
 });
 
