@@ -141,7 +141,10 @@ export async function startSigner(config: SignerConfig, options: StartSignerOpti
     ...(options.buildCa === undefined ? {} : { buildCa: options.buildCa }),
   });
   const worker = new RotationWorker({ ca, pool, tickMs: config.tickMs, clock, logger, metrics: signerMetrics });
-  const responders = new SignerResponders(app.get<NatsConnection>(NATS), config.subjectPrefix, ca, new AuthorityVerifier(log, clock), sealer, () => worker.tick(), signerMetrics, logger);
+  const responders = new SignerResponders(app.get<NatsConnection>(NATS), config.subjectPrefix, ca, new AuthorityVerifier(log, clock), sealer, () => worker.tick(), signerMetrics, logger, {
+    // Without a NATS user of its own (TP_NATS_ALLOW_ANONYMOUS) nobody has a private inbox.
+    acceptSharedInbox: config.natsUser === undefined,
+  });
   await responders.start();
   worker.start();
   const agentApi = new AgentApiServer({
