@@ -1,4 +1,5 @@
 import { applyRowFold, tableFold, type Projection, type TableRow } from '@trustplane/eventstore';
+import { keysetStatusAfter, retiredKeysetStatus } from '@trustplane/ca-domain';
 import { AGENT_ROW_COLUMNS, agentRowKey, foldAgentRow, type AgentRow } from '@trustplane/registry-domain';
 
 type Row = TableRow;
@@ -54,14 +55,10 @@ const keysets = tableFold<Row>({
         };
       case 'ca.keyset_activated':
         return row && { ...row, status: 'active', activated_at: e.data.activatedAt, version: seq };
-      case 'ca.keyset_tainted':
-        return row && { ...row, status: 'tainted', version: seq };
-      case 'ca.keyset_revoked':
-        return row && { ...row, status: 'revoked', version: seq };
-      case 'ca.keyset_dropped':
-        return row && { ...row, status: 'dropped', version: seq };
-      default:
-        return row;
+      default: {
+        const status = keysetStatusAfter(e.type);
+        return row && status !== undefined ? { ...row, status, version: seq } : row;
+      }
     }
   },
 });
@@ -72,7 +69,8 @@ const retired = tableFold<Row>({
   columns: ['id', 'tenant_id', 'deployment_id', 'trust_domain_id', 'keyset_id', 'status', 'key_type', 'not_before', 'not_after', 'subject_key_id', 'jwt_kid', 'prepared_at', 'activated_at', 'version'],
   keyOf: (e) => (e.type === 'ca.keyset_activated' && e.data.previousKeysetId !== null ? `${e.aggregateId}/${e.data.previousKeysetId}` : undefined),
   fold(row, e, seq) {
-    return row && row['status'] === 'active' ? { ...row, status: e.type === 'ca.keyset_activated' && e.data.reason === 'taint' ? 'tainted' : 'old', version: seq } : row;
+    if (row === undefined || row['status'] !== 'active' || e.type !== 'ca.keyset_activated') return row;
+    return { ...row, status: retiredKeysetStatus(e.data.reason), version: seq };
   },
 });
 

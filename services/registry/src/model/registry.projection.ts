@@ -1,3 +1,4 @@
+import { keysetStatusAfter, retiredKeysetStatus } from '@trustplane/ca-domain';
 import type { DomainEnvelope } from '@trustplane/events';
 import { applyRowFold, tableFold, type PositionedEvent, type Projection, type ProjectionTx, type TableRow } from '@trustplane/eventstore';
 import {
@@ -213,31 +214,22 @@ const keysets = tableFold<Row>({
   columns: ['id', 'tenant_id', 'deployment_id', 'keyset_id', 'status', 'version'],
   keyOf: (e) => (e.aggregateType === 'ca' ? `${e.aggregateId}/${(e.data as { keysetId: string }).keysetId}` : undefined),
   fold(row, e, seq) {
-    switch (e.type) {
-      case 'ca.keyset_prepared':
-        return { id: `${e.aggregateId}/${e.data.keysetId}`, tenant_id: e.tenant, deployment_id: e.aggregateId, keyset_id: e.data.keysetId, status: 'prepared', version: seq };
-      case 'ca.keyset_activated':
-        return row && { ...row, status: 'active', version: seq };
-      case 'ca.keyset_tainted':
-        return row && { ...row, status: 'tainted', version: seq };
-      case 'ca.keyset_revoked':
-        return row && { ...row, status: 'revoked', version: seq };
-      case 'ca.keyset_dropped':
-        return row && { ...row, status: 'dropped', version: seq };
-      default:
-        return row;
+    if (e.type === 'ca.keyset_prepared') {
+      return { id: `${e.aggregateId}/${e.data.keysetId}`, tenant_id: e.tenant, deployment_id: e.aggregateId, keyset_id: e.data.keysetId, status: 'prepared', version: seq };
     }
+    const status = keysetStatusAfter(e.type);
+    return row && status !== undefined ? { ...row, status, version: seq } : row;
   },
 });
 
-/** An activation retires the keyset that was active until then (`old`, or `tainted` when a taint caused it). */
+/** An activation retires the keyset that was active until then. */
 const retiredKeysets = tableFold<Row>({
   table: 'deployment_keysets',
   columns: ['id', 'tenant_id', 'deployment_id', 'keyset_id', 'status', 'version'],
   keyOf: (e) => (e.type === 'ca.keyset_activated' && e.data.previousKeysetId !== null ? `${e.aggregateId}/${e.data.previousKeysetId}` : undefined),
   fold(row, e, seq) {
     if (row === undefined || row['status'] !== 'active' || e.type !== 'ca.keyset_activated') return row;
-    return { ...row, status: e.data.reason === 'taint' ? 'tainted' : 'old', version: seq };
+    return { ...row, status: retiredKeysetStatus(e.data.reason), version: seq };
   },
 });
 
