@@ -1,23 +1,38 @@
 // One fold of the agents read model (libs/registry-domain foldAgentRow), two read models: the
 // registry's (what `tpctl agent list|show` shows) and the signer's (what the agent API
-// authorizes with). Both projections replay the same log — attestations with upper-case serials,
-// renewals, a ban, an attestation recorded after the ban — into their own schemas, and their
-// `agents` tables must hold the same rows, column for column.
+// authorizes with). A registry process and a signer process follow the same log —
+// attestations with upper-case serials, renewals, a ban, an attestation recorded after the ban —
+// into their own schemas of one database, and their `agents` tables must hold the same rows,
+// column for column.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { accept, uuidv7, type AgentAttested, type Decider } from '@trustplane/events';
-import { EventLog, handleCommand, rebuildProjection, type CommandContext } from '@trustplane/eventstore';
-import { runMigrations } from '@trustplane/platform';
+import { EventLog, handleCommand, type CommandContext } from '@trustplane/eventstore';
 import { AGENT, AGENT_ROW_COLUMNS, agentDecider, agentIdFor } from '@trustplane/registry-domain';
-import { registryMigrations, registryProjections } from '@trustplane/registry';
-import { signerProjection, signerSchemaMigrations } from '@trustplane/signer';
-import { connectTestNats, createTestDatabase, deleteTestStream, testStreamSettings, type TestDatabase, type TestStream } from '@trustplane/testkit';
+import {
+  connectTestNats,
+  createTestDatabase,
+  deleteTestStream,
+  eventually,
+  freePort,
+  startServiceProcess,
+  testServiceEnv,
+  testStreamSettings,
+  type RunningService,
+  type TestDatabase,
+  type TestStream,
+} from '@trustplane/testkit';
 
 let nc: NatsConnection;
 let db: TestDatabase;
 let stream: TestStream;
 let log: EventLog;
+let registry: RunningService;
+let signer: RunningService;
 
 const TENANT = 't-agentsfold';
 const TD = 'td-agentsfold';
@@ -50,11 +65,25 @@ before(async () => {
   db = await createTestDatabase('agents_read_model');
   stream = testStreamSettings('agents_read_model');
   log = await EventLog.open(nc, stream);
-  await runMigrations(db.url, registryMigrations('registry'), 'registry_migrations');
-  await runMigrations(db.url, signerSchemaMigrations('signer'), 'signer_migrations');
+  const [registryPort, signerPort] = [await freePort(), await freePort()];
+  registry = await startServiceProcess('registry', { ...testServiceEnv('registry', db, stream), TP_REGISTRY_PORT: String(registryPort) }, registryPort);
+  const work = mkdtempSync(join(tmpdir(), 'tp-agents-fold-'));
+  signer = await startServiceProcess(
+    'signer',
+    {
+      ...testServiceEnv('signer', db, stream),
+      TP_SIGNER_PORT: String(signerPort),
+      TP_SIGNER_CUSTODY_DIR: join(work, 'c'),
+      TP_SIGNER_KEY_DIR: join(work, 'keys'),
+      TP_SIGNER_KEK_PATH: join(work, 'kek'),
+    },
+    signerPort,
+  );
 });
 
 after(async () => {
+  await registry.stop();
+  await signer.stop();
   await deleteTestStream(nc, stream.streamName);
   await nc.close();
   await db.drop();
@@ -82,18 +111,13 @@ test('the registry and the signer fold the same agent events into the same rows'
   await run(third, attest('node-3', '02'));
 
   const through = await log.lastSequence();
-  const registryModel = registryProjections.find((p) => p.name === 'registry.model');
-  assert.ok(registryModel, 'the registry has its model projection');
-  for (const [projection, liveSchema, targetSchema] of [
-    [registryModel, 'registry', 'registry_replay'],
-    [signerProjection, 'signer', 'signer_replay'],
-  ] as const) {
-    await rebuildProjection({ nc, pool: db.pool, stream, projection, liveSchema, targetSchema, throughSequence: through });
-  }
+  const applied = async (projection: string, schema: string): Promise<boolean> =>
+    Number((await db.pool.query(`SELECT stream_seq FROM ${schema}.projection_checkpoints WHERE projection = $1`, [projection])).rows[0]?.stream_seq ?? 0) >= through;
+  await eventually(async () => (await applied('registry.model', 'registry')) && (await applied('signer.model', 'signer')), 20_000, 'both read models applied the log');
   const columns = AGENT_ROW_COLUMNS.join(', ');
   const rowsOf = async (schema: string) => (await db.pool.query(`SELECT ${columns} FROM ${schema}.agents ORDER BY id`)).rows;
-  const registryRows = await rowsOf('registry_replay');
-  const signerRows = await rowsOf('signer_replay');
+  const registryRows = await rowsOf('registry');
+  const signerRows = await rowsOf('signer');
   assert.equal(registryRows.length, 3);
   assert.deepEqual(signerRows, registryRows);
 
