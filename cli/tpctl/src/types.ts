@@ -1,7 +1,7 @@
 // The REST resources tpctl reads, as docs/api.md describes them (camelCase JSON). Only what the
 // CLI renders is typed strictly; `--output json` prints the server's JSON untouched anyway.
 
-/** Public endpoints of a trust domain. */
+/** Public endpoints of a trust domain; null for those not served (yet). */
 export interface TrustDomainEndpoints {
   /** Where agents reach the trust-domain server. */
   agent: string | null;
@@ -53,7 +53,7 @@ export interface Deployment {
   name: string;
   /** Region label, possibly empty. */
   region: string | null;
-  /** Number of enabled deployment keys. */
+  /** Number of the deployment's CA keysets that sign now. */
   activeKeys: number;
   /** RFC 3339 creation time. */
   createdAt: string;

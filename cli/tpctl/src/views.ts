@@ -48,9 +48,25 @@ export function trustDomainList(items: readonly TrustDomain[]): string {
   );
 }
 
+/**
+ * The public endpoints worth printing: those the server gives. The registry sends null for the
+ * ones not served yet (bundle, JWKS, OIDC discovery, JWT issuer until federation exists), and a
+ * URL that answers 404 is worse than none, so those lines are left out.
+ */
+export function endpointLines(endpoints: TrustDomain['endpoints']): [string, Cell][] {
+  const shown = endpoints ?? {};
+  const lines: [string, string | null | undefined][] = [
+    ['Agent endpoint', shown.agent],
+    ['Bundle endpoint', shown.bundle],
+    ['JWT issuer', shown.jwtIssuer],
+    ['JWKS endpoint', shown.jwks],
+    ['OIDC discovery endpoint', shown.oidcDiscovery],
+  ];
+  return lines.filter((line): line is [string, string] => typeof line[1] === 'string' && line[1] !== '');
+}
+
 /** `tpctl trust-domain info`: aligned key/values, then the deployments table when they were asked for. */
 export function trustDomainInfo(td: TrustDomain): string {
-  const endpoints = td.endpoints ?? {};
   let text = renderKeyValues([
     ['Name', td.name],
     ['ID', td.id],
@@ -59,11 +75,7 @@ export function trustDomainInfo(td: TrustDomain): string {
     ['State', td.status],
     ['Created', td.createdAt],
     ['Updated', td.updatedAt],
-    ['Agent endpoint', endpoints.agent],
-    ['Bundle endpoint', endpoints.bundle],
-    ['JWT issuer', endpoints.jwtIssuer],
-    ['JWKS endpoint', endpoints.jwks],
-    ['OIDC discovery endpoint', endpoints.oidcDiscovery],
+    ...endpointLines(td.endpoints),
     ['Clusters', td.clusters],
     ['Deployments', deploymentCount(td)],
   ]);

@@ -98,18 +98,42 @@ test('trust-domain info: aligned key/values in a fixed order', () => {
   );
 });
 
-test('trust-domain info --show-deployments: the count, then the deployments table; missing endpoints show -', () => {
+test('trust-domain info: endpoints the server does not serve (null) are not printed at all', () => {
+  const text = trustDomainInfo({
+    ...td,
+    endpoints: { agent: '127.0.0.1:8443', bundle: null, jwtIssuer: null, jwks: null, oidcDiscovery: null },
+  });
+  assert.equal(
+    text,
+    [
+      'Name:           example.org',
+      'ID:             td-1a2b3c4d5e',
+      'Description:    payments mesh',
+      'Kind:           managed',
+      'State:          provisioning',
+      'Created:        2030-01-01T00:00:00.000Z',
+      'Updated:        2030-01-02T00:00:00.000Z',
+      'Agent endpoint: 127.0.0.1:8443',
+      'Clusters:       1',
+      'Deployments:    1',
+      '',
+    ].join('\n'),
+  );
+  assert.doesNotMatch(text, /bundle|jwks|openid|issuer|http/i);
+});
+
+test('trust-domain info --show-deployments: the count, then the deployments table; no endpoints at all', () => {
   const text = trustDomainInfo({
     ...td,
     description: '',
     endpoints: null,
     deployments: [deployment],
   });
-  assert.match(text, /^Description: {13}-$/m);
-  assert.match(text, /^JWKS endpoint: {11}-$/m);
+  assert.match(text, /^Description: -$/m);
+  assert.doesNotMatch(text, /endpoint/i);
   assert.ok(
     text.endsWith(
-      'Deployments:             1\n' +
+      'Deployments: 1\n' +
         '\n' +
         'Deployments:\n' +
         'Name     ID              Region     Active keys  Created\n' +

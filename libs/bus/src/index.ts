@@ -2,6 +2,7 @@ export {
   credentialsEnvPrefix,
   inboxPrefixFor,
   isBusCredentialsEnv,
+  isPrivateInboxSubject,
   projectionConsumerName,
   rebuildConsumerName,
 } from './naming.js';

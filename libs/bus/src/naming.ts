@@ -9,6 +9,20 @@ export function inboxPrefixFor(user: string): string {
   return `_INBOX_${user}`;
 }
 
+/**
+ * True when `subject` lies in some user's private inbox (`_INBOX_<user>.<token>…`, see
+ * {@link inboxPrefixFor}): only that user may subscribe there, so a reply sent to it reaches the
+ * requester and nobody else. False for the shared `_INBOX.` of connections without a user, for
+ * JetStream's `$JS.ACK.…` (a stream message delivered onto a request subject carries one), for
+ * any other subject, for wildcards and for none.
+ */
+export function isPrivateInboxSubject(subject: string | undefined | null): boolean {
+  return typeof subject === 'string' && PRIVATE_INBOX_SUBJECT.test(subject);
+}
+
+/** `_INBOX_<user>.` then one or more tokens; no wildcard, no empty token, no whitespace. */
+const PRIVATE_INBOX_SUBJECT = /^_INBOX_[^.*>\s]+(\.[^.*>\s]+)+$/;
+
 /** The durable JetStream consumer feeding a projection. */
 export function projectionConsumerName(projection: string): string {
   return `proj_${consumerToken(projection)}`;

@@ -1,4 +1,6 @@
 import type {
+  CaActivationReason,
+  CaEvent,
   CaJwtAuthorityData,
   CaKeysetStatus,
   CaKeyType,
@@ -58,6 +60,30 @@ export interface CaState {
   readonly trustDomain: string | null;
   /** Every keyset ever prepared, oldest first. */
   readonly keysets: readonly Keyset[];
+}
+
+const STATUS_AFTER: Readonly<Record<CaEvent['type'], CaKeysetStatus>> = {
+  'ca.keyset_prepared': 'prepared',
+  'ca.keyset_activated': 'active',
+  'ca.keyset_tainted': 'tainted',
+  'ca.keyset_revoked': 'revoked',
+  'ca.keyset_dropped': 'dropped',
+};
+
+/**
+ * The status an event of type `eventType` gives the keyset it names, or undefined for an event
+ * that is not a `ca.*` one. For read models that keep keyset statuses.
+ */
+export function keysetStatusAfter(eventType: string): CaKeysetStatus | undefined {
+  return Object.hasOwn(STATUS_AFTER, eventType) ? STATUS_AFTER[eventType as CaEvent['type']] : undefined;
+}
+
+/**
+ * The status an activation leaves the keyset that signed until then (`previousKeysetId`): `old`,
+ * or `tainted` when a taint caused the activation.
+ */
+export function retiredKeysetStatus(reason: CaActivationReason): 'old' | 'tainted' {
+  return reason === 'taint' ? 'tainted' : 'old';
 }
 
 /** The empty state. */

@@ -89,6 +89,5 @@ export {
   type X509AuthorityJwk,
 } from './jwk';
 
-// Benchmark hook (used by bench/)
-export { measureMintRate, type MintRateReport } from './bench';
+// Sampling of the output signature check (see MintDependencies.verifySignature)
 export { createSignatureSampler } from './sampling.js';

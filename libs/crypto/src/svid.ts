@@ -491,12 +491,16 @@ function checkRequestedSans(
   }
 }
 
-/** Shared by mintX509SvidFromCsr and the benchmark. Internal (not exported from the package). */
-export async function mintFromCsr(
+/**
+ * Mints an X.509-SVID from a PKCS#10 CSR: verifies the CSR's proof of possession, checks its
+ * requested SANs (at most one URI, equal to the authorized SPIFFE ID; DNS names among the
+ * authorized ones), then template → sign → validate. The SVID carries the authorized SPIFFE ID
+ * and DNS names. Bad input throws before the signer is called.
+ */
+export async function mintX509SvidFromCsr(
   template: X509SvidTemplate,
   request: X509SvidCsrRequest,
   deps: MintDependencies,
-  verifySignature: boolean,
 ): Promise<X509Svid> {
   requireInTrustDomain(request.spiffeId, template.authority.trustDomain);
   const csr = await parseCsrAsync(request.csr);
@@ -509,20 +513,6 @@ export async function mintFromCsr(
     request.now,
     csr.publicKey,
   );
-  return issue(template, req, deps, verifySignature);
-}
-
-/**
- * Mints an X.509-SVID from a PKCS#10 CSR: verifies the CSR's proof of possession, checks its
- * requested SANs (at most one URI, equal to the authorized SPIFFE ID; DNS names among the
- * authorized ones), then template → sign → validate. The SVID carries the authorized SPIFFE ID
- * and DNS names. Bad input throws before the signer is called.
- */
-export function mintX509SvidFromCsr(
-  template: X509SvidTemplate,
-  request: X509SvidCsrRequest,
-  deps: MintDependencies,
-): Promise<X509Svid> {
-  return mintFromCsr(template, request, deps, deps.verifySignature ?? true);
+  return issue(template, req, deps, deps.verifySignature ?? true);
 }
 

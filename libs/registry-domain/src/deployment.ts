@@ -18,15 +18,20 @@ const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Events of a deployment. */
 export type DeploymentEvent = DeploymentCreated | DeploymentDeleted;
 
-/** State of one deployment. `activeKeys` is fed by deployment-key events (a later context). */
+/** State of one deployment. */
 export type DeploymentState =
   | { readonly phase: 'absent' | 'deleted' }
-  | { readonly phase: 'live'; readonly trustDomainId: string; readonly name: string; readonly managed: boolean; readonly activeKeys: number };
+  | { readonly phase: 'live'; readonly trustDomainId: string; readonly name: string; readonly managed: boolean };
 
 /** Commands of a deployment. */
 export type DeploymentCommand =
   | { readonly kind: 'create'; readonly trustDomainId: string; readonly name: string; readonly region: string; readonly managed: boolean }
-  | { readonly kind: 'delete'; readonly force: boolean; readonly cascadeFromTrustDomain?: boolean };
+  /**
+   * `activeKeys`: how many of the deployment's CA keysets sign now, read by the caller from the
+   * read model (keysets are the signer's `ca` aggregate, not this one's). Deleting a deployment
+   * whose keys are active breaks the servers using them, so it takes `force`.
+   */
+  | { readonly kind: 'delete'; readonly force: boolean; readonly activeKeys: number; readonly cascadeFromTrustDomain?: boolean };
 
 /** A deployment name: lowercase DNS label (1–63), not shaped like a resource id. */
 export function validateDeploymentName(name: string): DomainError | undefined {
@@ -42,7 +47,7 @@ export const deploymentDecider: Decider<DeploymentState, DeploymentCommand, Depl
   evolve(_state, event) {
     switch (event.type) {
       case 'deployment.created':
-        return { phase: 'live', trustDomainId: event.data.trustDomainId, name: event.data.name, managed: event.data.managed, activeKeys: 0 };
+        return { phase: 'live', trustDomainId: event.data.trustDomainId, name: event.data.name, managed: event.data.managed };
       case 'deployment.deleted':
         return { phase: 'deleted' };
       default:
@@ -68,9 +73,9 @@ export const deploymentDecider: Decider<DeploymentState, DeploymentCommand, Depl
         if (state.managed && !command.cascadeFromTrustDomain) {
           return reject(new DomainError('MANAGED_TRUST_DOMAIN_DEPLOYMENT', 'the deployment of a managed trust domain is deleted with the trust domain', 'conflict'));
         }
-        if (state.activeKeys > 0 && !command.force) {
+        if (command.activeKeys > 0 && !command.force) {
           return reject(
-            new DomainError('DEPLOYMENT_HAS_ACTIVE_KEYS', `deployment ${state.name} has ${state.activeKeys} active keys; disable them or delete with --force`, 'conflict'),
+            new DomainError('DEPLOYMENT_HAS_ACTIVE_KEYS', `deployment ${state.name} has ${command.activeKeys} active keys; stop the servers using them, then delete with --force`, 'conflict'),
           );
         }
         return accept({ type: 'deployment.deleted', schemaVersion: 1, data: { trustDomainId: state.trustDomainId, force: command.force } });

@@ -34,7 +34,13 @@ export type EntryCommand =
       readonly expectedRevision: number;
       readonly input: RegistrationEntryInput;
     }
-  | { readonly kind: 'delete' };
+  | { readonly kind: 'delete' }
+  /**
+   * Its trust domain was deleted: the entry goes too. Unlike `delete`, nothing to do (no error)
+   * when it is already gone, so the request that deleted the trust domain, a retry of it and the
+   * reconciler can all run it.
+   */
+  | { readonly kind: 'remove-with-trust-domain' };
 
 /** Converts stored entry data back into validator input (for merging a patch). */
 export function entryInputOf(data: EntryData): RegistrationEntryInput {
@@ -126,6 +132,9 @@ export const entryDecider: Decider<EntryState, EntryCommand, EntryEvent> = {
       }
       case 'delete':
         if (state.phase !== 'live') return reject(notFound());
+        return accept({ type: 'entry.deleted', schemaVersion: 1, data: { trustDomainId: state.data.trustDomainId, spiffeId: state.data.spiffeId } });
+      case 'remove-with-trust-domain':
+        if (state.phase !== 'live') return accept();
         return accept({ type: 'entry.deleted', schemaVersion: 1, data: { trustDomainId: state.data.trustDomainId, spiffeId: state.data.spiffeId } });
       default:
         return assertNever(command, 'entry command');

@@ -113,3 +113,4 @@ export {
   type AgentState,
 } from './agent.js';
 export { CONFIG_DOCUMENT_MAX_DEPTH, checkConfigDocument, checkTextField, refuseIdLikeName } from './text.js';
+export { AGENT_ROW_COLUMNS, agentRowKey, foldAgentRow, type AgentRow } from './agent-read-model.js';

@@ -87,12 +87,13 @@ test('trust domain names: a held name is refused, a released one can be reserved
 });
 
 test('deployment: active keys block deletion unless forced; a managed one only goes with its trust domain', () => {
-  const withKeys: DeploymentState = { phase: 'live', trustDomainId: 'td-1', name: 'eu-1', managed: false, activeKeys: 2 };
-  assert.equal(rejectedWith(when(deploymentDecider, withKeys, { kind: 'delete', force: false })), 'DEPLOYMENT_HAS_ACTIVE_KEYS');
-  assert.equal(when(deploymentDecider, withKeys, { kind: 'delete', force: true }).ok, true);
+  const live: DeploymentState = { phase: 'live', trustDomainId: 'td-1', name: 'eu-1', managed: false };
+  assert.equal(rejectedWith(when(deploymentDecider, live, { kind: 'delete', force: false, activeKeys: 2 })), 'DEPLOYMENT_HAS_ACTIVE_KEYS');
+  assert.equal(when(deploymentDecider, live, { kind: 'delete', force: true, activeKeys: 2 }).ok, true);
+  assert.equal(when(deploymentDecider, live, { kind: 'delete', force: false, activeKeys: 0 }).ok, true);
   const managed = given(deploymentDecider, { type: 'deployment.created', schemaVersion: 1, data: { trustDomainId: 'td-1', name: 'default', region: '', managed: true } });
-  assert.equal(rejectedWith(when(deploymentDecider, managed, { kind: 'delete', force: false })), 'MANAGED_TRUST_DOMAIN_DEPLOYMENT');
-  assert.equal(when(deploymentDecider, managed, { kind: 'delete', force: false, cascadeFromTrustDomain: true }).ok, true);
+  assert.equal(rejectedWith(when(deploymentDecider, managed, { kind: 'delete', force: false, activeKeys: 0 })), 'MANAGED_TRUST_DOMAIN_DEPLOYMENT');
+  assert.equal(when(deploymentDecider, managed, { kind: 'delete', force: true, activeKeys: 1, cascadeFromTrustDomain: true }).ok, true);
   assert.equal(rejectedWith(when(deploymentDecider, given(deploymentDecider), { kind: 'create', trustDomainId: 'td-1', name: 'EU_1', region: '', managed: false })), 'DEPLOYMENT_NAME_INVALID');
 });
 
@@ -140,6 +141,19 @@ test('entry: validated against its trust domain; every change bumps the revision
     'ENTRY_REVISION_MISMATCH',
   );
   assert.deepEqual(when(entryDecider, state, { kind: 'update', trustDomainName: 'example.org', expectedRevision: 1, input: entryInput }), { ok: true, events: [] });
+});
+
+test('entry: removed with its trust domain once; again (a retry, the reconciler) is a no-op, unlike delete', () => {
+  const created = when(entryDecider, given(entryDecider), { kind: 'create', trustDomainId: 'td-1', trustDomainName: 'example.org', input: entryInput });
+  assert.ok(created.ok);
+  const live = given(entryDecider, ...created.events);
+  const removed = when(entryDecider, live, { kind: 'remove-with-trust-domain' });
+  assert.equal(removed.ok && removed.events[0]?.type, 'entry.deleted');
+  assert.deepEqual(removed.ok && removed.events[0]?.data, { trustDomainId: 'td-1', spiffeId: 'spiffe://example.org/payments' });
+  const gone = given(entryDecider, ...created.events, ...(removed.ok ? removed.events : []));
+  assert.deepEqual(when(entryDecider, gone, { kind: 'remove-with-trust-domain' }), { ok: true, events: [] });
+  assert.deepEqual(when(entryDecider, given(entryDecider), { kind: 'remove-with-trust-domain' }), { ok: true, events: [] });
+  assert.equal(rejectedWith(when(entryDecider, gone, { kind: 'delete' })), 'ENTRY_NOT_FOUND');
 });
 
 test('entry: another trust domain, bad selectors and agent paths are refused with the failing field', () => {

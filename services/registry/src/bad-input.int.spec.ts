@@ -242,8 +242,16 @@ test('every path and query parameter: NUL, control characters and invalid UTF-8 
       }
     }
   }
-  const cursor = Buffer.from(JSON.stringify({ after: 'td-\u0000' }), 'utf8').toString('base64url');
-  assertRefused(await api('GET', `/api/v1/trust-domains?after=${cursor}`), [400], 'cursor holding NUL');
+  const cursorOf = (value: unknown): string => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+  for (const [what, position] of [
+    ['a NUL in the sort key', { key: 'a\u0000', id: 'td-0000000000' }],
+    ['a NUL in the id', { key: 'a.example', id: 'td-\u0000' }],
+    ['a lone surrogate in the sort key', { key: 'a\ud800', id: 'td-0000000000' }],
+    ['an id that is no resource id', { key: 'a.example', id: "x' OR 1=1" }],
+    ['the cursor shape of an older version', { after: 'td-0000000000' }],
+  ] as const) {
+    assertRefused(await api('GET', `/api/v1/trust-domains?after=${cursorOf(position)}`), [400], `cursor with ${what}`);
+  }
   assert.equal(await h.log.lastSequence(), before, 'nothing was appended');
   assert.equal(await deadLetters(), 0);
 });

@@ -3,8 +3,9 @@
 // finds what the dead process committed and never creates a second resource (a cluster whose
 // private key was lost is 409 SECRET_SHOWN_ONCE, not CLUSTER_NAME_TAKEN); a claim the dead
 // process held lapses; and what a crash left half-done without a retry (a reserved name whose
-// trust domain never appeared, a managed trust domain without its deployment) is finished by the
-// reconciler, so the name can be used again.
+// trust domain never appeared, a managed trust domain without its deployment, a trust domain
+// deleted with only some of its entries) is finished by the reconciler, so the name can be used
+// again and no entry outlives its trust domain.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -38,9 +39,9 @@ let port: number;
 let token: string;
 let registry: RunningService | undefined;
 
-/** Starts the normal registry (main.js). */
-async function startRegistryProcess(): Promise<void> {
-  registry = await startServiceProcess('registry', env, port);
+/** Starts the normal registry (main.js), with `extraEnv` on top of the test's settings. */
+async function startRegistryProcess(extraEnv: Record<string, string> = {}): Promise<void> {
+  registry = await startServiceProcess('registry', { ...env, ...extraEnv }, port);
 }
 
 async function stopRegistryProcess(): Promise<void> {
@@ -66,10 +67,10 @@ async function startCrashingRegistry(eventType: string): Promise<ChildProcess> {
 }
 
 /** Sends `path` to a registry that dies after committing `eventType`; asserts it died without answering. */
-async function crashDuring(eventType: string, path: string, body: unknown, key?: string): Promise<void> {
+async function crashDuring(eventType: string, path: string, body: unknown, key?: string, method = 'POST'): Promise<void> {
   const child = await startCrashingRegistry(eventType);
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
-  const answer = await call(url, 'POST', path, { token, body, ...(key === undefined ? {} : { headers: { 'idempotency-key': key } }) }).then(
+  const answer = await call(url, method, path, { token, ...(body === undefined ? {} : { body }), ...(key === undefined ? {} : { headers: { 'idempotency-key': key } }) }).then(
     (response) => response,
     () => undefined,
   );
@@ -224,6 +225,63 @@ test('killed between creating a managed trust domain and its deployment: the rec
     const deployments = (await eventsOf('deployment.created')).filter((e) => (e.data as { trustDomainId: string }).trustDomainId === shown.json.id);
     assert.equal(deployments.length, 1);
     assert.equal(deployments[0]?.actor.id, 'registry-reconciler');
+  } finally {
+    await stopRegistryProcess();
+  }
+});
+
+test('killed while deleting a trust domain with entries: none of them is visible from then on, the reconciler deletes the rest, each once', async () => {
+  await startRegistryProcess();
+  const entryIds: string[] = [];
+  try {
+    assert.equal((await call(url, 'POST', '/api/v1/trust-domains', { token, body: { name: 'cascade.example' } })).status, 201);
+    for (let i = 0; i < 24; i++) {
+      const body = { spiffeId: `spiffe://cascade.example/w${i}`, parentId: 'spiffe://cascade.example/agent/c/n', selectors: [`unix:uid:${1000 + i}`] };
+      const created = await call(url, 'POST', '/api/v1/trust-domains/cascade.example/entries', { token, body });
+      assert.equal(created.status, 201, JSON.stringify(created.json));
+      entryIds.push(created.json.id);
+    }
+  } finally {
+    await stopRegistryProcess();
+  }
+  await crashDuring('entry.deleted', '/api/v1/trust-domains/cascade.example', undefined, undefined, 'DELETE');
+  const [deleted] = (await eventsOf('trustdomain.deleted')).filter((e) => (e.data as { name: string }).name === 'cascade.example');
+  assert.ok(deleted, 'the trust domain was deleted before the crash');
+  const removedBeforeCrash = (await eventsOf('entry.deleted')).filter((e) => entryIds.includes(e.aggregateId)).length;
+  assert.ok(removedBeforeCrash >= 1 && removedBeforeCrash < entryIds.length, `the crash left some entries live in the log (${removedBeforeCrash} of ${entryIds.length} deleted)`);
+
+  // First a registry whose reconciler does not run: the log still holds live entries of the
+  // deleted trust domain, and none of them is visible.
+  await startRegistryProcess({ TP_REGISTRY_RECONCILE_INTERVAL_MS: '3600000' });
+  try {
+    await until('the trust domain is gone', async () => ((await call(url, 'GET', '/api/v1/trust-domains/cascade.example', { token })).status === 404 ? true : undefined));
+    for (const id of entryIds) {
+      const shown = await call(url, 'GET', `/api/v1/entries/${id}`, { token });
+      assert.equal(shown.status, 404, `entry ${id}: ${JSON.stringify(shown.json)}`);
+      assert.equal(shown.json.code, 'ENTRY_NOT_FOUND');
+    }
+    const stillLive = entryIds.length - (await eventsOf('entry.deleted')).filter((e) => entryIds.includes(e.aggregateId)).length;
+    assert.ok(stillLive > 0, 'entries the log still holds live are invisible all the same');
+    const patched = await call(url, 'PATCH', `/api/v1/entries/${entryIds[entryIds.length - 1] ?? ''}`, { token, body: { revision: 1, selectors: ['unix:uid:1'] } });
+    assert.equal(patched.status, 404, 'and cannot be changed');
+  } finally {
+    await stopRegistryProcess();
+  }
+  await startRegistryProcess();
+  try {
+    const removed = await until('the reconciler deleted every entry', async () => {
+      const events = (await eventsOf('entry.deleted')).filter((e) => entryIds.includes(e.aggregateId));
+      return events.length >= entryIds.length ? events : undefined;
+    });
+    assert.deepEqual([...new Set(removed.map((e) => e.aggregateId))].sort(), [...entryIds].sort());
+    assert.equal(removed.length, entryIds.length, 'each entry deleted exactly once');
+    assert.ok(removed.some((e) => e.actor.id === 'registry-reconciler'), 'the reconciler finished the job');
+    const released = await until('the name is released', async () => {
+      const events = (await eventsOf('trustdomainname.released')).filter((e) => (e.data as { trustDomainId: string }).trustDomainId === deleted.aggregateId);
+      return events.length > 0 ? events : undefined;
+    });
+    assert.equal(released.length, 1);
+    assert.equal((await call(url, 'POST', '/api/v1/trust-domains', { token, body: { name: 'cascade.example' } })).status, 201, 'the name can be used again');
   } finally {
     await stopRegistryProcess();
   }

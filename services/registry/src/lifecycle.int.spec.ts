@@ -1,5 +1,6 @@
 // The registry's lifecycle rules through the API: delete refusals that name what must go
-// first, cluster disable-then-delete, entry revisions, token revocation.
+// first, entries deleted with their trust domain, cluster disable-then-delete, entry revisions,
+// token revocation.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { call, startRegistryHarness, type RegistryHarness } from './testing/harness.js';
@@ -20,7 +21,8 @@ test('managed trust domain: one deployment; delete refused while a cluster remai
   assert.equal(td.json.kind, 'managed');
   assert.equal(td.json.status, 'provisioning');
   assert.equal(td.json.deployments, 1);
-  assert.equal(td.json.endpoints.bundle, `http://127.0.0.1:8080/${org.id}/life.example/bundle`);
+  // The public bundle / JWKS / OIDC endpoints are not served yet: null, not URLs that answer 404.
+  assert.deepEqual(td.json.endpoints, { agent: '127.0.0.1:8443', bundle: null, jwtIssuer: null, jwks: null, oidcDiscovery: null });
   const info = await api('GET', '/api/v1/trust-domains/life.example?showDeployments=true');
   assert.equal(info.json.deploymentList.length, 1);
   assert.equal(info.json.deploymentList[0].name, 'default');
@@ -42,6 +44,39 @@ test('managed trust domain: one deployment; delete refused while a cluster remai
   assert.equal((await api('GET', '/api/v1/trust-domains/life.example')).status, 404);
   // The name is free again.
   assert.equal((await api('POST', '/api/v1/trust-domains', { name: 'life.example' })).status, 201);
+});
+
+test('deleting a trust domain deletes its entries: gone from the API at once, each with its own entry.deleted; other trust domains keep theirs', async () => {
+  await api('POST', '/api/v1/trust-domains', { name: 'doomed.example' });
+  await api('POST', '/api/v1/trust-domains', { name: 'kept.example' });
+  const entry = async (td: string, path: string): Promise<string> => {
+    const created = await api('POST', `/api/v1/trust-domains/${td}/entries`, { spiffeId: `spiffe://${td}/${path}`, parentId: `spiffe://${td}/agent/c/n`, selectors: ['unix:uid:1'] });
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    return created.json.id;
+  };
+  const doomed = [await entry('doomed.example', 'a'), await entry('doomed.example', 'b'), await entry('doomed.example', 'c')];
+  const kept = await entry('kept.example', 'a');
+  const before = await h.log.lastSequence();
+  assert.equal((await api('DELETE', '/api/v1/trust-domains/doomed.example')).status, 204);
+  for (const id of doomed) {
+    const shown = await api('GET', `/api/v1/entries/${id}`);
+    assert.equal(shown.status, 404, JSON.stringify(shown.json));
+    assert.equal(shown.json.code, 'ENTRY_NOT_FOUND');
+    assert.equal((await api('DELETE', `/api/v1/entries/${id}`)).status, 404, 'nothing left to delete');
+  }
+  assert.equal((await api('GET', `/api/v1/entries/${kept}`)).status, 200);
+  assert.equal((await api('GET', '/api/v1/trust-domains/doomed.example/entries')).status, 404);
+  const written = await h.eventsAfter(before);
+  const removed = written.filter((e) => e.type === 'entry.deleted').map((e) => e.aggregateId);
+  assert.deepEqual(removed.sort(), [...doomed].sort(), 'one entry.deleted per entry, none for the other trust domain');
+  const deletedAt = written.findIndex((e) => e.type === 'trustdomain.deleted');
+  const firstEntry = written.findIndex((e) => e.type === 'entry.deleted');
+  assert.ok(deletedAt >= 0 && deletedAt < firstEntry, 'the trust domain is deleted first (the commit point), its entries after');
+  const rows = await h.db.pool.query('SELECT id FROM registry.entries WHERE id = ANY($1)', [doomed]);
+  assert.equal(rows.rowCount, 0, 'and the read model dropped them');
+  // A new trust domain of the same name starts empty.
+  await api('POST', '/api/v1/trust-domains', { name: 'doomed.example' });
+  assert.deepEqual((await api('GET', '/api/v1/trust-domains/doomed.example/entries')).json.items, []);
 });
 
 test('self-hosted trust domain: deployments block deletion until deleted', async () => {

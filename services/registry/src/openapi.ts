@@ -272,15 +272,24 @@ export function openApiDocument(): Json {
             id: str(), name: str(), description: str(), kind: { enum: ['managed', 'self-hosted'] },
             status: { enum: ['initializing', 'provisioning', 'available'] }, clusters: int, deployments: int, federations: int,
             createdAt: str(), updatedAt: str(),
-            endpoints: obj({ agent: str(), bundle: str(), jwtIssuer: str(), jwks: str(), oidcDiscovery: str() }),
+            endpoints: obj({
+              agent: str({ description: 'host:port of the signer agent API' }),
+              bundle: nullable(str({ description: 'null until the public endpoints are served (federation)' })),
+              jwtIssuer: nullable(str()),
+              jwks: nullable(str()),
+              oidcDiscovery: nullable(str()),
+            }),
             deploymentList: arr(ref('Deployment')),
           },
           ['id', 'name', 'description', 'kind', 'status', 'clusters', 'deployments', 'federations', 'createdAt', 'updatedAt', 'endpoints'],
         ),
-        Deployment: obj({ id: str(), trustDomainId: str(), name: str(), region: str(), managed: bool, activeKeys: int, createdAt: str(), updatedAt: str() }),
+        Deployment: obj({
+          id: str(), trustDomainId: str(), name: str(), region: str(), managed: bool,
+          activeKeys: { type: 'integer', description: 'CA keysets of the deployment that sign now' }, createdAt: str(), updatedAt: str(),
+        }),
         Cluster: obj({
           id: str(), trustDomainId: str(), name: str(), platform: str(), description: str(), status: { enum: ['active', 'disabled'] },
-          configVersions: arr(obj({ id: str(), createdAt: str() })), createdAt: str(), updatedAt: str(),
+          configVersions: { ...arr(obj({ id: str(), createdAt: str() })), description: 'oldest first' }, createdAt: str(), updatedAt: str(),
         }),
         NewCluster: obj({
           id: str(), trustDomainId: str(), name: str(), platform: str(), description: str(), status: { enum: ['active', 'disabled'] },

@@ -1,11 +1,22 @@
 import { ProblemError } from '@trustplane/platform';
-import { looksLikeResourceId } from '@trustplane/spiffe';
+import { checkText, looksLikeResourceId } from '@trustplane/spiffe';
 
-/** Keyset pagination parameters: rows with id > `after`, at most `limit`. */
+/** Where the previous page ended: its last item's sort key (a name) and id. */
+export interface PagePosition {
+  /** The sort key of the last item shown (a name, a SPIFFE ID). */
+  readonly key: string;
+  /** The id of the last item shown (ties between equal keys). */
+  readonly id: string;
+}
+
+/** Keyset pagination parameters: items after `after` in (sort key, id) order, at most `limit`. */
 export interface PageRequest {
   readonly limit: number;
-  readonly after: string | null;
+  readonly after: PagePosition | null;
 }
+
+/** Longest sort key a cursor may carry (SPIFFE IDs are at most 2048 bytes). */
+const MAX_CURSOR_KEY = 2048;
 
 /** Parses `?limit=` (1–200, default 50) and `?after=` (an opaque cursor from a previous page). */
 export function pageRequestOf(query: Readonly<Record<string, unknown>>): PageRequest {
@@ -30,29 +41,55 @@ export function pageRequestOf(query: Readonly<Record<string, unknown>>): PageReq
   return { limit, after };
 }
 
-/** The cursor pointing after `id`. */
-export function encodeCursor(id: string): string {
-  return Buffer.from(JSON.stringify({ after: id }), 'utf8').toString('base64url');
+/** The cursor pointing after an item: its sort key and id. */
+export function encodeCursor(position: PagePosition): string {
+  return Buffer.from(JSON.stringify({ key: position.key, id: position.id }), 'utf8').toString('base64url');
 }
 
-function decodeCursor(cursor: string): string | undefined {
+function decodeCursor(cursor: string): PagePosition | undefined {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    const after = (parsed as { after?: unknown } | null)?.after;
-    // Cursors point after an id: anything else (NUL, another shape) is not one of ours.
-    return typeof after === 'string' && looksLikeResourceId(after) ? after : undefined;
+    if (parsed === null || typeof parsed !== 'object') return undefined;
+    const { key, id } = parsed as { key?: unknown; id?: unknown };
+    // Cursors hold a stored name and an id: anything else (NUL, another shape) is not one of ours.
+    if (typeof id !== 'string' || !looksLikeResourceId(id) || typeof key !== 'string') return undefined;
+    const checked = checkText(key, { maxLength: MAX_CURSOR_KEY });
+    return checked.ok && checked.value === key ? { key, id } : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Builds a page from rows fetched with `LIMIT limit + 1`. */
-export function pageOf<R extends { id: unknown }, T>(rows: readonly R[], request: PageRequest, view: (row: R) => T) {
+/**
+ * SQL for one keyset-paginated list ordered by `sortColumn` then `idColumn`, byte-wise (`COLLATE
+ * "C"`, so the order and the cursor comparison never depend on the database's locale): `where`
+ * is true for the rows after the cursor in parameters `$first` (sort key) and `$first+1` (id),
+ * or for every row when they are NULL; `orderBy` is the matching ORDER BY list.
+ */
+export function keysetSql(sortColumn: string, idColumn: string, first: number): { where: string; orderBy: string } {
+  const key = `$${first}::text`;
+  const id = `$${first + 1}::text`;
+  return {
+    where: `(${key} IS NULL OR (${sortColumn} COLLATE "C", ${idColumn}) > (${key} COLLATE "C", ${id}))`,
+    orderBy: `${sortColumn} COLLATE "C", ${idColumn}`,
+  };
+}
+
+/** The parameters {@link keysetSql} expects for a page request: sort key, then id. */
+export function keysetParams(page: PageRequest): [string | null, string | null] {
+  return [page.after?.key ?? null, page.after?.id ?? null];
+}
+
+/**
+ * Builds a page from rows fetched with `LIMIT limit + 1` in (sort key, id) order; `sortKeyOf`
+ * gives a row's sort key (the column the list is ordered by).
+ */
+export function pageOf<R extends { id: unknown }, T>(rows: readonly R[], request: PageRequest, sortKeyOf: (row: R) => string, view: (row: R) => T) {
   const items = rows.slice(0, request.limit);
   const last = items.at(-1);
   return {
     items: items.map(view),
-    nextCursor: rows.length > request.limit && last !== undefined ? encodeCursor(String(last.id)) : null,
+    nextCursor: rows.length > request.limit && last !== undefined ? encodeCursor({ key: sortKeyOf(last), id: String(last.id) }) : null,
   };
 }
 

@@ -118,7 +118,7 @@ test('lists are keyset-paginated', async () => {
   const seen: string[] = [];
   let cursor: string | null = null;
   do {
-    const page: { status: number; json: { items: { id: string }[]; nextCursor: string | null } } = await call(
+    const page: { status: number; json: { items: { id: string; name: string }[]; nextCursor: string | null } } = await call(
       h.url,
       'GET',
       `/api/v1/trust-domains?limit=2${cursor ? `&after=${cursor}` : ''}`,
@@ -126,12 +126,12 @@ test('lists are keyset-paginated', async () => {
     );
     assert.equal(page.status, 200);
     assert.ok(page.json.items.length <= 2);
-    seen.push(...page.json.items.map((i) => i.id));
+    seen.push(...page.json.items.map((i) => i.name));
     cursor = page.json.nextCursor;
   } while (cursor !== null);
   assert.equal(new Set(seen).size, seen.length);
   assert.ok(seen.length >= 5);
-  assert.deepEqual([...seen].sort(), seen);
+  assert.deepEqual([...seen].sort(), seen, 'by name');
 });
 
 test('health, readiness, metrics and the OpenAPI document', async () => {

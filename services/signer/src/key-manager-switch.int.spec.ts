@@ -165,7 +165,7 @@ test('deleting the deployment stops its custody child', async () => {
   const pid = h.signer.custody.pidOf(td.deploymentId);
   assert.ok(pid !== undefined, 'the webhook deployment has its own custody child');
   process.kill(pid, 0);
-  await handleCommand(h.log, deploymentDecider, { tenant: td.tenant, aggregateType: DEPLOYMENT, aggregateId: td.deploymentId }, { kind: 'delete', force: true, cascadeFromTrustDomain: true }, context());
+  await handleCommand(h.log, deploymentDecider, { tenant: td.tenant, aggregateType: DEPLOYMENT, aggregateId: td.deploymentId }, { kind: 'delete', force: true, activeKeys: 0, cascadeFromTrustDomain: true }, context());
   await handleCommand(h.log, trustDomainDecider, { tenant: td.tenant, aggregateType: TRUST_DOMAIN, aggregateId: td.trustDomainId }, { kind: 'delete', blockers: [] }, context());
   await eventually(() => !h.signer.custody.dedicatedDeployments().includes(td.deploymentId), 10_000, 'custody released');
   await eventually(

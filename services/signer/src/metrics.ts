@@ -17,6 +17,8 @@ export interface SignerMetrics {
   readonly requestsRefused: Counter<'operation' | 'code'>;
   /** Tenant key-manager config sections the signer refused to apply (outside the operator's policy). */
   readonly keyManagerConfigsRefused: Counter;
+  /** Attestations and renewals answered before the read model showed their event (it lagged past the wait). */
+  readonly agentReadModelLate: Counter<'operation'>;
 }
 
 function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
@@ -45,5 +47,11 @@ export function createSignerMetrics(registry: Registry, pool: Pool): SignerMetri
     leaderSessionsLost: counter(registry, 'tp_signer_rotation_leader_sessions_lost_total', 'Database sessions of the rotation leader that ended'),
     requestsRefused: counter(registry, 'tp_signer_requests_refused_total', 'Signer requests refused by the authority check', ['operation', 'code']),
     keyManagerConfigsRefused: counter(registry, 'tp_signer_key_manager_configs_refused_total', 'Key-manager config sections refused by the operator policy'),
+    agentReadModelLate: counter(
+      registry,
+      'tp_signer_agent_read_model_late_total',
+      'Agent attestations and renewals answered before the read model applied their event',
+      ['operation'],
+    ),
   };
 }

@@ -1,4 +1,6 @@
 import { applyRowFold, tableFold, type Projection, type TableRow } from '@trustplane/eventstore';
+import { keysetStatusAfter, retiredKeysetStatus } from '@trustplane/ca-domain';
+import { AGENT_ROW_COLUMNS, agentRowKey, foldAgentRow, type AgentRow } from '@trustplane/registry-domain';
 
 type Row = TableRow;
 
@@ -53,14 +55,10 @@ const keysets = tableFold<Row>({
         };
       case 'ca.keyset_activated':
         return row && { ...row, status: 'active', activated_at: e.data.activatedAt, version: seq };
-      case 'ca.keyset_tainted':
-        return row && { ...row, status: 'tainted', version: seq };
-      case 'ca.keyset_revoked':
-        return row && { ...row, status: 'revoked', version: seq };
-      case 'ca.keyset_dropped':
-        return row && { ...row, status: 'dropped', version: seq };
-      default:
-        return row;
+      default: {
+        const status = keysetStatusAfter(e.type);
+        return row && status !== undefined ? { ...row, status, version: seq } : row;
+      }
     }
   },
 });
@@ -71,7 +69,8 @@ const retired = tableFold<Row>({
   columns: ['id', 'tenant_id', 'deployment_id', 'trust_domain_id', 'keyset_id', 'status', 'key_type', 'not_before', 'not_after', 'subject_key_id', 'jwt_kid', 'prepared_at', 'activated_at', 'version'],
   keyOf: (e) => (e.type === 'ca.keyset_activated' && e.data.previousKeysetId !== null ? `${e.aggregateId}/${e.data.previousKeysetId}` : undefined),
   fold(row, e, seq) {
-    return row && row['status'] === 'active' ? { ...row, status: e.type === 'ca.keyset_activated' && e.data.reason === 'taint' ? 'tainted' : 'old', version: seq } : row;
+    if (row === undefined || row['status'] !== 'active' || e.type !== 'ca.keyset_activated') return row;
+    return { ...row, status: retiredKeysetStatus(e.data.reason), version: seq };
   },
 });
 
@@ -138,38 +137,8 @@ const joinTokens = tableFold<Row>({
   },
 });
 
-/** Node agents: current and previous SVID serial (either is honoured), expiry, ban. */
-const agents = tableFold<Row>({
-  table: 'agents',
-  columns: ['id', 'tenant_id', 'trust_domain_id', 'cluster_id', 'cluster_name', 'node_name', 'spiffe_id', 'method', 'serial_number', 'previous_serial_number', 'expires_at', 'banned', 'version'],
-  keyOf: (e) => (e.aggregateType === 'agent' ? e.aggregateId : undefined),
-  fold(row, e, seq) {
-    switch (e.type) {
-      case 'agent.attested':
-        return {
-          id: e.aggregateId,
-          tenant_id: e.tenant,
-          trust_domain_id: e.data.trustDomainId,
-          cluster_id: e.data.clusterId,
-          cluster_name: e.data.clusterName,
-          node_name: e.data.nodeName,
-          spiffe_id: e.data.spiffeId,
-          method: e.data.method,
-          serial_number: e.data.serialNumber.toLowerCase(),
-          previous_serial_number: row === undefined ? null : row['serial_number'],
-          expires_at: e.data.expiresAt,
-          banned: row === undefined ? false : row['banned'],
-          version: seq,
-        };
-      case 'agent.renewed':
-        return row && { ...row, previous_serial_number: row['serial_number'], serial_number: e.data.serialNumber.toLowerCase(), expires_at: e.data.expiresAt, version: seq };
-      case 'agent.banned':
-        return row && { ...row, banned: true, version: seq };
-      default:
-        return row;
-    }
-  },
-});
+/** Node agents: the one fold both read models use (libs/registry-domain); current and previous SVID serial (either is honoured), expiry, ban. */
+const agents = tableFold<AgentRow>({ table: 'agents', columns: AGENT_ROW_COLUMNS, keyOf: agentRowKey, fold: foldAgentRow });
 
 /** Registration entries, as agents sync them. */
 const entries = tableFold<Row>({
@@ -237,7 +206,8 @@ export const signerProjection: Projection = {
   ],
   async applyBatch(tx, events) {
     for (const fold of [trustDomains, deployments, keysets, retired, bundles, keyManagers]) await applyRowFold(tx, fold, events);
-    for (const fold of [clusters, clusterKeys, joinTokens, agents, entries, entryRevisions]) await applyRowFold(tx, fold, events);
+    for (const fold of [clusters, clusterKeys, joinTokens, entries, entryRevisions]) await applyRowFold(tx, fold, events);
+    await applyRowFold(tx, agents, events);
     // Delivered on commit only (LISTEN/NOTIFY is transactional): the agent API then pushes the
     // new state to connected agents. The payload names the aggregate types that changed.
     const kinds = [...new Set(events.map((p) => p.event.aggregateType).filter((t) => ANNOUNCED.has(t)))].sort();

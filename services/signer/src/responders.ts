@@ -1,4 +1,5 @@
 import type { NatsConnection, Msg, Subscription } from '@nats-io/transport-node';
+import { isPrivateInboxSubject } from '@trustplane/bus';
 import { DOMAIN_ERROR_HTTP_STATUS, DomainError } from '@trustplane/events';
 import { cryptoErrorKind, isCryptoError } from '@trustplane/crypto';
 import { isKeyManagerError } from '@trustplane/keymanager';
@@ -12,6 +13,24 @@ import type { SignerMetrics } from './metrics.js';
 import type { SecretSealer } from './sealed-secrets.js';
 
 type Handler = (request: Record<string, unknown>) => Promise<Record<string, unknown>>;
+
+/** How the responders treat reply subjects. */
+export interface SignerResponderOptions {
+  /**
+   * Also accept replies to the shared `_INBOX.` inbox. Only when the signer itself connects
+   * without a NATS user (TP_NATS_ALLOW_ANONYMOUS): then there are no private inboxes at all.
+   */
+  readonly acceptSharedInbox: boolean;
+}
+
+/** Longest reply subject written to the log of an ignored request (it is the sender's text). */
+const LOGGED_SUBJECT_MAX = 200;
+
+/** Whether a request's reply subject is one the signer answers: a requester's private inbox. */
+export function acceptsReplySubject(reply: string | undefined, options: SignerResponderOptions): boolean {
+  if (isPrivateInboxSubject(reply)) return true;
+  return options.acceptSharedInbox && typeof reply === 'string' && /^_INBOX\.[^*>\s]+$/.test(reply);
+}
 
 /** Maps anything thrown while serving a request to the contract's error (internals hidden). */
 export function toSignerError(error: unknown): SignerError {
@@ -77,6 +96,7 @@ export class SignerResponders {
     private readonly afterOperatorCommand: () => Promise<void>,
     private readonly metrics: SignerMetrics,
     private readonly logger: Logger,
+    private readonly options: SignerResponderOptions = { acceptSharedInbox: false },
   ) {}
 
   /** Subscribes every operation; resolves once the server has the subscriptions. */
@@ -104,6 +124,19 @@ export class SignerResponders {
   }
 
   private async serve(operation: SignerOperation, message: Msg, handler: Handler): Promise<void> {
+    // A request is answered only on a private inbox, where only its sender listens. Anything
+    // else is not a request of a service: no reply (a plain publish), or a stream message that a
+    // consumer with this deliver subject pushed here (NATS 2.9 does not check a push consumer's
+    // deliver subject against its creator's permissions), whose reply is JetStream's `$JS.ACK…`.
+    // Such a message is not read at all: ignored, logged and counted.
+    if (!acceptsReplySubject(message.reply, this.options)) {
+      this.metrics.requestsRefused.inc({ operation, code: 'REPLY_NOT_PRIVATE_INBOX' });
+      this.logger.warn(
+        { operation, code: 'REPLY_NOT_PRIVATE_INBOX', replySubject: message.reply?.slice(0, LOGGED_SUBJECT_MAX) ?? null },
+        'signer request ignored: its reply subject is not a private inbox',
+      );
+      return;
+    }
     let reply: Record<string, unknown>;
     try {
       const request: unknown = JSON.parse(new TextDecoder().decode(message.data));

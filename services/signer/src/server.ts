@@ -22,6 +22,7 @@ import {
 import { resolve } from 'node:path';
 import { loadKek, type KeyManagerPolicy } from '@trustplane/keymanager';
 import type { Pool } from 'pg';
+import type { MigrationInterface } from 'typeorm';
 import type { Logger } from 'pino';
 import { CaService, type CaCertificateBuilder } from './ca-service.js';
 import { createSignerMetrics, type SignerMetrics } from './metrics.js';
@@ -31,6 +32,7 @@ import { signerMigrations } from './migrations/1700000001000-signer.js';
 import { agentApiMigrations } from './migrations/1700000002000-agent-api.js';
 import { attestationNonceMigrations } from './migrations/1700000003000-attestation-nonces.js';
 import { sealedSecretMigrations } from './migrations/1700000004000-sealed-secrets.js';
+import { agentsReadModelMigrations } from './migrations/1700000005000-agents-read-model.js';
 import { AuthorityVerifier } from './authority.js';
 import { SecretSealer, sealingKeyFrom } from './sealed-secrets.js';
 import { AgentApiServer } from './agent-api/server.js';
@@ -56,6 +58,17 @@ class SignerModule {
       ],
     };
   }
+}
+
+/** Every migration of the signer's schema, in order. */
+export function signerSchemaMigrations(schema: string): (new () => MigrationInterface)[] {
+  return [
+    ...signerMigrations(schema),
+    ...agentApiMigrations(schema),
+    ...attestationNonceMigrations(schema),
+    ...sealedSecretMigrations(schema),
+    ...agentsReadModelMigrations(schema),
+  ];
 }
 
 /** A running signer. */
@@ -86,7 +99,7 @@ export async function startSigner(config: SignerConfig, options: StartSignerOpti
   const clock = options.clock ?? systemClock;
   initTracing('signer', config.tracing);
   logger.info({ config: describeConfig(signerConfigSchema, config) }, 'starting signer');
-  await runMigrations(config.databaseUrl, [...signerMigrations(config.schema), ...agentApiMigrations(config.schema), ...attestationNonceMigrations(config.schema), ...sealedSecretMigrations(config.schema)], `${config.schema}_migrations`);
+  await runMigrations(config.databaseUrl, signerSchemaMigrations(config.schema), `${config.schema}_migrations`);
   const settings = resolveCaSettings({
     caTtlSeconds: config.caTtlSeconds,
     x509SvidTtlSeconds: config.x509SvidTtlSeconds,
@@ -128,7 +141,10 @@ export async function startSigner(config: SignerConfig, options: StartSignerOpti
     ...(options.buildCa === undefined ? {} : { buildCa: options.buildCa }),
   });
   const worker = new RotationWorker({ ca, pool, tickMs: config.tickMs, clock, logger, metrics: signerMetrics });
-  const responders = new SignerResponders(app.get<NatsConnection>(NATS), config.subjectPrefix, ca, new AuthorityVerifier(log, clock), sealer, () => worker.tick(), signerMetrics, logger);
+  const responders = new SignerResponders(app.get<NatsConnection>(NATS), config.subjectPrefix, ca, new AuthorityVerifier(log, clock), sealer, () => worker.tick(), signerMetrics, logger, {
+    // Without a NATS user of its own (TP_NATS_ALLOW_ANONYMOUS) nobody has a private inbox.
+    acceptSharedInbox: config.natsUser === undefined,
+  });
   await responders.start();
   worker.start();
   const agentApi = new AgentApiServer({
@@ -142,6 +158,7 @@ export async function startSigner(config: SignerConfig, options: StartSignerOpti
     pool,
     clock,
     logger,
+    onReadModelLate: (operation) => signerMetrics.agentReadModelLate.inc({ operation }),
   });
   await agentApi.start();
   serving = true;

@@ -2,11 +2,15 @@
 // signer is re-checked whatever NATS let through. No authority, a forged one (unknown token,
 // another organization's token, scopes the token does not hold, revoked, expired), a scope
 // that does not allow the operation, or a deployment of another organization: refused with a
-// code, counted, and nothing appended. There is no minting on the bus at all.
+// code, counted, and nothing appended. There is no minting on the bus at all. A request whose
+// reply subject is not a private inbox (none, the shared inbox, JetStream's `$JS.ACK…` of a
+// stream message a push consumer delivered onto the signer's subject) is not read at all:
+// ignored, logged, counted.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { uuidv7 } from '@trustplane/events';
+import { AckPolicy, DeliverPolicy, jetstreamManager } from '@nats-io/jetstream';
+import { allEventsSubject, uuidv7 } from '@trustplane/events';
 import { handleCommand } from '@trustplane/eventstore';
 import { API_TOKEN, apiTokenDecider } from '@trustplane/registry-domain';
 import type { ApiTokenAuthority, BundleReply, KeysetReply, SignerError } from '@trustplane/signer-api';
@@ -106,5 +110,56 @@ test('nothing on the bus mints: mint-x509 and mint-jwt have no responder', async
     ['mint-jwt', { authority: aAdmin, trustDomainId: b.trustDomainId, spiffeId: 'spiffe://b.example/payments', audience: ['x'] }],
   ] as const) {
     await assert.rejects(h.request(operation, body), (error: unknown) => (error as { code?: unknown }).code === 503 || /no responders/i.test(String(error)), operation);
+  }
+});
+
+test('a request whose reply subject is not a private inbox is ignored (no answer, nothing appended), logged and counted', async () => {
+  const body = JSON.stringify({ authority: aAdmin, op: 'prepare', deploymentId: a.deploymentId });
+  const subject = `${h.stream.subjectPrefix}.cmd.signer.keyset`;
+  for (const [what, reply] of [
+    ['the shared inbox', `_INBOX.${uuidv7()}`],
+    ['a request subject', `${h.stream.subjectPrefix}.cmd.signer.bundle`],
+    ['no reply subject at all', undefined],
+  ] as const) {
+    const before = await logLength();
+    const counted = await refusedCount('keyset', 'REPLY_NOT_PRIVATE_INBOX');
+    const answers: unknown[] = [];
+    const listener = reply === undefined ? undefined : h.nc.subscribe(reply, { callback: (_error, message) => void answers.push(message.data) });
+    h.nc.publish(subject, body, reply === undefined ? {} : { reply });
+    await h.nc.flush();
+    for (let attempt = 0; attempt < 100 && (await refusedCount('keyset', 'REPLY_NOT_PRIVATE_INBOX')) === counted; attempt++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await refusedCount('keyset', 'REPLY_NOT_PRIVATE_INBOX'), counted + 1, `${what}: counted`);
+    await new Promise((r) => setTimeout(r, 200));
+    listener?.unsubscribe();
+    assert.deepEqual(answers, [], `${what}: not answered`);
+    assert.equal(await logLength(), before, `${what}: nothing appended (the same request on a private inbox prepares a keyset)`);
+  }
+  // The same request, sent as the registry sends it (its private inbox), is served.
+  assert.equal(code(await h.request<KeysetReply>('keyset', { authority: aAdmin, op: 'list', deploymentId: a.deploymentId })), 'ok');
+});
+
+test('stored events pushed onto a signer subject by a push consumer (NATS 2.9 does not check deliver subjects) are not read as requests', async () => {
+  const jsm = await jetstreamManager(h.nc);
+  const consumer = `push_onto_signer_${uuidv7().slice(-8)}`;
+  const counted = await refusedCount('bundle', 'REPLY_NOT_PRIVATE_INBOX');
+  const invalid = await refusedCount('bundle', 'REQUEST_INVALID');
+  const before = await logLength();
+  await jsm.consumers.add(h.stream.streamName, {
+    durable_name: consumer,
+    deliver_subject: `${h.stream.subjectPrefix}.cmd.signer.bundle`,
+    // The signer's queue group: JetStream delivers to queue subscribers only with a matching group.
+    deliver_group: 'signer',
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: allEventsSubject(h.stream.subjectPrefix),
+  });
+  try {
+    for (let attempt = 0; attempt < 200 && (await refusedCount('bundle', 'REPLY_NOT_PRIVATE_INBOX')) < counted + before; attempt++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok((await refusedCount('bundle', 'REPLY_NOT_PRIVATE_INBOX')) >= counted + before, 'every delivered event was ignored and counted');
+    assert.equal(await refusedCount('bundle', 'REQUEST_INVALID'), invalid, 'none was parsed as a request');
+    assert.equal(await logLength(), before, 'nothing appended');
+    assert.match(JSON.stringify((await jsm.consumers.info(h.stream.streamName, consumer)).num_ack_pending), /^[1-9]/, 'nothing acked by the signer');
+  } finally {
+    await jsm.consumers.delete(h.stream.streamName, consumer);
   }
 });

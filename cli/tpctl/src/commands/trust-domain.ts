@@ -125,7 +125,7 @@ export function registerTrustDomain(program: Command, invocation: Invocation): v
 
   group
     .command('delete')
-    .description('delete a trust domain (refused while clusters or deployments remain)')
+    .description('delete a trust domain and its entries (refused while clusters or self-hosted deployments remain)')
     .argument('<name-or-id>', 'trust domain name or td-… id')
     .action(async (nameOrId: string, _flags: object, command: Command) => {
       const rt = invocation.runtimeFor(command);

@@ -69,6 +69,11 @@ export interface TestSigner {
   deleteEntry(id: string): Promise<void>;
   /** Taints the active CA keyset (the signer replaces it at once). */
   taintActiveCa(): Promise<void>;
+  /**
+   * Holds the signer's read model back (its projection checkpoint row locked, as a stalled
+   * projection would) until `release` is called: events are appended but not applied.
+   */
+  holdReadModel(): Promise<{ release(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -180,6 +185,16 @@ export async function startTestSigner(label: string, trustDomain: string): Promi
       if (active === undefined) throw new Error('no active keyset');
       const tainted = await request<{ ok: boolean }>('keyset', { authority, op: 'taint', deploymentId, keysetId: active.id });
       if (!tainted.ok) throw new Error(`taint refused: ${JSON.stringify(tainted)}`);
+    },
+    async holdReadModel() {
+      const hold = await db.pool.connect();
+      await hold.query('BEGIN');
+      await hold.query("SELECT * FROM signer.projection_checkpoints WHERE projection = 'signer.model' FOR UPDATE");
+      return {
+        async release() {
+          await hold.query('ROLLBACK').finally(() => hold.release());
+        },
+      };
     },
     async close() {
       await signer.stop();

@@ -4,7 +4,7 @@ import { ProblemError } from '@trustplane/platform';
 import { AGENT, agentDecider } from '@trustplane/registry-domain';
 import { CommandBus } from '../command-bus.js';
 import { agentView, type Page } from '../model/views.js';
-import { pageOf, type PageRequest } from '../pagination.js';
+import { keysetParams, keysetSql, pageOf, type PageRequest } from '../pagination.js';
 import { TenantDb } from '../tenant-db.js';
 import { TrustDomainsService } from '../trust-domains/trust-domains.service.js';
 
@@ -23,11 +23,12 @@ export class AgentsService {
   async list(tenant: string, td: string, page: PageRequest): Promise<Page<AgentView>> {
     return this.db.read(tenant, async (client) => {
       const trustDomain = await this.trustDomains.findRow(client, td);
+      const keyset = keysetSql('spiffe_id', 'id', 2);
       const rows = await client.query(
-        `SELECT * FROM ${this.db.schema}.agents WHERE trust_domain_id = $1 AND ($2::text IS NULL OR id > $2) ORDER BY id LIMIT $3`,
-        [trustDomain['id'], page.after, page.limit + 1],
+        `SELECT * FROM ${this.db.schema}.agents WHERE trust_domain_id = $1 AND ${keyset.where} ORDER BY ${keyset.orderBy} LIMIT $4`,
+        [trustDomain['id'], ...keysetParams(page), page.limit + 1],
       );
-      return pageOf(rows.rows, page, (row) => agentView(row));
+      return pageOf(rows.rows, page, (row) => String(row['spiffe_id']), (row) => agentView(row));
     });
   }
 

@@ -17,7 +17,7 @@ import {
 import type { PoolClient } from 'pg';
 import { CommandBus } from '../command-bus.js';
 import { clusterView, type Page } from '../model/views.js';
-import { pageOf, type PageRequest } from '../pagination.js';
+import { keysetParams, keysetSql, pageOf, type PageRequest } from '../pagination.js';
 import { newIdFor, type WriteContext } from '../request-context.js';
 import { secretShownOnce } from '../shown-once.js';
 import { TenantDb } from '../tenant-db.js';
@@ -137,26 +137,41 @@ export class ClustersService {
     return issued;
   }
 
+  /** The clusters of a trust domain by name, each with its config versions. */
   async list(tenant: string, td: string, page: PageRequest): Promise<Page<ClusterView>> {
     return this.db.read(tenant, async (client) => {
       const trustDomain = await this.trustDomains.findRow(client, td);
+      const keyset = keysetSql('name', 'id', 2);
       const rows = await client.query(
-        `SELECT * FROM ${this.db.schema}.clusters WHERE trust_domain_id = $1 AND ($2::text IS NULL OR id > $2) ORDER BY id LIMIT $3`,
-        [trustDomain['id'], page.after, page.limit + 1],
+        `SELECT * FROM ${this.db.schema}.clusters WHERE trust_domain_id = $1 AND ${keyset.where} ORDER BY ${keyset.orderBy} LIMIT $4`,
+        [trustDomain['id'], ...keysetParams(page), page.limit + 1],
       );
-      return pageOf(rows.rows, page, (row) => clusterView(row));
+      const versions = await this.configVersions(client, rows.rows.slice(0, page.limit).map((row) => String(row['id'])));
+      return pageOf(rows.rows, page, (row) => String(row['name']), (row) => clusterView(row, versions.get(String(row['id'])) ?? []));
     });
   }
 
   async get(tenant: string, td: string, idOrName: string): Promise<ClusterView> {
     return this.db.read(tenant, async (client) => {
       const row = await this.findRow(client, td, idOrName);
-      const versions = await client.query(
-        `SELECT id, created_at FROM ${this.db.schema}.cluster_config_versions WHERE cluster_id = $1 ORDER BY created_at DESC, id DESC`,
-        [row['id']],
-      );
-      return clusterView(row, versions.rows);
+      const versions = await this.configVersions(client, [String(row['id'])]);
+      return clusterView(row, versions.get(String(row['id'])) ?? []);
     });
+  }
+
+  /** The config versions of these clusters, oldest first, by cluster id (one query). */
+  private async configVersions(client: PoolClient, clusterIds: readonly string[]): Promise<Map<string, Record<string, unknown>[]>> {
+    const byCluster = new Map<string, Record<string, unknown>[]>();
+    if (clusterIds.length === 0) return byCluster;
+    const rows = await client.query(
+      `SELECT cluster_id, id, created_at FROM ${this.db.schema}.cluster_config_versions WHERE cluster_id = ANY($1) ORDER BY created_at, id`,
+      [clusterIds],
+    );
+    for (const row of rows.rows) {
+      const clusterId = String(row['cluster_id']);
+      byCluster.set(clusterId, [...(byCluster.get(clusterId) ?? []), row]);
+    }
+    return byCluster;
   }
 
   async disable(tenant: string, td: string, idOrName: string, context: CommandContext): Promise<ClusterView> {

@@ -7,7 +7,7 @@ import type { RegistrationEntryInput } from '@trustplane/spiffe';
 import type { PoolClient } from 'pg';
 import { CommandBus } from '../command-bus.js';
 import { entryView, type Page } from '../model/views.js';
-import { pageOf, type PageRequest } from '../pagination.js';
+import { keysetParams, keysetSql, pageOf, type PageRequest } from '../pagination.js';
 import { newIdFor, type WriteContext } from '../request-context.js';
 import { TenantDb } from '../tenant-db.js';
 import { TrustDomainsService } from '../trust-domains/trust-domains.service.js';
@@ -48,18 +48,20 @@ export class EntriesService {
     return this.get(tenant, id);
   }
 
+  /** The entries of a trust domain by SPIFFE ID (then id), filtered. */
   async list(tenant: string, td: string, filter: EntryFilter, page: PageRequest): Promise<Page<EntryView>> {
     return this.db.read(tenant, async (client) => {
       const trustDomain = await this.trustDomains.findRow(client, td);
+      const keyset = keysetSql('spiffe_id', 'id', 5);
       const rows = await client.query(
         `SELECT * FROM ${this.db.schema}.entries
-          WHERE trust_domain_id = $1 AND ($2::text IS NULL OR id > $2)
-            AND ($3::text IS NULL OR spiffe_id = $3) AND ($4::text IS NULL OR parent_id = $4)
-            AND ($5::text IS NULL OR $5 = ANY(selectors))
-          ORDER BY id LIMIT $6`,
-        [trustDomain['id'], page.after, filter.spiffeId ?? null, filter.parentId ?? null, filter.selector ?? null, page.limit + 1],
+          WHERE trust_domain_id = $1
+            AND ($2::text IS NULL OR spiffe_id = $2) AND ($3::text IS NULL OR parent_id = $3)
+            AND ($4::text IS NULL OR $4 = ANY(selectors)) AND ${keyset.where}
+          ORDER BY ${keyset.orderBy} LIMIT $7`,
+        [trustDomain['id'], filter.spiffeId ?? null, filter.parentId ?? null, filter.selector ?? null, ...keysetParams(page), page.limit + 1],
       );
-      return pageOf(rows.rows, page, entryView);
+      return pageOf(rows.rows, page, (row) => String(row['spiffe_id']), entryView);
     });
   }
 
@@ -67,9 +69,16 @@ export class EntriesService {
     return this.db.read(tenant, (client) => this.find(client, id));
   }
 
-  /** One entry visible to the transaction's tenant (404 otherwise). */
+  /**
+   * One entry visible to the transaction's tenant (404 otherwise). Only entries of a live trust
+   * domain exist: once a trust domain is deleted its entries are gone at once, even while their
+   * `entry.deleted` events are still being written (see TrustDomainsService.delete).
+   */
   private async find(client: PoolClient, id: string): Promise<EntryView> {
-    const rows = await client.query(`SELECT * FROM ${this.db.schema}.entries WHERE id = $1`, [id]);
+    const rows = await client.query(
+      `SELECT e.* FROM ${this.db.schema}.entries e JOIN ${this.db.schema}.trust_domains t ON t.id = e.trust_domain_id WHERE e.id = $1`,
+      [id],
+    );
     const row = rows.rows[0];
     if (row === undefined) throw new ProblemError(404, 'ENTRY_NOT_FOUND', `entry ${id} not found`);
     return entryView(row);

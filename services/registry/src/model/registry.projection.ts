@@ -1,6 +1,21 @@
+import { keysetStatusAfter, retiredKeysetStatus } from '@trustplane/ca-domain';
 import type { DomainEnvelope } from '@trustplane/events';
 import { applyRowFold, tableFold, type PositionedEvent, type Projection, type ProjectionTx, type TableRow } from '@trustplane/eventstore';
-import { AGENT, CLUSTER, CLUSTER_CONFIG_VERSIONS_KEPT, CONFIG_SECTION, DEPLOYMENT, ENTRY, API_TOKEN, JOIN_TOKEN, TRUST_DOMAIN } from '@trustplane/registry-domain';
+import {
+  AGENT,
+  AGENT_ROW_COLUMNS,
+  agentRowKey,
+  API_TOKEN,
+  CLUSTER,
+  CLUSTER_CONFIG_VERSIONS_KEPT,
+  CONFIG_SECTION,
+  DEPLOYMENT,
+  ENTRY,
+  foldAgentRow,
+  JOIN_TOKEN,
+  TRUST_DOMAIN,
+  type AgentRow,
+} from '@trustplane/registry-domain';
 
 type Row = TableRow;
 const stamp = (event: DomainEnvelope, sequence: number) => ({ version: sequence, updated_at: event.occurredAt });
@@ -190,43 +205,44 @@ const joinTokens = tableFold<Row>({
   },
 });
 
-const agents = tableFold<Row>({
-  table: 'agents',
-  columns: [
-    'id', 'tenant_id', 'trust_domain_id', 'cluster_id', 'cluster_name', 'node_name', 'spiffe_id', 'method', 'serial_number', 'expires_at',
-    'banned', 'ban_reason', 'attested_at', 'version', 'created_at', 'updated_at',
-  ],
-  keyOf: (e) => (e.aggregateType === AGENT ? e.aggregateId : undefined),
+/** Node agents: the one fold both read models use (libs/registry-domain). */
+const agents = tableFold<AgentRow>({ table: 'agents', columns: AGENT_ROW_COLUMNS, keyOf: agentRowKey, fold: foldAgentRow });
+
+/** The status of each keyset of each deployment (`ca.*`; the row id is `<deploymentId>/<keysetId>`). */
+const keysets = tableFold<Row>({
+  table: 'deployment_keysets',
+  columns: ['id', 'tenant_id', 'deployment_id', 'keyset_id', 'status', 'version'],
+  keyOf: (e) => (e.aggregateType === 'ca' ? `${e.aggregateId}/${(e.data as { keysetId: string }).keysetId}` : undefined),
   fold(row, e, seq) {
-    switch (e.type) {
-      case 'agent.attested':
-        // Re-attestation replaces the SVID facts; a ban (should one precede it) is kept.
-        return {
-          id: e.aggregateId,
-          tenant_id: e.tenant,
-          trust_domain_id: e.data.trustDomainId,
-          cluster_id: e.data.clusterId,
-          cluster_name: e.data.clusterName,
-          node_name: e.data.nodeName,
-          spiffe_id: e.data.spiffeId,
-          method: e.data.method,
-          serial_number: e.data.serialNumber,
-          expires_at: e.data.expiresAt,
-          banned: row?.['banned'] ?? false,
-          ban_reason: row?.['ban_reason'] ?? null,
-          attested_at: e.occurredAt,
-          created_at: row?.['created_at'] ?? e.occurredAt,
-          ...stamp(e, seq),
-        };
-      case 'agent.renewed':
-        return row && { ...row, serial_number: e.data.serialNumber, expires_at: e.data.expiresAt, ...stamp(e, seq) };
-      case 'agent.banned':
-        return row && { ...row, banned: true, ban_reason: e.data.reason, ...stamp(e, seq) };
-      default:
-        return row;
+    if (e.type === 'ca.keyset_prepared') {
+      return { id: `${e.aggregateId}/${e.data.keysetId}`, tenant_id: e.tenant, deployment_id: e.aggregateId, keyset_id: e.data.keysetId, status: 'prepared', version: seq };
     }
+    const status = keysetStatusAfter(e.type);
+    return row && status !== undefined ? { ...row, status, version: seq } : row;
   },
 });
+
+/** An activation retires the keyset that was active until then. */
+const retiredKeysets = tableFold<Row>({
+  table: 'deployment_keysets',
+  columns: ['id', 'tenant_id', 'deployment_id', 'keyset_id', 'status', 'version'],
+  keyOf: (e) => (e.type === 'ca.keyset_activated' && e.data.previousKeysetId !== null ? `${e.aggregateId}/${e.data.previousKeysetId}` : undefined),
+  fold(row, e, seq) {
+    if (row === undefined || row['status'] !== 'active' || e.type !== 'ca.keyset_activated') return row;
+    return { ...row, status: retiredKeysetStatus(e.data.reason), version: seq };
+  },
+});
+
+/** After keyset changes, each deployment's `active_keys`: how many of its keysets sign now. */
+async function applyActiveKeys(tx: ProjectionTx, events: readonly PositionedEvent[]): Promise<void> {
+  const deployments = [...new Set(events.filter(({ event }) => event.aggregateType === 'ca').map(({ event }) => event.aggregateId))];
+  if (deployments.length === 0) return;
+  await tx.query(
+    `UPDATE deployments d SET active_keys = (SELECT count(*) FROM deployment_keysets k WHERE k.deployment_id = d.id AND k.status = 'active')
+      WHERE d.id = ANY($1)`,
+    [deployments],
+  );
+}
 
 /** The public attestation keys of each cluster (and none of a deleted one). */
 async function applyClusterKeys(tx: ProjectionTx, events: readonly PositionedEvent[]): Promise<void> {
@@ -284,7 +300,7 @@ async function applyConfigSections(tx: ProjectionTx, events: readonly Positioned
   }
 }
 
-/** The registry's read model of trust domains, deployments, clusters, entries, tokens, join tokens and agents. */
+/** The registry's read model of trust domains, deployments (with their keysets' status), clusters, entries, tokens, join tokens and agents. */
 export const registryModelProjection: Projection = {
   name: 'registry.model',
   aggregateTypes: [TRUST_DOMAIN, DEPLOYMENT, CLUSTER, ENTRY, API_TOKEN, 'ca', CONFIG_SECTION, JOIN_TOKEN, AGENT],
@@ -299,9 +315,12 @@ export const registryModelProjection: Projection = {
     { name: 'cluster_keys', orderBy: ['id'] },
     { name: 'join_tokens', orderBy: ['id'] },
     { name: 'agents', orderBy: ['id'] },
+    { name: 'deployment_keysets', orderBy: ['id'] },
   ],
   async applyBatch(tx, events) {
-    for (const fold of [trustDomains, trustDomainAvailability, deployments, clusters, entries, apiTokens, joinTokens, agents]) await applyRowFold(tx, fold, events);
+    for (const fold of [trustDomains, trustDomainAvailability, deployments, clusters, entries, apiTokens, joinTokens, keysets, retiredKeysets]) await applyRowFold(tx, fold, events);
+    await applyRowFold(tx, agents, events);
+    await applyActiveKeys(tx, events);
     await applyConfigVersions(tx, events);
     await applyClusterKeys(tx, events);
     await applyConfigSections(tx, events);

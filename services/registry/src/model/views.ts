@@ -3,21 +3,33 @@
 type DbRow = Record<string, unknown>;
 const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : value === null || value === undefined ? null : String(value));
 
-/** Public endpoints derived for a trust domain. */
+/**
+ * Whether the public bundle, JWKS and OIDC discovery endpoints of trust domains are served. Not
+ * yet: the federation service will serve `/<org>/<td>/bundle`, `/jwks` and
+ * `/.well-known/openid-configuration` (and JWT-SVIDs will carry the issuer). Until then the API
+ * shows these endpoints and the JWT issuer as null rather than URLs that answer 404, and tpctl
+ * prints none of them. This is the one switch that turns them back on.
+ */
+export const PUBLIC_TRUST_DOMAIN_ENDPOINTS_SERVED = false;
+
+/** Public endpoints of a trust domain; null for those not served (see {@link PUBLIC_TRUST_DOMAIN_ENDPOINTS_SERVED}). */
 export interface TrustDomainEndpoints {
+  /** Where agents reach the signer's agent API: the public host, port 8443 (`TP_SIGNER_AGENT_PORT`'s default). */
   readonly agent: string;
-  readonly bundle: string;
-  readonly jwtIssuer: string;
-  readonly jwks: string;
-  readonly oidcDiscovery: string;
+  readonly bundle: string | null;
+  readonly jwtIssuer: string | null;
+  readonly jwks: string | null;
+  readonly oidcDiscovery: string | null;
 }
 
 /** Endpoints of a trust domain under the public base URL. */
-export function endpointsOf(publicBaseUrl: string, organizationId: string, trustDomainName: string): TrustDomainEndpoints {
+export function endpointsOf(publicBaseUrl: string, organizationId: string, trustDomainName: string, served = PUBLIC_TRUST_DOMAIN_ENDPOINTS_SERVED): TrustDomainEndpoints {
   const base = publicBaseUrl.replace(/\/+$/, '');
   const issuer = `${base}/${organizationId}/${trustDomainName}`;
+  const agent = `${new URL(base).hostname}:8443`;
+  if (!served) return { agent, bundle: null, jwtIssuer: null, jwks: null, oidcDiscovery: null };
   return {
-    agent: `${new URL(base).hostname}:8443`,
+    agent,
     bundle: `${issuer}/bundle`,
     jwtIssuer: issuer,
     jwks: `${issuer}/jwks`,
@@ -54,7 +66,8 @@ export function deploymentView(row: DbRow) {
   };
 }
 
-export function clusterView(row: DbRow, versions: readonly DbRow[] = []) {
+/** A cluster; `versions` are its config versions, oldest first (the last is the latest). */
+export function clusterView(row: DbRow, versions: readonly DbRow[]) {
   return {
     id: String(row['id']),
     trustDomainId: String(row['trust_domain_id']),

@@ -14,6 +14,8 @@ import { TrustDomainsService } from '../trust-domains/trust-domains.service.js';
 const SWEEP_LOCK = 0x7470_7265; // "tpre"
 /** Most items of each kind handled per sweep (the next sweep takes the rest). */
 const SWEEP_LIMIT = 100;
+/** Most entries of deleted trust domains deleted per sweep (they are invisible meanwhile). */
+const ENTRY_SWEEP_LIMIT = 1000;
 
 /** What one sweep did (for logs and tests). */
 export interface SweepReport {
@@ -25,6 +27,8 @@ export interface SweepReport {
   readonly completed: readonly string[];
   /** Managed deployments deleted after their trust domain. */
   readonly cleaned: readonly string[];
+  /** Entries deleted after their trust domain. */
+  readonly removedEntries: readonly string[];
   /** Idempotency records past their retention, deleted. */
   readonly expiredIdempotencyKeys: number;
 }
@@ -32,7 +36,8 @@ export interface SweepReport {
 /**
  * The process manager of the registry's multi-step writes. A trust domain is created in three
  * appends (name reserved → trust domain created → managed deployment created) and deleted in
- * three (trust domain deleted → managed deployment deleted → name released); the request that
+ * in three or more (trust domain deleted → managed deployment deleted → each of its entries
+ * deleted → name released); the request that
  * starts them may die between any two. This reconciler, driven by the log's read models and not
  * by any request, finishes or undoes what was left half-done once it is older than
  * TP_REGISTRY_RECONCILE_GRACE_MS:
@@ -42,7 +47,11 @@ export interface SweepReport {
  * - a reservation whose trust domain is deleted: the name is released;
  * - a managed trust domain without its deployment: the deployment is created (its id derives
  *   from the trust domain's, so a concurrent retry creates the same one);
- * - a managed deployment whose trust domain is deleted: the deployment is deleted.
+ * - a managed deployment whose trust domain is deleted: the deployment is deleted;
+ * - an entry whose trust domain is deleted: the entry is deleted (at once, no grace: the API and
+ *   the signer stopped showing it when the trust domain went, and a request still deleting it is
+ *   only a no-op for one of the two). This also catches an entry created while its trust domain
+ *   was being deleted.
  *
  * Every step is a command decided against the log (the authority), so a stale read model or two
  * replicas sweeping at once can only cause no-ops. It also purges expired idempotency records.
@@ -147,8 +156,32 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
       cleaned.push(deployment.id);
     }
 
+    const removedEntries = await this.removeOrphanEntries(client, s, now);
     const expired = await client.query(`DELETE FROM ${s}.idempotency_keys WHERE expires_at <= $1`, [now]);
-    return { abandoned, released, completed, cleaned, expiredIdempotencyKeys: expired.rowCount ?? 0 };
+    return { abandoned, released, completed, cleaned, removedEntries, expiredIdempotencyKeys: expired.rowCount ?? 0 };
+  }
+
+  /** Deletes entries whose trust domain is deleted (checked in the log, not only the read model). */
+  private async removeOrphanEntries(client: PoolClient, s: string, now: Date): Promise<string[]> {
+    const orphans = await client.query<{ tenant_id: string; id: string; trust_domain_id: string }>(
+      `SELECT e.tenant_id, e.id, e.trust_domain_id FROM ${s}.entries e
+        WHERE NOT EXISTS (SELECT 1 FROM ${s}.trust_domains t WHERE t.id = e.trust_domain_id)
+        ORDER BY e.trust_domain_id, e.id LIMIT ${ENTRY_SWEEP_LIMIT}`,
+    );
+    const byTrustDomain = new Map<string, { tenant: string; entryIds: string[] }>();
+    for (const orphan of orphans.rows) {
+      const group = byTrustDomain.get(orphan.trust_domain_id) ?? { tenant: orphan.tenant_id, entryIds: [] };
+      group.entryIds.push(orphan.id);
+      byTrustDomain.set(orphan.trust_domain_id, group);
+    }
+    const removed: string[] = [];
+    for (const [trustDomainId, { tenant, entryIds }] of byTrustDomain) {
+      const td = await this.commands.state(trustDomainDecider, { tenant, aggregateType: TRUST_DOMAIN, aggregateId: trustDomainId });
+      if (td.phase !== 'deleted') continue;
+      await this.trustDomains.removeEntries(tenant, entryIds, this.context(now));
+      removed.push(...entryIds);
+    }
+    return removed;
   }
 
   private context(now: Date): CommandContext {
@@ -158,5 +191,5 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
 }
 
 function emptyReport(): SweepReport {
-  return { abandoned: [], released: [], completed: [], cleaned: [], expiredIdempotencyKeys: 0 };
+  return { abandoned: [], released: [], completed: [], cleaned: [], removedEntries: [], expiredIdempotencyKeys: 0 };
 }

@@ -1,5 +1,7 @@
 // Test harness: a registry on its own database and stream, plus helpers to call it.
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { DomainEnvelope } from '@trustplane/events';
 import { EventLog } from '@trustplane/eventstore';
 import type { Clock } from '@trustplane/platform';
 import type { Logger } from 'pino';
@@ -28,6 +30,8 @@ export interface RegistryHarness {
   readonly stream: TestStream;
   /** Creates an organization and an admin token for it (host-local bootstrap). */
   organization(name: string, scopes?: string[]): Promise<{ id: string; token: string }>;
+  /** Every event stored after stream sequence `after`, in log order. */
+  eventsAfter(after: number): Promise<DomainEnvelope[]>;
   close(): Promise<void>;
 }
 
@@ -73,6 +77,15 @@ export async function startRegistryHarness(
       const token = await bootstrapToken(env, { organizationId: org.id, name: 'test', scopes });
       await waitForToken(server.url, token.token);
       return { id: org.id, token: token.token };
+    },
+    async eventsAfter(after) {
+      const jsm = await jetstreamManager(nc);
+      const events: DomainEnvelope[] = [];
+      for (let seq = after + 1; seq <= (await log.lastSequence()); seq++) {
+        const message = await jsm.streams.getMessage(stream.streamName, { seq });
+        if (message !== null) events.push(JSON.parse(new TextDecoder().decode(message.data)) as DomainEnvelope);
+      }
+      return events;
     },
     async close() {
       await server.close();

@@ -76,7 +76,7 @@ export class TokensService {
 
   async list(tenant: string): Promise<TokenView[]> {
     return this.db.read(tenant, async (client) => {
-      const rows = await client.query(`SELECT * FROM ${this.db.schema}.api_tokens ORDER BY id`);
+      const rows = await client.query(`SELECT * FROM ${this.db.schema}.api_tokens ORDER BY name COLLATE "C", id`);
       return rows.rows.map(tokenView);
     });
   }

@@ -3,7 +3,7 @@ import { CLOCK, parseBody, v, type Clock } from '@trustplane/platform';
 import { TRUST_DOMAIN_DESCRIPTION_MAX } from '@trustplane/registry-domain';
 import type { FastifyRequest } from 'fastify';
 import { RequireScope } from '../auth/auth.guard.js';
-import { pageOf, pageRequestOf, queryFlag } from '../pagination.js';
+import { pageRequestOf, queryFlag } from '../pagination.js';
 import { commandContextFor, principalOf } from '../request-context.js';
 import { TrustDomainsService } from './trust-domains.service.js';
 
@@ -46,7 +46,7 @@ export class TrustDomainsController {
     const tenant = principalOf(request).tenant;
     const view = await this.trustDomains.get(tenant, td);
     if (!queryFlag('showDeployments', showDeployments)) return view;
-    return { ...view, deploymentList: await this.trustDomains.deployments(tenant, td) };
+    return { ...view, deploymentList: (await this.trustDomains.deployments(tenant, td)).items };
   }
 
   @Delete(':td')
@@ -67,9 +67,7 @@ export class TrustDomainsController {
   @Get(':td/deployments')
   @RequireScope('trust-domains:read')
   async deployments(@Param('td') td: string, @Query() query: Record<string, unknown>, @Req() request: FastifyRequest) {
-    const page = pageRequestOf(query);
-    const all = await this.trustDomains.deployments(principalOf(request).tenant, td);
-    return pageOf(all.filter((d) => page.after === null || d.id > page.after), page, (d) => d);
+    return this.trustDomains.deployments(principalOf(request).tenant, td, pageRequestOf(query));
   }
 
   @Get(':td/deployments/:id')

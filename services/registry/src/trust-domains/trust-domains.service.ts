@@ -6,6 +6,8 @@ import {
   DEPLOYMENT,
   deploymentDecider,
   derivedResourceId,
+  ENTRY,
+  entryDecider,
   TRUST_DOMAIN,
   TRUST_DOMAIN_NAME,
   trustDomainDecider,
@@ -17,7 +19,7 @@ import type { PoolClient } from 'pg';
 import { CommandBus } from '../command-bus.js';
 import type { RegistryConfig } from '../config.js';
 import { deploymentView, trustDomainView, type Page } from '../model/views.js';
-import { pageOf, type PageRequest } from '../pagination.js';
+import { keysetParams, keysetSql, pageOf, type PageRequest } from '../pagination.js';
 import { newIdFor, type WriteContext } from '../request-context.js';
 import { TenantDb } from '../tenant-db.js';
 import { REGISTRY_CONFIG } from '../tokens.js';
@@ -34,6 +36,9 @@ export type DeploymentView = ReturnType<typeof deploymentView>;
 export function managedDeploymentId(trustDomainId: string): string {
   return derivedResourceId('deployment', `${trustDomainId}/default`);
 }
+
+/** How many entries of a deleted trust domain are deleted at once (each is one append). */
+const ENTRY_REMOVAL_CONCURRENCY = 8;
 
 /** Where the API shows a trust domain. */
 export const trustDomainLocation = (id: string): string => `/api/v1/trust-domains/${id}`;
@@ -100,14 +105,16 @@ export class TrustDomainsService {
     return created.version;
   }
 
+  /** The tenant's trust domains by name. */
   async list(tenant: string, page: PageRequest): Promise<Page<TrustDomainView>> {
     return this.db.read(tenant, async (client) => {
+      const keyset = keysetSql('t.name', 't.id', 1);
       const rows = await client.query(
         `SELECT ${TD_COLUMNS(this.db.schema)} FROM ${this.db.schema}.trust_domains t
-          WHERE ($1::text IS NULL OR t.id > $1) ORDER BY t.id LIMIT $2`,
-        [page.after, page.limit + 1],
+          WHERE ${keyset.where} ORDER BY ${keyset.orderBy} LIMIT $3`,
+        [...keysetParams(page), page.limit + 1],
       );
-      return pageOf(rows.rows, page, (row) => trustDomainView(row, this.config.publicBaseUrl));
+      return pageOf(rows.rows, page, (row) => String(row['name']), (row) => trustDomainView(row, this.config.publicBaseUrl));
     });
   }
 
@@ -121,25 +128,43 @@ export class TrustDomainsService {
     return this.db.read(tenant, async (client) => String((await this.findRow(client, idOrName))['id']));
   }
 
-  async deployments(tenant: string, idOrName: string): Promise<DeploymentView[]> {
+  /** The trust domain's deployments by name, one page (`showDeployments` asks for the first 200). */
+  async deployments(tenant: string, idOrName: string, page: PageRequest = { limit: 200, after: null }): Promise<Page<DeploymentView>> {
     return this.db.read(tenant, async (client) => {
       const td = await this.findRow(client, idOrName);
-      const rows = await client.query(`SELECT * FROM ${this.db.schema}.deployments WHERE trust_domain_id = $1 ORDER BY id`, [td['id']]);
-      return rows.rows.map(deploymentView);
+      const keyset = keysetSql('name', 'id', 2);
+      const rows = await client.query(
+        `SELECT * FROM ${this.db.schema}.deployments WHERE trust_domain_id = $1 AND ${keyset.where} ORDER BY ${keyset.orderBy} LIMIT $4`,
+        [td['id'], ...keysetParams(page), page.limit + 1],
+      );
+      return pageOf(rows.rows, page, (row) => String(row['name']), deploymentView);
     });
   }
 
-  /** Deletes a trust domain: refused while clusters (and, when self-hosted, deployments) remain. */
+  /**
+   * Deletes a trust domain: refused while clusters (and, when self-hosted, deployments) remain;
+   * its registration entries go with it. `trustdomain.deleted` is the commit point: from then on
+   * the API shows none of its entries (they are read joined to their trust domain) and the signer
+   * serves none (it no longer serves the trust domain). The rest is clean-up of the log, done here
+   * and finished by the reconciler when this request dies: the managed deployment, an
+   * `entry.deleted` for every entry, the name.
+   */
   async delete(tenant: string, idOrName: string, context: CommandContext): Promise<void> {
-    const { td, blockers, managedDeployments } = await this.db.read(tenant, async (client) => {
+    const { td, blockers, managedDeployments, entryIds } = await this.db.read(tenant, async (client) => {
       const row = await this.findRow(client, idOrName);
       const clusters = await client.query(`SELECT id, name FROM ${this.db.schema}.clusters WHERE trust_domain_id = $1 ORDER BY name, id`, [row['id']]);
       const deployments = await client.query(`SELECT id, name, managed FROM ${this.db.schema}.deployments WHERE trust_domain_id = $1 ORDER BY name, id`, [row['id']]);
+      const entries = await client.query<{ id: string }>(`SELECT id FROM ${this.db.schema}.entries WHERE trust_domain_id = $1 ORDER BY id`, [row['id']]);
       const found: TrustDomainBlocker[] = [
         ...clusters.rows.map((c) => ({ kind: 'cluster' as const, id: String(c['id']), name: String(c['name']) })),
         ...deployments.rows.filter((d) => !d['managed']).map((d) => ({ kind: 'deployment' as const, id: String(d['id']), name: String(d['name']) })),
       ];
-      return { td: row, blockers: found, managedDeployments: deployments.rows.filter((d) => d['managed']).map((d) => String(d['id'])) };
+      return {
+        td: row,
+        blockers: found,
+        managedDeployments: deployments.rows.filter((d) => d['managed']).map((d) => String(d['id'])),
+        entryIds: entries.rows.map((e) => e.id),
+      };
     });
     const id = String(td['id']);
     let version = (await this.commands.run(trustDomainDecider, { tenant, aggregateType: TRUST_DOMAIN, aggregateId: id }, { kind: 'delete', blockers }, context)).version;
@@ -147,8 +172,27 @@ export class TrustDomainsService {
     for (const deploymentId of managedDeployments) {
       version = Math.max(version, await this.deleteManagedDeployment(tenant, deploymentId, context));
     }
+    version = Math.max(version, await this.removeEntries(tenant, entryIds, context));
     version = Math.max(version, await this.releaseName(tenant, String(td['name']), id, context));
     await this.commands.settle(version, { id });
+  }
+
+  /**
+   * Deletes entries of a deleted trust domain (no-op for those already gone), a few at a time;
+   * returns the highest version written.
+   */
+  async removeEntries(tenant: string, entryIds: readonly string[], context: CommandContext): Promise<number> {
+    let version = 0;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < entryIds.length) {
+        const entryId = entryIds[next++] ?? '';
+        const removed = await this.commands.run(entryDecider, { tenant, aggregateType: ENTRY, aggregateId: entryId }, { kind: 'remove-with-trust-domain' }, context);
+        version = Math.max(version, removed.version);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(ENTRY_REMOVAL_CONCURRENCY, entryIds.length) }, worker));
+    return version;
   }
 
   /** Deletes a managed deployment whose trust domain is gone (no-op when already deleted). */
@@ -156,7 +200,7 @@ export class TrustDomainsService {
     const ref = { tenant, aggregateType: DEPLOYMENT, aggregateId: deploymentId };
     const current = await this.commands.load(deploymentDecider, ref);
     if (current.state.phase !== 'live') return current.version;
-    return (await this.commands.run(deploymentDecider, ref, { kind: 'delete', force: true, cascadeFromTrustDomain: true }, context)).version;
+    return (await this.commands.run(deploymentDecider, ref, { kind: 'delete', force: true, activeKeys: 0, cascadeFromTrustDomain: true }, context)).version;
   }
 
   /** Releases a name held by `trustDomainId` (no-op when someone else, or nobody, holds it). */
@@ -201,8 +245,8 @@ export class TrustDomainsService {
   }
 
   async deleteDeployment(tenant: string, idOrName: string, deploymentId: string, force: boolean, context: CommandContext): Promise<void> {
-    await this.deployment(tenant, idOrName, deploymentId);
-    const deleted = await this.commands.run(deploymentDecider, { tenant, aggregateType: DEPLOYMENT, aggregateId: deploymentId }, { kind: 'delete', force }, context);
+    const shown = await this.deployment(tenant, idOrName, deploymentId);
+    const deleted = await this.commands.run(deploymentDecider, { tenant, aggregateType: DEPLOYMENT, aggregateId: deploymentId }, { kind: 'delete', force, activeKeys: shown.activeKeys }, context);
     await this.commands.settle(deleted.version, { id: deploymentId });
   }
 

@@ -1,7 +1,8 @@
 // The signer's agent API on its real TLS port, against real NATS and Postgres, with two signer
 // instances sharing one database and one event stream (as replicas do): node attestation by
 // join token and cluster key, every refusal with its code, replay of an assertion against the
-// other replica, and a client certificate from a CA the trust domain does not know.
+// other replica, a client certificate from a CA the trust domain does not know, and
+// read-your-writes: an attested agent's first call, on either replica, is never refused.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes, sign as edSign, X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -20,15 +21,7 @@ import {
   spkiOf,
 } from '@trustplane/crypto';
 import { agentApi, agentApiSni } from '@trustplane/proto';
-import {
-  CLUSTER,
-  ENTRY,
-  JOIN_TOKEN,
-  clusterDecider,
-  joinTokenDecider,
-  mintJoinToken,
-  newJoinTokenId,
-} from '@trustplane/registry-domain';
+import { ENTRY } from '@trustplane/registry-domain';
 import { certificatesPem, newResourceId } from '@trustplane/spiffe';
 import { eventually } from '@trustplane/testkit';
 import type { ServedDeployment } from '../ca-service.js';
@@ -79,6 +72,27 @@ function bootstrapClient(
 }
 
 type Outcome = { response?: agentApi.AttestAgentResponse; error?: ServiceError };
+
+/** The first message (or the error) of a SyncEntries stream opened with an agent's SVID. */
+function firstEntries(
+  port: number,
+  trustDomainId: string,
+  clientCert: { key: KeyObject; chainPem: string },
+): Promise<{ message?: agentApi.SyncEntriesResponse; error?: ServiceError }> {
+  const client = bootstrapClient(port, trustDomainId, clientCert);
+  return new Promise((resolve) => {
+    const call = client.syncEntries({}, new Metadata(), { deadline: Date.now() + 10_000 });
+    const done = (outcome: { message?: agentApi.SyncEntriesResponse; error?: ServiceError }): void => {
+      call.removeAllListeners();
+      call.on('error', () => undefined);
+      call.cancel();
+      client.close();
+      resolve(outcome);
+    };
+    call.on('data', (message: agentApi.SyncEntriesResponse) => done({ message }));
+    call.on('error', (error: ServiceError) => done({ error }));
+  });
+}
 
 function attest(
   client: agentApi.AgentAPIClient,
@@ -134,63 +148,12 @@ describe('signer agent API (two replicas on one database and stream)', () => {
   let first: agentApi.AgentAPIClient;
   let second: agentApi.AgentAPIClient;
 
-  const newJoinToken = async (ttlSeconds: number): Promise<string> => {
-    const id = newJoinTokenId();
-    const minted = mintJoinToken(id);
-    await handleCommand(
-      harness.log,
-      joinTokenDecider,
-      { tenant: seeded.tenant, aggregateType: JOIN_TOKEN, aggregateId: id },
-      {
-        kind: 'create',
-        trustDomainId: seeded.trustDomainId,
-        clusterId,
-        salt: minted.salt,
-        hash: minted.hash,
-        ttlSeconds,
-      },
-      context(),
-    );
-    await eventually(
-      async () =>
-        (await harness.db.pool.query('SELECT 1 FROM signer.join_tokens WHERE id = $1', [id]))
-          .rowCount === 1,
-      10_000,
-      'join token projected',
-    );
-    return minted.token;
-  };
+  const newJoinToken = (ttlSeconds: number): Promise<string> => harness.joinToken(seeded, clusterId, ttlSeconds);
 
   before(async () => {
     harness = await startSignerHarness('agent_api');
     seeded = await harness.seed(TD);
-    clusterId = newResourceId('cluster');
-    const keyPair = generateKeyPairSync('ed25519');
-    clusterKey = keyPair.privateKey;
-    await handleCommand(
-      harness.log,
-      clusterDecider,
-      { tenant: seeded.tenant, aggregateType: CLUSTER, aggregateId: clusterId },
-      {
-        kind: 'create',
-        trustDomainId: seeded.trustDomainId,
-        name: 'edge',
-        platform: 'linux',
-        description: '',
-        key: { keyId: 'ck-test000001', publicKey: spkiOf(keyPair.publicKey).toString('base64') },
-      },
-      context(),
-    );
-    await eventually(
-      async () =>
-        (
-          await harness.db.pool.query('SELECT 1 FROM signer.cluster_keys WHERE cluster_id = $1', [
-            clusterId,
-          ])
-        ).rowCount === 1,
-      10_000,
-      'cluster key projected',
-    );
+    ({ clusterId, key: clusterKey } = await harness.seedCluster(seeded, 'edge'));
     // The replica: same database, stream and key store; its own custody directory.
     replica = await startSigner(
       loadSignerConfig({
@@ -425,6 +388,61 @@ describe('signer agent API (two replicas on one database and stream)', () => {
     } finally {
       client.close();
     }
+  });
+
+  it('read-your-writes: with the read model held back, AttestAgent answers only after it applied the attestation; the first stream on the other replica is served', async () => {
+    // Prepared before the hold: the join token must be in the read model to be checked.
+    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const publicKey = spkiOf(key.publicKey);
+    const request = { trustDomainId: seeded.trustDomainId, nodeName: 'node-held', publicKey, csr: await buildCsr({ publicKey }, keyObjectSigner(key.privateKey)), joinToken: await newJoinToken(600) };
+    // The checkpoint row locked, as a stalled projection would hold it: no replica can apply.
+    const hold = await harness.db.pool.connect();
+    let answeredAt: number | undefined;
+    let releasedAt = 0;
+    try {
+      await hold.query('BEGIN');
+      await hold.query("SELECT * FROM signer.projection_checkpoints WHERE projection = 'signer.model' FOR UPDATE");
+      const pending = attest(first, request).then((outcome) => {
+        answeredAt = Date.now();
+        return outcome;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      assert.equal(answeredAt, undefined, 'not answered while the read model does not know the agent');
+      const unknown = await harness.db.pool.query("SELECT 1 FROM signer.agents WHERE node_name = 'node-held'");
+      assert.equal(unknown.rowCount, 0, 'the hold works: the agent is not in the read model');
+      releasedAt = Date.now();
+      await hold.query('ROLLBACK');
+      const outcome = await pending;
+      assert.equal(outcome.error, undefined, outcome.error?.details);
+      assert.ok((answeredAt ?? 0) >= releasedAt, 'answered after the read model moved on');
+      const stream = await firstEntries(replica.agentApi.port, seeded.trustDomainId, { key: key.privateKey, chainPem: certificatesPem(outcome.response?.svidChain ?? []) });
+      assert.equal(stream.error, undefined, `the first call on the other replica: ${stream.error?.details ?? ''}`);
+      assert.ok(stream.message !== undefined);
+    } finally {
+      if (releasedAt === 0) await hold.query('ROLLBACK').catch(() => undefined);
+      hold.release();
+    }
+  });
+
+  it('read-your-writes: 20 fresh agents in a row, each attested on one replica and streaming at once from the other, none refused, each within 3 s', async () => {
+    const latencies: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const agentKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const publicKey = spkiOf(agentKey.publicKey);
+      const request = { trustDomainId: seeded.trustDomainId, nodeName: `node-fresh-${i}`, publicKey, csr: await buildCsr({ publicKey }, keyObjectSigner(agentKey.privateKey)), joinToken: await newJoinToken(600) };
+      const key = agentKey.privateKey;
+      const started = performance.now();
+      const outcome = await attest(i % 2 === 0 ? first : second, request);
+      assert.equal(outcome.error, undefined, outcome.error?.details);
+      const stream = await firstEntries((i % 2 === 0 ? replica.agentApi : harness.signer.agentApi).port, seeded.trustDomainId, {
+        key,
+        chainPem: certificatesPem(outcome.response?.svidChain ?? []),
+      });
+      assert.equal(stream.error, undefined, `agent ${i}: ${stream.error?.details ?? ''}`);
+      latencies.push(performance.now() - started);
+    }
+    const slowest = Math.max(...latencies);
+    assert.ok(slowest <= 3_000, `attest → first entries message took up to ${Math.round(slowest)} ms`);
   });
 
   it('drops a connection whose client certificate comes from a CA the trust domain does not know', async () => {

@@ -1,5 +1,6 @@
 // Test harness: a signer on its own database and stream, with a managed trust domain seeded
 // through the event log exactly as the registry would write it.
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,22 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { uuidv7 } from '@trustplane/events';
 import { EventLog, handleCommand, type CommandContext } from '@trustplane/eventstore';
 import type { ApiScope } from '@trustplane/events';
-import { API_TOKEN, apiTokenDecider, DEPLOYMENT, deploymentDecider, mintToken, TRUST_DOMAIN, trustDomainDecider } from '@trustplane/registry-domain';
+import {
+  API_TOKEN,
+  apiTokenDecider,
+  CLUSTER,
+  clusterDecider,
+  DEPLOYMENT,
+  deploymentDecider,
+  JOIN_TOKEN,
+  joinTokenDecider,
+  mintJoinToken,
+  mintToken,
+  newClusterKeyId,
+  newJoinTokenId,
+  TRUST_DOMAIN,
+  trustDomainDecider,
+} from '@trustplane/registry-domain';
 import type { ApiTokenAuthority } from '@trustplane/signer-api';
 import { newResourceId } from '@trustplane/spiffe';
 import {
@@ -47,6 +63,10 @@ export interface SignerHarness {
   request<T>(operation: string, body: unknown): Promise<T>;
   /** An API token of `tenant` in the log, as the authority requests carry (default scope admin). */
   authority(tenant: string, scopes?: readonly ApiScope[]): Promise<ApiTokenAuthority>;
+  /** Appends an active cluster with an Ed25519 attestation key; resolves once the signer knows the key. */
+  seedCluster(seeded: SeededTrustDomain, name: string): Promise<{ clusterId: string; key: KeyObject }>;
+  /** Appends a join token of the cluster, as the registry issues one; resolves once the signer knows it. */
+  joinToken(seeded: SeededTrustDomain, clusterId: string, ttlSeconds?: number): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -143,6 +163,33 @@ export async function startSignerHarness(
     },
     authority(tenant, scopes) {
       return seedApiToken(log, tenant, scopes);
+    },
+    async seedCluster(seeded, name) {
+      const clusterId = newResourceId('cluster');
+      const keyPair = generateKeyPairSync('ed25519');
+      const publicKey = keyPair.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+      await handleCommand(
+        log,
+        clusterDecider,
+        { tenant: seeded.tenant, aggregateType: CLUSTER, aggregateId: clusterId },
+        { kind: 'create', trustDomainId: seeded.trustDomainId, name, platform: 'linux', description: '', key: { keyId: newClusterKeyId(), publicKey } },
+        context(),
+      );
+      await eventually(async () => (await db.pool.query('SELECT 1 FROM signer.cluster_keys WHERE cluster_id = $1', [clusterId])).rowCount === 1, 10_000, 'cluster key projected');
+      return { clusterId, key: keyPair.privateKey };
+    },
+    async joinToken(seeded, clusterId, ttlSeconds = 600) {
+      const id = newJoinTokenId();
+      const minted = mintJoinToken(id);
+      await handleCommand(
+        log,
+        joinTokenDecider,
+        { tenant: seeded.tenant, aggregateType: JOIN_TOKEN, aggregateId: id },
+        { kind: 'create', trustDomainId: seeded.trustDomainId, clusterId, salt: minted.salt, hash: minted.hash, ttlSeconds },
+        context(),
+      );
+      await eventually(async () => (await db.pool.query('SELECT 1 FROM signer.join_tokens WHERE id = $1', [id])).rowCount === 1, 10_000, 'join token projected');
+      return minted.token;
     },
     async close() {
       await harness.signer.close();
