@@ -74,10 +74,14 @@ export function loadNow(): number[] {
 }
 
 /** Measures the raw crypto rate (one thread, and one worker per core) and collects the machine facts. */
-export async function machineFacts(loadAtStart: readonly number[], seconds = Number(process.env['TP_BENCH_RAW_SECONDS'] ?? 2)): Promise<MachineFacts> {
+export async function machineFacts(
+  loadAtStart: readonly number[],
+  measured: { oneThread?: number; allCores?: number } = {},
+  seconds = Number(process.env['TP_BENCH_RAW_SECONDS'] ?? 2),
+): Promise<MachineFacts> {
   const cores = cpus().length;
-  const one = rawSignRateOneThread(seconds);
-  const all = await rawSignRateThreads(cores, seconds);
+  const one = measured.oneThread ?? rawSignRateOneThread(seconds);
+  const all = measured.allCores ?? (await rawSignRateThreads(cores, seconds));
   return {
     cpuModel: cpus()[0]?.model ?? 'unknown',
     cores,
