@@ -83,6 +83,7 @@ async function rawHop(nc: NatsConnection, rate: number, total: number, payload: 
     const messages = await consumer.consume();
     const started = new Map<number, number>();
     const latencies: number[] = [];
+    const warm = Math.min(200, total);
     let received = 0;
     let allReceived: () => void = () => undefined;
     const done = new Promise<void>((resolve) => (allReceived = resolve));
@@ -90,9 +91,11 @@ async function rawHop(nc: NatsConnection, rate: number, total: number, payload: 
       for await (const message of messages) {
         const start = started.get(Number(message.headers?.get('i') ?? '-1'));
         if (start !== undefined) latencies.push(performance.now() - start);
-        if (++received === total) allReceived();
+        if (++received === total + warm) allReceived();
       }
     })();
+    // Warm-up (not counted): the new stream and consumer's first messages.
+    for (let i = 0; i < warm; i++) await js.publish(`${settings.subjectPrefix}.hop`, payload);
     const achieved = await paced(rate, total, async (i, start) => {
       started.set(i, start);
       const h = headers();

@@ -21,9 +21,9 @@ import { percentile, report, round } from './stats.js';
 const STREAMS = Number(process.env['TP_BENCH_STREAMS'] ?? 1000);
 const WORKLOADS = Math.max(STREAMS, Number(process.env['TP_BENCH_WORKLOADS'] ?? 1000));
 const HOLDER_UIDS = Number(process.env['TP_BENCH_HOLDER_UIDS'] ?? 10);
-const SAMPLES = Number(process.env['TP_BENCH_SAMPLES'] ?? 20_000);
-const NEW_CONNECTION_SAMPLES = Number(process.env['TP_BENCH_NEW_CONNECTION_SAMPLES'] ?? 5_000);
-const WARMUP = Number(process.env['TP_BENCH_WARMUP'] ?? 2_000);
+const SAMPLES = Number(process.env['TP_BENCH_SAMPLES'] ?? 10_000);
+const NEW_CONNECTION_SAMPLES = Number(process.env['TP_BENCH_NEW_CONNECTION_SAMPLES'] ?? 2_000);
+const WARMUP = Number(process.env['TP_BENCH_WARMUP'] ?? 1_000);
 const FIRST_UID = 20_000;
 /** The measuring workload's uid: one of the entries, not a holder's. */
 const CLIENT_UID = FIRST_UID + HOLDER_UIDS;
