@@ -23,6 +23,9 @@ import {
 } from '@trustplane/testkit';
 import { mapConcurrent } from './stats.js';
 
+/** How long a service may take to become ready: generous, the benches also run on loaded machines. */
+const BOOT_TIMEOUT_MS = 120_000;
+
 /** An HTTP answer of the registry's REST API. */
 export interface ApiAnswer {
   readonly status: number;
@@ -71,7 +74,7 @@ export async function startControlPlane(label: string, trustDomain = `${label}.e
     rmSync(work, { recursive: true, force: true });
   };
   try {
-    const registry = await startServiceProcess('registry', { ...common, TP_REGISTRY_PORT: String(registryPort) }, registryPort);
+    const registry = await startServiceProcess('registry', { ...common, TP_REGISTRY_PORT: String(registryPort) }, registryPort, BOOT_TIMEOUT_MS);
     services.push(registry);
     const signer = await startServiceProcess(
       'signer',
@@ -85,6 +88,7 @@ export async function startControlPlane(label: string, trustDomain = `${label}.e
         TP_SIGNER_KEK_PATH: join(work, 'kek'),
       },
       signerPort,
+      BOOT_TIMEOUT_MS,
     );
     services.push(signer);
     const org = await bootstrapOrganization(common, `Bench ${label}`);
@@ -98,10 +102,10 @@ export async function startControlPlane(label: string, trustDomain = `${label}.e
       const text = await response.text();
       return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
     };
-    await eventually(async () => (await api('GET', '/api/v1/organization')).status === 200, 30_000, 'token');
+    await eventually(async () => (await api('GET', '/api/v1/organization')).status === 200, BOOT_TIMEOUT_MS, 'token');
     const td = await api('POST', '/api/v1/trust-domains', { name: trustDomain });
     if (td.status !== 201) throw new Error(`trust domain: ${td.status} ${JSON.stringify(td.json)}`);
-    await eventually(async () => (await api('GET', `/api/v1/trust-domains/${trustDomain}`)).json['status'] === 'available', 60_000, 'CA available');
+    await eventually(async () => (await api('GET', `/api/v1/trust-domains/${trustDomain}`)).json['status'] === 'available', BOOT_TIMEOUT_MS, 'CA available');
     const bundle = (await api('GET', `/api/v1/trust-domains/${trustDomain}/bundle`)).json;
     const bundlePath = join(work, 'bundle.pem');
     writeFileSync(bundlePath, bundleX509AuthoritiesPem(bundle));
@@ -159,7 +163,7 @@ export async function startControlPlane(label: string, trustDomain = `${label}.e
       },
       async startAgent(clusterId, node, options = {}) {
         const { env, socketPath } = await agentEnv(clusterId, node);
-        const agent = await startAgentProcess(env, { healthPort: await freePort(), socketPath, timeoutMs: options.timeoutMs ?? 60_000 });
+        const agent = await startAgentProcess(env, { healthPort: await freePort(), socketPath, timeoutMs: options.timeoutMs ?? BOOT_TIMEOUT_MS });
         agents.push(agent);
         return agent;
       },
