@@ -1,142 +1,163 @@
 // npm run bench -- propagation
-// Time from POST of a registration entry to a workload's FetchX509SVID stream holding the new
-// SVID, over 200 entries, with the registry, the signer and an agent as separate processes on
-// NATS JetStream and PostgreSQL. Baseline measured in the same run: the POST round trip alone
-// (command appended and projected), i.e. what any API-driven system pays before propagation.
-import { mkdtempSync, chmodSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Metadata, credentials } from '@grpc/grpc-js';
+// Time from the POST of a registration entry (the real REST API of the registry process) to a
+// workload on one of 20 real agent processes holding its SVID on an open FetchX509SVID stream,
+// over 1,000 entries created one after another, with 10,000 further entries registered (500 per
+// agent, each with an SVID cached by its agent) before the first sample. Registry, signer and
+// agents are separate processes on NATS JetStream and PostgreSQL.
+// Baseline in the same run, at the same parallelism (one at a time): the bus's bare hop, a raw
+// JetStream publish on a stream of its own until an ordered consumer has the message. The POST
+// round trip is printed as a component of the path, not as a baseline.
+import { credentials, Metadata } from '@grpc/grpc-js';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { workload } from '@trustplane/proto';
-import { bundleX509AuthoritiesPem } from '@trustplane/spiffe';
-import { bootstrapOrganization, bootstrapToken } from '@trustplane/registry';
-import {
-  connectTestNats,
-  createTestDatabase,
-  deleteTestStream,
-  eventually,
-  freePort,
-  startAgentProcess,
-  startServiceProcess,
-  testServiceEnv,
-  testStreamSettings,
-} from '@trustplane/testkit';
-import { percentile, report, round } from './stats.js';
+import { eventually, testStreamSettings } from '@trustplane/testkit';
+import { loadNow, machineFacts, writeResult } from './machine.js';
+import { agentId, startControlPlane, type ControlPlane } from './plane.js';
+import { mapConcurrent, percentile, report, round } from './stats.js';
 
-const ENTRIES = Number(process.env['TP_BENCH_ENTRIES'] ?? 200);
+const AGENTS = Number(process.env['TP_BENCH_AGENTS'] ?? 20);
+const SAMPLES = Number(process.env['TP_BENCH_SAMPLES'] ?? 1_000);
+const BACKGROUND_ENTRIES = Number(process.env['TP_BENCH_BACKGROUND_ENTRIES'] ?? 10_000);
 
-async function api(url: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+/** Raw JetStream: publish → an ordered consumer has it, one at a time, `samples` times (ms each). */
+async function jetStreamHop(plane: ControlPlane, samples: number): Promise<number[]> {
+  const settings = testStreamSettings('bench_prop_base');
+  const jsm = await jetstreamManager(plane.nc);
+  await jsm.streams.add({ name: settings.streamName, subjects: [`${settings.subjectPrefix}.>`] });
+  try {
+    const js = jetstream(plane.nc);
+    const consumer = await js.consumers.get(settings.streamName);
+    const messages = await consumer.consume();
+    const waiting = new Map<number, () => void>();
+    void (async () => {
+      for await (const message of messages) waiting.get(Number(message.string()))?.();
+    })();
+    const out: number[] = [];
+    for (let i = -50; i < samples; i++) {
+      const started = performance.now();
+      const seen = new Promise<void>((resolve) => waiting.set(i, resolve));
+      await js.publish(`${settings.subjectPrefix}.hop`, String(i));
+      await seen;
+      waiting.delete(i);
+      if (i >= 0) out.push(performance.now() - started);
+    }
+    await messages.close();
+    return out;
+  } finally {
+    await jsm.streams.delete(settings.streamName).catch(() => undefined);
+  }
 }
 
 async function main(): Promise<void> {
-  const nc = await connectTestNats();
-  const db = await createTestDatabase('bench_propagation');
-  const stream = testStreamSettings('bench_prop');
-  const work = mkdtempSync(join(tmpdir(), 'tp-prop-'));
-  chmodSync(work, 0o755);
-  const [registryPort, signerPort, agentPort, healthPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const common = testServiceEnv('registry', db, stream);
-  const registry = await startServiceProcess('registry', { ...common, TP_REGISTRY_PORT: String(registryPort) }, registryPort);
-  const signer = await startServiceProcess(
-    'signer',
-    {
-      ...common,
-      TP_SIGNER_PORT: String(signerPort),
-      TP_SIGNER_AGENT_PORT: String(agentPort),
-      TP_SIGNER_AGENT_HOST: '127.0.0.1',
-      TP_SIGNER_CUSTODY_DIR: join(work, 'c'),
-      TP_SIGNER_KEY_DIR: join(work, 'keys'),
-      TP_SIGNER_KEK_PATH: join(work, 'kek'),
-    },
-    signerPort,
-  );
-  let agent: Awaited<ReturnType<typeof startAgentProcess>> | undefined;
+  const loadAtStart = loadNow();
+  const plane = await startControlPlane('prop');
   try {
-    const org = await bootstrapOrganization(common, 'Bench');
-    const { token } = await bootstrapToken(common, { organizationId: org.id, name: 'bench', scopes: ['admin'] });
-    await eventually(async () => (await api(registry.url, token, 'GET', '/api/v1/organization')).status === 200, 30_000, 'token');
-    const td = (await api(registry.url, token, 'POST', '/api/v1/trust-domains', { name: 'prop.example' })).json;
-    await eventually(async () => (await api(registry.url, token, 'GET', '/api/v1/trust-domains/prop.example')).json['status'] === 'available', 30_000, 'CA');
-    const cluster = (await api(registry.url, token, 'POST', '/api/v1/trust-domains/prop.example/clusters', { name: 'bench', platform: 'linux' })).json;
-    const joinToken = (await api(registry.url, token, 'POST', `/api/v1/trust-domains/prop.example/clusters/${String(cluster['id'])}/join-tokens`, {})).json;
-    const bundle = (await api(registry.url, token, 'GET', '/api/v1/trust-domains/prop.example/bundle')).json;
-    const bundlePath = join(work, 'bundle.pem');
-    writeFileSync(bundlePath, bundleX509AuthoritiesPem(bundle));
-    const socketPath = join(work, 'agent.sock');
-    agent = await startAgentProcess(
-      {
-        TP_AGENT_SERVER_ADDRESS: `127.0.0.1:${agentPort}`,
-        TP_AGENT_TRUST_DOMAIN_ID: String(td['id']),
-        TP_AGENT_TRUST_DOMAIN: 'prop.example',
-        TP_AGENT_CLUSTER_ID: String(cluster['id']),
-        TP_AGENT_NODE_NAME: 'node-1',
-        TP_AGENT_JOIN_TOKEN: String(joinToken['token']),
-        TP_AGENT_TRUST_BUNDLE_PATH: bundlePath,
-        TP_AGENT_DATA_DIR: join(work, 'agent'),
-        TP_LOG_LEVEL: 'warn',
-      },
-      { healthPort, socketPath },
+    const clusterId = await plane.createCluster('bench');
+    const nodes = Array.from({ length: AGENTS }, (_, i) => `node-${i}`);
+    const parentOf = (i: number): string => agentId(plane.trustDomain, 'bench', nodes[i % AGENTS] ?? '');
+    // Entries for workloads that are not running (uids nobody has), spread over the agents.
+    const setupStarted = performance.now();
+    await plane.createEntries(
+      Array.from({ length: BACKGROUND_ENTRIES }, (_, i) => ({
+        spiffeId: `spiffe://${plane.trustDomain}/background-${i}`,
+        parentId: parentOf(i),
+        selectors: [`unix:uid:${30_000 + i}`],
+      })),
+      16,
     );
+    const registeredIn = performance.now() - setupStarted;
+    const agents = [];
+    for (let i = 0; i < nodes.length; i += 5) {
+      agents.push(...(await Promise.all(nodes.slice(i, i + 5).map((node) => plane.startAgent(clusterId, node, { timeoutMs: 180_000 })))));
+    }
+    // Every agent holds an SVID for each of its background entries before the first sample.
+    const perAgent = Math.floor(BACKGROUND_ENTRIES / AGENTS);
+    await mapConcurrent(agents, 4, async (agent) => {
+      await eventually(
+        async () => {
+          const metrics = await (await fetch(`${agent.healthUrl}/metrics`)).text();
+          return Number(/^tp_agent_x509_svids(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1] ?? 0) >= perAgent;
+        },
+        600_000,
+        `${perAgent} SVIDs in ${agent.socketPath}`,
+      );
+    });
+    const readyIn = performance.now() - setupStarted;
 
-    // The workload: one FetchX509SVID stream, tracking which SPIFFE IDs it holds and since when.
+    // The workload on every agent: one FetchX509SVID stream, noting when each SPIFFE ID first
+    // arrives. A caller without an identity yet is refused (PermissionDenied, which SPIFFE
+    // clients retry): the stream is opened again then, as they do.
     const seen = new Map<string, number>();
-    const client = new workload.SpiffeWorkloadAPIClient(`unix://${socketPath}`, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-    const md = new Metadata();
-    md.set('workload.spiffe.io', 'true');
-    const call = client.fetchX509Svid({}, md);
-    call.on('data', (message: workload.X509SVIDResponse) => {
-      const now = performance.now();
-      for (const svid of message.svids) if (!seen.has(svid.spiffeId)) seen.set(svid.spiffeId, now);
+    let stopping = false;
+    const calls = agents.map((agent) => {
+      const client = new workload.SpiffeWorkloadAPIClient(`unix://${agent.socketPath}`, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+      const holder: { call?: ReturnType<typeof client.fetchX509Svid> } = {};
+      const open = (): void => {
+        const md = new Metadata();
+        md.set('workload.spiffe.io', 'true');
+        const call = client.fetchX509Svid({}, md);
+        holder.call = call;
+        call.on('data', (message: workload.X509SVIDResponse) => {
+          const now = performance.now();
+          for (const svid of message.svids) if (!seen.has(svid.spiffeId)) seen.set(svid.spiffeId, now);
+        });
+        call.on('error', () => {
+          if (!stopping) setTimeout(open, 20);
+        });
+      };
+      open();
+      return { client, holder };
     });
-    call.on('error', () => undefined);
-    const entry = (i: number) => ({
-      spiffeId: `spiffe://prop.example/workload-${i}`,
-      parentId: 'spiffe://prop.example/agent/bench/node-1',
-      selectors: ['unix:uid:0'],
-    });
-    // Warm-up: the first entry also opens the stream's first message.
-    await api(registry.url, token, 'POST', '/api/v1/trust-domains/prop.example/entries', entry(-1));
-    await eventually(() => seen.has('spiffe://prop.example/workload--1'), 30_000, 'first SVID');
+    const entry = (i: number, node = i) => ({ spiffeId: `spiffe://${plane.trustDomain}/workload-${i}`, parentId: parentOf(node), selectors: ['unix:uid:0'] });
+    // Warm-up: one entry per agent (it also opens each stream's first message).
+    for (let i = 0; i < AGENTS; i++) {
+      await plane.createEntries([entry(-1 - i, i)], 1);
+      await eventually(() => seen.has(entry(-1 - i, i).spiffeId), 60_000, `warm-up SVID on ${nodes[i]}`);
+    }
 
     const propagation: number[] = [];
     const post: number[] = [];
-    for (let i = 0; i < ENTRIES; i++) {
+    for (let i = 0; i < SAMPLES; i++) {
+      const { spiffeId } = entry(i);
       const started = performance.now();
-      const created = await api(registry.url, token, 'POST', '/api/v1/trust-domains/prop.example/entries', entry(i));
+      const created = await plane.api('POST', `/api/v1/trust-domains/${plane.trustDomain}/entries`, entry(i));
       if (created.status !== 201) throw new Error(`entry ${i}: ${created.status} ${JSON.stringify(created.json)}`);
       post.push(performance.now() - started);
-      const id = `spiffe://prop.example/workload-${i}`;
-      await eventually(() => seen.has(id), 10_000, id);
-      propagation.push((seen.get(id) ?? 0) - started);
+      await eventually(() => seen.has(spiffeId), 30_000, spiffeId);
+      propagation.push((seen.get(spiffeId) ?? 0) - started);
     }
-    call.cancel();
-    client.close();
-    const p50 = percentile(propagation, 50);
-    const p99 = percentile(propagation, 99);
-    const postP99 = percentile(post, 99);
-    report('entries', ENTRIES);
-    report('POST /entries round trip p50 (baseline)', round(percentile(post, 50), 1), 'ms');
-    report('POST /entries round trip p99 (baseline)', round(postP99, 1), 'ms');
-    report('entry created → workload holds its SVID p50', round(p50, 1), 'ms');
-    report('entry created → workload holds its SVID p99 (target ≤ 1000)', round(p99, 1), 'ms');
-    report('propagation p99 / POST p99', round(p99 / postP99, 2), '×');
-    process.stdout.write(
-      `${JSON.stringify({ bench: 'propagation', entries: ENTRIES, p50_ms: round(p50, 1), p99_ms: round(p99, 1), max_ms: round(Math.max(...propagation), 1), baseline_post_p50_ms: round(percentile(post, 50), 1), baseline_post_p99_ms: round(postP99, 1), ratio_p99: round(p99 / postP99, 2) })}\n`,
-    );
+    stopping = true;
+    for (const { client, holder } of calls) {
+      holder.call?.cancel();
+      client.close();
+    }
+    const hop = await jetStreamHop(plane, SAMPLES);
+    const p = (values: readonly number[], q: number): number => round(percentile(values, q), 1);
+    const figures = {
+      agents: AGENTS,
+      entries_registered: BACKGROUND_ENTRIES + AGENTS + SAMPLES,
+      background_entries: BACKGROUND_ENTRIES,
+      samples: SAMPLES,
+      setup_register_s: round(registeredIn / 1000, 1),
+      setup_agents_ready_s: round(readyIn / 1000, 1),
+      p50_ms: p(propagation, 50),
+      p99_ms: p(propagation, 99),
+      max_ms: p(propagation, 100),
+      post_p50_ms: p(post, 50),
+      post_p99_ms: p(post, 99),
+      baseline_jetstream_hop_p50_ms: round(percentile(hop, 50), 2),
+      baseline_jetstream_hop_p99_ms: round(percentile(hop, 99), 2),
+      ratio_p99: round(percentile(propagation, 99) / percentile(hop, 99), 1),
+    };
+    report('agents / entries registered', `${AGENTS} / ${figures.entries_registered}`);
+    report('raw JetStream publish → ordered consumer p50 / p99 (baseline)', `${figures.baseline_jetstream_hop_p50_ms} / ${figures.baseline_jetstream_hop_p99_ms}`, 'ms');
+    report('of the path: POST /entries round trip p50 / p99', `${figures.post_p50_ms} / ${figures.post_p99_ms}`, 'ms');
+    report('entry created → workload holds its SVID p50', figures.p50_ms, 'ms');
+    report('entry created → workload holds its SVID p99 (target ≤ 1000)', figures.p99_ms, `ms  ${figures.ratio_p99}× the JetStream hop p99`);
+    const machine = await machineFacts(loadAtStart);
+    writeResult('propagation', figures, machine);
   } finally {
-    await agent?.stop();
-    await signer.stop();
-    await registry.stop();
-    await deleteTestStream(nc, stream.streamName);
-    await nc.close();
-    await db.drop();
+    await plane.stop();
   }
 }
 

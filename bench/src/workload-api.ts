@@ -1,218 +1,189 @@
 // npm run bench -- workload-api
-// The agent's Workload API under 1,000 concurrent FetchX509SVID streams: first-message latency
-// of new streams served from the cache, cached FetchJWTSVID latency, and the agent's RSS with
-// 1,000 workload identities cached. Baseline measured in the same run under the same load: a
-// bare grpc-js server in its own process on its own Unix socket, answering with the agent's own
-// encoded responses and doing no attestation, matching or caching. Both servers run as separate
-// processes, as a workload and its agent do; each series is measured after a warm-up, in the
-// steady state the targets describe.
+// The real agent process (services/agent/dist/main.js), attested with a join token to a real
+// signer, holding 1,000 registration entries from the real registry (one per workload uid,
+// `unix:uid:<uid>` selectors), serving 1,000 open FetchX509SVID streams held by workload
+// processes running under 10 different uids. The measuring workload is another process under its
+// own uid. Reported separately: the first message of FetchX509SVID on a NEW connection (where the
+// kernel peer credentials are read and the caller attested) and of a new stream on an EXISTING
+// connection; cached FetchJWTSVID; the agent process's RSS.
+// Baseline in the same run, same parallelism (the same holders and measuring client): a bare
+// grpc-js server in its own process on its own Unix socket, answering with the very bytes the
+// agent sent this workload, doing no attestation, matching or caching.
+// Needs root (it starts workloads under other uids).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Metadata, credentials } from '@grpc/grpc-js';
-import { workload } from '@trustplane/proto';
+import { eventually } from '@trustplane/testkit';
+import { loadNow, machineFacts, writeResult } from './machine.js';
+import { agentId, rssMb, startControlPlane } from './plane.js';
 import { percentile, report, round } from './stats.js';
 
 const STREAMS = Number(process.env['TP_BENCH_STREAMS'] ?? 1000);
-const SAMPLES = Number(process.env['TP_BENCH_SAMPLES'] ?? 20_000);
-/** Calls before each series, so JIT and heap sizing have settled. */
-const WARMUP = 2000;
-const CALLS_PER_CHANNEL = 200;
+const WORKLOADS = Math.max(STREAMS, Number(process.env['TP_BENCH_WORKLOADS'] ?? 1000));
+const HOLDER_UIDS = Number(process.env['TP_BENCH_HOLDER_UIDS'] ?? 10);
+const SAMPLES = Number(process.env['TP_BENCH_SAMPLES'] ?? 10_000);
+const NEW_CONNECTION_SAMPLES = Number(process.env['TP_BENCH_NEW_CONNECTION_SAMPLES'] ?? 2_000);
+const WARMUP = Number(process.env['TP_BENCH_WARMUP'] ?? 1_000);
+const FIRST_UID = 20_000;
+/** The measuring workload's uid: one of the entries, not a holder's. */
+const CLIENT_UID = FIRST_UID + HOLDER_UIDS;
 
-function metadata(): Metadata {
-  const md = new Metadata();
-  md.set('workload.spiffe.io', 'true');
-  return md;
+/** Spawns one of the bench's scripts as `uid` (the kernel then reports that uid to the agent). */
+function spawnAs(uid: number, script: string, args: readonly string[]): ChildProcess {
+  return spawn(process.execPath, [join(__dirname, script), ...args], { uid, gid: uid, stdio: ['pipe', 'pipe', 'inherit'], env: { PATH: process.env['PATH'] ?? '' } });
 }
 
-function client(socket: string): workload.SpiffeWorkloadAPIClient {
-  return new workload.SpiffeWorkloadAPIClient(`unix://${socket}`, credentials.createInsecure(), {
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
-    // Own connection per client, so a fresh client really is a fresh connection.
-    'grpc.use_local_subchannel_pool': 1,
-  });
+/** Runs a child to completion and returns its last stdout line parsed. */
+async function runAs<T>(uid: number, script: string, args: readonly string[]): Promise<T> {
+  const child = spawnAs(uid, script, args);
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`${script} as uid ${uid} exited ${code}`);
+  const last = out.trim().split('\n').pop() ?? '';
+  return JSON.parse(last) as T;
 }
 
-/** Time from call to first message of a new FetchX509SVID stream (ms). */
-function firstMessage(c: workload.SpiffeWorkloadAPIClient): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const call = c.fetchX509Svid({}, metadata());
-    call.once('data', () => {
-      resolve(performance.now() - started);
-      call.cancel();
+/** Starts HOLDER_UIDS processes (one per uid) holding STREAMS streams in all; resolves when all are open. */
+async function holdStreams(socket: string): Promise<ChildProcess[]> {
+  const holders: ChildProcess[] = [];
+  const perHolder = Math.ceil(STREAMS / HOLDER_UIDS);
+  for (let h = 0; h < HOLDER_UIDS; h++) {
+    const count = Math.min(perHolder, STREAMS - h * perHolder);
+    if (count <= 0) break;
+    const holder = spawnAs(FIRST_UID + h, 'workload-api-holder.js', [socket, String(count)]);
+    holders.push(holder);
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout?.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('open')) resolve();
+      });
+      holder.once('exit', (code) => reject(new Error(`stream holder (uid ${FIRST_UID + h}) exited ${code}`)));
     });
-    call.once('error', (error: { code?: number }) => {
-      if (error.code !== 1) reject(error);
-    });
-  });
+  }
+  return holders;
 }
 
-/** Starts a process holding STREAMS open streams on the socket. */
-async function holdStreams(socket: string): Promise<ReturnType<typeof spawn>> {
-  const holder = spawn(process.execPath, [join(__dirname, 'workload-api-holder.js'), socket, String(STREAMS)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    holder.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('open')) resolve();
-    });
-    holder.once('exit', (code) => reject(new Error(`stream holder exited ${code}`)));
-  });
-  return holder;
+async function stopAll(children: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }),
+  );
 }
 
-/** Figures of one server: new-stream first message and cached unary latencies, all in ms. */
-interface PhaseFigures {
-  readonly firstMessage: readonly number[];
-  readonly unary: readonly number[];
-  /** RSS of the server process (MB) with the streams open; undefined when not asked for. */
-  readonly rssMb: number | undefined;
+interface Latencies {
+  readonly newConnection: number[];
+  readonly existingConnection: number[];
+  readonly jwt: number[];
 }
 
-/**
- * With STREAMS streams held open by another process: WARMUP discarded calls, then SAMPLES new
- * FetchX509SVID streams one after another, then SAMPLES FetchJWTSVID calls. Both series run in
- * the steady state the targets describe (streams open, nothing being torn down).
- */
-async function measurePhase(socket: string, serverPid: number | undefined): Promise<PhaseFigures> {
-  const holder = await holdStreams(socket);
+/** With STREAMS streams held open: the measuring workload's three series, and the server's RSS then. */
+async function measurePhase(socket: string, serverPid: number | undefined): Promise<Latencies & { rssMb: number | undefined }> {
+  const holders = await holdStreams(socket);
   try {
-    const firstMessages: number[] = [];
-    // A fresh connection every CALLS_PER_CHANNEL streams: nghttp2's rapid-reset guard (a burst
-    // of 1,000 RST_STREAMs, then about 33/s) ends a connection that cancels streams as fast as
-    // this loop does, with GOAWAY INTERNAL_ERROR.
-    for (let done = -WARMUP; done < SAMPLES; ) {
-      const probe = client(socket);
-      await firstMessage(probe);
-      for (let i = 0; i < CALLS_PER_CHANNEL && done < SAMPLES; i++, done++) {
-        const latency = await firstMessage(probe);
-        if (done >= 0) firstMessages.push(latency);
-      }
-      probe.close();
-    }
-    const unary = await jwtLatencies(socket);
-    const rss = serverPid === undefined ? undefined : rssMb(serverPid);
-    return { firstMessage: firstMessages, unary, rssMb: rss };
+    const latencies = await runAs<Latencies>(CLIENT_UID, 'workload-api-client.js', [
+      'measure',
+      socket,
+      String(NEW_CONNECTION_SAMPLES),
+      String(SAMPLES),
+      String(SAMPLES),
+      String(WARMUP),
+    ]);
+    return { ...latencies, rssMb: serverPid === undefined ? undefined : rssMb(serverPid) };
   } finally {
-    holder.kill('SIGTERM');
-    await new Promise((resolve) => holder.once('exit', resolve));
+    await stopAll(holders);
   }
 }
 
-/** Latencies (ms) of sequential cached FetchJWTSVID calls on one channel. */
-async function jwtLatencies(socket: string): Promise<number[]> {
-  const jwtClient = client(socket);
-  const fetchJwt = () =>
-    new Promise<number>((resolve, reject) => {
-      const started = performance.now();
-      jwtClient.fetchJwtsvid({ audience: ['bench'], spiffeId: '' }, metadata(), (error) => (error ? reject(error) : resolve(performance.now() - started)));
+async function startBaseline(socket: string, x509: string, jwt: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(__dirname, 'workload-api-baseline.js'), socket, x509, jwt], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (/ready \d+/.test(chunk.toString())) resolve();
     });
-  for (let i = 0; i < WARMUP; i++) await fetchJwt();
-  const latencies: number[] = [];
-  for (let i = 0; i < SAMPLES; i++) latencies.push(await fetchJwt());
-  jwtClient.close();
-  return latencies;
-}
-
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
-}
-
-/** A server child process and its pid, once it has printed "ready <pid>". */
-interface ServerChild {
-  readonly process: ChildProcess;
-  readonly pid: number;
-}
-
-async function startServerChild(script: string, args: readonly string[], nodeFlags: readonly string[] = []): Promise<ServerChild> {
-  const child = spawn(process.execPath, [...nodeFlags, join(__dirname, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  if (nodeFlags.length > 0) child.stdout.pipe(process.stderr);
-  const pid = await new Promise<number>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      const match = /ready (\d+)/.exec(chunk.toString());
-      if (match) resolve(Number(match[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited ${code}`)));
+    child.once('exit', (code) => reject(new Error(`baseline server exited ${code}`)));
   });
-  return { process: child, pid };
-}
-
-async function stopServerChild(child: ServerChild): Promise<void> {
-  if (child.process.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.process.once('exit', resolve));
-  child.process.kill('SIGTERM');
-  await exited;
+  // Any uid may dial it, as any may dial the agent's.
+  chmodSync(socket, 0o777);
+  return child;
 }
 
 async function main(): Promise<void> {
-  const work = mkdtempSync(join(tmpdir(), 'tp-bench-wl-'));
-  const agentSocket = join(work, 'agent.sock');
-  const baseSocket = join(work, 'baseline.sock');
-  // TP_BENCH_AGENT_NODE_FLAGS (e.g. "--trace-gc") runs the agent with extra node flags and
-  // copies its output to stderr, for looking into where the time goes.
-  const agentFlags = (process.env['TP_BENCH_AGENT_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
-  const agentServer = await startServerChild('workload-api-server.js', [agentSocket, String(STREAMS)], agentFlags);
+  if (process.getuid?.() !== 0) throw new Error('the workload-api bench starts workloads under other uids: run it as root');
+  const loadAtStart = loadNow();
+  const plane = await startControlPlane('wlapi');
   try {
-    // The agent's own responses, so the baseline sends the same bytes.
-    const x509Sample = await new Promise<Buffer>((resolve, reject) => {
-      const call = client(agentSocket).fetchX509Svid({}, metadata());
-      call.once('data', (message: workload.X509SVIDResponse) => {
-        resolve(Buffer.from(workload.X509SVIDResponse.encode(message).finish()));
-        call.cancel();
-      });
-      call.once('error', reject);
-    });
-    const jwtSample = await new Promise<Buffer>((resolve, reject) => {
-      client(agentSocket).fetchJwtsvid({ audience: ['bench'], spiffeId: '' }, metadata(), (error, value) =>
-        error || !value ? reject(error) : resolve(Buffer.from(workload.JWTSVIDResponse.encode(value).finish())),
-      );
-    });
-    writeFileSync(join(work, 'x509.bin'), x509Sample);
-    writeFileSync(join(work, 'jwt.bin'), jwtSample);
-    const baseServer = await startServerChild('workload-api-baseline.js', [baseSocket, join(work, 'x509.bin'), join(work, 'jwt.bin')]);
-    const baseline = await measurePhase(baseSocket, undefined).finally(() => stopServerChild(baseServer));
-    const agent = await measurePhase(agentSocket, agentServer.pid);
-    const figures = {
-      firstP50: percentile(agent.firstMessage, 50),
-      firstP99: percentile(agent.firstMessage, 99),
-      baseFirstP50: percentile(baseline.firstMessage, 50),
-      baseFirstP99: percentile(baseline.firstMessage, 99),
-      jwtP50: percentile(agent.unary, 50),
-      jwtP99: percentile(agent.unary, 99),
-      baseUnaryP50: percentile(baseline.unary, 50),
-      baseUnaryP99: percentile(baseline.unary, 99),
-      rss: agent.rssMb ?? Number.NaN,
-    };
-    const pair = (p50: number, p99: number): string => `${round(p50, 3)} / ${round(p99, 3)}`;
-    report(`baseline (bare grpc-js), ${STREAMS} streams open: first message p50 / p99`, pair(figures.baseFirstP50, figures.baseFirstP99), 'ms');
-    report(`agent Workload API, ${STREAMS} streams open: first message p50 / p99 (target p99 ≤ 5)`, pair(figures.firstP50, figures.firstP99), 'ms');
-    report('baseline (bare grpc-js): unary p50 / p99', pair(figures.baseUnaryP50, figures.baseUnaryP99), 'ms');
-    report('agent FetchJWTSVID cached p50 / p99 (target p99 ≤ 2)', pair(figures.jwtP50, figures.jwtP99), 'ms');
-    report(`agent RSS, ${STREAMS} workloads cached + streams open (target ≤ 150)`, round(figures.rss, 1), 'MB');
-    report('first-message p99 vs baseline', round(figures.firstP99 / figures.baseFirstP99, 2), '×');
-    report('FetchJWTSVID p99 vs baseline', round(figures.jwtP99 / figures.baseUnaryP99, 2), '×');
-    process.stdout.write(
-      `${JSON.stringify({
-        bench: 'workload-api',
-        streams: STREAMS,
-        samples: SAMPLES,
-        first_message_p50_ms: round(figures.firstP50, 3),
-        first_message_p99_ms: round(figures.firstP99, 3),
-        baseline_p50_ms: round(figures.baseFirstP50, 3),
-        baseline_p99_ms: round(figures.baseFirstP99, 3),
-        p99_ratio: round(figures.firstP99 / figures.baseFirstP99, 2),
-        jwt_cached_p50_ms: round(figures.jwtP50, 3),
-        jwt_cached_p99_ms: round(figures.jwtP99, 3),
-        baseline_unary_p99_ms: round(figures.baseUnaryP99, 3),
-        jwt_p99_ratio: round(figures.jwtP99 / figures.baseUnaryP99, 2),
-        agent_rss_mb: round(figures.rss, 1),
-      })}\n`,
+    const clusterId = await plane.createCluster('bench');
+    const parentId = agentId(plane.trustDomain, 'bench', 'node-1');
+    const entries = Array.from({ length: WORKLOADS }, (_, i) => ({
+      spiffeId: `spiffe://${plane.trustDomain}/workload-${i}`,
+      parentId,
+      selectors: [`unix:uid:${FIRST_UID + i}`],
+    }));
+    await plane.createEntries(entries, 16);
+    const agent = await plane.startAgent(clusterId, 'node-1');
+    const pid = agent.process.pid ?? 0;
+    // Every entry has its SVID in the agent's cache before anything is measured.
+    await eventually(
+      async () => {
+        const metrics = await (await fetch(`${agent.healthUrl}/metrics`)).text();
+        return Number(/^tp_agent_x509_svids(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1] ?? 0) >= WORKLOADS;
+      },
+      300_000,
+      `${WORKLOADS} SVIDs in the agent`,
     );
+    const shared = join(plane.work, 'wl');
+    mkdirSync(shared, { recursive: true });
+    chmodSync(shared, 0o777);
+    const x509Path = join(shared, 'x509.bin');
+    const jwtPath = join(shared, 'jwt.bin');
+    const sample = await runAs<{ x509Bytes: number }>(CLIENT_UID, 'workload-api-client.js', ['sample', agent.socketPath, x509Path, jwtPath]);
+    const baseSocket = join(shared, 'baseline.sock');
+    const baseServer = await startBaseline(baseSocket, x509Path, jwtPath);
+    const baseline = await measurePhase(baseSocket, undefined).finally(() => stopAll([baseServer]));
+    const measured = await measurePhase(agent.socketPath, pid);
+    rmSync(baseSocket, { force: true });
+    const p = (values: readonly number[], q: number): number => round(percentile(values, q), 3);
+    const figures = {
+      streams: STREAMS,
+      workloads: WORKLOADS,
+      workload_uids: HOLDER_UIDS + 1,
+      samples: SAMPLES,
+      new_connection_samples: NEW_CONNECTION_SAMPLES,
+      x509_response_bytes: sample.x509Bytes,
+      new_connection_p50_ms: p(measured.newConnection, 50),
+      new_connection_p99_ms: p(measured.newConnection, 99),
+      baseline_new_connection_p50_ms: p(baseline.newConnection, 50),
+      baseline_new_connection_p99_ms: p(baseline.newConnection, 99),
+      new_connection_p99_ratio: round(percentile(measured.newConnection, 99) / percentile(baseline.newConnection, 99), 2),
+      first_message_p50_ms: p(measured.existingConnection, 50),
+      first_message_p99_ms: p(measured.existingConnection, 99),
+      baseline_p50_ms: p(baseline.existingConnection, 50),
+      baseline_p99_ms: p(baseline.existingConnection, 99),
+      p99_ratio: round(percentile(measured.existingConnection, 99) / percentile(baseline.existingConnection, 99), 2),
+      jwt_cached_p50_ms: p(measured.jwt, 50),
+      jwt_cached_p99_ms: p(measured.jwt, 99),
+      baseline_unary_p50_ms: p(baseline.jwt, 50),
+      baseline_unary_p99_ms: p(baseline.jwt, 99),
+      jwt_p99_ratio: round(percentile(measured.jwt, 99) / percentile(baseline.jwt, 99), 2),
+      agent_rss_mb: round(measured.rssMb ?? Number.NaN, 1),
+    };
+    const pair = (a: number, b: number): string => `${a} / ${b}`;
+    report(`baseline (bare grpc-js), ${STREAMS} streams: new connection first message p50 / p99`, pair(figures.baseline_new_connection_p50_ms, figures.baseline_new_connection_p99_ms), 'ms');
+    report(`agent, ${STREAMS} streams: new connection first message p50 / p99`, pair(figures.new_connection_p50_ms, figures.new_connection_p99_ms), `ms  ${figures.new_connection_p99_ratio}× baseline p99`);
+    report(`baseline (bare grpc-js), ${STREAMS} streams: existing connection first message p50 / p99`, pair(figures.baseline_p50_ms, figures.baseline_p99_ms), 'ms');
+    report(`agent, ${STREAMS} streams: existing connection first message p50 / p99 (target p99 ≤ 5)`, pair(figures.first_message_p50_ms, figures.first_message_p99_ms), `ms  ${figures.p99_ratio}× baseline p99`);
+    report('baseline (bare grpc-js): unary p50 / p99', pair(figures.baseline_unary_p50_ms, figures.baseline_unary_p99_ms), 'ms');
+    report('agent FetchJWTSVID cached p50 / p99 (target p99 ≤ 2)', pair(figures.jwt_cached_p50_ms, figures.jwt_cached_p99_ms), `ms  ${figures.jwt_p99_ratio}× baseline p99`);
+    report(`agent process RSS, ${WORKLOADS} workloads cached + ${STREAMS} streams (target ≤ 150)`, figures.agent_rss_mb, 'MB');
+    const machine = await machineFacts(loadAtStart);
+    report('raw crypto.sign P-256 on this machine, 1 thread / all cores', pair(machine.rawSignPerSOneThread, machine.rawSignPerSAllCores), 'sig/s');
+    writeResult('workload-api', figures, machine);
   } finally {
-    await stopServerChild(agentServer);
-    rmSync(work, { recursive: true, force: true });
+    await plane.stop();
   }
 }
 

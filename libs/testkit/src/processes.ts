@@ -71,13 +71,13 @@ function ownNatsUser(name: string, env: Record<string, string>): Record<string, 
   return { TP_NATS_USER: user, TP_NATS_PASSWORD: password };
 }
 
-/** Starts `services/<name>/dist/main.js` and waits for /readyz. */
-export async function startServiceProcess(name: string, env: Record<string, string>, port: number): Promise<RunningService> {
+/** Starts `services/<name>/dist/main.js` and waits for /readyz (30 s unless `timeoutMs` says otherwise). */
+export async function startServiceProcess(name: string, env: Record<string, string>, port: number, timeoutMs = 30_000): Promise<RunningService> {
   // Signers started by tests listen for agents on any free port unless a test asks for one.
   const defaults: Record<string, string> = name === 'signer' ? { TP_SIGNER_AGENT_PORT: '0', TP_SIGNER_AGENT_HOST: '127.0.0.1' } : {};
   const started = spawnCaptured(join(repoRoot(), 'services', name, 'dist', 'main.js'), { ...defaults, ...env, ...ownNatsUser(name, env) });
   const url = `http://127.0.0.1:${port}`;
-  await waitReady(started, name, url, 30_000);
+  await waitReady(started, name, url, timeoutMs);
   return { url, process: started.child, output: started.output, stop: started.stop };
 }
 
