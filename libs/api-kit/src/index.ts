@@ -8,6 +8,8 @@ export { API_KIT_SETTINGS, roleDatabaseUrl, type ApiKitSettings } from './settin
 export { ApiTokenGuard, REQUIRED_SCOPE, RequireScope, type RouteRequirement } from './auth.guard.js';
 export { hasScope, type Principal } from './principal.js';
 export { TenantDb } from './tenant-db.js';
+export { createApiRole, createIdempotencyTable, isolateTenantTable } from './tenant-isolation.js';
+export { COMMAND_BUS_HOOKS, CommandBus, type CommandBusHooks, type PendingAnswer } from './command-bus.js';
 export { IdempotencyInterceptor } from './idempotency.interceptor.js';
 export { SHOWN_ONCE, ShownOnce, secretShownOnce, withoutSecrets } from './shown-once.js';
 export {

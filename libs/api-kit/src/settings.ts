@@ -11,6 +11,8 @@ export interface ApiKitSettings {
   readonly idempotencyClaimMs: number;
   /** How long the outcome of a keyed request is kept. */
   readonly idempotencyRetentionSeconds: number;
+  /** How long a committed write waits for the read models before it is answered 202 Accepted. */
+  readonly projectionWaitMs: number;
 }
 
 /** The API role's connection URL: `explicit`, or `databaseUrl` with `role` as user and no password. */

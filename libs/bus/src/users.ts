@@ -32,7 +32,7 @@ export const BUS_USERS = {
     role: 'service',
     emits: 'registry',
     requests: ['signer.keyset', 'signer.bundle', 'signer.seal-secret'],
-    projections: ['registry.organizations', 'registry.model', 'registry.names'],
+    projections: ['registry.organizations', 'registry.model', 'registry.names', 'registry.deploymentkeys'],
     createsStream: true,
   },
   signer: {
@@ -41,6 +41,13 @@ export const BUS_USERS = {
     emits: 'signer',
     serves: 'signer',
     projections: ['signer.model'],
+    createsStream: true,
+  },
+  auth: {
+    user: 'tp-auth',
+    role: 'service',
+    emits: 'auth',
+    projections: ['auth.model'],
     createsStream: true,
   },
   reader: { user: 'tp-reader', role: 'reader' },

@@ -81,6 +81,7 @@ export class RegistryModule {
             tenantDatabaseUrl: apiDatabaseUrlOf(options.config),
             idempotencyClaimMs: options.config.idempotencyClaimMs,
             idempotencyRetentionSeconds: options.config.idempotencyRetentionSeconds,
+            projectionWaitMs: options.config.projectionWaitMs,
           },
         },
         { provide: COMMAND_BUS_HOOKS, useValue: options.hooks ?? {} },

@@ -10,6 +10,7 @@ import {
 } from '@trustplane/platform';
 import type { Logger } from 'pino';
 import { RegistryModule, type RegistryModuleOptions } from './app.module.js';
+import { registerAuthProxy } from './auth-proxy.js';
 import { registryConfigSchema, type RegistryConfig } from './config.js';
 import { registryMigrations } from './migrations/index.js';
 
@@ -43,6 +44,7 @@ export async function startRegistry(
     }),
     { logger, metrics, bodyLimit: config.bodyLimitBytes },
   );
+  await registerAuthProxy(app, config.authUrl, logger);
   await app.listen({ host: config.host, port: config.port });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
