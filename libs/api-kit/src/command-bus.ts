@@ -2,7 +2,9 @@ import { Inject, Injectable, Optional, type OnModuleDestroy } from '@nestjs/comm
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { AggregateRef, Decider, DomainEnvelope, DomainEvent, EventDefinition } from '@trustplane/events';
 import { EventLog, handleCommand, type CommandContext, type CommandResult } from '@trustplane/eventstore';
-import { AcceptedPending, EVENT_LOG, INFRASTRUCTURE_RETRY_AFTER_SECONDS, NATS, ProjectionHost, RetryableProblemError } from '@trustplane/platform';
+import { quoteIdent } from '@trustplane/eventstore';
+import { AcceptedPending, EVENT_LOG, INFRASTRUCTURE_RETRY_AFTER_SECONDS, NATS, PG_POOL, ProjectionHost, RetryableProblemError } from '@trustplane/platform';
+import type { Pool } from 'pg';
 import { API_KIT_SETTINGS, type ApiKitSettings } from './settings.js';
 
 /** Injection token of {@link CommandBusHooks} (tests only). */
@@ -41,6 +43,7 @@ export class CommandBus implements OnModuleDestroy {
     private readonly projections: ProjectionHost,
     @Inject(NATS) nc: NatsConnection,
     @Inject(API_KIT_SETTINGS) private readonly config: ApiKitSettings,
+    @Inject(PG_POOL) private readonly pool: Pool,
     @Optional() @Inject(COMMAND_BUS_HOOKS) private readonly hooks?: CommandBusHooks,
   ) {
     void this.watch(nc);
@@ -90,7 +93,7 @@ export class CommandBus implements OnModuleDestroy {
   async settle(sequence: number, pending: PendingAnswer): Promise<void> {
     if (sequence <= 0) return;
     try {
-      await this.projections.waitForAll(sequence, this.config.projectionWaitMs);
+      await this.waitForReadModels(sequence);
     } catch {
       throw new AcceptedPending(
         {
@@ -103,6 +106,34 @@ export class CommandBus implements OnModuleDestroy {
         pending.location,
       );
     }
+  }
+
+  /**
+   * Waits for this process's projection runners, or for the checkpoints in the shared database:
+   * replicas share one durable consumer per projection, so the event may be applied by another
+   * replica, which this process's runners learn only at their next batch.
+   */
+  private async waitForReadModels(sequence: number): Promise<void> {
+    const deadline = Date.now() + this.config.projectionWaitMs;
+    let localDone = false;
+    const local = this.projections.waitForAll(sequence, this.config.projectionWaitMs).then(
+      () => void (localDone = true),
+      () => undefined,
+    );
+    while (!localDone) {
+      if (await this.sharedCheckpointsReach(sequence)) return;
+      if (Date.now() >= deadline) throw new Error(`the read models did not reach ${sequence}`);
+      await Promise.race([local, new Promise((resolve) => setTimeout(resolve, 25))]);
+    }
+  }
+
+  private async sharedCheckpointsReach(sequence: number): Promise<boolean> {
+    const names = this.projections.runners.map((runner) => runner.name);
+    if (names.length === 0) return true;
+    const result = await this.pool
+      .query<{ reached: string }>(`SELECT count(*) AS reached FROM ${quoteIdent(this.config.schema)}.projection_checkpoints WHERE projection = ANY($1) AND stream_seq >= $2`, [names, sequence])
+      .catch(() => ({ rows: [{ reached: '0' }] }));
+    return Number(result.rows[0]?.reached) === names.length;
   }
 
   /** Loads an aggregate's current state from the log (authoritative, unlike the read models). */
