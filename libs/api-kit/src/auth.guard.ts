@@ -34,12 +34,13 @@ export class ApiTokenGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const principal = await this.authenticate(request.headers.authorization);
+    // Known before the scope check, so that a refused command is audited under its organization.
+    request.principal = principal;
     const scope = this.reflector.getAllAndOverride<RouteRequirement | undefined>(REQUIRED_SCOPE, targets);
     if (scope === undefined) throw new ProblemError(403, 'INSUFFICIENT_SCOPE', 'this route is not available to API tokens');
     if (scope !== 'authenticated' && !hasScope(principal, scope)) {
       throw new ProblemError(403, 'INSUFFICIENT_SCOPE', `this request needs the ${scope} scope`);
     }
-    request.principal = principal;
     return true;
   }
 

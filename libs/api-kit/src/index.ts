@@ -20,3 +20,12 @@ export {
   requestFingerprint,
   type WriteContext,
 } from './request-context.js';
+export {
+  AuditPublisher,
+  outcomeOf,
+  parseAuditRecord,
+  registerAuditHook,
+  type AuditActor,
+  type AuditOutcome,
+  type AuditRecord,
+} from './audit.js';

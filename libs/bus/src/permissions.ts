@@ -1,5 +1,7 @@
 import { aggregatesWrittenBy } from '@trustplane/events';
 import {
+  AUDIT_CHAIN_CONSUMER,
+  auditStreamName,
   credentialsEnvPrefix,
   inboxPrefixFor,
   projectionConsumerName,
@@ -82,6 +84,18 @@ function serviceConsumers(): string[] {
   );
 }
 
+/**
+ * Audit records: a publisher may publish its own service's subjects of the audit stream (and
+ * read the stream's info to know it is there); the keeper of the chain creates that stream and
+ * pulls from it with the audit consumer. Nobody but the admin deletes or purges it.
+ */
+function auditRights(spec: BusUserSpec, scope: BusScope): string[] {
+  const stream = auditStreamName(scope.stream);
+  const publish = spec.publishesAudit === undefined ? [] : [`${scope.prefix}.audit.${spec.publishesAudit}.*`, api(`STREAM.INFO.${stream}`)];
+  const keep = spec.keepsAuditChain === true ? [api(`STREAM.CREATE.${stream}`), ...consumerRights({ ...scope, stream }, AUDIT_CHAIN_CONSUMER)] : [];
+  return [...publish, ...keep];
+}
+
 function servicePermissions(spec: BusUserSpec, scope: BusScope): NatsUserPermissions {
   const events =
     spec.emits === undefined
@@ -93,11 +107,12 @@ function servicePermissions(spec: BusUserSpec, scope: BusScope): NatsUserPermiss
     ...consumerRights(scope, rebuildConsumerName(projection)),
   ]);
   const create = spec.createsStream === true ? [api(`STREAM.CREATE.${scope.stream}`)] : [];
+  const audit = auditRights(spec, scope);
   const served =
     spec.serves === undefined ? [] : [`${scope.prefix}.cmd.${spec.serves}.> ${spec.serves}`];
   return {
     publish: {
-      allow: [...events, ...requests, ...streamReads(scope), ...create, ...consumers],
+      allow: [...events, ...requests, ...streamReads(scope), ...create, ...consumers, ...audit],
       deny: NEVER_BUT_ADMIN,
     },
     subscribe: { allow: [`${inboxPrefixFor(spec.user)}.>`, ...served], deny: [] },

@@ -19,6 +19,10 @@ export interface BusUserSpec {
   readonly projections?: readonly string[];
   /** Creates the event stream at start-up when it does not exist yet (never updates it). */
   readonly createsStream?: boolean;
+  /** Publishes audit records of its commands (`<prefix>.audit.<this service>.<organization>`). */
+  readonly publishesAudit?: string;
+  /** Keeps the audit chain: creates the audit stream and reads it with the audit consumer. */
+  readonly keepsAuditChain?: boolean;
 }
 
 /**
@@ -34,6 +38,7 @@ export const BUS_USERS = {
     requests: ['signer.keyset', 'signer.bundle', 'signer.seal-secret'],
     projections: ['registry.organizations', 'registry.model', 'registry.names', 'registry.deploymentkeys'],
     createsStream: true,
+    publishesAudit: 'registry',
   },
   signer: {
     user: 'tp-signer',
@@ -49,6 +54,8 @@ export const BUS_USERS = {
     emits: 'auth',
     projections: ['auth.model'],
     createsStream: true,
+    publishesAudit: 'auth',
+    keepsAuditChain: true,
   },
   reader: { user: 'tp-reader', role: 'reader' },
   admin: { user: 'tp-admin', role: 'admin' },

@@ -1,9 +1,13 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
-import { API_KIT_SETTINGS, ApiTokenGuard, COMMAND_BUS_HOOKS, CommandBus, IdempotencyInterceptor, TenantDb, type ApiKitSettings, type CommandBusHooks } from '@trustplane/api-kit';
+import { API_KIT_SETTINGS, ApiTokenGuard, AuditPublisher, COMMAND_BUS_HOOKS, CommandBus, IdempotencyInterceptor, TenantDb, type ApiKitSettings, type CommandBusHooks } from '@trustplane/api-kit';
 import type { KeyManager } from '@trustplane/keymanager';
-import { PlatformModule, type Clock, type ServiceMetrics } from '@trustplane/platform';
+import { LOGGER, NATS, PlatformModule, type Clock, type ServiceMetrics } from '@trustplane/platform';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+import { AuditChainService } from './audit/audit-chain.service.js';
+import { AuditController } from './audit/audit.controller.js';
+import { AuditService } from './audit/audit.service.js';
 import { apiDatabaseUrlOf, type AuthConfig } from './config.js';
 import { CredentialSigner } from './credentials/credential-signer.js';
 import { CredentialsController } from './credentials/credentials.controller.js';
@@ -50,7 +54,7 @@ export class AuthModule {
           ...(options.clock === undefined ? {} : { clock: options.clock }),
         }),
       ],
-      controllers: [DeploymentKeysController, CredentialsController],
+      controllers: [DeploymentKeysController, CredentialsController, AuditController],
       providers: [
         { provide: AUTH_CONFIG, useValue: config },
         { provide: API_KIT_SETTINGS, useValue: settings },
@@ -58,11 +62,18 @@ export class AuthModule {
         { provide: COMMAND_BUS_HOOKS, useValue: options.hooks ?? {} },
         { provide: APP_GUARD, useClass: ApiTokenGuard },
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+        {
+          provide: AuditPublisher,
+          inject: [NATS, LOGGER],
+          useFactory: (nc: NatsConnection, logger: Logger) => new AuditPublisher(nc, config.subjectPrefix, logger),
+        },
         CommandBus,
         TenantDb,
         DeploymentKeysService,
         CredentialSigner,
         ExchangeService,
+        AuditChainService,
+        AuditService,
       ],
     };
   }

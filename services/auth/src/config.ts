@@ -32,6 +32,11 @@ export const authConfigSchema = {
     default: 'control-plane-credentials',
     pattern: /^[A-Za-z0-9_.-]{1,100}$/,
   }),
+  auditAnchorIntervalMs: field.int('TP_AUTH_AUDIT_ANCHOR_INTERVAL_MS', 'how often the head of every organization\'s audit chain is anchored in the event log (0 = only on demand)', {
+    default: 60_000,
+    min: 0,
+    max: 86_400_000,
+  }),
   projectionWaitMs: field.int('TP_AUTH_PROJECTION_WAIT_MS', 'how long a committed write waits for the read models before it is answered 202 Accepted', {
     default: 5000,
     min: 0,

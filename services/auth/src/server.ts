@@ -1,5 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { CommandBusHooks } from '@trustplane/api-kit';
+import { AuditPublisher, registerAuditHook, type CommandBusHooks } from '@trustplane/api-kit';
 import { DiskKeyManager, MemoryKeyManager, type KeyManager } from '@trustplane/keymanager';
 import { createHttpService, createLogger, createServiceMetrics, describeConfig, initTracing, runMigrations, type Clock } from '@trustplane/platform';
 import type { Logger } from 'pino';
@@ -40,10 +40,20 @@ export async function startAuth(config: AuthConfig, options: { clock?: Clock; lo
     }),
     { logger, metrics, bodyLimit: config.bodyLimitBytes },
   );
+  const audit = app.get(AuditPublisher);
+  registerAuditHook(app, { service: 'auth', publisher: audit });
   await app.listen({ host: config.host, port: config.port });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const url = `http://${config.host}:${port}`;
   logger.info({ url }, 'auth listening');
-  return { app, url, logger, close: () => app.close() };
+  return {
+    app,
+    url,
+    logger,
+    async close() {
+      await audit.close();
+      await app.close();
+    },
+  };
 }

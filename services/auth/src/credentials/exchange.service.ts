@@ -1,5 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { AuditPublisher, outcomeOf } from '@trustplane/api-kit';
+import { uuidv7 } from '@trustplane/events';
 import { quoteIdent } from '@trustplane/eventstore';
 import { CLOCK, LOGGER, PG_POOL, ProblemError, type Clock } from '@trustplane/platform';
 import type { Pool } from 'pg';
@@ -42,22 +44,44 @@ export class ExchangeService {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly audit: AuditPublisher,
   ) {
     this.schema = quoteIdent(config.schema);
   }
 
   async exchange(assertion: string): Promise<ExchangedCredential> {
+    const seen: { keyId?: string; key?: KeyRow } = {};
     try {
-      return await this.run(assertion);
+      const exchanged = await this.run(assertion, seen);
+      this.audited(seen, 200, null);
+      return exchanged;
     } catch (error) {
       if (!(error instanceof AssertionProblem)) throw error;
       // The assertion itself is never logged: only why it was refused.
       this.logger.info({ code: error.code }, 'credential exchange refused');
+      this.audited(seen, 401, error.code);
       throw new ProblemError(401, error.code, error.message);
     }
   }
 
-  private async run(assertion: string): Promise<ExchangedCredential> {
+  /** An exchange with a known key joins its organization's audit chain (unknown keys have no organization). */
+  private audited(seen: { keyId?: string; key?: KeyRow }, status: number, code: string | null): void {
+    if (seen.key === undefined || seen.keyId === undefined) return;
+    void this.audit.publish({
+      id: uuidv7(),
+      service: 'auth',
+      organizationId: seen.key.tenant_id,
+      actor: { kind: 'deployment-key', id: seen.keyId },
+      action: 'POST /api/v1/auth/deployment-credentials',
+      resource: `/api/v1/trust-domains/${seen.key.trust_domain_id}/deployments/${seen.key.deployment_id}/keys/${seen.keyId}`,
+      outcome: outcomeOf(status),
+      status,
+      code,
+      occurredAt: this.clock.now().toISOString(),
+    });
+  }
+
+  private async run(assertion: string, seen: { keyId?: string; key?: KeyRow }): Promise<ExchangedCredential> {
     const now = this.clock.now();
     const decoded = decodeAssertion(assertion);
     // Before the tenant is known: the key is looked up by primary key as the owner role.
@@ -68,6 +92,7 @@ export class ExchangeService {
       [decoded.keyId],
     );
     const key = rows.rows[0];
+    if (key !== undefined) Object.assign(seen, { keyId: decoded.keyId, key });
     if (key === undefined) throw new AssertionProblem('DEPLOYMENT_KEY_UNKNOWN', `no deployment key ${decoded.keyId} (deleted, or never created)`);
     const claims = checkAssertion(decoded, { publicKey: createPublicKey(key.public_key_pem), deploymentId: key.deployment_id }, now);
     if (key.state !== 'active') throw new AssertionProblem('DEPLOYMENT_KEY_DISABLED', `deployment key ${decoded.keyId} is disabled`);
