@@ -41,7 +41,8 @@ export async function startAuth(config: AuthConfig, options: { clock?: Clock; lo
     { logger, metrics, bodyLimit: config.bodyLimitBytes },
   );
   const audit = app.get(AuditPublisher);
-  registerAuditHook(app, { service: 'auth', publisher: audit });
+  // Verifying and anchoring work on the chain itself (an anchor is an audit.anchored event in the log).
+  registerAuditHook(app, { service: 'auth', publisher: audit, skip: (route) => route.startsWith('/api/v1/audit') });
   await app.listen({ host: config.host, port: config.port });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;

@@ -23,7 +23,8 @@ export interface AuditQuery {
 /** A record as the API shows it. */
 export type AuditView = ChainedRecord & { readonly recordedAt: string };
 
-const view = (row: Record<string, unknown>): AuditView => ({
+/** A stored row as the chained record it was hashed as (nothing more, nothing less). */
+const chained = (row: Record<string, unknown>): ChainedRecord => ({
   seq: Number(row['seq']),
   id: String(row['record_id']),
   service: String(row['service']),
@@ -37,6 +38,10 @@ const view = (row: Record<string, unknown>): AuditView => ({
   occurredAt: String(row['occurred_at']),
   prevHash: String(row['prev_hash']),
   hash: String(row['hash']),
+});
+
+const view = (row: Record<string, unknown>): AuditView => ({
+  ...chained(row),
   recordedAt: row['recorded_at'] instanceof Date ? row['recorded_at'].toISOString() : String(row['recorded_at']),
 });
 
@@ -82,7 +87,7 @@ export class AuditService implements OnApplicationBootstrap, OnApplicationShutdo
   async verify(tenant: string): Promise<ChainVerdict> {
     const rows = await this.db.read(tenant, (client) => client.query(`SELECT * FROM ${this.db.schema}.audit_records ORDER BY seq`));
     const anchors = (await this.commands.state(auditAnchorDecider, { tenant, aggregateType: AUDIT, aggregateId: tenant })).anchors;
-    return verifyChain(rows.rows.map(view), anchors);
+    return verifyChain(rows.rows.map(chained), anchors);
   }
 
   /** Anchors the organization's head in the event log now (nothing when it is anchored already). */
