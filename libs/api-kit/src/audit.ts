@@ -41,7 +41,8 @@ export interface AuditRecord {
 }
 
 const ORGANIZATION = /^t-[0-9a-z]{10}$/;
-const TEXT = (value: unknown, max: number): value is string => typeof value === 'string' && value.length > 0 && value.length <= max && !/[\u0000-\u001f]/.test(value);
+const hasControl = (text: string): boolean => [...text].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+const TEXT = (value: unknown, max: number): value is string => typeof value === 'string' && value.length > 0 && value.length <= max && !hasControl(value);
 
 /** Checks a record read from the stream; undefined when it is not a well-formed record. */
 export function parseAuditRecord(value: unknown): AuditRecord | undefined {
