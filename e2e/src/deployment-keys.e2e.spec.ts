@@ -2,7 +2,9 @@
 // the auth routes) and two auth replicas on one PostgreSQL database and one JetStream log.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import {
@@ -12,7 +14,9 @@ import {
   signDeploymentAssertion,
   verifyControlPlaneCredential,
 } from '@trustplane/auth-client';
-import { EventLog } from '@trustplane/eventstore';
+import { compareProjection, dropRebuildSchema, EventLog, rebuildProjection } from '@trustplane/eventstore';
+import { authProjections } from '@trustplane/auth';
+import { registryProjections } from '@trustplane/registry';
 import { bootstrapOrganization, bootstrapToken } from '@trustplane/registry';
 import {
   connectTestNats,
@@ -20,6 +24,7 @@ import {
   deleteTestStream,
   eventually,
   freePort,
+  repoRoot,
   startServiceProcess,
   testNatsEnv,
   testStreamSettings,
@@ -345,4 +350,49 @@ test('a deployment with active keys is deleted only with force (409 names the ke
     20_000,
     'keys of a deleted deployment refused',
   );
+});
+
+test('killed right after the key is committed: the retry with the same Idempotency-Key is 409 SECRET_SHOWN_ONCE for that key, never a second key', async () => {
+  const { token } = orgs.a!;
+  const { td, d } = await selfHosted(token, 'crash.example.org');
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(repoRoot(), 'services', 'auth', 'dist', 'testing', 'crash-after-append.js'), 'deploymentkey.created'], {
+    env: { PATH: process.env['PATH'] ?? '', ...authEnv(port), TP_AUTH_IDEMPOTENCY_CLAIM_MS: '500' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+  await eventually(async () => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false), 30_000, `crashing auth ready: ${output}`);
+  const first = await call(`http://127.0.0.1:${port}`, 'POST', keysPath(td, d), { token, headers: { 'idempotency-key': 'crash-key' } }).catch(() => undefined);
+  assert.equal(first, undefined, `the request was answered: ${JSON.stringify(first?.json)}`);
+  assert.equal(await exited, 'SIGKILL');
+  assert.equal(output.includes('PRIVATE KEY'), false);
+
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  const retry = await call(registry.url, 'POST', keysPath(td, d), { token, headers: { 'idempotency-key': 'crash-key' } });
+  assert.equal(retry.status, 409, JSON.stringify(retry.json));
+  assert.equal(retry.json.code, 'SECRET_SHOWN_ONCE');
+  const again = await call(registry.url, 'POST', keysPath(td, d), { token, headers: { 'idempotency-key': 'crash-key' } });
+  assert.equal(again.json.code, 'SECRET_SHOWN_ONCE');
+  const keys = (await call(registry.url, 'GET', keysPath(td, d), { token })).json.items as { id: string }[];
+  assert.deepEqual(keys.map((k) => k.id), [retry.json.resource.id]);
+  const created = (await logText()).split('\n').filter((line) => line.includes('deploymentkey.created') && line.includes(retry.json.resource.id));
+  assert.equal(created.length, 1);
+});
+
+test('the auth read model and the registry\'s deployment keys rebuild from the log into identical rows', async () => {
+  const targets = [
+    ...authProjections.map((projection) => ({ projection, schema: 'auth' })),
+    ...registryProjections.filter((p) => p.name === 'registry.deploymentkeys').map((projection) => ({ projection, schema: 'registry' })),
+  ];
+  for (const { projection, schema } of targets) {
+    const target = `${schema}_rebuild_${Date.now().toString(36)}`;
+    await rebuildProjection({ nc, pool: db.pool, stream, projection, liveSchema: schema, targetSchema: target });
+    const comparison = await compareProjection(db.pool, projection, schema, target);
+    await dropRebuildSchema(db.pool, target);
+    assert.ok(comparison.equal, `${projection.name}: ${JSON.stringify(comparison.tables)}`);
+    assert.ok(comparison.tables.some((t) => t.leftRows > 0), `${projection.name} compared empty tables`);
+  }
 });

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { API_KIT_SETTINGS, ApiTokenGuard, AuditPublisher, COMMAND_BUS_HOOKS, CommandBus, IdempotencyInterceptor, TenantDb, type ApiKitSettings, type CommandBusHooks } from '@trustplane/api-kit';
+import type { Projection } from '@trustplane/eventstore';
 import type { KeyManager } from '@trustplane/keymanager';
 import { LOGGER, NATS, PlatformModule, type Clock, type ServiceMetrics } from '@trustplane/platform';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -27,6 +28,8 @@ export interface AuthModuleOptions {
   readonly clock?: Clock;
   /** Test seams of the command bus. */
   readonly hooks?: CommandBusHooks;
+  /** The read models to run (default: all; a crash-test process runs none). */
+  readonly projections?: readonly Projection[];
 }
 
 /** The auth service's root module. */
@@ -49,7 +52,7 @@ export class AuthModule {
           settings: config,
           logger: options.logger,
           metrics: options.metrics,
-          projections: authProjections.map((projection) => ({ projection, schema: config.schema })),
+          projections: (options.projections ?? authProjections).map((projection) => ({ projection, schema: config.schema })),
           readinessChecks: [{ name: 'key-manager', check: async () => void (options.keyManager.ready() || Promise.reject(new Error('the KeyManager is not ready'))) }],
           ...(options.clock === undefined ? {} : { clock: options.clock }),
         }),

@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AuditPublisher, registerAuditHook, type CommandBusHooks } from '@trustplane/api-kit';
 import { DiskKeyManager, MemoryKeyManager, type KeyManager } from '@trustplane/keymanager';
 import { createHttpService, createLogger, createServiceMetrics, describeConfig, initTracing, runMigrations, type Clock } from '@trustplane/platform';
+import type { Projection } from '@trustplane/eventstore';
 import type { Logger } from 'pino';
 import { AuthModule } from './app.module.js';
 import { authConfigSchema, type AuthConfig } from './config.js';
@@ -21,7 +22,10 @@ export async function openCredentialKeyManager(config: AuthConfig): Promise<KeyM
 }
 
 /** Migrates, boots and starts listening. Used by main.ts and by tests (in-process). */
-export async function startAuth(config: AuthConfig, options: { clock?: Clock; logger?: Logger; hooks?: CommandBusHooks; keyManager?: KeyManager } = {}): Promise<AuthServer> {
+export async function startAuth(
+  config: AuthConfig,
+  options: { clock?: Clock; logger?: Logger; hooks?: CommandBusHooks; keyManager?: KeyManager; projections?: readonly Projection[] } = {},
+): Promise<AuthServer> {
   const logger = options.logger ?? createLogger('auth', config.logLevel);
   initTracing('auth', config.tracing);
   logger.info({ config: describeConfig(authConfigSchema, config) }, 'starting auth');
@@ -37,6 +41,7 @@ export async function startAuth(config: AuthConfig, options: { clock?: Clock; lo
       keyManager,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
+      ...(options.projections === undefined ? {} : { projections: options.projections }),
     }),
     { logger, metrics, bodyLimit: config.bodyLimitBytes },
   );
