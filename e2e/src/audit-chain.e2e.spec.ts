@@ -5,11 +5,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
 import { fetchControlPlaneCredential, signDeploymentAssertion } from '@trustplane/auth-client';
 import { chain, type ChainedRecord } from '@trustplane/auth';
 import { bootstrapOrganization, bootstrapToken } from '@trustplane/registry';
 import {
   connectTestNats,
+  connectTestNatsAs,
   createTestDatabase,
   deleteTestStream,
   eventually,
@@ -268,3 +270,48 @@ async function insert(record: ChainedRecord): Promise<void> {
     [record.organizationId, record.seq, record.id, record.service, record.actor.kind, record.actor.id, record.action, record.resource, record.outcome, record.status, record.code, record.occurredAt, record.prevHash, record.hash],
   );
 }
+
+test('the audit stream is a boundary too: a redelivered record is chained once; a record on another service\'s or organization\'s subject is refused; the registry cannot publish as auth', async () => {
+  const before = (await records(org.token, '?limit=1000')).length;
+  const registryNc = await connectTestNatsAs('registry');
+  try {
+    const js = jetstream(registryNc);
+    const record = {
+      id: '0190a000-0000-7000-8000-00000000a001',
+      service: 'registry',
+      organizationId: org.id,
+      actor: { kind: 'token', id: 'tok-0000000001' },
+      action: 'POST /api/v1/trust-domains',
+      resource: '/api/v1/trust-domains',
+      outcome: 'succeeded',
+      status: 201,
+      code: null,
+      occurredAt: new Date().toISOString(),
+    };
+    const subject = `${stream.subjectPrefix}.audit.registry.${org.id}`;
+    // The same record twice (as after a crash between publish and ack), under two message ids.
+    await js.publish(subject, JSON.stringify(record), { msgID: 'first-delivery' });
+    await js.publish(subject, JSON.stringify(record), { msgID: 'second-delivery' });
+    // Claims to come from auth, and names another organization than its subject: both refused.
+    await js.publish(subject, JSON.stringify({ ...record, id: '0190a000-0000-7000-8000-00000000a002', service: 'auth' }), { msgID: 'forged-service' });
+    await js.publish(subject, JSON.stringify({ ...record, id: '0190a000-0000-7000-8000-00000000a003', organizationId: other.id }), { msgID: 'forged-org' });
+    await js.publish(`${stream.subjectPrefix}.audit.registry.${other.id}`, JSON.stringify({ ...record, id: '0190a000-0000-7000-8000-00000000a004' }), { msgID: 'wrong-subject' });
+    await js.publish(subject, '{"not":"a record"}', { msgID: 'garbage' });
+    // A marker after them: once it is chained, everything before it was handled.
+    const marker = { ...record, id: '0190a000-0000-7000-8000-00000000a005', resource: '/marker' };
+    await js.publish(subject, JSON.stringify(marker), { msgID: 'marker' });
+    const impersonation = await js.publish(`${stream.subjectPrefix}.audit.auth.${org.id}`, JSON.stringify({ ...record, service: 'auth' }), { msgID: 'as-auth', timeout: 2000 }).then(
+      () => 'stored',
+      () => 'refused',
+    );
+    assert.equal(impersonation, 'refused');
+  } finally {
+    await registryNc.close();
+  }
+  let after: ChainedRecord[] = [];
+  await eventually(async () => (after = await records(org.token, '?limit=1000')).some((r) => r.resource === '/marker'), 20_000, 'marker chained');
+  const added = after.slice(before);
+  assert.deepEqual(added.map((r) => r.id), ['0190a000-0000-7000-8000-00000000a001', '0190a000-0000-7000-8000-00000000a005']);
+  assert.equal((await records(other.token)).some((r) => r.id.startsWith('0190a000-0000-7000-8000-00000000a0')), false);
+  assert.equal((await verify()).ok, true);
+});
