@@ -247,6 +247,17 @@ async function main() {
     await attempt('the registry listens for signer requests (to answer in its place)', closedOrOpen);
     await registryNc.close();
 
+    step('the audit chain: every command of the organization, refusals included, hash-linked and anchored in the event log');
+    const audited = await api('GET', '/api/v1/audit?limit=1000');
+    for (const record of audited.json.items.slice(0, 6)) {
+      process.stdout.write(`  #${String(record.seq).padStart(3)} ${record.occurredAt} ${record.actor.id} ${record.action} → ${record.status}${record.code ? ` ${record.code}` : ''}  ${record.hash.slice(0, 12)}…\n`);
+    }
+    process.stdout.write(`  … ${audited.json.items.length} records\n`);
+    const anchored = await api('POST', '/api/v1/audit/anchor');
+    process.stdout.write(`POST /api/v1/audit/anchor → head ${anchored.json.anchored?.seq} anchored in the event log (audit.anchored)\n`);
+    const verdict = await api('POST', '/api/v1/audit/verify');
+    process.stdout.write(`POST /api/v1/audit/verify → ${JSON.stringify(verdict.json)}\n`);
+
     step('read models in PostgreSQL (row-level security per organization)');
     const pool = new pg.Pool({ connectionString: databaseUrl });
     const checkpoints = await pool.query('SELECT projection, stream_seq FROM registry.projection_checkpoints ORDER BY projection');
