@@ -270,6 +270,7 @@ async function main() {
     if (rebuild.status !== 0) throw new Error(`rebuild differed or failed: ${rebuild.stderr}`);
 
     await jsm.streams.delete(stream);
+    await jsm.streams.delete(require(`${ROOT}/libs/bus/dist/index.js`).auditStreamName(stream)).catch(() => undefined);
     await nc.close();
     step('done: the demo stream and database are removed');
   } finally {

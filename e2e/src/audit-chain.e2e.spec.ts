@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { fetchControlPlaneCredential, signDeploymentAssertion } from '@trustplane/auth-client';
+import { auditStreamName } from '@trustplane/bus';
 import { chain, type ChainedRecord } from '@trustplane/auth';
 import { bootstrapOrganization, bootstrapToken } from '@trustplane/registry';
 import {
@@ -91,7 +92,7 @@ before(async () => {
 
 after(async () => {
   for (const service of [registry, auth]) if (service !== undefined) assert.equal(await service.stop(), 0, service.output().slice(-2000));
-  await deleteTestStream(nc, `${stream.streamName}_AUDIT`);
+  await deleteTestStream(nc, auditStreamName(stream.streamName));
   await deleteTestStream(nc, stream.streamName);
   await nc.close();
   await db.drop();

@@ -14,6 +14,7 @@ import {
   signDeploymentAssertion,
   verifyControlPlaneCredential,
 } from '@trustplane/auth-client';
+import { auditStreamName } from '@trustplane/bus';
 import { compareProjection, dropRebuildSchema, EventLog, rebuildProjection } from '@trustplane/eventstore';
 import { authProjections } from '@trustplane/auth';
 import { registryProjections } from '@trustplane/registry';
@@ -133,6 +134,7 @@ after(async () => {
   for (const service of [registry, authA, authB]) {
     if (service !== undefined) assert.equal(await service.stop(), 0, `graceful shutdown: ${service.output().slice(-2000)}`);
   }
+  await deleteTestStream(nc, auditStreamName(stream.streamName));
   await deleteTestStream(nc, stream.streamName);
   await nc.close();
   await db.drop();

@@ -48,12 +48,10 @@ export function ensureCredentials(path, document = loadPermissions()) {
 function substitute(permissions, scope) {
   const prefix = scope.prefix ?? '*';
   const stream = scope.stream ?? '*';
-  // The audit stream is named after the event stream (libs/bus auditStreamName); a wildcard stays one token.
+  // The audit stream is named after the event stream as libs/bus auditStreamName names it.
+  const auditStream = stream === '*' ? '*' : stream.endsWith('_EVENTS') ? `${stream.slice(0, -'_EVENTS'.length)}_AUDIT` : `${stream}_AUDIT`;
   const replace = (subject) =>
-    subject
-      .replaceAll('{prefix}', prefix)
-      .replaceAll('{stream}_AUDIT', stream === '*' ? '*' : `${stream}_AUDIT`)
-      .replaceAll('{stream}', stream);
+    subject.replaceAll('{prefix}', prefix).replaceAll('{audit_stream}', auditStream).replaceAll('{stream}', stream);
   const rules = (r) => ({
     allow: r.allow.map(replace),
     ...(r.deny.length > 0 ? { deny: r.deny.map(replace) } : {}),

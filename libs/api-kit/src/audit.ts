@@ -97,6 +97,7 @@ export class AuditPublisher {
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private failing = false;
   /** Records dropped because too many were pending. */
   dropped = 0;
 
@@ -114,7 +115,7 @@ export class AuditPublisher {
     if (this.pending.length >= this.maxPending) {
       this.pending.shift();
       this.dropped++;
-      this.logger.error({ dropped: this.dropped }, 'audit records dropped: the audit stream has been unavailable too long');
+      if (this.dropped % 1000 === 1) this.logger.error({ dropped: this.dropped }, 'audit records dropped: the audit stream has been unavailable too long');
     }
     this.pending.push(record);
     return this.flush();
@@ -132,8 +133,12 @@ export class AuditPublisher {
       try {
         await this.js.publish(auditSubject(this.subjectPrefix, record.service, record.organizationId), JSON.stringify(record), { msgID: record.id, timeout: 5_000 });
         this.pending.shift();
+        if (this.failing) this.logger.info('audit records are stored again');
+        this.failing = false;
       } catch (error) {
-        this.logger.warn({ err: error, pending: this.pending.length }, 'audit record not stored yet; retrying');
+        // Once per outage at warn (the audit stream is created by the auth service), then quietly.
+        if (!this.failing) this.logger.warn({ err: error, pending: this.pending.length }, 'audit records cannot be stored right now (is the auth service running?); retrying every second');
+        this.failing = true;
         this.timer ??= setTimeout(() => {
           this.timer = undefined;
           void this.flush();

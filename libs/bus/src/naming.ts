@@ -52,12 +52,16 @@ export function isBusCredentialsEnv(variable: string): boolean {
 }
 
 /**
- * The JetStream stream carrying audit records from every service to the audit chain: the event
- * stream's name with `_AUDIT` (on a shared test server, where the stream is the wildcard `*`,
- * the wildcard again). Audit records are not domain events and never enter the event log.
+ * The JetStream stream carrying audit records from every service to the audit chain, named after
+ * the event stream: `TP_EVENTS` → `TP_AUDIT`, any other `<name>` → `<name>_AUDIT` (a test's own
+ * stream gets its own audit stream); on a shared test server, where the stream is the wildcard
+ * `*`, the wildcard again; in the generated document the placeholder `{audit_stream}`. Audit
+ * records are not domain events and never enter the event log.
  */
 export function auditStreamName(eventStream: string): string {
-  return eventStream === '*' ? '*' : `${eventStream}_AUDIT`;
+  if (eventStream === '*') return '*';
+  if (eventStream === '{stream}') return '{audit_stream}';
+  return eventStream.endsWith('_EVENTS') ? `${eventStream.slice(0, -'_EVENTS'.length)}_AUDIT` : `${eventStream}_AUDIT`;
 }
 
 /** The subject a service publishes the audit records of one organization on. */

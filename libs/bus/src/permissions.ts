@@ -187,6 +187,8 @@ export function permissionsDocument(): BusPermissionsDocument {
         'first subject token of the event log (TP_SUBJECT_PREFIX, `tp`), or `*` on a shared test server',
       [PLACEHOLDER_SCOPE.stream]:
         'JetStream stream of the event log (TP_EVENT_STREAM, `TP_EVENTS`), or `*` on a shared test server',
+      '{audit_stream}':
+        'JetStream stream of audit records, named after the event stream (`TP_EVENTS` → `TP_AUDIT`, `<name>` → `<name>_AUDIT`), or `*` on a shared test server',
     },
     users: BUS_USER_NAMES.map((name) => {
       const spec: BusUserSpec = BUS_USERS[name];
