@@ -48,8 +48,21 @@ async function main() {
   const base = `http://127.0.0.1:${port}`;
   const work = mkdtempSync(join(tmpdir(), 'tp-demo-'));
   chmodSync(work, 0o755);
-  const [signerPort, agentApiPort, agentHealthPort] = [await freePort(), await freePort(), await freePort()];
-  step(`starting the registry on ${base} and the signer (database ${database}, stream ${stream})`);
+  const [signerPort, agentApiPort, agentHealthPort, authPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const authUrl = `http://127.0.0.1:${authPort}`;
+  step(`starting the auth service, the registry on ${base} and the signer (database ${database}, stream ${stream})`);
+  const authEnv = {
+    ...natsEnvFor('auth'),
+    DATABASE_URL: databaseUrl,
+    TP_EVENT_STREAM: stream,
+    TP_SUBJECT_PREFIX: prefix,
+    TP_AUTH_PORT: String(authPort),
+    TP_AUTH_KEY_DIR: join(work, 'auth-keys'),
+    TP_AUTH_KEK_PATH: join(work, 'auth-kek'),
+    TP_LOG_LEVEL: 'warn',
+  };
+  const auth = await startService('auth', 'services/auth/dist/main.js', authEnv, `${authUrl}/readyz`);
+  serviceEnv.TP_REGISTRY_AUTH_URL = authUrl;
   const registry = await startService('registry', 'services/registry/dist/main.js', serviceEnv, `${base}/readyz`);
   const signerEnv = {
     ...serviceEnv,
@@ -85,6 +98,33 @@ async function main() {
     tpctl(env, ['trust-domain', 'deployment', 'create', 'staging.example.org', 'eu-west-1', '--region', 'eu-west']);
     tpctl(env, ['trust-domain', 'list']);
     tpctl(env, ['trust-domain', 'info', 'example.org', '--show-deployments']);
+
+    step('a self-hosted deployment proves itself with a deployment key (Ed25519, private key shown once)');
+    const { fetchControlPlaneCredential, verifyControlPlaneCredential, controlPlaneJwks } = require(`${ROOT}/libs/auth-client/dist/index.js`);
+    const api = async (method, path) => {
+      const response = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${env.TPCTL_TOKEN}` } });
+      return { status: response.status, json: await response.json().catch(() => undefined) };
+    };
+    const keysPath = '/api/v1/trust-domains/staging.example.org/deployments/eu-west-1/keys';
+    let key;
+    for (let i = 0; i < 100 && key?.status !== 201; i++) {
+      key = await api('POST', keysPath);
+      if (key.status !== 201) await new Promise((r) => setTimeout(r, 100));
+    }
+    process.stdout.write(`POST ${keysPath} → ${key.status}: key ${key.json.id} (${key.json.state}, fingerprint ${key.json.fingerprint.slice(0, 16)}…)\n`);
+    process.stdout.write(`private key (shown once, stored nowhere): ${key.json.privateKeyPem.split('\n')[0]} …\n`);
+    const credential = await fetchControlPlaneCredential(base, { privateKeyPem: key.json.privateKeyPem, keyId: key.json.id, deploymentId: key.json.deploymentId });
+    const claims = await verifyControlPlaneCredential(credential.credential, controlPlaneJwks(base));
+    process.stdout.write(`the server exchanged a signed assertion for a control-plane credential: deployment ${claims.deploymentId}, key ${claims.keyId}, expires ${claims.expiresAt.toISOString()}\n`);
+    await api('POST', `${keysPath}/${key.json.id}/disable`);
+    const refused = await fetchControlPlaneCredential(base, { privateKeyPem: key.json.privateKeyPem, keyId: key.json.id, deploymentId: key.json.deploymentId }).then(
+      () => 'accepted?!',
+      (e) => `refused (${e.serverCode})`,
+    );
+    process.stdout.write(`after disabling the key, the next exchange → ${refused}; the credential already issued runs until ${claims.expiresAt.toISOString()}\n`);
+    const second = await api('POST', keysPath);
+    const blocked = await api('DELETE', `/api/v1/trust-domains/staging.example.org/deployments/${key.json.deploymentId}`);
+    process.stdout.write(`deleting the deployment while key ${second.json.id} is active → ${blocked.status} ${blocked.json.code}: ${blocked.json.detail}\n`);
 
     step('a cluster and registration entries');
     const cluster = JSON.parse(tpctl(env, ['cluster', 'create', 'example.org', 'production', '--platform', 'k8s', '--output', 'json'], { quiet: true }));
@@ -207,6 +247,17 @@ async function main() {
     await attempt('the registry listens for signer requests (to answer in its place)', closedOrOpen);
     await registryNc.close();
 
+    step('the audit chain: every command of the organization, refusals included, hash-linked and anchored in the event log');
+    const audited = await api('GET', '/api/v1/audit?limit=1000');
+    for (const record of audited.json.items.slice(0, 6)) {
+      process.stdout.write(`  #${String(record.seq).padStart(3)} ${record.occurredAt} ${record.actor.id} ${record.action} → ${record.status}${record.code ? ` ${record.code}` : ''}  ${record.hash.slice(0, 12)}…\n`);
+    }
+    process.stdout.write(`  … ${audited.json.items.length} records\n`);
+    const anchored = await api('POST', '/api/v1/audit/anchor');
+    process.stdout.write(`POST /api/v1/audit/anchor → head ${anchored.json.anchored?.seq} anchored in the event log (audit.anchored)\n`);
+    const verdict = await api('POST', '/api/v1/audit/verify');
+    process.stdout.write(`POST /api/v1/audit/verify → ${JSON.stringify(verdict.json)}\n`);
+
     step('read models in PostgreSQL (row-level security per organization)');
     const pool = new pg.Pool({ connectionString: databaseUrl });
     const checkpoints = await pool.query('SELECT projection, stream_seq FROM registry.projection_checkpoints ORDER BY projection');
@@ -219,6 +270,7 @@ async function main() {
     if (rebuild.status !== 0) throw new Error(`rebuild differed or failed: ${rebuild.stderr}`);
 
     await jsm.streams.delete(stream);
+    await jsm.streams.delete(require(`${ROOT}/libs/bus/dist/index.js`).auditStreamName(stream)).catch(() => undefined);
     await nc.close();
     step('done: the demo stream and database are removed');
   } finally {
@@ -230,6 +282,7 @@ async function main() {
     }
     await signer.stop();
     await registry.stop();
+    await auth.stop();
     await dropDatabase(database);
   }
 }

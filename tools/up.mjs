@@ -9,16 +9,21 @@ async function main() {
   const databaseUrl = await ensureDatabase(new URL(SERVICES_DATABASE_URL).pathname.slice(1));
   await provisionStream(process.env.TP_EVENT_STREAM ?? 'TP_EVENTS', process.env.TP_SUBJECT_PREFIX ?? 'tp');
   const signerPort = process.env.TP_SIGNER_PORT ?? '8081';
+  const authPort = process.env.TP_AUTH_PORT ?? '8082';
+  const auth = `http://127.0.0.1:${authPort}`;
   const env = { DATABASE_URL: databaseUrl, TP_REGISTRY_PORT: registryPort, TP_SIGNER_PORT: signerPort };
+  const authEnv = { DATABASE_URL: databaseUrl, TP_AUTH_PORT: authPort, ...natsEnvFor('auth'), TP_AUTH_KEY_DIR: `${ROOT}/.local/auth/keys`, TP_AUTH_KEK_PATH: `${ROOT}/.local/auth/kek` };
   const base = `http://127.0.0.1:${registryPort}`;
   const signer = `http://127.0.0.1:${signerPort}`;
   const signerEnv = { ...env, ...natsEnvFor('signer'), TP_SIGNER_KEY_DIR: `${ROOT}/.local/signer/keys`, TP_SIGNER_KEK_PATH: `${ROOT}/.local/signer/kek` };
   const services = [
-    await startService('registry', 'services/registry/dist/main.js', { ...env, ...natsEnvFor('registry') }, `${base}/readyz`, { quiet: false }),
+    // The auth service first: the registry forwards deployment keys, credentials and audit to it.
+    await startService('auth', 'services/auth/dist/main.js', authEnv, `${auth}/readyz`, { quiet: false }),
+    await startService('registry', 'services/registry/dist/main.js', { ...env, ...natsEnvFor('registry'), TP_REGISTRY_AUTH_URL: auth }, `${base}/readyz`, { quiet: false }),
     await startService('signer', 'services/signer/dist/main.js', signerEnv, `${signer}/readyz`, { quiet: false }),
   ];
   process.stdout.write(
-    `\nTrustPlane is up (repo ${ROOT}):\n  registry  ${base}  (health ${base}/readyz, metrics ${base}/metrics)\n  signer    ${signer}  (health ${signer}/readyz, metrics ${signer}/metrics)\nCtrl-C stops.\n`,
+    `\nTrustPlane is up (repo ${ROOT}):\n  registry  ${base}  (health ${base}/readyz, metrics ${base}/metrics)\n  signer    ${signer}  (health ${signer}/readyz, metrics ${signer}/metrics)\n  auth      ${auth}  (deployment keys, credential exchange; reached through the registry)\nCtrl-C stops.\n`,
   );
   const stop = async () => {
     await Promise.all(services.map((s) => s.stop()));

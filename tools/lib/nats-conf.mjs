@@ -48,8 +48,10 @@ export function ensureCredentials(path, document = loadPermissions()) {
 function substitute(permissions, scope) {
   const prefix = scope.prefix ?? '*';
   const stream = scope.stream ?? '*';
+  // The audit stream is named after the event stream as libs/bus auditStreamName names it.
+  const auditStream = stream === '*' ? '*' : stream.endsWith('_EVENTS') ? `${stream.slice(0, -'_EVENTS'.length)}_AUDIT` : `${stream}_AUDIT`;
   const replace = (subject) =>
-    subject.replaceAll('{prefix}', prefix).replaceAll('{stream}', stream);
+    subject.replaceAll('{prefix}', prefix).replaceAll('{audit_stream}', auditStream).replaceAll('{stream}', stream);
   const rules = (r) => ({
     allow: r.allow.map(replace),
     ...(r.deny.length > 0 ? { deny: r.deny.map(replace) } : {}),

@@ -1,4 +1,7 @@
 export {
+  AUDIT_CHAIN_CONSUMER,
+  auditStreamName,
+  auditSubject,
   credentialsEnvPrefix,
   inboxPrefixFor,
   isBusCredentialsEnv,

@@ -50,3 +50,24 @@ export function credentialsEnvPrefix(name: string): string {
 export function isBusCredentialsEnv(variable: string): boolean {
   return /^TP_NATS_[A-Z0-9_]+_(USER|PASSWORD)$/.test(variable);
 }
+
+/**
+ * The JetStream stream carrying audit records from every service to the audit chain, named after
+ * the event stream: `TP_EVENTS` → `TP_AUDIT`, any other `<name>` → `<name>_AUDIT` (a test's own
+ * stream gets its own audit stream); on a shared test server, where the stream is the wildcard
+ * `*`, the wildcard again; in the generated document the placeholder `{audit_stream}`. Audit
+ * records are not domain events and never enter the event log.
+ */
+export function auditStreamName(eventStream: string): string {
+  if (eventStream === '*') return '*';
+  if (eventStream === '{stream}') return '{audit_stream}';
+  return eventStream.endsWith('_EVENTS') ? `${eventStream.slice(0, -'_EVENTS'.length)}_AUDIT` : `${eventStream}_AUDIT`;
+}
+
+/** The subject a service publishes the audit records of one organization on. */
+export function auditSubject(prefix: string, service: string, organizationId: string): string {
+  return `${prefix}.audit.${service}.${organizationId}`;
+}
+
+/** The durable consumer the audit chain reads the audit stream with. */
+export const AUDIT_CHAIN_CONSUMER = 'audit_chain';

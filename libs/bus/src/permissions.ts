@@ -1,5 +1,7 @@
 import { aggregatesWrittenBy } from '@trustplane/events';
 import {
+  AUDIT_CHAIN_CONSUMER,
+  auditStreamName,
   credentialsEnvPrefix,
   inboxPrefixFor,
   projectionConsumerName,
@@ -82,6 +84,18 @@ function serviceConsumers(): string[] {
   );
 }
 
+/**
+ * Audit records: a publisher may publish its own service's subjects of the audit stream (and
+ * read the stream's info to know it is there); the keeper of the chain creates that stream and
+ * pulls from it with the audit consumer. Nobody but the admin deletes or purges it.
+ */
+function auditRights(spec: BusUserSpec, scope: BusScope): string[] {
+  const stream = auditStreamName(scope.stream);
+  const publish = spec.publishesAudit === undefined ? [] : [`${scope.prefix}.audit.${spec.publishesAudit}.*`, api(`STREAM.INFO.${stream}`)];
+  const keep = spec.keepsAuditChain === true ? [api(`STREAM.CREATE.${stream}`), ...consumerRights({ ...scope, stream }, AUDIT_CHAIN_CONSUMER)] : [];
+  return [...publish, ...keep];
+}
+
 function servicePermissions(spec: BusUserSpec, scope: BusScope): NatsUserPermissions {
   const events =
     spec.emits === undefined
@@ -93,11 +107,12 @@ function servicePermissions(spec: BusUserSpec, scope: BusScope): NatsUserPermiss
     ...consumerRights(scope, rebuildConsumerName(projection)),
   ]);
   const create = spec.createsStream === true ? [api(`STREAM.CREATE.${scope.stream}`)] : [];
+  const audit = auditRights(spec, scope);
   const served =
     spec.serves === undefined ? [] : [`${scope.prefix}.cmd.${spec.serves}.> ${spec.serves}`];
   return {
     publish: {
-      allow: [...events, ...requests, ...streamReads(scope), ...create, ...consumers],
+      allow: [...events, ...requests, ...streamReads(scope), ...create, ...consumers, ...audit],
       deny: NEVER_BUT_ADMIN,
     },
     subscribe: { allow: [`${inboxPrefixFor(spec.user)}.>`, ...served], deny: [] },
@@ -172,6 +187,8 @@ export function permissionsDocument(): BusPermissionsDocument {
         'first subject token of the event log (TP_SUBJECT_PREFIX, `tp`), or `*` on a shared test server',
       [PLACEHOLDER_SCOPE.stream]:
         'JetStream stream of the event log (TP_EVENT_STREAM, `TP_EVENTS`), or `*` on a shared test server',
+      '{audit_stream}':
+        'JetStream stream of audit records, named after the event stream (`TP_EVENTS` → `TP_AUDIT`, `<name>` → `<name>_AUDIT`), or `*` on a shared test server',
     },
     users: BUS_USER_NAMES.map((name) => {
       const spec: BusUserSpec = BUS_USERS[name];

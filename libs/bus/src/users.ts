@@ -19,6 +19,10 @@ export interface BusUserSpec {
   readonly projections?: readonly string[];
   /** Creates the event stream at start-up when it does not exist yet (never updates it). */
   readonly createsStream?: boolean;
+  /** Publishes audit records of its commands (`<prefix>.audit.<this service>.<organization>`). */
+  readonly publishesAudit?: string;
+  /** Keeps the audit chain: creates the audit stream and reads it with the audit consumer. */
+  readonly keepsAuditChain?: boolean;
 }
 
 /**
@@ -32,8 +36,9 @@ export const BUS_USERS = {
     role: 'service',
     emits: 'registry',
     requests: ['signer.keyset', 'signer.bundle', 'signer.seal-secret'],
-    projections: ['registry.organizations', 'registry.model', 'registry.names'],
+    projections: ['registry.organizations', 'registry.model', 'registry.names', 'registry.deploymentkeys'],
     createsStream: true,
+    publishesAudit: 'registry',
   },
   signer: {
     user: 'tp-signer',
@@ -42,6 +47,15 @@ export const BUS_USERS = {
     serves: 'signer',
     projections: ['signer.model'],
     createsStream: true,
+  },
+  auth: {
+    user: 'tp-auth',
+    role: 'service',
+    emits: 'auth',
+    projections: ['auth.model'],
+    createsStream: true,
+    publishesAudit: 'auth',
+    keepsAuditChain: true,
   },
   reader: { user: 'tp-reader', role: 'reader' },
   admin: { user: 'tp-admin', role: 'admin' },

@@ -9,7 +9,7 @@ import { isDomainEventType, type DomainEnvelope, type DomainEventType } from './
  */
 
 /** Services that append events to the log. */
-export const OWNING_SERVICES = ['registry', 'signer'] as const;
+export const OWNING_SERVICES = ['registry', 'signer', 'auth'] as const;
 /** A service that appends events. */
 export type OwningService = (typeof OWNING_SERVICES)[number];
 
@@ -27,6 +27,8 @@ export const AGGREGATE_TYPES = [
   'configsection',
   'ca',
   'bundle',
+  'deploymentkey',
+  'audit',
 ] as const;
 /** One aggregate type. */
 export type AggregateType = (typeof AGGREGATE_TYPES)[number];
@@ -44,6 +46,10 @@ const registry = (aggregateType: AggregateType): EventOwnership => ({
 const signer = (aggregateType: AggregateType): EventOwnership => ({
   aggregateType,
   emittedBy: 'signer',
+});
+const auth = (aggregateType: AggregateType): EventOwnership => ({
+  aggregateType,
+  emittedBy: 'auth',
 });
 
 /** The aggregate type and emitting service of every event type. */
@@ -81,6 +87,11 @@ export const EVENT_OWNERSHIP: { readonly [T in DomainEventType]: EventOwnership 
   'ca.keyset_revoked': signer('ca'),
   'ca.keyset_dropped': signer('ca'),
   'bundle.updated': signer('bundle'),
+  'deploymentkey.created': auth('deploymentkey'),
+  'deploymentkey.enabled': auth('deploymentkey'),
+  'deploymentkey.disabled': auth('deploymentkey'),
+  'deploymentkey.deleted': auth('deploymentkey'),
+  'audit.anchored': auth('audit'),
 };
 
 const ALL_EVENT_TYPES = Object.keys(EVENT_OWNERSHIP) as DomainEventType[];

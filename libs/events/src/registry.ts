@@ -148,7 +148,17 @@ export type EntryUpdated = EventDefinition<'entry.updated', 1, EntryData & { rea
 export type EntryDeleted = EventDefinition<'entry.deleted', 1, { readonly trustDomainId: string; readonly spiffeId: string }>;
 
 /** Scopes an API token can carry. */
-export type ApiScope = 'trust-domains:read' | 'trust-domains:write' | 'entries:read' | 'entries:write' | 'tokens:write' | 'admin';
+export type ApiScope =
+  | 'trust-domains:read'
+  | 'trust-domains:write'
+  | 'entries:read'
+  | 'entries:write'
+  | 'tokens:write'
+  | 'admin'
+  /** Deployment keys (services/auth). */
+  | 'deployments:write'
+  /** The audit chain (services/auth). */
+  | 'audit:read';
 /** An API token was issued. Only a salted hash of its secret is recorded, never the token. */
 export type ApiTokenCreated = EventDefinition<
   'apitoken.created',

@@ -91,7 +91,7 @@ async function subscribeOutcome(
 
 before(async () => {
   nats = await startPrivateNats({ scope: { prefix, stream: settings.streamName } });
-  for (const name of ['registry', 'signer', 'reader', 'admin'] as const)
+  for (const name of ['registry', 'signer', 'auth', 'reader', 'admin'] as const)
     connections.set(name, await nats.connect(name));
   // The registry creates the stream at start-up (the only stream right a service has).
   await EventLog.open(as('registry'), settings);
@@ -146,6 +146,29 @@ test('the signer appends ca events and cannot publish apitoken or organization e
       'refused',
       type,
     );
+  }
+});
+
+test('the auth service appends deployment key events and cannot publish registry or signer events, nor the registry\'s audit records', async () => {
+  const log = await EventLog.open(as('auth'), settings);
+  const ref: AggregateRef = { tenant, aggregateType: 'deploymentkey', aggregateId: 'tdk-aaaaaaaaaa' };
+  const disabled: DomainEventDraft = {
+    type: 'deploymentkey.disabled',
+    schemaVersion: 1,
+    data: { deploymentId: 'tdd-aaaaaaaaaa', trustDomainId: 'td-aaaaaaaaaa' },
+  };
+  assert.ok((await log.append(ref, 0, [envelope(ref, disabled)])).version > 0);
+  for (const subject of [
+    `${prefix}.evt.${tenant}.apitoken.x1`,
+    `${prefix}.evt.${tenant}.deployment.x1`,
+    `${prefix}.evt.${tenant}.ca.x1`,
+    `${prefix}.audit.registry.${tenant}`,
+    `${prefix}.cmd.signer.keyset`,
+  ]) {
+    assert.equal(await publishOutcome(as('auth'), subject), 'refused', subject);
+  }
+  for (const subject of [`${prefix}.evt.${tenant}.deploymentkey.x1`, `${prefix}.audit.auth.${tenant}`]) {
+    assert.equal(await publishOutcome(as('registry'), subject), 'refused', `registry ${subject}`);
   }
 });
 

@@ -118,6 +118,11 @@ export class ProjectionRunner {
     this.queue = [];
   }
 
+  /** The projection's name (its checkpoint key). */
+  get name(): string {
+    return this.options.projection.name;
+  }
+
   /** Resolves when the projection has committed at least `sequence` (or rejects on timeout). */
   waitFor(sequence: number, timeoutMs = 10_000): Promise<void> {
     if (this.checkpoint >= sequence) return Promise.resolve();

@@ -15,7 +15,7 @@ import { checkTextField, refuseIdLikeName } from './text.js';
 /** Aggregate type of API tokens. */
 export const API_TOKEN = 'apitoken';
 /** Every scope, in display order. */
-export const API_SCOPES: readonly ApiScope[] = ['trust-domains:read', 'trust-domains:write', 'entries:read', 'entries:write', 'tokens:write', 'admin'];
+export const API_SCOPES: readonly ApiScope[] = ['trust-domains:read', 'trust-domains:write', 'entries:read', 'entries:write', 'tokens:write', 'admin', 'deployments:write', 'audit:read'];
 /** Longest token lifetime. */
 export const API_TOKEN_MAX_TTL_DAYS = 3650;
 /** Longest token name. */

@@ -114,3 +114,4 @@ export {
 } from './agent.js';
 export { CONFIG_DOCUMENT_MAX_DEPTH, checkConfigDocument, checkTextField, refuseIdLikeName } from './text.js';
 export { AGENT_ROW_COLUMNS, agentRowKey, foldAgentRow, type AgentRow } from './agent-read-model.js';
+export { API_TOKEN_ROW_COLUMNS, apiTokenRowKey, foldApiTokenRow, type ApiTokenRow } from './api-token-read-model.js';

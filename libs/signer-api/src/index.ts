@@ -39,7 +39,7 @@ export interface ApiTokenAuthority {
 /** Every kind of authority a signer request may carry. */
 export type SignerAuthority = ApiTokenAuthority;
 
-const API_SCOPE_VALUES: readonly ApiScope[] = ['trust-domains:read', 'trust-domains:write', 'entries:read', 'entries:write', 'tokens:write', 'admin'];
+const API_SCOPE_VALUES: readonly ApiScope[] = ['trust-domains:read', 'trust-domains:write', 'entries:read', 'entries:write', 'tokens:write', 'admin', 'deployments:write', 'audit:read'];
 
 /**
  * Checks the shape of an authority taken off the wire (no I/O: whether the token exists is

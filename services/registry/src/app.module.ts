@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import type { Projection } from '@trustplane/eventstore';
+import { API_KIT_SETTINGS } from '@trustplane/api-kit';
 import { PlatformModule, type Clock, type ServiceMetrics } from '@trustplane/platform';
 import type { Logger } from 'pino';
 import { AgentsController, TrustDomainAgentsController } from './agents/agents.controller.js';
@@ -11,7 +12,7 @@ import { ClustersService } from './clusters/clusters.service.js';
 import { COMMAND_BUS_HOOKS, CommandBus, type CommandBusHooks } from './command-bus.js';
 import { ConfigSectionsController } from './config-sections/config-sections.controller.js';
 import { ConfigSectionsService } from './config-sections/config-sections.service.js';
-import type { RegistryConfig } from './config.js';
+import { apiDatabaseUrlOf, type RegistryConfig } from './config.js';
 import { EntriesController } from './entries/entries.controller.js';
 import { EntriesService } from './entries/entries.service.js';
 import { IdempotencyInterceptor } from './idempotency.interceptor.js';
@@ -73,6 +74,16 @@ export class RegistryModule {
       ],
       providers: [
         { provide: REGISTRY_CONFIG, useValue: options.config },
+        {
+          provide: API_KIT_SETTINGS,
+          useValue: {
+            schema: options.config.schema,
+            tenantDatabaseUrl: apiDatabaseUrlOf(options.config),
+            idempotencyClaimMs: options.config.idempotencyClaimMs,
+            idempotencyRetentionSeconds: options.config.idempotencyRetentionSeconds,
+            projectionWaitMs: options.config.projectionWaitMs,
+          },
+        },
         { provide: COMMAND_BUS_HOOKS, useValue: options.hooks ?? {} },
         { provide: APP_GUARD, useClass: ApiTokenGuard },
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },

@@ -71,6 +71,11 @@ export const registryConfigSchema = {
     min: 100,
     max: 3_600_000,
   }),
+  authUrl: field.optional(
+    field.url('TP_REGISTRY_AUTH_URL', 'base URL of the auth service; its routes (deployment keys, credential exchange, audit) are forwarded there', {
+      protocols: ['http', 'https'],
+    }),
+  ),
   schema: field.string('TP_REGISTRY_DB_SCHEMA', 'Postgres schema owned by the registry', {
     default: 'registry',
     pattern: /^[a-z_][a-z0-9_]*$/,

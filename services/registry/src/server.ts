@@ -10,6 +10,8 @@ import {
 } from '@trustplane/platform';
 import type { Logger } from 'pino';
 import { RegistryModule, type RegistryModuleOptions } from './app.module.js';
+import { registerAuthProxy } from './auth-proxy.js';
+import { registerRegistryAudit } from './audit-publisher.js';
 import { registryConfigSchema, type RegistryConfig } from './config.js';
 import { registryMigrations } from './migrations/index.js';
 
@@ -43,10 +45,20 @@ export async function startRegistry(
     }),
     { logger, metrics, bodyLimit: config.bodyLimitBytes },
   );
+  await registerAuthProxy(app, config.authUrl, logger);
+  const audit = registerRegistryAudit(app, config, logger);
   await app.listen({ host: config.host, port: config.port });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const url = `http://${config.host}:${port}`;
   logger.info({ url }, 'registry listening');
-  return { app, url, logger, close: () => app.close() };
+  return {
+    app,
+    url,
+    logger,
+    async close() {
+      await audit.close();
+      await app.close();
+    },
+  };
 }

@@ -6,6 +6,9 @@ import {
   AGENT_ROW_COLUMNS,
   agentRowKey,
   API_TOKEN,
+  API_TOKEN_ROW_COLUMNS,
+  apiTokenRowKey,
+  foldApiTokenRow,
   CLUSTER,
   CLUSTER_CONFIG_VERSIONS_KEPT,
   CONFIG_SECTION,
@@ -15,6 +18,7 @@ import {
   JOIN_TOKEN,
   TRUST_DOMAIN,
   type AgentRow,
+  type ApiTokenRow,
 } from '@trustplane/registry-domain';
 
 type Row = TableRow;
@@ -146,32 +150,8 @@ const entries = tableFold<Row>({
   },
 });
 
-const apiTokens = tableFold<Row>({
-  table: 'api_tokens',
-  columns: ['id', 'tenant_id', 'name', 'scopes', 'salt', 'hash', 'expires_at', 'revoked', 'created_at', 'updated_at'],
-  keyOf: (e) => (e.aggregateType === API_TOKEN ? e.aggregateId : undefined),
-  fold(row, e) {
-    switch (e.type) {
-      case 'apitoken.created':
-        return {
-          id: e.aggregateId,
-          tenant_id: e.tenant,
-          name: e.data.name,
-          scopes: e.data.scopes,
-          salt: e.data.salt,
-          hash: e.data.hash,
-          expires_at: e.data.expiresAt,
-          revoked: false,
-          created_at: e.occurredAt,
-          updated_at: e.occurredAt,
-        };
-      case 'apitoken.revoked':
-        return row && { ...row, revoked: true, updated_at: e.occurredAt };
-      default:
-        return row;
-    }
-  },
-});
+/** API tokens: the one fold every authenticating service uses (libs/registry-domain). */
+const apiTokens = tableFold<ApiTokenRow>({ table: 'api_tokens', columns: API_TOKEN_ROW_COLUMNS, keyOf: apiTokenRowKey, fold: foldApiTokenRow });
 
 const joinTokens = tableFold<Row>({
   table: 'join_tokens',
@@ -318,7 +298,8 @@ export const registryModelProjection: Projection = {
     { name: 'deployment_keysets', orderBy: ['id'] },
   ],
   async applyBatch(tx, events) {
-    for (const fold of [trustDomains, trustDomainAvailability, deployments, clusters, entries, apiTokens, joinTokens, keysets, retiredKeysets]) await applyRowFold(tx, fold, events);
+    for (const fold of [trustDomains, trustDomainAvailability, deployments, clusters, entries, joinTokens, keysets, retiredKeysets]) await applyRowFold(tx, fold, events);
+    await applyRowFold(tx, apiTokens, events);
     await applyRowFold(tx, agents, events);
     await applyActiveKeys(tx, events);
     await applyConfigVersions(tx, events);

@@ -246,8 +246,27 @@ export class TrustDomainsService {
 
   async deleteDeployment(tenant: string, idOrName: string, deploymentId: string, force: boolean, context: CommandContext): Promise<void> {
     const shown = await this.deployment(tenant, idOrName, deploymentId);
+    if (!force) await this.refuseWithActiveDeploymentKeys(tenant, shown);
     const deleted = await this.commands.run(deploymentDecider, { tenant, aggregateType: DEPLOYMENT, aggregateId: deploymentId }, { kind: 'delete', force, activeKeys: shown.activeKeys }, context);
     await this.commands.settle(deleted.version, { id: deploymentId });
+  }
+
+  /**
+   * A deployment whose deployment keys are active still has servers that can reach the control
+   * plane with them: deleting it takes `force` (409 DEPLOYMENT_HAS_ACTIVE_KEYS names the keys).
+   */
+  private async refuseWithActiveDeploymentKeys(tenant: string, deployment: DeploymentView): Promise<void> {
+    const keys = await this.db.read(tenant, async (client) => {
+      const rows = await client.query<{ id: string }>(`SELECT id FROM ${this.db.schema}.deployment_keys WHERE deployment_id = $1 AND state = 'active' ORDER BY id`, [deployment.id]);
+      return rows.rows.map((row) => row.id);
+    });
+    if (keys.length === 0) return;
+    throw new DomainError(
+      'DEPLOYMENT_HAS_ACTIVE_KEYS',
+      `deployment ${deployment.name} has active deployment keys (${keys.join(', ')}); disable them first, or delete with --force (servers using them keep their credential until it expires)`,
+      'conflict',
+      { activeKeys: keys },
+    );
   }
 
   /** A deployment of the trust domain, visible to the tenant (404 otherwise, also for other tenants' ids). */
