@@ -140,10 +140,18 @@ export function openApiDocument(): Json {
         }),
         get: op('List deployments', 'trust-domains:read', { '200': json(page('Deployment')), ...errors(404) }, { parameters: [td, ...paging] }),
       },
+      '/api/v1/deployments': {
+        get: op("Deployments across the caller's trust domains, by trust domain name then name", 'trust-domains:read', { '200': json(page('Deployment')), ...errors(400) }, {
+          parameters: [query('managed', "false: leave out managed trust domains' deployments; true: only those", { enum: ['true', 'false'] }), ...paging],
+        }),
+      },
+      '/api/v1/whoami': {
+        get: op('The calling token and its organization', 'authenticated', { '200': json(ref('Whoami')) }),
+      },
       '/api/v1/trust-domains/{td}/deployments/{id}': {
-        get: op('Deployment info', 'trust-domains:read', { '200': json(ref('Deployment')), ...errors(404) }, { parameters: [td, path('id', 'deployment id')] }),
+        get: op('Deployment info', 'trust-domains:read', { '200': json(ref('Deployment')), ...errors(404) }, { parameters: [td, path('id', 'deployment id (tdd-…) or name')] }),
         delete: op('Delete a deployment (refused with active keys unless force=true)', 'trust-domains:write', { '204': { description: 'Deleted' }, ...errors(404, 409) }, {
-          parameters: [td, path('id', 'deployment id'), query('force', 'delete even with active keys', { enum: ['true', 'false'] })],
+          parameters: [td, path('id', 'deployment id (tdd-…) or name'), query('force', 'delete even with active keys', { enum: ['true', 'false'] })],
         }),
       },
       '/api/v1/trust-domains/{td}/bundle': {
@@ -198,6 +206,14 @@ export function openApiDocument(): Json {
         post: op('Store a cluster configuration version (10 kept)', 'trust-domains:write', { '201': json(ref('Cluster'), 'Created'), ...errors(400, 404) }, {
           parameters: [td, path('id', 'cluster id or name'), idempotencyKey],
           requestBody: body(obj({ config: { type: 'object' } })),
+        }),
+        get: op("A cluster's config versions with their documents, oldest first", 'trust-domains:read', { '200': json(page('ClusterConfigVersion')), ...errors(404) }, {
+          parameters: [td, path('id', 'cluster id or name')],
+        }),
+      },
+      '/api/v1/trust-domains/{td}/clusters/{id}/config-versions/{version}': {
+        get: op('One cluster config version', 'trust-domains:read', { '200': json(ref('ClusterConfigVersion')), ...errors(404) }, {
+          parameters: [td, path('id', 'cluster id or name'), path('version', 'config version id (cv-…)')],
         }),
       },
       '/api/v1/trust-domains/{td}/clusters/{id}/join-tokens': {
@@ -270,7 +286,7 @@ export function openApiDocument(): Json {
         TrustDomain: obj(
           {
             id: str(), name: str(), description: str(), kind: { enum: ['managed', 'self-hosted'] },
-            status: { enum: ['initializing', 'provisioning', 'available'] }, clusters: int, deployments: int, federations: int,
+            status: { enum: ['initializing', 'provisioning', 'available'] }, clusters: int, activeClusters: int, deployments: int, federations: int, activeFederations: int,
             createdAt: str(), updatedAt: str(),
             endpoints: obj({
               agent: str({ description: 'host:port of the signer agent API' }),
@@ -281,11 +297,16 @@ export function openApiDocument(): Json {
             }),
             deploymentList: arr(ref('Deployment')),
           },
-          ['id', 'name', 'description', 'kind', 'status', 'clusters', 'deployments', 'federations', 'createdAt', 'updatedAt', 'endpoints'],
+          ['id', 'name', 'description', 'kind', 'status', 'clusters', 'activeClusters', 'deployments', 'federations', 'activeFederations', 'createdAt', 'updatedAt', 'endpoints'],
         ),
         Deployment: obj({
-          id: str(), trustDomainId: str(), name: str(), region: str(), managed: bool,
+          id: str(), trustDomainId: str(), trustDomainName: str(), name: str(), region: str(), managed: bool,
           activeKeys: { type: 'integer', description: 'CA keysets of the deployment that sign now' }, createdAt: str(), updatedAt: str(),
+        }, ['id', 'trustDomainId', 'name', 'region', 'managed', 'activeKeys', 'createdAt', 'updatedAt']),
+        ClusterConfigVersion: obj({ id: str({ description: 'cv-…' }), clusterId: str(), config: { type: 'object' }, createdAt: str() }),
+        Whoami: obj({
+          organizationId: str(), organizationName: str(), tokenId: str(), tokenName: str(), scopes: arr(ref('Scope')),
+          createdAt: str(), expiresAt: nullable(str()),
         }),
         Cluster: obj({
           id: str(), trustDomainId: str(), name: str(), platform: str(), description: str(), status: { enum: ['active', 'disabled'] },

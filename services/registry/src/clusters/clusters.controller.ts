@@ -60,6 +60,18 @@ export class ClustersController {
     return this.clusters.addConfigVersion(principalOf(request).tenant, td, id, config, commandContextFor(request, this.clock));
   }
 
+  @Get(':id/config-versions')
+  @RequireScope('trust-domains:read')
+  async configVersions(@Param('td') td: string, @Param('id') id: string, @Req() request: FastifyRequest) {
+    return { items: await this.clusters.configVersionList(principalOf(request).tenant, td, id), nextCursor: null };
+  }
+
+  @Get(':id/config-versions/:version')
+  @RequireScope('trust-domains:read')
+  async configVersion(@Param('td') td: string, @Param('id') id: string, @Param('version') version: string, @Req() request: FastifyRequest) {
+    return this.clusters.configVersion(principalOf(request).tenant, td, id, version);
+  }
+
   @Post(':id/join-tokens')
   @HttpCode(201)
   @RequireScope('trust-domains:write')

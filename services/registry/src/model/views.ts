@@ -45,8 +45,12 @@ export function trustDomainView(row: DbRow, publicBaseUrl: string) {
     kind: String(row['kind']),
     status: String(row['status']),
     clusters: Number(row['clusters'] ?? 0),
+    /** Clusters whose agents may attest (not disabled). */
+    activeClusters: Number(row['active_clusters'] ?? 0),
     deployments: Number(row['deployments'] ?? 0),
     federations: 0,
+    /** Federation relationships in effect (none until federation exists). */
+    activeFederations: 0,
     createdAt: iso(row['created_at']),
     updatedAt: iso(row['updated_at']),
     endpoints: endpointsOf(publicBaseUrl, String(row['tenant_id']), String(row['name'])),
@@ -57,6 +61,7 @@ export function deploymentView(row: DbRow) {
   return {
     id: String(row['id']),
     trustDomainId: String(row['trust_domain_id']),
+    ...(row['trust_domain_name'] === undefined ? {} : { trustDomainName: String(row['trust_domain_name']) }),
     name: String(row['name']),
     region: String(row['region']),
     managed: Boolean(row['managed']),
@@ -99,6 +104,16 @@ export function entryView(row: DbRow) {
     revision: Number(row['revision']),
     createdAt: iso(row['created_at']),
     updatedAt: iso(row['updated_at']),
+  };
+}
+
+/** A cluster config version with its document. */
+export function clusterConfigVersionView(row: DbRow) {
+  return {
+    id: String(row['id']),
+    clusterId: String(row['cluster_id']),
+    config: row['config'] as Record<string, unknown>,
+    createdAt: iso(row['created_at']),
   };
 }
 

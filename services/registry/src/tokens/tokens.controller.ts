@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { RequireScope } from '../auth/auth.guard.js';
 import { commandContextFor, principalOf } from '../request-context.js';
 import { ShownOnce } from '../shown-once.js';
+import { OrganizationsService } from '../organizations/organizations.service.js';
 import { TokensService } from './tokens.service.js';
 
 const createTokenBody = v.object({
@@ -41,5 +42,31 @@ export class TokensController {
   @RequireScope('tokens:write')
   async revoke(@Param('id') id: string, @Req() request: FastifyRequest): Promise<void> {
     await this.tokens.revoke(principalOf(request).tenant, id, commandContextFor(request, this.clock));
+  }
+}
+
+/** Who the caller is: its organization and the API token it authenticated with. */
+@Controller('api/v1/whoami')
+export class WhoamiController {
+  constructor(
+    private readonly tokens: TokensService,
+    private readonly organizations: OrganizationsService,
+  ) {}
+
+  @Get()
+  @RequireScope('authenticated')
+  async whoami(@Req() request: FastifyRequest) {
+    const principal = principalOf(request);
+    const organization = await this.organizations.get(principal.tenant);
+    const token = await this.tokens.get(principal.tenant, principal.tokenId);
+    return {
+      organizationId: organization.id,
+      organizationName: organization.name,
+      tokenId: token.id,
+      tokenName: token.name,
+      scopes: token.scopes,
+      createdAt: token.createdAt,
+      expiresAt: token.expiresAt,
+    };
   }
 }

@@ -83,3 +83,18 @@ export class TrustDomainsController {
     await this.trustDomains.deleteDeployment(principalOf(request).tenant, td, id, queryFlag('force', force), commandContextFor(request, this.clock));
   }
 }
+
+/** Deployments across the caller's trust domains. */
+@Controller('api/v1/deployments')
+export class DeploymentsController {
+  constructor(private readonly trustDomains: TrustDomainsService) {}
+
+  /** `?managed=false` leaves out managed trust domains' deployments (`true`: only those). */
+  @Get()
+  @RequireScope('trust-domains:read')
+  async list(@Query() query: Record<string, unknown>, @Req() request: FastifyRequest) {
+    const { managed, ...rest } = query;
+    const options = managed === undefined ? {} : { managed: queryFlag('managed', managed) };
+    return this.trustDomains.allDeployments(principalOf(request).tenant, pageRequestOf(rest), options);
+  }
+}
