@@ -35,6 +35,10 @@ export interface TrustDomain {
   deploymentList?: Deployment[];
   /** Number of federation relationships. */
   federations: number;
+  /** Clusters not disabled (older servers: absent). */
+  activeClusters?: number;
+  /** Federation relationships in effect (older servers: absent). */
+  activeFederations?: number;
   /** RFC 3339 creation time. */
   createdAt: string;
   /** RFC 3339 time of the last change. */
@@ -49,6 +53,17 @@ export interface Deployment {
   id: string;
   /** The trust domain it serves. */
   trustDomainId: string;
+  /** The trust domain's name (lists across trust domains, single reads). */
+  trustDomainName?: string;
+  /** The one deployment of a managed trust domain. */
+  managed?: boolean;
+  /**
+   * Whether the deployment applied the current configuration (self-hosted deployments report
+   * it): `Up to date`, `Pending` or `Unknown`; absent until the server has the read model.
+   */
+  configurationState?: string | null;
+  /** RFC 3339 time the deployment last reported applying configuration, or null. */
+  lastConfiguredAt?: string | null;
   /** Deployment name. */
   name: string;
   /** Region label, possibly empty. */
@@ -263,4 +278,34 @@ export interface ConfigSectionResult extends ConfigSection {
   changed: boolean;
   /** True when only validation was asked for (nothing stored). */
   validateOnly: boolean;
+}
+
+/** `GET /whoami`: the calling token and its organization. */
+export interface Whoami {
+  organizationId: string;
+  organizationName: string;
+  tokenId: string;
+  tokenName: string;
+  scopes: string[];
+  createdAt: string;
+  expiresAt: string | null;
+}
+
+/** An API token as listed (never with its secret). */
+export interface Token {
+  id: string;
+  name: string;
+  scopes: string[];
+  revoked: boolean;
+  createdAt: string;
+  expiresAt: string | null;
+}
+
+/** A cluster config version with its document. */
+export interface ClusterConfigVersion {
+  /** `cv-…` */
+  id: string;
+  clusterId: string;
+  config: Record<string, unknown>;
+  createdAt: string;
 }
