@@ -1,7 +1,24 @@
 // The registry's OpenAPI 3.1 document. `node services/registry/dist/openapi-write.js` writes it
 // to services/registry/openapi.json (checked in); a test fails when the two differ or when a
 // route is served without being documented.
+import { jsonSchemaOf, type TSchema } from '@trustplane/platform';
+import {
+  AddClusterConfigVersionBody,
+  BanAgentBody,
+  CreateClusterBody,
+  CreateDeploymentBody,
+  CreateEntryBody,
+  CreateJoinTokenBody,
+  CreateTokenBody,
+  CreateTrustDomainBody,
+  PutConfigSectionBody,
+  RenameOrganizationBody,
+  UpdateEntryBody,
+} from './api-schemas.js';
+
 type Json = Record<string, unknown>;
+/** A request schema (api-schemas.ts) as it is validated. */
+const schema = (s: TSchema): Json => jsonSchemaOf(s);
 
 const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
 const str = (extra: Json = {}): Json => ({ type: 'string', ...extra });
@@ -66,20 +83,6 @@ function withWriteAnswers(paths: Json): Json {
   );
 }
 
-const entryFields: Json = {
-  spiffeId: str({ maxLength: 2048 }),
-  parentId: str({ maxLength: 2048 }),
-  selectors: arr(str({ description: 'type:value' })),
-  x509SvidTtl: int,
-  jwtSvidTtl: int,
-  dnsNames: arr(str()),
-  federatesWith: arr(str()),
-  admin: bool,
-  downstream: bool,
-  hint: str(),
-  expiresAt: str({ format: 'date-time' }),
-};
-
 const keysetActions = {
   activate: 'Activate a prepared keyset (signer)',
   taint: 'Taint a keyset: stop using it and rotate away (signer)',
@@ -118,12 +121,12 @@ export function openApiDocument(): Json {
       '/api/v1/openapi.json': { get: op('This document', null, { '200': json({ type: 'object' }) }) },
       '/api/v1/organization': {
         get: op("The token's organization", 'authenticated', { '200': json(ref('Organization')) }),
-        patch: op('Rename the organization', 'admin', { '200': json(ref('Organization')), ...errors(400) }, { requestBody: body(obj({ name: str({ maxLength: 100 }) })) }),
+        patch: op('Rename the organization', 'admin', { '200': json(ref('Organization')), ...errors(400) }, { requestBody: body(schema(RenameOrganizationBody)) }),
       },
       '/api/v1/trust-domains': {
         post: op('Create a trust domain', 'trust-domains:write', { '201': json(ref('TrustDomain'), 'Created'), ...errors(400, 409, 413, 422) }, {
           parameters: [idempotencyKey],
-          requestBody: body(obj({ name: str({ maxLength: 255 }), description: str({ maxLength: 1024 }), kind: { enum: ['managed', 'self-hosted'] } }, ['name'])),
+          requestBody: body(schema(CreateTrustDomainBody)),
         }),
         get: op('List trust domains', 'trust-domains:read', { '200': json(page('TrustDomain')), ...errors(400) }, { parameters: paging }),
       },
@@ -136,7 +139,7 @@ export function openApiDocument(): Json {
       '/api/v1/trust-domains/{td}/deployments': {
         post: op('Create a deployment (self-hosted trust domains)', 'trust-domains:write', { '201': json(ref('Deployment'), 'Created'), ...errors(400, 404, 409) }, {
           parameters: [td, idempotencyKey],
-          requestBody: body(obj({ name: str({ maxLength: 63 }), region: str({ maxLength: 64 }) }, ['name'])),
+          requestBody: body(schema(CreateDeploymentBody)),
         }),
         get: op('List deployments', 'trust-domains:read', { '200': json(page('Deployment')), ...errors(404) }, { parameters: [td, ...paging] }),
       },
@@ -184,14 +187,14 @@ export function openApiDocument(): Json {
           ...errors(400, 404, 409, 413),
         }, {
           parameters: [...configPath, query('validateOnly', 'validate only: append nothing', { enum: ['true', 'false'] })],
-          requestBody: body(obj({ schema: { enum: ['v1'] }, spec: { type: 'object', description: 'the section document' }, expectedVersion: { type: 'integer', minimum: 0, description: '0 = must not exist yet' } }, ['schema', 'spec'])),
+          requestBody: body(schema(PutConfigSectionBody)),
         }),
         get: op('Show a config section', 'trust-domains:read', { '200': json(ref('ConfigSection')), ...errors(400, 404) }, { parameters: configPath }),
       },
       '/api/v1/trust-domains/{td}/clusters': {
         post: op('Create a cluster and its first attestation key (private key shown once)', 'trust-domains:write', { '201': json(ref('NewCluster'), 'Created'), ...errors(400, 404, 409) }, {
           parameters: [td, idempotencyKey],
-          requestBody: body(obj({ name: str({ maxLength: 63 }), platform: { enum: ['k8s', 'linux', 'vm', 'other'] }, description: str({ maxLength: 1024 }) }, ['name', 'platform'])),
+          requestBody: body(schema(CreateClusterBody)),
         }),
         get: op('List clusters', 'trust-domains:read', { '200': json(page('Cluster')), ...errors(404) }, { parameters: [td, ...paging] }),
       },
@@ -205,7 +208,7 @@ export function openApiDocument(): Json {
       '/api/v1/trust-domains/{td}/clusters/{id}/config-versions': {
         post: op('Store a cluster configuration version (10 kept)', 'trust-domains:write', { '201': json(ref('Cluster'), 'Created'), ...errors(400, 404) }, {
           parameters: [td, path('id', 'cluster id or name'), idempotencyKey],
-          requestBody: body(obj({ config: { type: 'object' } })),
+          requestBody: body(schema(AddClusterConfigVersionBody)),
         }),
         get: op("A cluster's config versions with their documents, oldest first", 'trust-domains:read', { '200': json(page('ClusterConfigVersion')), ...errors(404) }, {
           parameters: [td, path('id', 'cluster id or name')],
@@ -219,7 +222,7 @@ export function openApiDocument(): Json {
       '/api/v1/trust-domains/{td}/clusters/{id}/join-tokens': {
         post: op('Issue a single-use join token for an active cluster (token shown once)', 'trust-domains:write', { '201': json(ref('NewJoinToken'), 'Created'), ...errors(400, 404, 409) }, {
           parameters: [td, path('id', 'cluster id or name'), idempotencyKey],
-          requestBody: { required: false, content: { 'application/json': { schema: obj({ ttlSeconds: { type: 'integer', minimum: 60, maximum: 86400, default: 3600 } }, []) } } },
+          requestBody: { required: false, content: { 'application/json': { schema: schema(CreateJoinTokenBody) } } },
         }),
       },
       '/api/v1/trust-domains/{td}/agents': {
@@ -231,13 +234,13 @@ export function openApiDocument(): Json {
       '/api/v1/agents/{id}/ban': {
         post: op('Ban a node agent (idempotent): its SVID is no longer honoured and it cannot attest again', 'trust-domains:write', { '200': json(ref('Agent')), ...errors(400, 404) }, {
           parameters: [path('id', 'agent id (ag-…)'), idempotencyKey],
-          requestBody: { required: false, content: { 'application/json': { schema: obj({ reason: str({ maxLength: 500 }) }, []) } } },
+          requestBody: { required: false, content: { 'application/json': { schema: schema(BanAgentBody) } } },
         }),
       },
       '/api/v1/trust-domains/{td}/entries': {
         post: op('Create a registration entry', 'entries:write', { '201': json(ref('Entry'), 'Created'), ...errors(400, 404) }, {
           parameters: [td, idempotencyKey],
-          requestBody: body(obj(entryFields, ['spiffeId', 'parentId', 'selectors'])),
+          requestBody: body(schema(CreateEntryBody)),
         }),
         get: op('List registration entries', 'entries:read', { '200': json(page('Entry')), ...errors(404) }, {
           parameters: [td, query('spiffeId', 'exact SPIFFE ID'), query('parentId', 'exact parent ID'), query('selector', 'entries holding this type:value'), ...paging],
@@ -247,14 +250,14 @@ export function openApiDocument(): Json {
         get: op('Show an entry', 'entries:read', { '200': json(ref('Entry')), ...errors(404) }, { parameters: [path('id', 'entry id')] }),
         patch: op('Update an entry (revision required)', 'entries:write', { '200': json(ref('Entry')), ...errors(400, 404, 409) }, {
           parameters: [path('id', 'entry id')],
-          requestBody: body(obj({ revision: int, ...entryFields }, ['revision'])),
+          requestBody: body(schema(UpdateEntryBody)),
         }),
         delete: op('Delete an entry', 'entries:write', { '204': { description: 'Deleted' }, ...errors(404) }, { parameters: [path('id', 'entry id')] }),
       },
       '/api/v1/tokens': {
         post: op('Create an API token (shown once; its scopes must be within the calling token\'s)', 'tokens:write', { '201': json(ref('NewToken'), 'Created'), ...errors(400, 409) }, {
           parameters: [idempotencyKey],
-          requestBody: body(obj({ name: str({ maxLength: 100 }), scopes: arr(ref('Scope')), ttlDays: int }, ['name', 'scopes'])),
+          requestBody: body(schema(CreateTokenBody)),
         }),
         get: op('List API tokens', 'tokens:write', { '200': json(page('Token')) }),
       },
