@@ -13,6 +13,7 @@ import {
   CreateTrustDomainBody,
   PutConfigSectionBody,
   RenameOrganizationBody,
+  RESPONSE_SCHEMAS,
   UpdateEntryBody,
 } from './api-schemas.js';
 
@@ -22,8 +23,6 @@ const schema = (s: TSchema): Json => jsonSchemaOf(s);
 
 const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
 const str = (extra: Json = {}): Json => ({ type: 'string', ...extra });
-const int: Json = { type: 'integer' };
-const bool: Json = { type: 'boolean' };
 const arr = (items: Json): Json => ({ type: 'array', items });
 const nullable = (schema: Json): Json => ({ anyOf: [schema, { type: 'null' }] });
 const obj = (properties: Json, required: string[] = Object.keys(properties)): Json => ({ type: 'object', additionalProperties: false, properties, required });
@@ -95,17 +94,6 @@ const configPath: Json[] = [
   path('section', 'key-manager (deployments) or agent (clusters)'),
 ];
 
-const configSectionFields: Json = {
-  targetKind: { enum: ['trust-domain-deployment', 'cluster'] },
-  targetId: str(),
-  trustDomainId: str(),
-  section: str(),
-  schema: { enum: ['v1'] },
-  spec: { type: 'object' },
-  version: int,
-  createdAt: nullable(str()),
-  updatedAt: nullable(str()),
-};
 
 /** The OpenAPI document of the registry REST API. */
 export function openApiDocument(): Json {
@@ -267,98 +255,7 @@ export function openApiDocument(): Json {
     }),
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API token: tp_tok-…_…' } },
-      schemas: {
-        Problem: {
-          type: 'object',
-          required: ['type', 'title', 'status', 'detail', 'code'],
-          properties: {
-            type: str(), title: str(), status: int, detail: str(), code: str(), instance: str(),
-            errors: arr(obj({ field: str(), code: str(), message: str() })),
-            resource: { type: 'object', description: 'SECRET_SHOWN_ONCE: the resource the first request created, without its secret' },
-          },
-        },
-        Readiness: obj({ status: str(), checks: { type: 'object', additionalProperties: str() } }),
-        Accepted: {
-          type: 'object',
-          description: 'A committed write not yet visible; a request that creates a shown-once secret also carries it here (its only showing)',
-          required: ['id', 'status', 'detail'],
-          properties: { id: str(), status: { enum: ['accepted'] }, detail: str(), location: str() },
-        },
-        Scope: { enum: ['trust-domains:read', 'trust-domains:write', 'entries:read', 'entries:write', 'tokens:write', 'admin'] },
-        Organization: obj({ id: str(), name: str(), version: int, createdAt: str(), updatedAt: str() }),
-        TrustDomain: obj(
-          {
-            id: str(), name: str(), description: str(), kind: { enum: ['managed', 'self-hosted'] },
-            status: { enum: ['initializing', 'provisioning', 'available'] }, clusters: int, activeClusters: int, deployments: int, federations: int, activeFederations: int,
-            createdAt: str(), updatedAt: str(),
-            endpoints: obj({
-              agent: str({ description: 'host:port of the signer agent API' }),
-              bundle: nullable(str({ description: 'null until the public endpoints are served (federation)' })),
-              jwtIssuer: nullable(str()),
-              jwks: nullable(str()),
-              oidcDiscovery: nullable(str()),
-            }),
-            deploymentList: arr(ref('Deployment')),
-          },
-          ['id', 'name', 'description', 'kind', 'status', 'clusters', 'activeClusters', 'deployments', 'federations', 'activeFederations', 'createdAt', 'updatedAt', 'endpoints'],
-        ),
-        Deployment: obj({
-          id: str(), trustDomainId: str(), trustDomainName: str(), name: str(), region: str(), managed: bool,
-          activeKeys: { type: 'integer', description: 'CA keysets of the deployment that sign now' }, createdAt: str(), updatedAt: str(),
-        }, ['id', 'trustDomainId', 'name', 'region', 'managed', 'activeKeys', 'createdAt', 'updatedAt']),
-        ClusterConfigVersion: obj({ id: str({ description: 'cv-…' }), clusterId: str(), config: { type: 'object' }, createdAt: str() }),
-        Whoami: obj({
-          organizationId: str(), organizationName: str(), tokenId: str(), tokenName: str(), scopes: arr(ref('Scope')),
-          createdAt: str(), expiresAt: nullable(str()),
-        }),
-        Cluster: obj({
-          id: str(), trustDomainId: str(), name: str(), platform: str(), description: str(), status: { enum: ['active', 'disabled'] },
-          configVersions: { ...arr(obj({ id: str(), createdAt: str() })), description: 'oldest first' }, createdAt: str(), updatedAt: str(),
-        }),
-        NewCluster: obj({
-          id: str(), trustDomainId: str(), name: str(), platform: str(), description: str(), status: { enum: ['active', 'disabled'] },
-          configVersions: arr(obj({ id: str(), createdAt: str() })), createdAt: str(), updatedAt: str(),
-          clusterKey: obj({
-            keyId: str({ description: 'ck-…' }),
-            privateKey: str({ description: 'Ed25519 private key, PKCS#8 PEM; shown once, never stored' }),
-          }),
-        }),
-        NewJoinToken: obj({
-          id: str({ description: 'jt-…' }),
-          token: str({ description: 'tpjt_<jt-…>_<secret>; shown once, only its salted hash is stored' }),
-          clusterId: str(), trustDomainId: str(), expiresAt: str(), createdAt: str(),
-        }),
-        Agent: obj({
-          id: str({ description: 'ag-…, derived from cluster and node name' }), trustDomainId: str(), clusterId: str(), clusterName: str(), nodeName: str(),
-          spiffeId: str({ description: 'spiffe://<td>/agent/<cluster>/<node>' }), method: { enum: ['join_token', 'cluster_key'] },
-          serialNumber: str(), expiresAt: str(), banned: bool, banReason: nullable(str()), attestedAt: str(), createdAt: str(), updatedAt: str(),
-        }),
-        Entry: obj({
-          id: str(), trustDomainId: str(), spiffeId: str(), parentId: str(), selectors: arr(str()),
-          x509SvidTtl: nullable(int), jwtSvidTtl: nullable(int), dnsNames: arr(str()), federatesWith: arr(str()),
-          admin: bool, downstream: bool, hint: nullable(str()), expiresAt: nullable(str()), revision: int, createdAt: str(), updatedAt: str(),
-        }),
-        Token: obj({ id: str(), name: str(), scopes: arr(ref('Scope')), revoked: bool, createdAt: str(), expiresAt: nullable(str()) }),
-        Keyset: obj({
-          id: str(),
-          state: { enum: ['prepared', 'active', 'old', 'tainted', 'revoked', 'dropped'] },
-          keyType: str(),
-          x509: obj({ notBefore: str(), notAfter: str(), skid: str() }),
-          jwt: obj({ kid: str(), notAfter: str() }),
-          preparedAt: str(),
-          activatedAt: nullable(str()),
-        }),
-        KeysetCommandResult: obj({ keyset: nullable(ref('Keyset')), keysets: arr(ref('Keyset')) }),
-        SpiffeBundle: {
-          type: 'object',
-          description: 'SPIFFE trust bundle: a JWK set whose x509-svid keys carry one x5c CA certificate and whose jwt-svid keys carry a kid',
-          properties: { keys: arr({ type: 'object' }), spiffe_sequence: int, spiffe_refresh_hint: int },
-          required: ['keys'],
-        },
-        ConfigSection: obj(configSectionFields),
-        ConfigSectionResult: obj({ ...configSectionFields, changed: bool, validateOnly: bool }),
-        NewToken: obj({ id: str(), name: str(), scopes: arr(ref('Scope')), token: str(), createdAt: str(), expiresAt: nullable(str()) }),
-      },
+      schemas: Object.fromEntries(Object.entries(RESPONSE_SCHEMAS).map(([name, shape]) => [name, schema(shape)])),
     },
   };
 }

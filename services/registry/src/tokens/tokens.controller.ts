@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
-import { CLOCK, parseRequest, type Clock } from '@trustplane/platform';
-import { CreateTokenBody } from '../api-schemas.js';
+import { CLOCK, parseRequest, type Clock, type Static } from '@trustplane/platform';
+import { CreateTokenBody, type WhoamiSchema } from '../api-schemas.js';
 import type { FastifyRequest } from 'fastify';
 import { RequireScope } from '../auth/auth.guard.js';
 import { commandContextFor, principalOf } from '../request-context.js';
@@ -50,7 +50,7 @@ export class WhoamiController {
 
   @Get()
   @RequireScope('authenticated')
-  async whoami(@Req() request: FastifyRequest) {
+  async whoami(@Req() request: FastifyRequest): Promise<Static<typeof WhoamiSchema>> {
     const principal = principalOf(request);
     const organization = await this.organizations.get(principal.tenant);
     const token = await this.tokens.get(principal.tenant, principal.tokenId);
