@@ -21,19 +21,8 @@ import type {
   Whoami,
 } from './types.js';
 
-/** Number of deployments whether the server sent a count or the deployments themselves. */
-export function deploymentCount(trustDomain: TrustDomain): number {
-  return Array.isArray(trustDomain.deployments)
-    ? trustDomain.deployments.length
-    : trustDomain.deployments;
-}
-
-/**
- * The deployments sent with `showDeployments=true`, or null. docs/api.md puts them in
- * `deployments`; the registry sends them in `deploymentList` next to the count. Both are read.
- */
+/** The deployments the registry sends with `showDeployments=true` (in `deploymentList`), or null. */
 export function shownDeployments(trustDomain: TrustDomain): Deployment[] | null {
-  if (Array.isArray(trustDomain.deployments)) return trustDomain.deployments;
   return Array.isArray(trustDomain.deploymentList) ? trustDomain.deploymentList : null;
 }
 
@@ -415,7 +404,7 @@ export function entryInfo(e: Entry): string {
 }
 
 /** A freshly created API token: the secret once, with the warning. */
-export function createdToken(t: CreatedToken): string {
+export function createdToken(t: Pick<CreatedToken, 'id' | 'name' | 'expiresAt' | 'token'> & { scopes: readonly string[] }): string {
   return (
     `Token ${t.name} (${t.id}) created.\n` +
     renderKeyValues([

@@ -28,8 +28,10 @@ const td: TrustDomain = {
   kind: 'managed',
   status: 'provisioning',
   clusters: 1,
+  activeClusters: 1,
   deployments: 1,
   federations: 0,
+  activeFederations: 0,
   createdAt: '2030-01-01T00:00:00.000Z',
   updatedAt: '2030-01-02T00:00:00.000Z',
   endpoints: {
@@ -47,6 +49,7 @@ const deployment: Deployment = {
   trustDomainId: 'td-1a2b3c4d5e',
   name: 'primary',
   region: 'eu-west-1',
+  managed: false,
   activeKeys: 2,
   createdAt: '2030-01-01T00:00:00.000Z',
   updatedAt: '2030-01-01T00:00:00.000Z',
@@ -133,8 +136,8 @@ test('trust-domain info --show-deployments: the count, then Name ID Configuratio
   const text = trustDomainInfo({
     ...td,
     description: '',
-    endpoints: null,
-    deployments: [
+    endpoints: { agent: '', bundle: null, jwtIssuer: null, jwks: null, oidcDiscovery: null },
+    deploymentList: [
       deployment,
       { ...deployment, id: 'tdd-5x4bd5nv5l', name: 'us-west-2', configurationState: 'up-to-date', lastConfiguredAt: '2025-10-23T18:55:25.212Z' },
     ],
@@ -388,11 +391,11 @@ test("info --show-deployments also reads the registry's `deploymentList` next to
 
 test('config set outcomes: stored, unchanged, and the two validate-only answers', () => {
   const base = {
-    targetKind: 'cluster',
+    targetKind: 'cluster' as const,
     targetId: 'c-0000000001',
     trustDomainId: 'td-0000000001',
     section: 'agent',
-    schema: 'v1',
+    schema: 'v1' as const,
     spec: {},
     version: 4,
     createdAt: null,
