@@ -135,3 +135,32 @@ test('cluster config versions: listed with their documents and read one by one; 
   assert.equal(td.json.activeClusters, 1);
   assert.equal(td.json.activeFederations, 0);
 });
+
+test('token list and revoke: only the caller organization\'s tokens, never a secret; another organization\'s token cannot be revoked; scope enforced', async () => {
+  const mine = await api(admin, 'POST', '/api/v1/tokens', { name: 'listed', scopes: ['entries:read'] });
+  const listed = await api(admin, 'GET', '/api/v1/tokens');
+  assert.equal(listed.status, 200);
+  const ids = listed.json.items.map((t: { id: string }) => t.id);
+  assert.ok(ids.includes(mine.json.id));
+  assert.ok(!JSON.stringify(listed.json).includes(mine.json.token), 'no secret in the list');
+  for (const item of listed.json.items as Record<string, unknown>[]) assert.deepEqual(Object.keys(item).sort(), ['createdAt', 'expiresAt', 'id', 'name', 'revoked', 'scopes']);
+
+  const theirs = await api(other, 'GET', '/api/v1/tokens');
+  assert.ok(!theirs.json.items.some((t: { id: string }) => ids.includes(t.id)), 'another organization lists none of ours');
+  const before = await h.log.lastSequence();
+  const foreign = await api(other, 'DELETE', `/api/v1/tokens/${mine.json.id as string}`);
+  assert.equal(foreign.status, 404);
+  assert.equal(foreign.json.code, 'TOKEN_NOT_FOUND');
+  assert.equal(await h.log.lastSequence(), before, 'nothing appended');
+  assert.equal((await api(mine.json.token, 'GET', '/api/v1/whoami')).status, 200, 'the token still works');
+
+  const reader = await api(admin, 'POST', '/api/v1/tokens', { name: 'no-token-scope', scopes: ['trust-domains:read'] });
+  for (const [method, path] of [['GET', '/api/v1/tokens'], ['DELETE', `/api/v1/tokens/${mine.json.id as string}`]] as const) {
+    const refused = await api(reader.json.token, method, path);
+    assert.equal(refused.status, 403, `${method} ${path}`);
+    assert.equal(refused.json.code, 'INSUFFICIENT_SCOPE');
+  }
+  assert.equal((await api(admin, 'DELETE', `/api/v1/tokens/${mine.json.id as string}`)).status, 204);
+  const after = await api(admin, 'GET', '/api/v1/tokens');
+  assert.equal(after.json.items.find((t: { id: string }) => t.id === mine.json.id)?.revoked, true);
+});
