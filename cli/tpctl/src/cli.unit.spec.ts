@@ -904,7 +904,9 @@ test('config set: bad files and flags are refused before any request; server ref
     assert.match(result.stderr, pattern);
   }
   const noId = await h.run('config', 'set', 'cluster', 'agent.yaml');
-  assert.match(noId.stderr, /required option '--id <id>' not specified \(INVALID_ARGUMENT\)/);
+  assert.match(noId.stderr, /name the target: --id, or --trust-domain with --cluster \(INVALID_ARGUMENT\)/);
+  const both = await h.run('config', 'set', 'cluster', 'agent.yaml', '--id', 'c-1', '--trust-domain', 'a.io', '--cluster', 'edge');
+  assert.match(both.stderr, /give either --id or --trust-domain with --cluster, not both/);
   assert.equal(h.seen.length, 0, 'no request for a refused file or flag');
   const refused = await h.run(
     'config',
@@ -1170,4 +1172,102 @@ test('503 with Retry-After: a POST is sent again with the same Idempotency-Key; 
   assert.equal(deleted.code, 1);
   assert.match(deleted.stderr, /EVENT_LOG_UNAVAILABLE/);
   assert.equal(h.seen.filter((r) => r.method === 'DELETE').length, 1, 'a DELETE is not repeated');
+});
+
+test('config set|get name their target by --trust-domain with --deployment-name or --cluster, looked up to its id', async () => {
+  const h = harness(
+    (request) => {
+      if (request.method === 'GET' && request.path.includes('/deployments/')) return { status: 200, body: { id: 'tdd-0000000009' } };
+      if (request.method === 'GET' && request.path.includes('/clusters/')) return { status: 200, body: { id: 'c-0000000009' } };
+      return { status: 200, body: { targetKind: 'cluster', targetId: 'c-0000000009', trustDomainId: 'td-1', section: 'agent', schema: 'v1', spec: {}, version: 1, createdAt: null, updatedAt: null, changed: true, validateOnly: false } };
+    },
+    { documents: { 'key-manager.yaml': keyManagerYaml } },
+  );
+  const set = await h.run('config', 'set', 'trust-domain-deployment', 'key-manager.yaml', '--trust-domain', 'on-prem.example.com', '--deployment-name', 'us-west-2');
+  assert.equal(set.code, 0, set.stderr);
+  const got = await h.run('config', 'get', 'cluster', 'agent', '--trust-domain', 'on-prem.example.com', '--cluster', 'edge');
+  assert.equal(got.code, 0, got.stderr);
+  assert.deepEqual(
+    h.seen.map((s) => `${s.method} ${s.path}`),
+    [
+      'GET /api/v1/trust-domains/on-prem.example.com/deployments/us-west-2',
+      'PUT /api/v1/config/trust-domain-deployment/tdd-0000000009/key-manager',
+      'GET /api/v1/trust-domains/on-prem.example.com/clusters/edge',
+      'GET /api/v1/config/cluster/c-0000000009/agent',
+    ],
+  );
+});
+
+test('whoami, token list and token revoke by name or id', async () => {
+  const tokens = [
+    { id: 'tok-0000000001', name: 'ci', scopes: ['entries:read'], revoked: false, createdAt: '2030-01-01T00:00:00.000Z', expiresAt: null },
+    { id: 'tok-0000000002', name: 'old', scopes: ['admin'], revoked: false, createdAt: '2029-01-01T00:00:00.000Z', expiresAt: '2029-06-01T00:00:00.000Z' },
+    { id: 'tok-0000000003', name: 'twin', scopes: ['admin'], revoked: false, createdAt: '2030-01-01T00:00:00.000Z', expiresAt: null },
+    { id: 'tok-0000000004', name: 'twin', scopes: ['admin'], revoked: false, createdAt: '2030-01-01T00:00:00.000Z', expiresAt: null },
+  ];
+  const h = harness((request) => {
+    if (request.path === '/api/v1/whoami') {
+      return { status: 200, body: { organizationId: 't-0000000001', organizationName: 'Acme', tokenId: 'tok-0000000001', tokenName: 'ci', scopes: ['entries:read'], createdAt: '2030-01-01T00:00:00.000Z', expiresAt: '2030-02-01T12:00:00.250Z' } };
+    }
+    if (request.method === 'DELETE') return { status: 204 };
+    return { status: 200, body: { items: tokens, nextCursor: null } };
+  });
+  const me = await h.run('whoami');
+  assert.equal(
+    me.stdout,
+    [
+      'Organization: Acme (t-0000000001)',
+      'Token ID:     tok-0000000001',
+      'Token Name:   ci',
+      'Scopes:       entries:read',
+      'Expires At:   2030-02-01 12:00:00.25 +0000 UTC',
+      '',
+    ].join('\n'),
+  );
+  assert.deepEqual(Object.keys(JSON.parse((await h.run('whoami', '-o', 'json')).stdout) as object), ['organization_id', 'organization_name', 'token_id', 'token_name', 'scopes', 'created_at', 'expires_at']);
+  const list = await h.run('token', 'list');
+  assert.match(list.stdout, /^Name +ID +Scopes +State +Created +Expires$/m);
+  assert.match(list.stdout, /^ci +tok-0000000001 +entries:read +active +2030-01-01T00:00:00Z +never$/m);
+  assert.match(list.stdout, /^old +tok-0000000002 +admin +expired +/m);
+  assert.match(list.stdout, /^4 tokens found\.$/m);
+  h.seen.length = 0;
+  assert.equal((await h.run('token', 'revoke', 'ci')).stdout, 'Token ci (tok-0000000001) revoked.\n');
+  assert.equal((await h.run('token', 'revoke', 'tok-0000000002')).stdout, 'Token old (tok-0000000002) revoked.\n');
+  assert.deepEqual(h.seen.filter((s) => s.method === 'DELETE').map((s) => s.path), ['/api/v1/tokens/tok-0000000001', '/api/v1/tokens/tok-0000000002']);
+  const ambiguous = await h.run('token', 'revoke', 'twin');
+  assert.equal(ambiguous.code, 1);
+  assert.match(ambiguous.stderr, /several tokens are named twin \(tok-0000000003, tok-0000000004\); give the tok-… id \(INVALID_ARGUMENT\)/);
+  const missing = await h.run('token', 'revoke', 'nobody');
+  assert.match(missing.stderr, /token nobody not found \(TOKEN_NOT_FOUND\)/);
+  assert.equal(h.seen.filter((s) => s.method === 'DELETE').length, 2, 'nothing revoked for refused names');
+});
+
+test('cluster config list|show|create map to the config-versions routes', async () => {
+  const version = { id: 'cv-0000000001', clusterId: 'c-0000000001', config: { logLevel: 'debug', nestedKey: { camelCase: 1 } }, createdAt: '2030-01-01T00:00:00.000Z' };
+  const h = harness(
+    (request) => {
+      if (request.method === 'POST') return { status: 201, body: { id: 'c-0000000001', name: 'edge', configVersions: [{ id: 'cv-0000000002', createdAt: '2030-01-02T00:00:00.000Z' }] } };
+      if (request.path.endsWith('/config-versions')) return { status: 200, body: { items: [version], nextCursor: null } };
+      return { status: 200, body: version };
+    },
+    { documents: { 'edge.yaml': 'logLevel: info\n' } },
+  );
+  const list = await h.run('cluster', 'config', 'list', 'edge', '--trust-domain', 'a.io');
+  assert.equal(list.stdout, 'ID             Created\ncv-0000000001  2030-01-01T00:00:00Z\n1 cluster config version found.\n');
+  const shown = await h.run('cluster', 'config', 'show', 'cv-0000000001', '--cluster', 'edge', '--trust-domain', 'a.io');
+  assert.match(shown.stdout, /^ID: +cv-0000000001\nCluster ID: +c-0000000001\nCreated At: +2030-01-01 00:00:00 \+0000 UTC\nConfig:\n {2}logLevel: debug\n/);
+  const json = JSON.parse((await h.run('cluster', 'config', 'show', 'cv-0000000001', '--cluster', 'edge', '--trust-domain', 'a.io', '-o', 'json')).stdout) as Record<string, unknown>;
+  assert.deepEqual(json['config'], version.config, 'the user document keeps its own key names');
+  assert.equal(json['cluster_id'], 'c-0000000001');
+  const created = await h.run('cluster', 'config', 'create', 'edge', '--trust-domain', 'a.io', '--file', 'edge.yaml');
+  assert.equal(created.stdout, 'Cluster config cv-0000000002 created for cluster edge.\n');
+  assert.deepEqual(
+    h.seen.map((s) => [s.method, s.path, s.body]),
+    [
+      ['GET', '/api/v1/trust-domains/a.io/clusters/edge/config-versions', undefined],
+      ['GET', '/api/v1/trust-domains/a.io/clusters/edge/config-versions/cv-0000000001', undefined],
+      ['GET', '/api/v1/trust-domains/a.io/clusters/edge/config-versions/cv-0000000001', undefined],
+      ['POST', '/api/v1/trust-domains/a.io/clusters/edge/config-versions', { config: { logLevel: 'info' } }],
+    ],
+  );
 });
