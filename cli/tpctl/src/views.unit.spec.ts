@@ -179,7 +179,7 @@ const createdKey: CreatedDeploymentKey = {
   state: 'active',
   fingerprint: 'ab'.repeat(32),
   createdAt: '2030-01-01T00:00:00.000Z',
-  privateKeyPem: '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIAJpHMcC\n-----END PRIVATE KEY-----\n',
+  privateKeyPem: '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIFAKEFAKE\n-----END PRIVATE KEY-----\n',
 };
 
 test('deployment create: the deployment, the key id, the private key once with the notice, and the Helm values', () => {
@@ -190,7 +190,7 @@ test('deployment create: the deployment, the key id, the private key once with t
   assert.match(text, /^Trust domain name: +on-prem\.example\.com$/m);
   assert.match(text, /^Trust domain ID: +td-ro6d997e6n$/m);
   assert.match(text, /^Key id: +tdk-pfze0ki4lt$/m);
-  assert.match(text, /Private Key:\n-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIAJpHMcC\n-----END PRIVATE KEY-----\n/);
+  assert.match(text, /Private Key:\n-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIFAKEFAKE\n-----END PRIVATE KEY-----\n/);
   assert.match(text, /shown this one time and cannot be retrieved again/);
   assert.ok(
     text.includes(
@@ -205,7 +205,7 @@ test('deployment create: the deployment, the key id, the private key once with t
         '        id: "tdk-pfze0ki4lt"\n' +
         '        pem: |\n' +
         '          -----BEGIN PRIVATE KEY-----\n' +
-        '          MC4CAQAwBQYDK2VwBCIEIAJpHMcC\n' +
+        '          MC4CAQAwBQYDK2VwBCIEIFAKEFAKE\n' +
         '          -----END PRIVATE KEY-----\n',
     ),
     text,
