@@ -112,7 +112,7 @@ test('a trust domain becomes available when the signer activates its first CA; k
     'trust domain available',
   );
   const info = await ok(['trust-domain', 'info', 'signed.example', '--show-deployments']);
-  assert.match(info.stdout, /State:\s+available/);
+  assert.match(info.stdout, /Status:\s+available/);
   const deployments = await json<{ id: string; name: string }[]>(['trust-domain', 'deployment', 'list', 'signed.example']);
   const deploymentId = deployments[0]?.id ?? '';
 
@@ -157,8 +157,8 @@ test('a trust domain becomes available when the signer activates its first CA; k
 
 test('an agent joined with a tpctl join token gets an entry created with tpctl, and loses it when tpctl deletes it', async () => {
   const td = await json<{ id: string }>(['trust-domain', 'info', 'signed.example']);
-  const cluster = await json<{ id: string; clusterKey?: { privateKey: string } }>(['cluster', 'create', 'signed.example', 'edge', '--platform', 'linux']);
-  assert.match(cluster.clusterKey?.privateKey ?? '', /BEGIN PRIVATE KEY/, 'the cluster key is shown once at creation');
+  const cluster = await json<{ id: string; cluster_key?: { private_key: string } }>(['cluster', 'create', 'signed.example', 'edge', '--platform', 'linux']);
+  assert.match(cluster.cluster_key?.private_key ?? '', /BEGIN PRIVATE KEY/, 'the cluster key is shown once at creation');
   const joinToken = await json<{ token: string }>(['cluster', 'join-token', 'create', '--cluster', cluster.id, '--trust-domain', 'signed.example', '--ttl', '600']);
   // The bundle the agent verifies the signer with on its first connection, as an operator gets it.
   const bundle = await ok(['trust-domain', 'bundle', 'signed.example']);

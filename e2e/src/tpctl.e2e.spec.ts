@@ -82,20 +82,20 @@ test('operator story: org, token, trust domain, cluster, entries, refusal, clean
 
   const list = await ok(['trust-domain', 'list']);
   const lines = list.stdout.trimEnd().split('\n');
-  assert.match(lines[0] ?? '', /^Name\s+ID\s+State\s+Managed\s+Clusters\s+Federations$/);
-  assert.match(lines[1] ?? '', /^example\.org\s+td-[0-9a-z]{10}\s+provisioning\s+true\s+0\s+0$/);
+  assert.match(lines[0] ?? '', /^Name\s+ID\s+State\s+Self-hosted\s+Clusters\s+Federations$/);
+  assert.match(lines[1] ?? '', /^example\.org\s+td-[0-9a-z]{10}\s+provisioning\s+false\s+0\/0\s+0\/0$/);
   assert.equal(lines.at(-1), '1 trust domain found.');
   const [td] = await json<{ id: string; name: string; status: string }[]>(['trust-domain', 'list']);
   assert.equal(td?.name, 'example.org');
 
   const info = await ok(['trust-domain', 'info', 'example.org', '--show-deployments']);
   assert.match(info.stdout, /Description:\s+Production workloads/);
-  assert.match(info.stdout, /Agent endpoint:\s+trust\.example\.com:8443/);
+  assert.match(info.stdout, /Agent Endpoint:\s+trust\.example\.com:8443/);
   // The public bundle / JWKS / OIDC endpoints are not served yet: no URL that would answer 404.
-  assert.doesNotMatch(info.stdout, /Bundle endpoint|JWKS|OIDC|JWT issuer|https:\/\//);
-  assert.match(info.stdout, /default/, 'the managed deployment is listed');
+  assert.doesNotMatch(info.stdout, /Bundle Endpoint|JWKS|OIDC|JWT Issuer|https:\/\//);
+  assert.match(info.stdout, /^default\s+tdd-[0-9a-z]{10}\s/m, 'the managed deployment is listed');
   const infoJson = await json<{ endpoints: Record<string, string | null> }>(['trust-domain', 'info', 'example.org']);
-  assert.deepEqual(infoJson.endpoints, { agent: 'trust.example.com:8443', bundle: null, jwtIssuer: null, jwks: null, oidcDiscovery: null });
+  assert.deepEqual(infoJson.endpoints, { agent: 'trust.example.com:8443', bundle: null, jwt_issuer: null, jwks: null, oidc_discovery: null });
 
   const cluster = await json<{ id: string; name: string }>(['cluster', 'create', 'example.org', 'production', '--platform', 'k8s']);
   assert.match(cluster.id, /^c-[0-9a-z]{10}$/);
@@ -104,14 +104,14 @@ test('operator story: org, token, trust domain, cluster, entries, refusal, clean
 
   const entryIds: string[] = [];
   for (const [name, uid] of [['payments', '1000'], ['billing', '1001']] as const) {
-    const entry = await json<{ id: string; spiffeId: string; revision: number }>([
+    const entry = await json<{ id: string; spiffe_id: string; revision: number }>([
       'entry', 'create', 'example.org',
       '--spiffe-id', `spiffe://example.org/${name}`,
       '--parent-id', `spiffe://example.org/agent/production/node-1`,
       '--selector', `unix:uid:${uid}`,
       '--x509-svid-ttl', '3600',
     ]);
-    assert.equal(entry.spiffeId, `spiffe://example.org/${name}`);
+    assert.equal(entry.spiffe_id, `spiffe://example.org/${name}`);
     assert.equal(entry.revision, 1);
     entryIds.push(entry.id);
   }

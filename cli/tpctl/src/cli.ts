@@ -6,10 +6,11 @@ import { registerCluster } from './commands/cluster.js';
 import { registerConfig } from './commands/config.js';
 import { registerEntry } from './commands/entry.js';
 import { registerOrg } from './commands/org.js';
-import { registerToken } from './commands/token.js';
+import { registerToken, registerWhoami } from './commands/token.js';
 import { registerTrustDomain } from './commands/trust-domain.js';
 import { AcceptedAnswer, renderAccepted, renderError } from './errors.js';
 import { renderJson } from './format.js';
+import { snakeCaseKeys } from './json.js';
 import { Invocation, type Deps } from './runtime.js';
 
 /** tpctl's version. */
@@ -54,6 +55,7 @@ export function buildProgram(deps: Deps): Command {
   registerAgent(program, invocation);
   registerEntry(program, invocation);
   registerToken(program, invocation);
+  registerWhoami(program, invocation);
   registerOrg(program, invocation);
   registerConfig(program, invocation);
   return program;
@@ -69,7 +71,7 @@ export async function run(args: readonly string[], deps: Deps): Promise<number> 
     // Commander already printed its own message (usage errors, --help, --version).
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
     if (error instanceof AcceptedAnswer) {
-      deps.stdout(program.opts<{ output?: string }>().output === 'json' ? renderJson(error.answer) : renderAccepted(error.answer));
+      deps.stdout(program.opts<{ output?: string }>().output === 'json' ? renderJson(snakeCaseKeys(error.answer)) : renderAccepted(error.answer));
       return 0;
     }
     deps.stderr(renderError(error));

@@ -9,6 +9,7 @@ import { bootstrapTokenRequest, defaultTokenName, tokenCreateBody } from './comm
 import { trustDomainCreateBody } from './commands/trust-domain.js';
 import type { ConfigFile } from './config.js';
 import { CliError } from './errors.js';
+import { snakeCaseKeys } from './json.js';
 import type { Deps } from './runtime.js';
 
 interface Seen {
@@ -125,7 +126,7 @@ test('trust-domain create: body from flags, bearer token, Idempotency-Key on the
   assert.equal(request?.headers['idempotency-key'], '00000000-0000-4000-8000-000000000001');
   assert.match(
     result.stdout,
-    /^Trust domain example\.org \(td-1a2b3c4d5e\) created\.\n\nName: +example\.org\n/,
+    /^Trust domain example\.org \(td-1a2b3c4d5e\) created\.\n\nID: +td-1a2b3c4d5e\nName: +example\.org\n/,
   );
 });
 
@@ -200,7 +201,10 @@ test('info --show-deployments asks for them', async () => {
   assert.equal(result.code, 0);
   assert.equal(h.seen[0]?.path, '/api/v1/trust-domains/example.org');
   assert.deepEqual(h.seen[0]?.query, { showDeployments: 'true' });
-  assert.deepEqual(JSON.parse(result.stdout), { ...td, deployments: [] });
+  const printed = JSON.parse(result.stdout) as Record<string, unknown>;
+  assert.equal(printed['created_at'], td.createdAt, '--output json is snake_case');
+  assert.deepEqual(Object.keys(printed).filter((key) => /[A-Z]/.test(key)), []);
+  assert.deepEqual(printed['endpoints'], { agent: null, bundle: null, jwt_issuer: null, jwks: null, oidc_discovery: null });
 });
 
 test('delete reads the trust domain, deletes it by id and names both', async () => {
@@ -233,82 +237,55 @@ test("a refused delete prints the server's problem as Error: <detail> (<code>) a
   assert.equal(result.stderr, `Error: ${detail} (TRUST_DOMAIN_IN_USE)\n`);
 });
 
-test('deployment and cluster commands map to their routes', async () => {
-  const h = harness((request) =>
-    request.method === 'DELETE'
-      ? { status: 204 }
-      : { status: 201, body: { id: 'x', name: 'n', configVersions: [] } },
-  );
-  assert.equal(
-    (
-      await h.run(
-        'trust-domain',
-        'deployment',
-        'create',
-        'example.org',
-        'primary',
-        '--region',
-        'eu-west-1',
-      )
-    ).code,
-    0,
-  );
-  assert.equal(
-    (
-      await h.run(
-        'trust-domain',
-        'deployment',
-        'delete',
-        'example.org',
-        'tdd-0000000001',
-        '--force',
-      )
-    ).code,
-    0,
-  );
-  assert.equal(
-    (
-      await h.run(
-        'cluster',
-        'create',
-        'example.org',
-        'prod',
-        '--platform',
-        'k8s',
-        '--description',
-        'main',
-      )
-    ).code,
-    0,
-  );
-  assert.equal((await h.run('cluster', 'disable', 'example.org', 'c-0000000001')).code, 0);
-  const deleted = await h.run('cluster', 'delete', 'example.org', 'c-0000000001');
-  assert.equal(deleted.stdout, 'Cluster c-0000000001 deleted.\n');
+test('deployment and cluster commands map to their routes, in the flag form and the positional alias', async () => {
+  const deployment = { id: 'tdd-0000000001', name: 'primary', trustDomainId: 'td-1a2b3c4d5e', trustDomainName: 'example.org', region: '', activeKeys: 0, createdAt: td.createdAt, updatedAt: td.updatedAt };
+  const cluster = { id: 'c-0000000001', name: 'prod', trustDomainId: 'td-1a2b3c4d5e', configVersions: [{ id: 'cv-0000000007', createdAt: td.createdAt }] };
+  const h = harness((request) => {
+    if (request.method === 'DELETE') return { status: 204 };
+    if (request.path.includes('/deployments')) return { status: request.method === 'POST' ? 201 : 200, body: deployment };
+    return { status: request.method === 'POST' && !request.path.endsWith('/disable') ? 201 : 200, body: cluster };
+  });
+  const ok = async (...args: string[]) => {
+    const result = await h.run(...args);
+    assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
+    return result;
+  };
+  await ok('trust-domain', 'deployment', 'create', 'example.org', 'primary', '--region', 'eu-west-1', '--no-key');
+  await ok('trust-domain', 'deployment', 'create', 'primary', '--trust-domain', 'example.org', '--no-key');
+  await ok('trust-domain', 'deployment', 'delete', 'example.org', 'primary', '--force');
+  const deletedByFlag = await ok('trust-domain', 'deployment', 'delete', 'primary', '--trust-domain', 'example.org');
+  assert.equal(deletedByFlag.stdout, 'Deployment primary (tdd-0000000001) deleted.\n');
+  await ok('cluster', 'create', 'example.org', 'prod', '--platform', 'k8s', '--description', 'main');
+  await ok('cluster', 'create', 'prod', '--trust-domain', 'example.org', '--platform', 'k8s');
+  const disabled = await ok('cluster', 'disable', 'prod', '--trust-domain', 'example.org');
+  assert.equal(disabled.stdout, 'Cluster config cv-0000000007 disabled.\nCluster prod (c-0000000001) disabled.\n');
+  const deleted = await ok('cluster', 'delete', 'example.org', 'prod');
+  assert.equal(deleted.stdout, 'Deleted cluster version cv-0000000007.\nCluster prod (c-0000000001) deleted.\n');
   assert.deepEqual(
     h.seen.map((s) => [s.method, s.path, s.query, s.body]),
     [
-      [
-        'POST',
-        '/api/v1/trust-domains/example.org/deployments',
-        {},
-        { name: 'primary', region: 'eu-west-1' },
-      ],
-      [
-        'DELETE',
-        '/api/v1/trust-domains/example.org/deployments/tdd-0000000001',
-        { force: 'true' },
-        undefined,
-      ],
-      [
-        'POST',
-        '/api/v1/trust-domains/example.org/clusters',
-        {},
-        { name: 'prod', platform: 'k8s', description: 'main' },
-      ],
-      ['POST', '/api/v1/trust-domains/example.org/clusters/c-0000000001/disable', {}, undefined],
+      ['POST', '/api/v1/trust-domains/example.org/deployments', {}, { name: 'primary', region: 'eu-west-1' }],
+      ['POST', '/api/v1/trust-domains/example.org/deployments', {}, { name: 'primary' }],
+      ['GET', '/api/v1/trust-domains/example.org/deployments/primary', {}, undefined],
+      ['DELETE', '/api/v1/trust-domains/example.org/deployments/tdd-0000000001', { force: 'true' }, undefined],
+      ['GET', '/api/v1/trust-domains/example.org/deployments/primary', {}, undefined],
+      ['DELETE', '/api/v1/trust-domains/example.org/deployments/tdd-0000000001', {}, undefined],
+      ['POST', '/api/v1/trust-domains/example.org/clusters', {}, { name: 'prod', platform: 'k8s', description: 'main' }],
+      ['POST', '/api/v1/trust-domains/example.org/clusters', {}, { name: 'prod', platform: 'k8s' }],
+      ['POST', '/api/v1/trust-domains/example.org/clusters/prod/disable', {}, undefined],
+      ['GET', '/api/v1/trust-domains/example.org/clusters/prod', {}, undefined],
       ['DELETE', '/api/v1/trust-domains/example.org/clusters/c-0000000001', {}, undefined],
     ],
   );
+  // A resource without its trust domain, or two trust domains, is refused before any request.
+  const before = h.seen.length;
+  const missing = await h.run('cluster', 'disable', 'prod');
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /name the trust domain: <cluster> --trust-domain <name-or-id> \(INVALID_ARGUMENT\)/);
+  const twice = await h.run('cluster', 'list', 'a.io', '--trust-domain', 'b.io');
+  assert.equal(twice.code, 1);
+  assert.match(twice.stderr, /two trust domains given/);
+  assert.equal(h.seen.length, before);
 });
 
 test('cluster create refuses an unknown platform before any request', async () => {
@@ -568,7 +545,7 @@ test('token create --org and org create go host-local: no HTTP at all', async ()
     id: 'tok-1',
     token: 'tp_boot',
     scopes: ['admin'],
-    expiresAt: null,
+    expires_at: null,
   });
   assert.deepEqual(calls, [
     ['org', 'nats://n:4222', 'acme'],
@@ -596,7 +573,7 @@ test('config set-context merges into the file; --output json prints no secret', 
   assert.deepEqual(JSON.parse(json.stdout), {
     path: '/home/op/.config/tpctl/config.yaml',
     server: 'https://tp.example.net',
-    tokenSet: true,
+    token_set: true,
   });
   const none = await h.run('config', 'set-context');
   assert.equal(none.code, 1);
@@ -927,7 +904,9 @@ test('config set: bad files and flags are refused before any request; server ref
     assert.match(result.stderr, pattern);
   }
   const noId = await h.run('config', 'set', 'cluster', 'agent.yaml');
-  assert.match(noId.stderr, /required option '--id <id>' not specified \(INVALID_ARGUMENT\)/);
+  assert.match(noId.stderr, /name the target: --id, or --trust-domain with --cluster \(INVALID_ARGUMENT\)/);
+  const both = await h.run('config', 'set', 'cluster', 'agent.yaml', '--id', 'c-1', '--trust-domain', 'a.io', '--cluster', 'edge');
+  assert.match(both.stderr, /give either --id or --trust-domain with --cluster, not both/);
   assert.equal(h.seen.length, 0, 'no request for a refused file or flag');
   const refused = await h.run(
     'config',
@@ -1005,7 +984,7 @@ test('cluster create prints the private cluster key once, with a warning; --outp
     result.stdout,
   );
   const json = await h.run('--output', 'json', 'cluster', 'create', 'example.org', 'prod', '--platform', 'linux');
-  assert.deepEqual(JSON.parse(json.stdout).clusterKey, createdCluster.clusterKey);
+  assert.deepEqual(JSON.parse(json.stdout).cluster_key, snakeCaseKeys(createdCluster.clusterKey));
 });
 
 const joinToken = {
@@ -1035,7 +1014,7 @@ test('cluster join-token create with --trust-domain: one POST, ttl parsed, token
       `${joinToken.token}\n`,
   );
   const json = await h.run('-o', 'json', 'cluster', 'join-token', 'create', '--cluster', 'prod', '--trust-domain', 'example.org');
-  assert.deepEqual(JSON.parse(json.stdout), joinToken);
+  assert.deepEqual(JSON.parse(json.stdout), snakeCaseKeys(joinToken));
   assert.deepEqual(h.seen.at(-1)?.body, {}, 'no --ttl: the server default applies');
 });
 
@@ -1139,7 +1118,7 @@ test('agent list|show|ban map to their routes and print tables', async () => {
   assert.deepEqual(post?.body, { reason: 'stolen' });
   assert.equal(post?.headers['idempotency-key'], '00000000-0000-4000-8000-000000000001');
   const json = await h.run('--output', 'json', 'agent', 'list', 'example.org');
-  assert.deepEqual(JSON.parse(json.stdout), [agent]);
+  assert.deepEqual(JSON.parse(json.stdout), snakeCaseKeys([agent]));
   const shownJson = await h.run('-o', 'json', 'agent', 'ban', 'ag-ac19q0qoyg');
   assert.equal(JSON.parse(shownJson.stdout).banned, true);
   assert.deepEqual(h.seen.at(-1)?.body, {});
@@ -1174,7 +1153,7 @@ test('202 (committed, not yet visible): tpctl says so, prints a shown-once secre
   assert.match(human.stdout, /shown only once/);
   const json = await h.run('--token', 't', '-o', 'json', 'token', 'create', '--scopes', 'entries:read', '--name', 'ci');
   assert.equal(json.code, 0);
-  assert.deepEqual(JSON.parse(json.stdout), accepted);
+  assert.deepEqual(JSON.parse(json.stdout), snakeCaseKeys(accepted));
   const located = harness(() => ({ status: 202, body: { id: td.id, status: 'accepted', detail: 'x', location: `/api/v1/trust-domains/${td.id}` } }));
   const created = await located.run('--token', 't', 'trust-domain', 'create', 'example.org');
   assert.equal(created.code, 0);
@@ -1193,4 +1172,102 @@ test('503 with Retry-After: a POST is sent again with the same Idempotency-Key; 
   assert.equal(deleted.code, 1);
   assert.match(deleted.stderr, /EVENT_LOG_UNAVAILABLE/);
   assert.equal(h.seen.filter((r) => r.method === 'DELETE').length, 1, 'a DELETE is not repeated');
+});
+
+test('config set|get name their target by --trust-domain with --deployment-name or --cluster, looked up to its id', async () => {
+  const h = harness(
+    (request) => {
+      if (request.method === 'GET' && request.path.includes('/deployments/')) return { status: 200, body: { id: 'tdd-0000000009' } };
+      if (request.method === 'GET' && request.path.includes('/clusters/')) return { status: 200, body: { id: 'c-0000000009' } };
+      return { status: 200, body: { targetKind: 'cluster', targetId: 'c-0000000009', trustDomainId: 'td-1', section: 'agent', schema: 'v1', spec: {}, version: 1, createdAt: null, updatedAt: null, changed: true, validateOnly: false } };
+    },
+    { documents: { 'key-manager.yaml': keyManagerYaml } },
+  );
+  const set = await h.run('config', 'set', 'trust-domain-deployment', 'key-manager.yaml', '--trust-domain', 'on-prem.example.com', '--deployment-name', 'us-west-2');
+  assert.equal(set.code, 0, set.stderr);
+  const got = await h.run('config', 'get', 'cluster', 'agent', '--trust-domain', 'on-prem.example.com', '--cluster', 'edge');
+  assert.equal(got.code, 0, got.stderr);
+  assert.deepEqual(
+    h.seen.map((s) => `${s.method} ${s.path}`),
+    [
+      'GET /api/v1/trust-domains/on-prem.example.com/deployments/us-west-2',
+      'PUT /api/v1/config/trust-domain-deployment/tdd-0000000009/key-manager',
+      'GET /api/v1/trust-domains/on-prem.example.com/clusters/edge',
+      'GET /api/v1/config/cluster/c-0000000009/agent',
+    ],
+  );
+});
+
+test('whoami, token list and token revoke by name or id', async () => {
+  const tokens = [
+    { id: 'tok-0000000001', name: 'ci', scopes: ['entries:read'], revoked: false, createdAt: '2030-01-01T00:00:00.000Z', expiresAt: null },
+    { id: 'tok-0000000002', name: 'old', scopes: ['admin'], revoked: false, createdAt: '2029-01-01T00:00:00.000Z', expiresAt: '2029-06-01T00:00:00.000Z' },
+    { id: 'tok-0000000003', name: 'twin', scopes: ['admin'], revoked: false, createdAt: '2030-01-01T00:00:00.000Z', expiresAt: null },
+    { id: 'tok-0000000004', name: 'twin', scopes: ['admin'], revoked: false, createdAt: '2030-01-01T00:00:00.000Z', expiresAt: null },
+  ];
+  const h = harness((request) => {
+    if (request.path === '/api/v1/whoami') {
+      return { status: 200, body: { organizationId: 't-0000000001', organizationName: 'Acme', tokenId: 'tok-0000000001', tokenName: 'ci', scopes: ['entries:read'], createdAt: '2030-01-01T00:00:00.000Z', expiresAt: '2030-02-01T12:00:00.250Z' } };
+    }
+    if (request.method === 'DELETE') return { status: 204 };
+    return { status: 200, body: { items: tokens, nextCursor: null } };
+  });
+  const me = await h.run('whoami');
+  assert.equal(
+    me.stdout,
+    [
+      'Organization: Acme (t-0000000001)',
+      'Token ID:     tok-0000000001',
+      'Token Name:   ci',
+      'Scopes:       entries:read',
+      'Expires At:   2030-02-01 12:00:00.25 +0000 UTC',
+      '',
+    ].join('\n'),
+  );
+  assert.deepEqual(Object.keys(JSON.parse((await h.run('whoami', '-o', 'json')).stdout) as object), ['organization_id', 'organization_name', 'token_id', 'token_name', 'scopes', 'created_at', 'expires_at']);
+  const list = await h.run('token', 'list');
+  assert.match(list.stdout, /^Name +ID +Scopes +State +Created +Expires$/m);
+  assert.match(list.stdout, /^ci +tok-0000000001 +entries:read +active +2030-01-01T00:00:00Z +never$/m);
+  assert.match(list.stdout, /^old +tok-0000000002 +admin +expired +/m);
+  assert.match(list.stdout, /^4 tokens found\.$/m);
+  h.seen.length = 0;
+  assert.equal((await h.run('token', 'revoke', 'ci')).stdout, 'Token ci (tok-0000000001) revoked.\n');
+  assert.equal((await h.run('token', 'revoke', 'tok-0000000002')).stdout, 'Token old (tok-0000000002) revoked.\n');
+  assert.deepEqual(h.seen.filter((s) => s.method === 'DELETE').map((s) => s.path), ['/api/v1/tokens/tok-0000000001', '/api/v1/tokens/tok-0000000002']);
+  const ambiguous = await h.run('token', 'revoke', 'twin');
+  assert.equal(ambiguous.code, 1);
+  assert.match(ambiguous.stderr, /several tokens are named twin \(tok-0000000003, tok-0000000004\); give the tok-… id \(INVALID_ARGUMENT\)/);
+  const missing = await h.run('token', 'revoke', 'nobody');
+  assert.match(missing.stderr, /token nobody not found \(TOKEN_NOT_FOUND\)/);
+  assert.equal(h.seen.filter((s) => s.method === 'DELETE').length, 2, 'nothing revoked for refused names');
+});
+
+test('cluster config list|show|create map to the config-versions routes', async () => {
+  const version = { id: 'cv-0000000001', clusterId: 'c-0000000001', config: { logLevel: 'debug', nestedKey: { camelCase: 1 } }, createdAt: '2030-01-01T00:00:00.000Z' };
+  const h = harness(
+    (request) => {
+      if (request.method === 'POST') return { status: 201, body: { id: 'c-0000000001', name: 'edge', configVersions: [{ id: 'cv-0000000002', createdAt: '2030-01-02T00:00:00.000Z' }] } };
+      if (request.path.endsWith('/config-versions')) return { status: 200, body: { items: [version], nextCursor: null } };
+      return { status: 200, body: version };
+    },
+    { documents: { 'edge.yaml': 'logLevel: info\n' } },
+  );
+  const list = await h.run('cluster', 'config', 'list', 'edge', '--trust-domain', 'a.io');
+  assert.equal(list.stdout, 'ID             Created\ncv-0000000001  2030-01-01T00:00:00Z\n1 cluster config version found.\n');
+  const shown = await h.run('cluster', 'config', 'show', 'cv-0000000001', '--cluster', 'edge', '--trust-domain', 'a.io');
+  assert.match(shown.stdout, /^ID: +cv-0000000001\nCluster ID: +c-0000000001\nCreated At: +2030-01-01 00:00:00 \+0000 UTC\nConfig:\n {2}logLevel: debug\n/);
+  const json = JSON.parse((await h.run('cluster', 'config', 'show', 'cv-0000000001', '--cluster', 'edge', '--trust-domain', 'a.io', '-o', 'json')).stdout) as Record<string, unknown>;
+  assert.deepEqual(json['config'], version.config, 'the user document keeps its own key names');
+  assert.equal(json['cluster_id'], 'c-0000000001');
+  const created = await h.run('cluster', 'config', 'create', 'edge', '--trust-domain', 'a.io', '--file', 'edge.yaml');
+  assert.equal(created.stdout, 'Cluster config cv-0000000002 created for cluster edge.\n');
+  assert.deepEqual(
+    h.seen.map((s) => [s.method, s.path, s.body]),
+    [
+      ['GET', '/api/v1/trust-domains/a.io/clusters/edge/config-versions', undefined],
+      ['GET', '/api/v1/trust-domains/a.io/clusters/edge/config-versions/cv-0000000001', undefined],
+      ['GET', '/api/v1/trust-domains/a.io/clusters/edge/config-versions/cv-0000000001', undefined],
+      ['POST', '/api/v1/trust-domains/a.io/clusters/edge/config-versions', { config: { logLevel: 'info' } }],
+    ],
+  );
 });

@@ -15,8 +15,11 @@ export interface ClientOptions {
   server: string;
   /** Bearer token; requests go unauthenticated (and get 401) without one. */
   token: string | undefined;
-  /** Sent as `Idempotency-Key` on every POST: one fresh key per CLI invocation. */
-  idempotencyKey: string;
+  /**
+   * Sent as `Idempotency-Key` on POSTs: a fixed key, or a source giving each POST its own (a
+   * retry of one request keeps its key).
+   */
+  idempotencyKey: string | (() => string);
   /** The fetch implementation (injected in tests). */
   fetch: typeof fetch;
   /** Per-request timeout in milliseconds. */
@@ -97,9 +100,11 @@ export class ApiClient {
    * Idempotency-Key, so the retry never creates a second resource.
    */
   async request<T>(method: HttpMethod, path: string, options: { query?: Query; body?: unknown } = {}): Promise<T> {
+    const source = this.options.idempotencyKey;
+    const key = method === 'POST' ? (typeof source === 'string' ? source : source()) : undefined;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.requestOnce<T>(method, path, options);
+        return await this.requestOnce<T>(method, path, options, key);
       } catch (error) {
         const retryAfter = error instanceof ApiError && error.status === 503 ? Number(error.retryAfter ?? NaN) : NaN;
         const retryable = (method === 'GET' || method === 'POST') && attempt < UNAVAILABLE_RETRIES;
@@ -113,6 +118,7 @@ export class ApiClient {
     method: HttpMethod,
     path: string,
     options: { query?: Query; body?: unknown } = {},
+    idempotencyKey?: string,
   ): Promise<T> {
     const url = apiUrl(this.options.server, path, options.query);
     const headers: Record<string, string> = {
@@ -121,7 +127,7 @@ export class ApiClient {
     };
     if (this.options.token !== undefined && this.options.token !== '')
       headers['authorization'] = `Bearer ${this.options.token}`;
-    if (method === 'POST') headers['idempotency-key'] = this.options.idempotencyKey;
+    if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
     let payload: string | undefined;
     if (options.body !== undefined) {
       headers['content-type'] = 'application/json';

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { ApiClient } from './client.js';
 import { configPath, resolveSettings, type ConfigFile, type Settings } from './config.js';
 import { renderJson } from './format.js';
+import { snakeCaseKeys } from './json.js';
 import type { BootstrapPort } from './bootstrap.js';
 
 /** The CLI's surroundings. */
@@ -47,11 +48,22 @@ export interface GlobalOptions {
 
 /** Per-invocation state shared by all commands. */
 export class Invocation {
-  /** Sent as `Idempotency-Key` on every POST of this invocation. */
+  /** Sent as `Idempotency-Key` on the first POST of this invocation. */
   readonly idempotencyKey: string;
+  private posts = 0;
 
   constructor(readonly deps: Deps) {
     this.idempotencyKey = deps.randomUUID();
+  }
+
+  /**
+   * The Idempotency-Key of the invocation's next POST: the invocation's key, then `<key>.2`,
+   * `<key>.3`, … A command that sends several POSTs (a deployment, then its first key) needs
+   * one key per request: the server refuses a key reused for another path or body.
+   */
+  nextIdempotencyKey(): string {
+    this.posts += 1;
+    return this.posts === 1 ? this.idempotencyKey : `${this.idempotencyKey}.${this.posts}`;
   }
 
   /** The runtime of the command being run. */
@@ -99,14 +111,19 @@ export class Runtime {
     return new ApiClient({
       server: settings.server,
       token: settings.token,
-      idempotencyKey: this.invocation.idempotencyKey,
+      idempotencyKey: () => this.invocation.nextIdempotencyKey(),
       fetch: this.deps.fetch,
       userAgent: 'tpctl/0.1.0',
     });
   }
 
-  /** Prints human text (table mode) or the JSON value (json mode). */
+  /** Prints human text (table mode) or the JSON value with snake_case field names (json mode). */
   emit(value: unknown, human: () => string): void {
+    this.deps.stdout(this.json ? renderJson(snakeCaseKeys(value)) : human());
+  }
+
+  /** As {@link emit}, for a standard document printed as it is (a SPIFFE bundle). */
+  emitDocument(value: unknown, human: () => string): void {
     this.deps.stdout(this.json ? renderJson(value) : human());
   }
 

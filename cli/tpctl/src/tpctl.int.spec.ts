@@ -32,8 +32,10 @@ const td = {
   kind: 'managed',
   status: 'provisioning',
   clusters: 1,
+  activeClusters: 1,
   deployments: 1,
   federations: 0,
+  activeFederations: 0,
   createdAt: '2030-01-01T00:00:00.000Z',
   updatedAt: '2030-01-01T00:00:00.000Z',
   endpoints: { agent: null, bundle: null, jwtIssuer: null, jwks: null, oidcDiscovery: null },
@@ -187,20 +189,26 @@ test('trust-domain list: the table on stdout, exit 0, bearer token from TPCTL_TO
   assert.equal(result.code, 0, result.stderr);
   assert.equal(
     result.stdout,
-    'Name         ID             State         Managed  Clusters  Federations\n' +
-      'example.org  td-1a2b3c4d5e  provisioning  true     1         0\n' +
+    'Name         ID             State         Self-hosted  Clusters  Federations\n' +
+      'example.org  td-1a2b3c4d5e  provisioning  false        1/1       0/0\n' +
       '1 trust domain found.\n',
   );
   assert.equal(recorded[0]?.url, '/api/v1/trust-domains?limit=200');
   assert.equal(recorded[0]?.headers['idempotency-key'], undefined);
 });
 
-test('--output json prints exactly the items array', async () => {
+test('--output json prints exactly the items array, with snake_case field names', async () => {
   const result = await tpctl(['trust-domain', 'list', '--output', 'json'], {
     TPCTL_TOKEN: 'good-token',
   });
   assert.equal(result.code, 0);
-  assert.deepEqual(JSON.parse(result.stdout), [td]);
+  assert.deepEqual(JSON.parse(result.stdout), [
+    {
+      id: td.id, name: td.name, description: '', kind: 'managed', status: 'provisioning', clusters: 1, active_clusters: 1, deployments: 1,
+      federations: 0, active_federations: 0, created_at: td.createdAt, updated_at: td.updatedAt,
+      endpoints: { agent: null, bundle: null, jwt_issuer: null, jwks: null, oidc_discovery: null },
+    },
+  ]);
 });
 
 test('every POST carries a fresh UUID Idempotency-Key and a JSON body', async () => {

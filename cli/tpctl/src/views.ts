@@ -1,9 +1,12 @@
 // Human renderings of the API resources (pure; exact text is unit-tested).
 import { stringify } from 'yaml';
-import { renderKeyValues, renderList, type Cell } from './format.js';
+import { countFooter, renderKeyValues, renderList, renderTable, type Cell } from './format.js';
+import type { CreatedDeploymentKey, DeploymentKey } from './keys.js';
+import { displayTime, shortTime } from './time.js';
 import type {
   Agent,
   Cluster,
+  ClusterConfigVersion,
   ClusterKey,
   CreatedJoinToken,
   ConfigSection,
@@ -13,36 +16,32 @@ import type {
   Entry,
   Keyset,
   Organization,
+  Token,
   TrustDomain,
+  Whoami,
 } from './types.js';
 
-/** Number of deployments whether the server sent a count or the deployments themselves. */
-export function deploymentCount(trustDomain: TrustDomain): number {
-  return Array.isArray(trustDomain.deployments)
-    ? trustDomain.deployments.length
-    : trustDomain.deployments;
-}
-
-/**
- * The deployments sent with `showDeployments=true`, or null. docs/api.md puts them in
- * `deployments`; the registry sends them in `deploymentList` next to the count. Both are read.
- */
+/** The deployments the registry sends with `showDeployments=true` (in `deploymentList`), or null. */
 export function shownDeployments(trustDomain: TrustDomain): Deployment[] | null {
-  if (Array.isArray(trustDomain.deployments)) return trustDomain.deployments;
   return Array.isArray(trustDomain.deploymentList) ? trustDomain.deploymentList : null;
 }
 
-/** `tpctl trust-domain list`. */
+/** `active/total`, e.g. `2/5`. */
+export function activeOfTotal(active: number | undefined, total: number): string {
+  return `${active ?? total}/${total}`;
+}
+
+/** `tpctl trust-domain list`: spirlctl's columns, counts as active/total. */
 export function trustDomainList(items: readonly TrustDomain[]): string {
   return renderList(
-    ['Name', 'ID', 'State', 'Managed', 'Clusters', 'Federations'],
+    ['Name', 'ID', 'State', 'Self-hosted', 'Clusters', 'Federations'],
     items.map((td) => [
       td.name,
       td.id,
       td.status,
-      td.kind === 'managed',
-      td.clusters,
-      td.federations,
+      td.kind === 'self-hosted',
+      activeOfTotal(td.activeClusters, td.clusters),
+      activeOfTotal(td.activeFederations, td.federations),
     ]),
     { one: 'trust domain', many: 'trust domains' },
   );
@@ -56,68 +55,236 @@ export function trustDomainList(items: readonly TrustDomain[]): string {
 export function endpointLines(endpoints: TrustDomain['endpoints']): [string, Cell][] {
   const shown = endpoints ?? {};
   const lines: [string, string | null | undefined][] = [
-    ['Agent endpoint', shown.agent],
-    ['Bundle endpoint', shown.bundle],
-    ['JWT issuer', shown.jwtIssuer],
-    ['JWKS endpoint', shown.jwks],
-    ['OIDC discovery endpoint', shown.oidcDiscovery],
+    ['Agent Endpoint', shown.agent],
+    ['SPIFFE Bundle Endpoint', shown.bundle],
+    ['JWT Issuer', shown.jwtIssuer],
+    ['JWKS Endpoint', shown.jwks],
+    ['OIDC Discovery Endpoint', shown.oidcDiscovery],
   ];
   return lines.filter((line): line is [string, string] => typeof line[1] === 'string' && line[1] !== '');
 }
 
-/** `tpctl trust-domain info`: aligned key/values, then the deployments table when they were asked for. */
+/** `tpctl trust-domain info`: spirlctl's labels, then the deployments when they were asked for. */
 export function trustDomainInfo(td: TrustDomain): string {
-  let text = renderKeyValues([
-    ['Name', td.name],
+  const pairs: [string, Cell][] = [
     ['ID', td.id],
-    ['Description', td.description],
-    ['Kind', td.kind],
-    ['State', td.status],
-    ['Created', td.createdAt],
-    ['Updated', td.updatedAt],
+    ['Name', td.name],
+  ];
+  if (td.description !== null && td.description !== '') pairs.push(['Description', td.description]);
+  pairs.push(
+    ['Status', td.status],
+    ['Self-Managed', td.kind === 'self-hosted'],
     ...endpointLines(td.endpoints),
-    ['Clusters', td.clusters],
-    ['Deployments', deploymentCount(td)],
-  ]);
+    ['Clusters', activeOfTotal(td.activeClusters, td.clusters)],
+    ['Created At', displayTime(td.createdAt)],
+    ['Last Updated At', displayTime(td.updatedAt)],
+  );
+  let text = renderKeyValues(pairs);
   const deployments = shownDeployments(td);
-  if (deployments !== null) text += '\nDeployments:\n' + deploymentList(deployments);
+  if (deployments !== null) {
+    text += `\nDeployments: ${deployments.length}\n`;
+    if (deployments.length > 0) text += renderTable(DEPLOYMENT_COLUMNS, deployments.map(deploymentRow));
+  }
   return text;
 }
 
-/** `tpctl trust-domain deployment list`. */
-export function deploymentList(items: readonly Deployment[]): string {
+/** The columns of a deployments table. */
+export const DEPLOYMENT_COLUMNS = ['Name', 'ID', 'Configuration State', 'Last Configured'] as const;
+
+/** `Up to date` / `Pending` / `Unknown` from whatever spelling the server uses; absent → Unknown. */
+export function configurationState(value: string | null | undefined): string {
+  const key = (value ?? '').toLowerCase().replace(/[^a-z]/g, '');
+  if (key === 'uptodate') return 'Up to date';
+  if (key === 'pending') return 'Pending';
+  return 'Unknown';
+}
+
+/** One row of a deployments table. */
+export function deploymentRow(d: Deployment): Cell[] {
+  return [d.name, d.id, configurationState(d.configurationState), displayTime(d.lastConfiguredAt)];
+}
+
+/**
+ * `tpctl trust-domain deployment list`: spirlctl's columns; across trust domains each row also
+ * names its trust domain.
+ */
+export function deploymentList(items: readonly Deployment[], options: { acrossTrustDomains?: boolean } = {}): string {
+  const across = options.acrossTrustDomains === true;
   return renderList(
-    ['Name', 'ID', 'Region', 'Active keys', 'Created'],
-    items.map((d) => [d.name, d.id, d.region, d.activeKeys, d.createdAt]),
-    { one: 'deployment', many: 'deployments' },
+    across ? [...DEPLOYMENT_COLUMNS, 'Trust Domain'] : DEPLOYMENT_COLUMNS,
+    items.map((d) => (across ? [...deploymentRow(d), d.trustDomainName ?? d.trustDomainId] : deploymentRow(d))),
+    { one: 'trust domain deployment', many: 'trust domain deployments' },
   );
 }
 
-/** One deployment as key/values (after `deployment create`). */
+/** One deployment as key/values. */
 export function deploymentInfo(d: Deployment): string {
   return renderKeyValues([
-    ['Name', d.name],
-    ['ID', d.id],
-    ['Trust domain', d.trustDomainId],
-    ['Region', d.region],
-    ['Active keys', d.activeKeys],
-    ['Created', d.createdAt],
+    ['Deployment name', d.name],
+    ['Deployment ID', d.id],
+    ['Trust domain name', d.trustDomainName],
+    ['Trust domain ID', d.trustDomainId],
+    ['Configuration State', configurationState(d.configurationState)],
+    ['Last Configured', displayTime(d.lastConfiguredAt)],
+    ['Created At', displayTime(d.createdAt)],
   ]);
 }
 
-/** `tpctl cluster list`. */
+/** The private key block and the shown-once notice. */
+export function privateKeyOnce(pem: string): string {
+  return (
+    'Private Key:\n' +
+    pem.replace(/\n?$/, '\n') +
+    '\nStore the private key now: it is shown this one time and cannot be retrieved again. The\n' +
+    'trust-domain server needs the deployment ID, the key ID and this private key; keep the key in a\n' +
+    'secret store.\n'
+  );
+}
+
+/** The Helm values of the trust-domain server chart for a deployment and its key. */
+export function helmValues(d: Deployment, key: CreatedDeploymentKey): string {
+  const pem = key.privateKeyPem.trimEnd().split('\n').map((line) => `          ${line}`).join('\n');
+  return (
+    'trustDomainDeployment:\n' +
+    `  id: ${d.id}\n` +
+    `  name: "${d.name}"\n` +
+    `  trustDomainID: "${d.trustDomainId}"\n` +
+    `  trustDomainName: "${d.trustDomainName ?? key.trustDomainName}"\n` +
+    '  controlPlane:\n' +
+    '    auth:\n' +
+    '      key:\n' +
+    `        id: "${key.id}"\n` +
+    '        pem: |\n' +
+    `${pem}\n`
+  );
+}
+
+/** `tpctl trust-domain deployment create`: the deployment, its first key once, the Helm values. */
+export function deploymentCreated(d: Deployment, key: CreatedDeploymentKey): string {
+  return (
+    `Deployment '${d.name}' created in trust domain ${d.trustDomainName ?? key.trustDomainName}.\n` +
+    renderKeyValues([
+      ['Deployment name', d.name],
+      ['Deployment ID', d.id],
+      ['Trust domain name', d.trustDomainName ?? key.trustDomainName],
+      ['Trust domain ID', d.trustDomainId],
+      ['Key id', key.id],
+    ]) +
+    privateKeyOnce(key.privateKeyPem) +
+    '\nThe trust-domain server authenticates to the control plane with this key. With the server\n' +
+    'Helm chart, these are the values.yaml settings:\n\n' +
+    helmValues(d, key) +
+    '\nWithout Helm, the signer reads the same values from TP_SIGNER_DEPLOYMENT_ID,\n' +
+    'TP_SIGNER_DEPLOYMENT_KEY_ID and TP_SIGNER_DEPLOYMENT_PRIVATE_KEY_FILE.\n'
+  );
+}
+
+/** `tpctl trust-domain deployment key create`. */
+export function keyCreated(key: CreatedDeploymentKey): string {
+  return (
+    `Deployment key '${key.id}' created.\n` +
+    renderKeyValues([
+      ['Deployment name', key.deploymentName],
+      ['Trust domain name', key.trustDomainName],
+      ['Key id', key.id],
+    ]) +
+    privateKeyOnce(key.privateKeyPem)
+  );
+}
+
+/** One key of `tpctl trust-domain deployment key list`. */
+export function keyBlock(key: DeploymentKey): string {
+  const pairs: [string, Cell][] = [
+    ['Trust Domain Name', key.trustDomainName],
+    ['Trust Domain ID', key.trustDomainId],
+    ['Deployment Name', key.deploymentName],
+    ['Trust Domain Key ID', key.id],
+    ['State', key.state],
+  ];
+  if (key.lastUsedAt !== undefined) pairs.push(['Last Used At', displayTime(key.lastUsedAt)]);
+  const publicKey = key.publicKeyPem ?? null;
+  return publicKey === null
+    ? renderKeyValues([...pairs, ['Fingerprint', key.fingerprint]])
+    : renderKeyValues(pairs) + 'Public Key:\n' + publicKey.replace(/\n?$/, '\n');
+}
+
+/** `tpctl trust-domain deployment key list`: one block per key, a blank line between, a count. */
+export function keyList(keys: readonly DeploymentKey[]): string {
+  const noun = { one: 'deployment key', many: 'deployment keys' };
+  if (keys.length === 0) return countFooter(0, noun);
+  return keys.map(keyBlock).join('\n') + '\n' + countFooter(keys.length, noun);
+}
+
+/** `tpctl cluster list`: spirlctl's columns. */
 export function clusterList(items: readonly Cluster[]): string {
   return renderList(
-    ['Name', 'ID', 'Platform', 'Status', 'Config versions', 'Created'],
-    items.map((c) => [
-      c.name,
-      c.id,
-      c.platform,
-      c.status,
-      c.configVersions?.length ?? 0,
-      c.createdAt,
-    ]),
+    ['Name', 'ID', 'Configs', 'Created'],
+    items.map((c) => [c.name, c.id, c.configVersions?.length ?? 0, shortTime(c.createdAt)]),
     { one: 'cluster', many: 'clusters' },
+  );
+}
+
+/** `tpctl cluster disable`: each config version, then the cluster. */
+export function clusterDisabled(c: Cluster): string {
+  return (c.configVersions ?? []).map((v) => `Cluster config ${v.id} disabled.\n`).join('') + `Cluster ${c.name} (${c.id}) disabled.\n`;
+}
+
+/** `tpctl cluster delete`: each config version, then the cluster. */
+export function clusterDeleted(c: Cluster): string {
+  return (c.configVersions ?? []).map((v) => `Deleted cluster version ${v.id}.\n`).join('') + `Cluster ${c.name} (${c.id}) deleted.\n`;
+}
+
+/** `tpctl cluster config list`. */
+export function clusterConfigList(items: readonly ClusterConfigVersion[]): string {
+  return renderList(
+    ['ID', 'Created'],
+    items.map((v) => [v.id, shortTime(v.createdAt)]),
+    { one: 'cluster config version', many: 'cluster config versions' },
+  );
+}
+
+/** `tpctl cluster config show`: the version's facts, then its document as YAML. */
+export function clusterConfigInfo(v: ClusterConfigVersion): string {
+  const config = stringify(v.config ?? {}).trimEnd();
+  return (
+    renderKeyValues([
+      ['ID', v.id],
+      ['Cluster ID', v.clusterId],
+      ['Created At', displayTime(v.createdAt)],
+    ]) +
+    'Config:\n' +
+    config
+      .split('\n')
+      .map((line) => `  ${line}`)
+      .join('\n') +
+    '\n'
+  );
+}
+
+/** `tpctl whoami`. */
+export function whoamiInfo(w: Whoami): string {
+  return renderKeyValues([
+    ['Organization', `${w.organizationName} (${w.organizationId})`],
+    ['Token ID', w.tokenId],
+    ['Token Name', w.tokenName],
+    ['Scopes', w.scopes.join(', ')],
+    ['Expires At', w.expiresAt === null ? 'never' : displayTime(w.expiresAt)],
+  ]);
+}
+
+/** `tpctl token list`. */
+export function tokenList(items: readonly Token[], now: Date): string {
+  return renderList(
+    ['Name', 'ID', 'Scopes', 'State', 'Created', 'Expires'],
+    items.map((t) => [
+      t.name,
+      t.id,
+      t.scopes.join(','),
+      t.revoked ? 'revoked' : t.expiresAt !== null && Date.parse(t.expiresAt) <= now.getTime() ? 'expired' : 'active',
+      shortTime(t.createdAt),
+      t.expiresAt === null ? 'never' : shortTime(t.expiresAt),
+    ]),
+    { one: 'token', many: 'tokens' },
   );
 }
 
@@ -237,7 +404,7 @@ export function entryInfo(e: Entry): string {
 }
 
 /** A freshly created API token: the secret once, with the warning. */
-export function createdToken(t: CreatedToken): string {
+export function createdToken(t: Pick<CreatedToken, 'id' | 'name' | 'expiresAt' | 'token'> & { scopes: readonly string[] }): string {
   return (
     `Token ${t.name} (${t.id}) created.\n` +
     renderKeyValues([

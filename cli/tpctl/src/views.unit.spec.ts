@@ -1,15 +1,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { CreatedDeploymentKey, DeploymentKey } from './keys.js';
 import type { Cluster, Deployment, Entry, TrustDomain } from './types.js';
 import {
+  clusterDeleted,
+  clusterDisabled,
   clusterInfo,
   clusterList,
   configSectionSet,
   createdOrganization,
   createdToken,
+  deploymentCreated,
   deploymentList,
   entryInfo,
   entryList,
+  keyCreated,
+  keyList,
   keysetList,
   trustDomainInfo,
   trustDomainList,
@@ -22,8 +28,10 @@ const td: TrustDomain = {
   kind: 'managed',
   status: 'provisioning',
   clusters: 1,
+  activeClusters: 1,
   deployments: 1,
   federations: 0,
+  activeFederations: 0,
   createdAt: '2030-01-01T00:00:00.000Z',
   updatedAt: '2030-01-02T00:00:00.000Z',
   endpoints: {
@@ -41,116 +49,203 @@ const deployment: Deployment = {
   trustDomainId: 'td-1a2b3c4d5e',
   name: 'primary',
   region: 'eu-west-1',
+  managed: false,
   activeKeys: 2,
   createdAt: '2030-01-01T00:00:00.000Z',
   updatedAt: '2030-01-01T00:00:00.000Z',
 };
 
-test('trust-domain list: the hosted product table, widths from content, singular footer', () => {
+test('trust-domain list: spirlctl columns, active/total counts, widths from content, singular footer', () => {
   assert.equal(
-    trustDomainList([td]),
-    'Name         ID             State         Managed  Clusters  Federations\n' +
-      'example.org  td-1a2b3c4d5e  provisioning  true     1         0\n' +
+    trustDomainList([{ ...td, activeClusters: 0 }]),
+    'Name         ID             State         Self-hosted  Clusters  Federations\n' +
+      'example.org  td-1a2b3c4d5e  provisioning  false        0/1       0/0\n' +
       '1 trust domain found.\n',
   );
 });
 
-test('trust-domain list: plural footer, self-hosted is not managed, empty list', () => {
+test('trust-domain list: plural footer, self-hosted true, counts without active ones from an older server, empty list', () => {
   const other: TrustDomain = {
     ...td,
     id: 'td-zzzzzzzzzz',
     name: 'a.io',
     kind: 'self-hosted',
     status: 'available',
-    clusters: 12,
+    clusters: 5,
+    activeClusters: 2,
     federations: 3,
+    activeFederations: 0,
   };
   assert.equal(
     trustDomainList([td, other]),
-    'Name         ID             State         Managed  Clusters  Federations\n' +
-      'example.org  td-1a2b3c4d5e  provisioning  true     1         0\n' +
-      'a.io         td-zzzzzzzzzz  available     false    12        3\n' +
+    'Name         ID             State         Self-hosted  Clusters  Federations\n' +
+      'example.org  td-1a2b3c4d5e  provisioning  false        1/1       0/0\n' +
+      'a.io         td-zzzzzzzzzz  available     true         2/5       0/3\n' +
       '2 trust domains found.\n',
   );
   assert.equal(trustDomainList([]), 'No trust domains found.\n');
 });
 
-test('trust-domain info: aligned key/values in a fixed order', () => {
+test("trust-domain info: the guide's labels in its order, times as `2030-01-02 00:00:00.5 +0000 UTC`", () => {
   assert.equal(
-    trustDomainInfo(td),
+    trustDomainInfo({ ...td, updatedAt: '2030-01-02T00:00:00.500Z' }),
     [
-      'Name:                    example.org',
       'ID:                      td-1a2b3c4d5e',
+      'Name:                    example.org',
       'Description:             payments mesh',
-      'Kind:                    managed',
-      'State:                   provisioning',
-      'Created:                 2030-01-01T00:00:00.000Z',
-      'Updated:                 2030-01-02T00:00:00.000Z',
-      'Agent endpoint:          td-1a2b3c4d5e.agent.example.net:443',
-      'Bundle endpoint:         http://127.0.0.1:8080/t-0000000001/example.org/bundle',
-      'JWT issuer:              http://127.0.0.1:8080/t-0000000001/example.org',
-      'JWKS endpoint:           http://127.0.0.1:8080/t-0000000001/example.org/jwks',
-      'OIDC discovery endpoint: http://127.0.0.1:8080/t-0000000001/example.org/.well-known/openid-configuration',
-      'Clusters:                1',
-      'Deployments:             1',
+      'Status:                  provisioning',
+      'Self-Managed:            false',
+      'Agent Endpoint:          td-1a2b3c4d5e.agent.example.net:443',
+      'SPIFFE Bundle Endpoint:  http://127.0.0.1:8080/t-0000000001/example.org/bundle',
+      'JWT Issuer:              http://127.0.0.1:8080/t-0000000001/example.org',
+      'JWKS Endpoint:           http://127.0.0.1:8080/t-0000000001/example.org/jwks',
+      'OIDC Discovery Endpoint: http://127.0.0.1:8080/t-0000000001/example.org/.well-known/openid-configuration',
+      'Clusters:                1/1',
+      'Created At:              2030-01-01 00:00:00 +0000 UTC',
+      'Last Updated At:         2030-01-02 00:00:00.5 +0000 UTC',
       '',
     ].join('\n'),
   );
 });
 
-test('trust-domain info: endpoints the server does not serve (null) are not printed at all', () => {
+test('trust-domain info: endpoints the server does not serve (null) are not printed at all; self-hosted is Self-Managed', () => {
   const text = trustDomainInfo({
     ...td,
+    kind: 'self-hosted',
     endpoints: { agent: '127.0.0.1:8443', bundle: null, jwtIssuer: null, jwks: null, oidcDiscovery: null },
   });
   assert.equal(
     text,
     [
-      'Name:           example.org',
-      'ID:             td-1a2b3c4d5e',
-      'Description:    payments mesh',
-      'Kind:           managed',
-      'State:          provisioning',
-      'Created:        2030-01-01T00:00:00.000Z',
-      'Updated:        2030-01-02T00:00:00.000Z',
-      'Agent endpoint: 127.0.0.1:8443',
-      'Clusters:       1',
-      'Deployments:    1',
+      'ID:              td-1a2b3c4d5e',
+      'Name:            example.org',
+      'Description:     payments mesh',
+      'Status:          provisioning',
+      'Self-Managed:    true',
+      'Agent Endpoint:  127.0.0.1:8443',
+      'Clusters:        1/1',
+      'Created At:      2030-01-01 00:00:00 +0000 UTC',
+      'Last Updated At: 2030-01-02 00:00:00 +0000 UTC',
       '',
     ].join('\n'),
   );
   assert.doesNotMatch(text, /bundle|jwks|openid|issuer|http/i);
 });
 
-test('trust-domain info --show-deployments: the count, then the deployments table; no endpoints at all', () => {
+test('trust-domain info --show-deployments: the count, then Name ID Configuration State Last Configured', () => {
   const text = trustDomainInfo({
     ...td,
     description: '',
-    endpoints: null,
-    deployments: [deployment],
+    endpoints: { agent: '', bundle: null, jwtIssuer: null, jwks: null, oidcDiscovery: null },
+    deploymentList: [
+      deployment,
+      { ...deployment, id: 'tdd-5x4bd5nv5l', name: 'us-west-2', configurationState: 'up-to-date', lastConfiguredAt: '2025-10-23T18:55:25.212Z' },
+    ],
   });
-  assert.match(text, /^Description: -$/m);
+  assert.doesNotMatch(text, /^Description/m, 'an empty description is left out');
   assert.doesNotMatch(text, /endpoint/i);
   assert.ok(
     text.endsWith(
-      'Deployments: 1\n' +
-        '\n' +
-        'Deployments:\n' +
-        'Name     ID              Region     Active keys  Created\n' +
-        'primary  tdd-0a1b2c3d4e  eu-west-1  2            2030-01-01T00:00:00.000Z\n' +
-        '1 deployment found.\n',
+      '\nDeployments: 2\n' +
+        'Name       ID              Configuration State  Last Configured\n' +
+        'primary    tdd-0a1b2c3d4e  Unknown              -\n' +
+        'us-west-2  tdd-5x4bd5nv5l  Up to date           2025-10-23 18:55:25.212 +0000 UTC\n',
     ),
     text,
   );
 });
 
-test('deployment list: empty region shows -', () => {
+test('deployment list: spirlctl columns; Unknown and - until the deployment reports; across trust domains the trust domain is named', () => {
   assert.equal(
-    deploymentList([{ ...deployment, region: null }]),
-    'Name     ID              Region  Active keys  Created\n' +
-      'primary  tdd-0a1b2c3d4e  -       2            2030-01-01T00:00:00.000Z\n' +
-      '1 deployment found.\n',
+    deploymentList([{ ...deployment, configurationState: 'Pending', lastConfiguredAt: '2030-01-01T00:00:01Z' }]),
+    'Name     ID              Configuration State  Last Configured\n' +
+      'primary  tdd-0a1b2c3d4e  Pending              2030-01-01 00:00:01 +0000 UTC\n' +
+      '1 trust domain deployment found.\n',
   );
+  assert.equal(
+    deploymentList([{ ...deployment, trustDomainName: 'example.org' }], { acrossTrustDomains: true }),
+    'Name     ID              Configuration State  Last Configured  Trust Domain\n' +
+      'primary  tdd-0a1b2c3d4e  Unknown              -                example.org\n' +
+      '1 trust domain deployment found.\n',
+  );
+});
+
+const createdKey: CreatedDeploymentKey = {
+  id: 'tdk-pfze0ki4lt',
+  deploymentId: 'tdd-t6rml5zfg5',
+  deploymentName: 'us-west-2',
+  trustDomainId: 'td-ro6d997e6n',
+  trustDomainName: 'on-prem.example.com',
+  state: 'active',
+  fingerprint: 'ab'.repeat(32),
+  createdAt: '2030-01-01T00:00:00.000Z',
+  privateKeyPem: '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIFAKEFAKE\n-----END PRIVATE KEY-----\n',
+};
+
+test('deployment create: the deployment, the key id, the private key once with the notice, and the Helm values', () => {
+  const text = deploymentCreated({ ...deployment, id: 'tdd-t6rml5zfg5', name: 'us-west-2', trustDomainId: 'td-ro6d997e6n', trustDomainName: 'on-prem.example.com' }, createdKey);
+  assert.match(text, /^Deployment 'us-west-2' created in trust domain on-prem\.example\.com\.\n/);
+  assert.match(text, /^Deployment name: +us-west-2$/m);
+  assert.match(text, /^Deployment ID: +tdd-t6rml5zfg5$/m);
+  assert.match(text, /^Trust domain name: +on-prem\.example\.com$/m);
+  assert.match(text, /^Trust domain ID: +td-ro6d997e6n$/m);
+  assert.match(text, /^Key id: +tdk-pfze0ki4lt$/m);
+  assert.match(text, /Private Key:\n-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIFAKEFAKE\n-----END PRIVATE KEY-----\n/);
+  assert.match(text, /shown this one time and cannot be retrieved again/);
+  assert.ok(
+    text.includes(
+      'trustDomainDeployment:\n' +
+        '  id: tdd-t6rml5zfg5\n' +
+        '  name: "us-west-2"\n' +
+        '  trustDomainID: "td-ro6d997e6n"\n' +
+        '  trustDomainName: "on-prem.example.com"\n' +
+        '  controlPlane:\n' +
+        '    auth:\n' +
+        '      key:\n' +
+        '        id: "tdk-pfze0ki4lt"\n' +
+        '        pem: |\n' +
+        '          -----BEGIN PRIVATE KEY-----\n' +
+        '          MC4CAQAwBQYDK2VwBCIEIFAKEFAKE\n' +
+        '          -----END PRIVATE KEY-----\n',
+    ),
+    text,
+  );
+});
+
+test('deployment key create, and key list blocks with the public key (or the fingerprint) and a count', () => {
+  const text = keyCreated(createdKey);
+  assert.match(text, /^Deployment key 'tdk-pfze0ki4lt' created\.\n/);
+  assert.match(text, /^Deployment name: +us-west-2$/m);
+  assert.match(text, /^Trust domain name: +on-prem\.example\.com$/m);
+  assert.match(text, /^Key id: +tdk-pfze0ki4lt$/m);
+  assert.match(text, /Private Key:\n-----BEGIN PRIVATE KEY-----/);
+  const { privateKeyPem: _secret, ...listed } = createdKey;
+  const withPem: DeploymentKey = { ...listed, publicKeyPem: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n' };
+  assert.equal(
+    keyList([withPem, { ...listed, id: 'tdk-w7rtaev6t3', state: 'disabled' }]),
+    [
+      'Trust Domain Name:   on-prem.example.com',
+      'Trust Domain ID:     td-ro6d997e6n',
+      'Deployment Name:     us-west-2',
+      'Trust Domain Key ID: tdk-pfze0ki4lt',
+      'State:               active',
+      'Public Key:',
+      '-----BEGIN PUBLIC KEY-----',
+      'MCowBQYDK2VwAyEA',
+      '-----END PUBLIC KEY-----',
+      '',
+      'Trust Domain Name:   on-prem.example.com',
+      'Trust Domain ID:     td-ro6d997e6n',
+      'Deployment Name:     us-west-2',
+      'Trust Domain Key ID: tdk-w7rtaev6t3',
+      'State:               disabled',
+      `Fingerprint:         ${'ab'.repeat(32)}`,
+      '',
+      '2 deployment keys found.',
+      '',
+    ].join('\n'),
+  );
+  assert.equal(keyList([]), 'No deployment keys found.\n');
 });
 
 const cluster: Cluster = {
@@ -168,12 +263,20 @@ const cluster: Cluster = {
   updatedAt: '2030-01-03T00:00:00.000Z',
 };
 
-test('cluster list and info', () => {
+test('cluster list (spirlctl columns), disable and delete messages per config version, and info', () => {
   assert.equal(
     clusterList([cluster]),
-    'Name        ID            Platform  Status  Config versions  Created\n' +
-      'production  c-1qa5rgostn  k8s       active  2                2030-01-01T00:00:00.000Z\n' +
+    'Name        ID            Configs  Created\n' +
+      'production  c-1qa5rgostn  2        2030-01-01T00:00:00Z\n' +
       '1 cluster found.\n',
+  );
+  assert.equal(
+    clusterDisabled(cluster),
+    'Cluster config cv-0000000001 disabled.\nCluster config cv-0000000002 disabled.\nCluster production (c-1qa5rgostn) disabled.\n',
+  );
+  assert.equal(
+    clusterDeleted(cluster),
+    'Deleted cluster version cv-0000000001.\nDeleted cluster version cv-0000000002.\nCluster production (c-1qa5rgostn) deleted.\n',
   );
   assert.equal(clusterList([]), 'No clusters found.\n');
   assert.equal(
@@ -282,27 +385,17 @@ test('a created token is printed once, with the warning', () => {
 
 test("info --show-deployments also reads the registry's `deploymentList` next to the count", () => {
   const text = trustDomainInfo({ ...td, deployments: 1, deploymentList: [deployment] });
-  assert.ok(
-    text.endsWith(
-      'Deployments:             1\n' +
-        '\n' +
-        'Deployments:\n' +
-        'Name     ID              Region     Active keys  Created\n' +
-        'primary  tdd-0a1b2c3d4e  eu-west-1  2            2030-01-01T00:00:00.000Z\n' +
-        '1 deployment found.\n',
-    ),
-    text,
-  );
-  assert.ok(!trustDomainInfo(td).includes('Deployments:\n'));
+  assert.ok(text.endsWith('\nDeployments: 1\nName     ID              Configuration State  Last Configured\nprimary  tdd-0a1b2c3d4e  Unknown              -\n'), text);
+  assert.ok(!trustDomainInfo(td).includes('Deployments:'));
 });
 
 test('config set outcomes: stored, unchanged, and the two validate-only answers', () => {
   const base = {
-    targetKind: 'cluster',
+    targetKind: 'cluster' as const,
     targetId: 'c-0000000001',
     trustDomainId: 'td-0000000001',
     section: 'agent',
-    schema: 'v1',
+    schema: 'v1' as const,
     spec: {},
     version: 4,
     createdAt: null,

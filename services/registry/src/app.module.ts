@@ -26,9 +26,9 @@ import { registryProjections } from './projections.js';
 import { Reconciler } from './reconciler/reconciler.js';
 import { TenantDb } from './tenant-db.js';
 import { REGISTRY_CONFIG } from './tokens.js';
-import { TokensController } from './tokens/tokens.controller.js';
+import { TokensController, WhoamiController } from './tokens/tokens.controller.js';
 import { TokensService } from './tokens/tokens.service.js';
-import { TrustDomainsController } from './trust-domains/trust-domains.controller.js';
+import { DeploymentsController, TrustDomainsController } from './trust-domains/trust-domains.controller.js';
 import { TrustDomainsService } from './trust-domains/trust-domains.service.js';
 
 /** What the registry's root module is built from. */
@@ -71,6 +71,8 @@ export class RegistryModule {
         KeysetsController,
         BundleController,
         OpenApiController,
+        WhoamiController,
+        DeploymentsController,
       ],
       providers: [
         { provide: REGISTRY_CONFIG, useValue: options.config },

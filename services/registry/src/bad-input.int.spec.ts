@@ -177,6 +177,7 @@ before(async () => {
   values['targetId'] = values['cluster'] ?? '';
   values['section'] = 'agent';
   values['keysetId'] = 'ks-0';
+  values['version'] = 'cv-0000000000';
   for (let attempt = 0; attempt < 200 && (await api('GET', `/api/v1/agents/${agentId}`)).status !== 200; attempt++) await new Promise((r) => setTimeout(r, 25));
   assert.equal(await deadLetters(), 0);
 });

@@ -1,12 +1,28 @@
 // The registry's OpenAPI 3.1 document. `node services/registry/dist/openapi-write.js` writes it
 // to services/registry/openapi.json (checked in); a test fails when the two differ or when a
 // route is served without being documented.
+import { jsonSchemaOf, type TSchema } from '@trustplane/platform';
+import {
+  AddClusterConfigVersionBody,
+  BanAgentBody,
+  CreateClusterBody,
+  CreateDeploymentBody,
+  CreateEntryBody,
+  CreateJoinTokenBody,
+  CreateTokenBody,
+  CreateTrustDomainBody,
+  PutConfigSectionBody,
+  RenameOrganizationBody,
+  RESPONSE_SCHEMAS,
+  UpdateEntryBody,
+} from './api-schemas.js';
+
 type Json = Record<string, unknown>;
+/** A request schema (api-schemas.ts) as it is validated. */
+const schema = (s: TSchema): Json => jsonSchemaOf(s);
 
 const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
 const str = (extra: Json = {}): Json => ({ type: 'string', ...extra });
-const int: Json = { type: 'integer' };
-const bool: Json = { type: 'boolean' };
 const arr = (items: Json): Json => ({ type: 'array', items });
 const nullable = (schema: Json): Json => ({ anyOf: [schema, { type: 'null' }] });
 const obj = (properties: Json, required: string[] = Object.keys(properties)): Json => ({ type: 'object', additionalProperties: false, properties, required });
@@ -66,20 +82,6 @@ function withWriteAnswers(paths: Json): Json {
   );
 }
 
-const entryFields: Json = {
-  spiffeId: str({ maxLength: 2048 }),
-  parentId: str({ maxLength: 2048 }),
-  selectors: arr(str({ description: 'type:value' })),
-  x509SvidTtl: int,
-  jwtSvidTtl: int,
-  dnsNames: arr(str()),
-  federatesWith: arr(str()),
-  admin: bool,
-  downstream: bool,
-  hint: str(),
-  expiresAt: str({ format: 'date-time' }),
-};
-
 const keysetActions = {
   activate: 'Activate a prepared keyset (signer)',
   taint: 'Taint a keyset: stop using it and rotate away (signer)',
@@ -92,17 +94,6 @@ const configPath: Json[] = [
   path('section', 'key-manager (deployments) or agent (clusters)'),
 ];
 
-const configSectionFields: Json = {
-  targetKind: { enum: ['trust-domain-deployment', 'cluster'] },
-  targetId: str(),
-  trustDomainId: str(),
-  section: str(),
-  schema: { enum: ['v1'] },
-  spec: { type: 'object' },
-  version: int,
-  createdAt: nullable(str()),
-  updatedAt: nullable(str()),
-};
 
 /** The OpenAPI document of the registry REST API. */
 export function openApiDocument(): Json {
@@ -118,12 +109,12 @@ export function openApiDocument(): Json {
       '/api/v1/openapi.json': { get: op('This document', null, { '200': json({ type: 'object' }) }) },
       '/api/v1/organization': {
         get: op("The token's organization", 'authenticated', { '200': json(ref('Organization')) }),
-        patch: op('Rename the organization', 'admin', { '200': json(ref('Organization')), ...errors(400) }, { requestBody: body(obj({ name: str({ maxLength: 100 }) })) }),
+        patch: op('Rename the organization', 'admin', { '200': json(ref('Organization')), ...errors(400) }, { requestBody: body(schema(RenameOrganizationBody)) }),
       },
       '/api/v1/trust-domains': {
         post: op('Create a trust domain', 'trust-domains:write', { '201': json(ref('TrustDomain'), 'Created'), ...errors(400, 409, 413, 422) }, {
           parameters: [idempotencyKey],
-          requestBody: body(obj({ name: str({ maxLength: 255 }), description: str({ maxLength: 1024 }), kind: { enum: ['managed', 'self-hosted'] } }, ['name'])),
+          requestBody: body(schema(CreateTrustDomainBody)),
         }),
         get: op('List trust domains', 'trust-domains:read', { '200': json(page('TrustDomain')), ...errors(400) }, { parameters: paging }),
       },
@@ -136,14 +127,22 @@ export function openApiDocument(): Json {
       '/api/v1/trust-domains/{td}/deployments': {
         post: op('Create a deployment (self-hosted trust domains)', 'trust-domains:write', { '201': json(ref('Deployment'), 'Created'), ...errors(400, 404, 409) }, {
           parameters: [td, idempotencyKey],
-          requestBody: body(obj({ name: str({ maxLength: 63 }), region: str({ maxLength: 64 }) }, ['name'])),
+          requestBody: body(schema(CreateDeploymentBody)),
         }),
         get: op('List deployments', 'trust-domains:read', { '200': json(page('Deployment')), ...errors(404) }, { parameters: [td, ...paging] }),
       },
+      '/api/v1/deployments': {
+        get: op("Deployments across the caller's trust domains, by trust domain name then name", 'trust-domains:read', { '200': json(page('Deployment')), ...errors(400) }, {
+          parameters: [query('managed', "false: leave out managed trust domains' deployments; true: only those", { enum: ['true', 'false'] }), ...paging],
+        }),
+      },
+      '/api/v1/whoami': {
+        get: op('The calling token and its organization', 'authenticated', { '200': json(ref('Whoami')) }),
+      },
       '/api/v1/trust-domains/{td}/deployments/{id}': {
-        get: op('Deployment info', 'trust-domains:read', { '200': json(ref('Deployment')), ...errors(404) }, { parameters: [td, path('id', 'deployment id')] }),
+        get: op('Deployment info', 'trust-domains:read', { '200': json(ref('Deployment')), ...errors(404) }, { parameters: [td, path('id', 'deployment id (tdd-…) or name')] }),
         delete: op('Delete a deployment (refused with active keys unless force=true)', 'trust-domains:write', { '204': { description: 'Deleted' }, ...errors(404, 409) }, {
-          parameters: [td, path('id', 'deployment id'), query('force', 'delete even with active keys', { enum: ['true', 'false'] })],
+          parameters: [td, path('id', 'deployment id (tdd-…) or name'), query('force', 'delete even with active keys', { enum: ['true', 'false'] })],
         }),
       },
       '/api/v1/trust-domains/{td}/bundle': {
@@ -176,14 +175,14 @@ export function openApiDocument(): Json {
           ...errors(400, 404, 409, 413),
         }, {
           parameters: [...configPath, query('validateOnly', 'validate only: append nothing', { enum: ['true', 'false'] })],
-          requestBody: body(obj({ schema: { enum: ['v1'] }, spec: { type: 'object', description: 'the section document' }, expectedVersion: { type: 'integer', minimum: 0, description: '0 = must not exist yet' } }, ['schema', 'spec'])),
+          requestBody: body(schema(PutConfigSectionBody)),
         }),
         get: op('Show a config section', 'trust-domains:read', { '200': json(ref('ConfigSection')), ...errors(400, 404) }, { parameters: configPath }),
       },
       '/api/v1/trust-domains/{td}/clusters': {
         post: op('Create a cluster and its first attestation key (private key shown once)', 'trust-domains:write', { '201': json(ref('NewCluster'), 'Created'), ...errors(400, 404, 409) }, {
           parameters: [td, idempotencyKey],
-          requestBody: body(obj({ name: str({ maxLength: 63 }), platform: { enum: ['k8s', 'linux', 'vm', 'other'] }, description: str({ maxLength: 1024 }) }, ['name', 'platform'])),
+          requestBody: body(schema(CreateClusterBody)),
         }),
         get: op('List clusters', 'trust-domains:read', { '200': json(page('Cluster')), ...errors(404) }, { parameters: [td, ...paging] }),
       },
@@ -197,13 +196,21 @@ export function openApiDocument(): Json {
       '/api/v1/trust-domains/{td}/clusters/{id}/config-versions': {
         post: op('Store a cluster configuration version (10 kept)', 'trust-domains:write', { '201': json(ref('Cluster'), 'Created'), ...errors(400, 404) }, {
           parameters: [td, path('id', 'cluster id or name'), idempotencyKey],
-          requestBody: body(obj({ config: { type: 'object' } })),
+          requestBody: body(schema(AddClusterConfigVersionBody)),
+        }),
+        get: op("A cluster's config versions with their documents, oldest first", 'trust-domains:read', { '200': json(page('ClusterConfigVersion')), ...errors(404) }, {
+          parameters: [td, path('id', 'cluster id or name')],
+        }),
+      },
+      '/api/v1/trust-domains/{td}/clusters/{id}/config-versions/{version}': {
+        get: op('One cluster config version', 'trust-domains:read', { '200': json(ref('ClusterConfigVersion')), ...errors(404) }, {
+          parameters: [td, path('id', 'cluster id or name'), path('version', 'config version id (cv-…)')],
         }),
       },
       '/api/v1/trust-domains/{td}/clusters/{id}/join-tokens': {
         post: op('Issue a single-use join token for an active cluster (token shown once)', 'trust-domains:write', { '201': json(ref('NewJoinToken'), 'Created'), ...errors(400, 404, 409) }, {
           parameters: [td, path('id', 'cluster id or name'), idempotencyKey],
-          requestBody: { required: false, content: { 'application/json': { schema: obj({ ttlSeconds: { type: 'integer', minimum: 60, maximum: 86400, default: 3600 } }, []) } } },
+          requestBody: { required: false, content: { 'application/json': { schema: schema(CreateJoinTokenBody) } } },
         }),
       },
       '/api/v1/trust-domains/{td}/agents': {
@@ -215,13 +222,13 @@ export function openApiDocument(): Json {
       '/api/v1/agents/{id}/ban': {
         post: op('Ban a node agent (idempotent): its SVID is no longer honoured and it cannot attest again', 'trust-domains:write', { '200': json(ref('Agent')), ...errors(400, 404) }, {
           parameters: [path('id', 'agent id (ag-…)'), idempotencyKey],
-          requestBody: { required: false, content: { 'application/json': { schema: obj({ reason: str({ maxLength: 500 }) }, []) } } },
+          requestBody: { required: false, content: { 'application/json': { schema: schema(BanAgentBody) } } },
         }),
       },
       '/api/v1/trust-domains/{td}/entries': {
         post: op('Create a registration entry', 'entries:write', { '201': json(ref('Entry'), 'Created'), ...errors(400, 404) }, {
           parameters: [td, idempotencyKey],
-          requestBody: body(obj(entryFields, ['spiffeId', 'parentId', 'selectors'])),
+          requestBody: body(schema(CreateEntryBody)),
         }),
         get: op('List registration entries', 'entries:read', { '200': json(page('Entry')), ...errors(404) }, {
           parameters: [td, query('spiffeId', 'exact SPIFFE ID'), query('parentId', 'exact parent ID'), query('selector', 'entries holding this type:value'), ...paging],
@@ -231,14 +238,14 @@ export function openApiDocument(): Json {
         get: op('Show an entry', 'entries:read', { '200': json(ref('Entry')), ...errors(404) }, { parameters: [path('id', 'entry id')] }),
         patch: op('Update an entry (revision required)', 'entries:write', { '200': json(ref('Entry')), ...errors(400, 404, 409) }, {
           parameters: [path('id', 'entry id')],
-          requestBody: body(obj({ revision: int, ...entryFields }, ['revision'])),
+          requestBody: body(schema(UpdateEntryBody)),
         }),
         delete: op('Delete an entry', 'entries:write', { '204': { description: 'Deleted' }, ...errors(404) }, { parameters: [path('id', 'entry id')] }),
       },
       '/api/v1/tokens': {
         post: op('Create an API token (shown once; its scopes must be within the calling token\'s)', 'tokens:write', { '201': json(ref('NewToken'), 'Created'), ...errors(400, 409) }, {
           parameters: [idempotencyKey],
-          requestBody: body(obj({ name: str({ maxLength: 100 }), scopes: arr(ref('Scope')), ttlDays: int }, ['name', 'scopes'])),
+          requestBody: body(schema(CreateTokenBody)),
         }),
         get: op('List API tokens', 'tokens:write', { '200': json(page('Token')) }),
       },
@@ -248,93 +255,7 @@ export function openApiDocument(): Json {
     }),
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API token: tp_tok-…_…' } },
-      schemas: {
-        Problem: {
-          type: 'object',
-          required: ['type', 'title', 'status', 'detail', 'code'],
-          properties: {
-            type: str(), title: str(), status: int, detail: str(), code: str(), instance: str(),
-            errors: arr(obj({ field: str(), code: str(), message: str() })),
-            resource: { type: 'object', description: 'SECRET_SHOWN_ONCE: the resource the first request created, without its secret' },
-          },
-        },
-        Readiness: obj({ status: str(), checks: { type: 'object', additionalProperties: str() } }),
-        Accepted: {
-          type: 'object',
-          description: 'A committed write not yet visible; a request that creates a shown-once secret also carries it here (its only showing)',
-          required: ['id', 'status', 'detail'],
-          properties: { id: str(), status: { enum: ['accepted'] }, detail: str(), location: str() },
-        },
-        Scope: { enum: ['trust-domains:read', 'trust-domains:write', 'entries:read', 'entries:write', 'tokens:write', 'admin'] },
-        Organization: obj({ id: str(), name: str(), version: int, createdAt: str(), updatedAt: str() }),
-        TrustDomain: obj(
-          {
-            id: str(), name: str(), description: str(), kind: { enum: ['managed', 'self-hosted'] },
-            status: { enum: ['initializing', 'provisioning', 'available'] }, clusters: int, deployments: int, federations: int,
-            createdAt: str(), updatedAt: str(),
-            endpoints: obj({
-              agent: str({ description: 'host:port of the signer agent API' }),
-              bundle: nullable(str({ description: 'null until the public endpoints are served (federation)' })),
-              jwtIssuer: nullable(str()),
-              jwks: nullable(str()),
-              oidcDiscovery: nullable(str()),
-            }),
-            deploymentList: arr(ref('Deployment')),
-          },
-          ['id', 'name', 'description', 'kind', 'status', 'clusters', 'deployments', 'federations', 'createdAt', 'updatedAt', 'endpoints'],
-        ),
-        Deployment: obj({
-          id: str(), trustDomainId: str(), name: str(), region: str(), managed: bool,
-          activeKeys: { type: 'integer', description: 'CA keysets of the deployment that sign now' }, createdAt: str(), updatedAt: str(),
-        }),
-        Cluster: obj({
-          id: str(), trustDomainId: str(), name: str(), platform: str(), description: str(), status: { enum: ['active', 'disabled'] },
-          configVersions: { ...arr(obj({ id: str(), createdAt: str() })), description: 'oldest first' }, createdAt: str(), updatedAt: str(),
-        }),
-        NewCluster: obj({
-          id: str(), trustDomainId: str(), name: str(), platform: str(), description: str(), status: { enum: ['active', 'disabled'] },
-          configVersions: arr(obj({ id: str(), createdAt: str() })), createdAt: str(), updatedAt: str(),
-          clusterKey: obj({
-            keyId: str({ description: 'ck-…' }),
-            privateKey: str({ description: 'Ed25519 private key, PKCS#8 PEM; shown once, never stored' }),
-          }),
-        }),
-        NewJoinToken: obj({
-          id: str({ description: 'jt-…' }),
-          token: str({ description: 'tpjt_<jt-…>_<secret>; shown once, only its salted hash is stored' }),
-          clusterId: str(), trustDomainId: str(), expiresAt: str(), createdAt: str(),
-        }),
-        Agent: obj({
-          id: str({ description: 'ag-…, derived from cluster and node name' }), trustDomainId: str(), clusterId: str(), clusterName: str(), nodeName: str(),
-          spiffeId: str({ description: 'spiffe://<td>/agent/<cluster>/<node>' }), method: { enum: ['join_token', 'cluster_key'] },
-          serialNumber: str(), expiresAt: str(), banned: bool, banReason: nullable(str()), attestedAt: str(), createdAt: str(), updatedAt: str(),
-        }),
-        Entry: obj({
-          id: str(), trustDomainId: str(), spiffeId: str(), parentId: str(), selectors: arr(str()),
-          x509SvidTtl: nullable(int), jwtSvidTtl: nullable(int), dnsNames: arr(str()), federatesWith: arr(str()),
-          admin: bool, downstream: bool, hint: nullable(str()), expiresAt: nullable(str()), revision: int, createdAt: str(), updatedAt: str(),
-        }),
-        Token: obj({ id: str(), name: str(), scopes: arr(ref('Scope')), revoked: bool, createdAt: str(), expiresAt: nullable(str()) }),
-        Keyset: obj({
-          id: str(),
-          state: { enum: ['prepared', 'active', 'old', 'tainted', 'revoked', 'dropped'] },
-          keyType: str(),
-          x509: obj({ notBefore: str(), notAfter: str(), skid: str() }),
-          jwt: obj({ kid: str(), notAfter: str() }),
-          preparedAt: str(),
-          activatedAt: nullable(str()),
-        }),
-        KeysetCommandResult: obj({ keyset: nullable(ref('Keyset')), keysets: arr(ref('Keyset')) }),
-        SpiffeBundle: {
-          type: 'object',
-          description: 'SPIFFE trust bundle: a JWK set whose x509-svid keys carry one x5c CA certificate and whose jwt-svid keys carry a kid',
-          properties: { keys: arr({ type: 'object' }), spiffe_sequence: int, spiffe_refresh_hint: int },
-          required: ['keys'],
-        },
-        ConfigSection: obj(configSectionFields),
-        ConfigSectionResult: obj({ ...configSectionFields, changed: bool, validateOnly: bool }),
-        NewToken: obj({ id: str(), name: str(), scopes: arr(ref('Scope')), token: str(), createdAt: str(), expiresAt: nullable(str()) }),
-      },
+      schemas: Object.fromEntries(Object.entries(RESPONSE_SCHEMAS).map(([name, shape]) => [name, schema(shape)])),
     },
   };
 }

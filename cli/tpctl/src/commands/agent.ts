@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { apiPath } from '../client.js';
 import type { Invocation } from '../runtime.js';
+import { trustDomainOf, type ScopeFlags } from '../scope.js';
 import type { Agent } from '../types.js';
 import { agentInfo, agentList } from '../views.js';
 
@@ -23,10 +24,12 @@ export function registerAgent(program: Command, invocation: Invocation): void {
   group
     .command('list')
     .description("list a trust domain's node agents")
-    .argument('<trust-domain>', 'trust domain name or td-… id')
-    .action(async (td: string, _flags: object, command: Command) => {
+    .argument('[trust-domain]', 'trust domain name or td-… id (or --trust-domain)')
+    .option('--trust-domain <trust-domain>', 'trust domain name or td-… id')
+    .action(async (td: string | undefined, flags: ScopeFlags, command: Command) => {
       const rt = invocation.runtimeFor(command);
-      const items = await (await rt.client()).list<Agent>(apiPath('trust-domains', td, 'agents'));
+      const trustDomain = trustDomainOf(td === undefined ? [] : [td], flags);
+      const items = await (await rt.client()).list<Agent>(apiPath('trust-domains', trustDomain, 'agents'));
       rt.emit(items, () => agentList(items));
     });
 

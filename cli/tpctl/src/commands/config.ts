@@ -1,7 +1,7 @@
 // `tpctl config set-context` and `tpctl config view`: the local config file.
 // `tpctl config set|get <target-kind> --id <id> …`: config sections of deployments and clusters.
 import type { Command } from 'commander';
-import { apiPath } from '../client.js';
+import { apiPath, type ApiClient } from '../client.js';
 import { mergeConfig, validateServerUrl, type ConfigFile } from '../config.js';
 import { CONFIG_TARGETS, parseConfigDocument, type ConfigTargetKind } from '../config-document.js';
 import { CliError } from '../errors.js';
@@ -11,10 +11,43 @@ import type { Invocation } from '../runtime.js';
 import type { ConfigSection, ConfigSectionResult } from '../types.js';
 import { configSectionInfo, configSectionSet } from '../views.js';
 
+/** How a config target is named: `--id`, or `--trust-domain` with `--deployment-name` / `--cluster`. */
+export interface ConfigTargetFlags {
+  /** `--id` (tdd-… or c-…) */
+  id?: string;
+  /** `--trust-domain` */
+  trustDomain?: string;
+  /** `--deployment-name` (deployment targets) */
+  deploymentName?: string;
+  /** `--cluster` (cluster targets) */
+  cluster?: string;
+}
+
+/** The id of the target: `--id` as given, or looked up by trust domain and name. */
+export async function configTargetId(client: ApiClient, kind: ConfigTargetKind, flags: ConfigTargetFlags): Promise<string> {
+  const name = kind === 'cluster' ? flags.cluster : flags.deploymentName;
+  const nameFlag = kind === 'cluster' ? '--cluster' : '--deployment-name';
+  if (flags.id !== undefined) {
+    if (name !== undefined || flags.trustDomain !== undefined) throw new CliError('INVALID_ARGUMENT', `give either --id or --trust-domain with ${nameFlag}, not both`);
+    return flags.id;
+  }
+  if (flags.trustDomain === undefined || name === undefined) throw new CliError('INVALID_ARGUMENT', `name the target: --id, or --trust-domain with ${nameFlag}`);
+  const collection = kind === 'cluster' ? 'clusters' : 'deployments';
+  return (await client.get<{ id: string }>(apiPath('trust-domains', flags.trustDomain, collection, name))).id;
+}
+
+/** Adds the target flags of a config kind to a command. */
+function targetFlags(command: Command, target: (typeof CONFIG_TARGETS)[number]): Command {
+  command
+    .option('--id <id>', `${target.noun} id (${target.idPrefix}…)`)
+    .option('--trust-domain <trust-domain>', 'trust domain name or td-… id (with the name flag)');
+  if (target.kind === 'cluster') command.option('--cluster <cluster>', 'cluster name or c-… id');
+  else command.option('--deployment-name <deployment>', 'deployment name or tdd-… id');
+  return command;
+}
+
 /** Flags of `config set <target-kind>`. */
-export interface ConfigSetFlags {
-  /** `--id` */
-  id: string;
+export interface ConfigSetFlags extends ConfigTargetFlags {
   /** `--expected-version` */
   expectedVersion?: number;
   /** `--validate-only` */
@@ -74,10 +107,10 @@ export function registerConfig(program: Command, invocation: Invocation): void {
     );
   const get = group.command('get').description('show a config section of a deployment or cluster');
   for (const target of CONFIG_TARGETS) {
-    set
-      .command(target.kind)
-      .description(`store a ${target.sections.join(' | ')} section of a ${target.noun}`)
-      .requiredOption('--id <id>', `${target.noun} id (${target.idPrefix}…)`)
+    targetFlags(
+      set.command(target.kind).description(`store a ${target.sections.join(' | ')} section of a ${target.noun}`),
+      target,
+    )
       .argument('<file>', 'YAML or JSON document: {section, schema: v1, spec}')
       .option(
         '--expected-version <n>',
@@ -99,23 +132,23 @@ export function registerConfig(program: Command, invocation: Invocation): void {
         }
         const document = parseConfigDocument(text, file, target.kind);
         const client = await rt.client();
+        const id = await configTargetId(client, target.kind, flags);
         const result = await client.put<ConfigSectionResult>(
-          configSectionPath(target.kind, flags.id, document.section),
+          configSectionPath(target.kind, id, document.section),
           configSetBody(document, flags),
           flags.validateOnly === true ? { validateOnly: true } : {},
         );
         rt.emit(result, () => configSectionSet(result));
       });
-    get
-      .command(target.kind)
-      .description(`show a ${target.sections.join(' | ')} section of a ${target.noun}`)
-      .requiredOption('--id <id>', `${target.noun} id (${target.idPrefix}…)`)
+    targetFlags(
+      get.command(target.kind).description(`show a ${target.sections.join(' | ')} section of a ${target.noun}`),
+      target,
+    )
       .argument('<section>', target.sections.join(' | '))
-      .action(async (section: string, flags: { id: string }, command: Command) => {
+      .action(async (section: string, flags: ConfigTargetFlags, command: Command) => {
         const rt = invocation.runtimeFor(command);
-        const shown = await (
-          await rt.client()
-        ).get<ConfigSection>(configSectionPath(target.kind, flags.id, section));
+        const client = await rt.client();
+        const shown = await client.get<ConfigSection>(configSectionPath(target.kind, await configTargetId(client, target.kind, flags), section));
         rt.emit(shown, () => configSectionInfo(shown));
       });
   }

@@ -4,6 +4,7 @@ import { apiPath } from '../client.js';
 import { CliError } from '../errors.js';
 import { positiveInt, repeatable, rfc3339, selector } from '../parse.js';
 import type { Invocation } from '../runtime.js';
+import { trustDomainOf, type ScopeFlags } from '../scope.js';
 import type { Entry } from '../types.js';
 import { entryInfo, entryList } from '../views.js';
 
@@ -152,29 +153,33 @@ export function registerEntry(program: Command, invocation: Invocation): void {
     group
       .command('create')
       .description('create a registration entry')
-      .argument('<trust-domain>', 'trust domain name or td-… id'),
+      .argument('[trust-domain]', 'trust domain name or td-… id (or --trust-domain)')
+      .option('--trust-domain <trust-domain>', 'trust domain name or td-… id'),
     false,
-  ).action(async (td: string, flags: EntryFlags, command: Command) => {
+  ).action(async (td: string | undefined, flags: EntryFlags & ScopeFlags, command: Command) => {
     const rt = invocation.runtimeFor(command);
+    const trustDomain = trustDomainOf(td === undefined ? [] : [td], flags);
     const body = entryCreateBody(flags);
     const entry = await (
       await rt.client()
-    ).post<Entry>(apiPath('trust-domains', td, 'entries'), body);
+    ).post<Entry>(apiPath('trust-domains', trustDomain, 'entries'), body);
     rt.emit(entry, () => `Entry ${entry.id} created.\n\n${entryInfo(entry)}`);
   });
 
   group
     .command('list')
     .description("list a trust domain's registration entries")
-    .argument('<trust-domain>', 'trust domain name or td-… id')
+    .argument('[trust-domain]', 'trust domain name or td-… id (or --trust-domain)')
+    .option('--trust-domain <trust-domain>', 'trust domain name or td-… id')
     .option('--spiffe-id <id>', 'only entries with this SPIFFE ID')
     .option('--parent-id <id>', 'only entries with this parent ID')
     .option('--selector <type:value>', 'only entries with this selector', selector)
-    .action(async (td: string, flags: EntryListFlags, command: Command) => {
+    .action(async (td: string | undefined, flags: EntryListFlags & ScopeFlags, command: Command) => {
       const rt = invocation.runtimeFor(command);
+      const trustDomain = trustDomainOf(td === undefined ? [] : [td], flags);
       const items = await (
         await rt.client()
-      ).list<Entry>(apiPath('trust-domains', td, 'entries'), entryListQuery(flags));
+      ).list<Entry>(apiPath('trust-domains', trustDomain, 'entries'), entryListQuery(flags));
       rt.emit(items, () => entryList(items));
     });
 

@@ -5,8 +5,35 @@ import { serviceEnv, type BootstrapTokenRequest } from '../bootstrap.js';
 import { CliError } from '../errors.js';
 import { positiveInt, scopeList } from '../parse.js';
 import type { Invocation } from '../runtime.js';
-import type { CreatedToken } from '../types.js';
-import { createdToken } from '../views.js';
+import { apiPath, type ApiClient } from '../client.js';
+import { ApiError } from '../errors.js';
+import type { CreatedToken, Token, Whoami } from '../types.js';
+import { createdToken, tokenList, whoamiInfo } from '../views.js';
+
+/** The token named `idOrName`: a tok-… id as is, a name looked up (refused when ambiguous). */
+export async function resolveToken(client: ApiClient, idOrName: string): Promise<Token> {
+  const tokens = await client.list<Token>('/tokens');
+  const byId = tokens.find((t) => t.id === idOrName);
+  if (byId !== undefined) return byId;
+  const named = tokens.filter((t) => t.name === idOrName && !t.revoked);
+  if (named.length === 1) return named[0] as Token;
+  if (named.length > 1) {
+    throw new CliError('INVALID_ARGUMENT', `several tokens are named ${idOrName} (${named.map((t) => t.id).join(', ')}); give the tok-… id`);
+  }
+  throw new ApiError(404, 'TOKEN_NOT_FOUND', `token ${idOrName} not found`);
+}
+
+/** Adds `whoami` to the program. */
+export function registerWhoami(program: Command, invocation: Invocation): void {
+  program
+    .command('whoami')
+    .description('show the organization and the API token tpctl calls with')
+    .action(async (_flags: object, command: Command) => {
+      const rt = invocation.runtimeFor(command);
+      const me = await (await rt.client()).get<Whoami>(apiPath('whoami'));
+      rt.emit(me, () => whoamiInfo(me));
+    });
+}
 
 /** Flags of `token create`. */
 export interface TokenCreateFlags {
@@ -88,5 +115,26 @@ export function registerToken(program: Command, invocation: Invocation): void {
       const client = await rt.client();
       const token = await client.post<CreatedToken>('/tokens', tokenCreateBody(flags, now));
       rt.emit(token, () => createdToken(token));
+    });
+
+  group
+    .command('list')
+    .description("list the organization's API tokens (never their secrets)")
+    .action(async (_flags: object, command: Command) => {
+      const rt = invocation.runtimeFor(command);
+      const items = await (await rt.client()).list<Token>('/tokens');
+      rt.emit(items, () => tokenList(items, rt.deps.now()));
+    });
+
+  group
+    .command('revoke')
+    .description('revoke an API token (only with a token holding all of its scopes)')
+    .argument('<token>', 'tok-… id or token name')
+    .action(async (idOrName: string, _flags: object, command: Command) => {
+      const rt = invocation.runtimeFor(command);
+      const client = await rt.client();
+      const token = await resolveToken(client, idOrName);
+      await client.delete(apiPath('tokens', token.id));
+      rt.emit({ id: token.id, name: token.name, revoked: true }, () => `Token ${token.name} (${token.id}) revoked.\n`);
     });
 }

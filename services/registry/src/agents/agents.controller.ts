@@ -1,12 +1,12 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
-import { CLOCK, parseBody, v, type Clock } from '@trustplane/platform';
+import { CLOCK, parseRequest, type Clock } from '@trustplane/platform';
+import { BanAgentBody } from '../api-schemas.js';
 import type { FastifyRequest } from 'fastify';
 import { RequireScope } from '../auth/auth.guard.js';
 import { pageRequestOf } from '../pagination.js';
 import { commandContextFor, principalOf } from '../request-context.js';
 import { AgentsService } from './agents.service.js';
 
-const banBody = v.object({ reason: v.optional(v.string({ min: 0, max: 500 })) });
 
 /** Node agents of a trust domain. */
 @Controller('api/v1/trust-domains/:td/agents')
@@ -38,7 +38,7 @@ export class AgentsController {
   @HttpCode(200)
   @RequireScope('trust-domains:write')
   async ban(@Param('id') id: string, @Body() body: unknown, @Req() request: FastifyRequest) {
-    const input = parseBody(banBody, body ?? {});
+    const input = parseRequest(BanAgentBody, body ?? {});
     return this.agents.ban(principalOf(request).tenant, id, input.reason ?? '', commandContextFor(request, this.clock));
   }
 }

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
-import { CLOCK, parseBody, v, type Clock } from '@trustplane/platform';
-import { CLUSTER_PLATFORMS, JOIN_TOKEN_TTL_BOUNDS } from '@trustplane/registry-domain';
+import { CLOCK, parseRequest, type Clock } from '@trustplane/platform';
+import { AddClusterConfigVersionBody, CreateClusterBody, CreateJoinTokenBody } from '../api-schemas.js';
 import type { FastifyRequest } from 'fastify';
 import { RequireScope } from '../auth/auth.guard.js';
 import { pageRequestOf } from '../pagination.js';
@@ -8,13 +8,6 @@ import { commandContextFor, principalOf } from '../request-context.js';
 import { ShownOnce } from '../shown-once.js';
 import { ClustersService } from './clusters.service.js';
 
-const createClusterBody = v.object({
-  name: v.string({ max: 63 }),
-  platform: v.oneOf(CLUSTER_PLATFORMS),
-  description: v.optional(v.string({ min: 0, max: 1024 })),
-});
-
-const createJoinTokenBody = v.object({ ttlSeconds: v.optional(v.int({ min: JOIN_TOKEN_TTL_BOUNDS.min, max: JOIN_TOKEN_TTL_BOUNDS.max })) });
 
 /** Clusters of a trust domain. */
 @Controller('api/v1/trust-domains/:td/clusters')
@@ -29,7 +22,7 @@ export class ClustersController {
   @RequireScope('trust-domains:write')
   @ShownOnce('clusterKey')
   async create(@Param('td') td: string, @Body() body: unknown, @Req() request: FastifyRequest) {
-    const input = parseBody(createClusterBody, body);
+    const input = parseRequest(CreateClusterBody, body);
     return this.clusters.create(principalOf(request).tenant, td, { name: input.name, platform: input.platform, description: input.description ?? '' }, commandContextFor(request, this.clock));
   }
 
@@ -56,8 +49,20 @@ export class ClustersController {
   @HttpCode(201)
   @RequireScope('trust-domains:write')
   async addConfigVersion(@Param('td') td: string, @Param('id') id: string, @Body() body: unknown, @Req() request: FastifyRequest) {
-    const config = parseBody(v.object({ config: v.record() }), body).config;
+    const config = parseRequest(AddClusterConfigVersionBody, body).config;
     return this.clusters.addConfigVersion(principalOf(request).tenant, td, id, config, commandContextFor(request, this.clock));
+  }
+
+  @Get(':id/config-versions')
+  @RequireScope('trust-domains:read')
+  async configVersions(@Param('td') td: string, @Param('id') id: string, @Req() request: FastifyRequest) {
+    return { items: await this.clusters.configVersionList(principalOf(request).tenant, td, id), nextCursor: null };
+  }
+
+  @Get(':id/config-versions/:version')
+  @RequireScope('trust-domains:read')
+  async configVersion(@Param('td') td: string, @Param('id') id: string, @Param('version') version: string, @Req() request: FastifyRequest) {
+    return this.clusters.configVersion(principalOf(request).tenant, td, id, version);
   }
 
   @Post(':id/join-tokens')
@@ -66,7 +71,7 @@ export class ClustersController {
   @ShownOnce('token')
   async createJoinToken(@Param('td') td: string, @Param('id') id: string, @Body() body: unknown, @Req() request: FastifyRequest) {
     // An empty POST is fine: every field has a default.
-    const input = parseBody(createJoinTokenBody, body ?? {});
+    const input = parseRequest(CreateJoinTokenBody, body ?? {});
     const issued = await this.clusters.createJoinToken(principalOf(request).tenant, td, id, input.ttlSeconds, commandContextFor(request, this.clock));
     return { id: issued.id, token: issued.token, clusterId: issued.clusterId, trustDomainId: issued.trustDomainId, expiresAt: issued.expiresAt, createdAt: issued.createdAt };
   }

@@ -16,7 +16,7 @@ import {
 } from '@trustplane/registry-domain';
 import type { PoolClient } from 'pg';
 import { CommandBus } from '../command-bus.js';
-import { clusterView, type Page } from '../model/views.js';
+import { clusterConfigVersionView, clusterView, type Page } from '../model/views.js';
 import { keysetParams, keysetSql, pageOf, type PageRequest } from '../pagination.js';
 import { newIdFor, type WriteContext } from '../request-context.js';
 import { secretShownOnce } from '../shown-once.js';
@@ -25,6 +25,8 @@ import { trustDomainLocation, TrustDomainsService } from '../trust-domains/trust
 
 /** A cluster as the API shows it. */
 export type ClusterView = ReturnType<typeof clusterView>;
+/** A cluster config version as the API shows it. */
+export type ClusterConfigVersionView = ReturnType<typeof clusterConfigVersionView>;
 
 /** A cluster attestation key's private half, returned once when it is generated and never stored. */
 export interface IssuedClusterKey {
@@ -200,6 +202,32 @@ export class ClustersService {
     const version = alreadyAdded ? current.version : (await this.commands.run(clusterDecider, ref, { kind: 'add-config-version', versionId, config }, context)).version;
     await this.commands.settle(version, { id, location: clusterLocation(String(row['trust_domain_id']), id) });
     return this.get(tenant, td, id);
+  }
+
+  /** A cluster's config versions with their documents, oldest first (at most the kept ones). */
+  async configVersionList(tenant: string, td: string, idOrName: string): Promise<ClusterConfigVersionView[]> {
+    return this.db.read(tenant, async (client) => {
+      const row = await this.findRow(client, td, idOrName);
+      const rows = await client.query(
+        `SELECT id, cluster_id, config, created_at FROM ${this.db.schema}.cluster_config_versions WHERE cluster_id = $1 ORDER BY created_at, id`,
+        [row['id']],
+      );
+      return rows.rows.map(clusterConfigVersionView);
+    });
+  }
+
+  /** One config version of the cluster (404 CLUSTER_CONFIG_VERSION_NOT_FOUND otherwise). */
+  async configVersion(tenant: string, td: string, idOrName: string, versionId: string): Promise<ClusterConfigVersionView> {
+    return this.db.read(tenant, async (client) => {
+      const row = await this.findRow(client, td, idOrName);
+      const rows = await client.query(
+        `SELECT id, cluster_id, config, created_at FROM ${this.db.schema}.cluster_config_versions WHERE cluster_id = $1 AND id = $2`,
+        [row['id'], versionId],
+      );
+      const found = rows.rows[0];
+      if (found === undefined) throw new ProblemError(404, 'CLUSTER_CONFIG_VERSION_NOT_FOUND', `config version ${versionId} not found in cluster ${idOrName}`);
+      return clusterConfigVersionView(found);
+    });
   }
 
   private async findRow(client: PoolClient, td: string, idOrName: string): Promise<Record<string, unknown>> {

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Put, Query, Req } from '@nestjs/common';
 import type { ConfigTargetKind } from '@trustplane/events';
-import { CLOCK, parseBody, ProblemError, v, type Clock } from '@trustplane/platform';
+import { CLOCK, parseRequest, ProblemError, type Clock } from '@trustplane/platform';
+import { PutConfigSectionBody } from '../api-schemas.js';
 import { CONFIG_TARGET_KINDS, isConfigTargetKind } from '@trustplane/registry-domain';
 import type { FastifyRequest } from 'fastify';
 import { RequireScope } from '../auth/auth.guard.js';
@@ -8,12 +9,6 @@ import { queryFlag } from '../pagination.js';
 import { commandContextFor, principalOf } from '../request-context.js';
 import { ConfigSectionsService } from './config-sections.service.js';
 
-const putBody = v.object({
-  schema: v.string({ max: 16 }),
-  // Any JSON object: the section's validator names the failing field.
-  spec: v.record(),
-  expectedVersion: v.optional(v.int({ min: 0, max: 2_147_483_647 })),
-});
 
 function targetKindOf(value: string): ConfigTargetKind {
   if (isConfigTargetKind(value)) return value;
@@ -42,7 +37,7 @@ export class ConfigSectionsController {
   ) {
     const kind = targetKindOf(targetKind);
     const only = queryFlag('validateOnly', validateOnly);
-    const input = parseBody(putBody, body);
+    const input = parseRequest(PutConfigSectionBody, body);
     return this.sections.set(principalOf(request), { kind, id: targetId, section }, input, only, commandContextFor(request, this.clock));
   }
 

@@ -1,40 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, Req } from '@nestjs/common';
-import { CLOCK, parseBody, v, type Clock } from '@trustplane/platform';
+import { CLOCK, parseRequest, type Clock } from '@trustplane/platform';
+import { CreateEntryBody, UpdateEntryBody } from '../api-schemas.js';
 import type { RegistrationEntryInput } from '@trustplane/spiffe';
 import type { FastifyRequest } from 'fastify';
 import { RequireScope } from '../auth/auth.guard.js';
 import { pageRequestOf } from '../pagination.js';
 import { commandContextFor, principalOf } from '../request-context.js';
 import { EntriesService } from './entries.service.js';
-
-const entryFields = {
-  spiffeId: v.string({ max: 2048 }),
-  parentId: v.string({ max: 2048 }),
-  selectors: v.array(v.string({ max: 4200 }), { max: 64 }),
-  x509SvidTtl: v.optional(v.int({ min: 0, max: 2_147_483_647 })),
-  jwtSvidTtl: v.optional(v.int({ min: 0, max: 2_147_483_647 })),
-  dnsNames: v.optional(v.array(v.string({ max: 253 }), { max: 32 })),
-  federatesWith: v.optional(v.array(v.string({ max: 270 }), { max: 64 })),
-  admin: v.optional(v.bool()),
-  downstream: v.optional(v.bool()),
-  hint: v.optional(v.string({ min: 0, max: 1024 })),
-  expiresAt: v.optional(v.string({ max: 64 })),
-};
-const createEntryBody = v.object(entryFields);
-const updateEntryBody = v.object({
-  revision: v.int({ min: 1, max: 2_147_483_647 }),
-  spiffeId: v.optional(entryFields.spiffeId),
-  parentId: v.optional(entryFields.parentId),
-  selectors: v.optional(entryFields.selectors),
-  x509SvidTtl: entryFields.x509SvidTtl,
-  jwtSvidTtl: entryFields.jwtSvidTtl,
-  dnsNames: entryFields.dnsNames,
-  federatesWith: entryFields.federatesWith,
-  admin: entryFields.admin,
-  downstream: entryFields.downstream,
-  hint: entryFields.hint,
-  expiresAt: entryFields.expiresAt,
-});
 
 type EntryBody = { x509SvidTtl?: number; jwtSvidTtl?: number } & Omit<Partial<RegistrationEntryInput>, 'x509SvidTtlSeconds' | 'jwtSvidTtlSeconds'>;
 
@@ -60,7 +32,7 @@ export class EntriesController {
   @HttpCode(201)
   @RequireScope('entries:write')
   async create(@Param('td') td: string, @Body() body: unknown, @Req() request: FastifyRequest) {
-    const input = toInput(parseBody(createEntryBody, body)) as RegistrationEntryInput;
+    const input = toInput(parseRequest(CreateEntryBody, body)) as RegistrationEntryInput;
     return this.entries.create(principalOf(request).tenant, td, input, commandContextFor(request, this.clock));
   }
 
@@ -85,7 +57,7 @@ export class EntriesController {
   @Patch('entries/:id')
   @RequireScope('entries:write')
   async update(@Param('id') id: string, @Body() body: unknown, @Req() request: FastifyRequest) {
-    const { revision, ...patch } = parseBody(updateEntryBody, body);
+    const { revision, ...patch } = parseRequest(UpdateEntryBody, body);
     return this.entries.update(principalOf(request).tenant, id, revision, toInput(patch), commandContextFor(request, this.clock));
   }
 

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { parseBody, ProblemError, v } from '@trustplane/platform';
+import { parseRequest, ProblemError } from '@trustplane/platform';
+import { EmptyBody } from '../api-schemas.js';
 import type { KeysetRequest, KeysetView } from '@trustplane/signer-api';
 import type { FastifyRequest } from 'fastify';
 import { RequireScope } from '../auth/auth.guard.js';
@@ -97,5 +98,5 @@ export class KeysetsController {
 
 /** Keyset commands take no parameters: an absent body or `{}`. */
 function emptyBody(body: unknown): void {
-  if (body !== undefined && body !== null) parseBody(v.object({}), body);
+  if (body !== undefined && body !== null) parseRequest(EmptyBody, body);
 }

@@ -1,4 +1,6 @@
-/** API shapes (camelCase) built from read-model rows (snake_case). */
+/** API shapes (camelCase) built from read-model rows (snake_case), typed by their schemas (api-schemas.ts). */
+import type { Static } from '@trustplane/platform';
+import type { AgentSchema, ClusterConfigVersionSchema, ClusterSchema, DeploymentSchema, EntrySchema, TokenSchema, TrustDomainSchema } from '../api-schemas.js';
 
 type DbRow = Record<string, unknown>;
 const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : value === null || value === undefined ? null : String(value));
@@ -37,26 +39,31 @@ export function endpointsOf(publicBaseUrl: string, organizationId: string, trust
   };
 }
 
-export function trustDomainView(row: DbRow, publicBaseUrl: string) {
+export function trustDomainView(row: DbRow, publicBaseUrl: string): Static<typeof TrustDomainSchema> {
   return {
     id: String(row['id']),
     name: String(row['name']),
     description: String(row['description']),
-    kind: String(row['kind']),
-    status: String(row['status']),
+    kind: String(row['kind']) as Static<typeof TrustDomainSchema>['kind'],
+    status: String(row['status']) as Static<typeof TrustDomainSchema>['status'],
     clusters: Number(row['clusters'] ?? 0),
+    /** Clusters whose agents may attest (not disabled). */
+    activeClusters: Number(row['active_clusters'] ?? 0),
     deployments: Number(row['deployments'] ?? 0),
     federations: 0,
+    /** Federation relationships in effect (none until federation exists). */
+    activeFederations: 0,
     createdAt: iso(row['created_at']),
     updatedAt: iso(row['updated_at']),
     endpoints: endpointsOf(publicBaseUrl, String(row['tenant_id']), String(row['name'])),
   };
 }
 
-export function deploymentView(row: DbRow) {
+export function deploymentView(row: DbRow): Static<typeof DeploymentSchema> {
   return {
     id: String(row['id']),
     trustDomainId: String(row['trust_domain_id']),
+    ...(row['trust_domain_name'] === undefined ? {} : { trustDomainName: String(row['trust_domain_name']) }),
     name: String(row['name']),
     region: String(row['region']),
     managed: Boolean(row['managed']),
@@ -67,21 +74,21 @@ export function deploymentView(row: DbRow) {
 }
 
 /** A cluster; `versions` are its config versions, oldest first (the last is the latest). */
-export function clusterView(row: DbRow, versions: readonly DbRow[]) {
+export function clusterView(row: DbRow, versions: readonly DbRow[]): Static<typeof ClusterSchema> {
   return {
     id: String(row['id']),
     trustDomainId: String(row['trust_domain_id']),
     name: String(row['name']),
     platform: String(row['platform']),
     description: String(row['description']),
-    status: String(row['status']),
+    status: String(row['status']) as Static<typeof ClusterSchema>['status'],
     configVersions: versions.map((v) => ({ id: String(v['id']), createdAt: iso(v['created_at']) })),
     createdAt: iso(row['created_at']),
     updatedAt: iso(row['updated_at']),
   };
 }
 
-export function entryView(row: DbRow) {
+export function entryView(row: DbRow): Static<typeof EntrySchema> {
   return {
     id: String(row['id']),
     trustDomainId: String(row['trust_domain_id']),
@@ -102,11 +109,21 @@ export function entryView(row: DbRow) {
   };
 }
 
-export function tokenView(row: DbRow) {
+/** A cluster config version with its document. */
+export function clusterConfigVersionView(row: DbRow): Static<typeof ClusterConfigVersionSchema> {
+  return {
+    id: String(row['id']),
+    clusterId: String(row['cluster_id']),
+    config: row['config'] as Record<string, unknown>,
+    createdAt: iso(row['created_at']),
+  };
+}
+
+export function tokenView(row: DbRow): Static<typeof TokenSchema> {
   return {
     id: String(row['id']),
     name: String(row['name']),
-    scopes: row['scopes'] as string[],
+    scopes: row['scopes'] as Static<typeof TokenSchema>['scopes'],
     revoked: Boolean(row['revoked']),
     createdAt: iso(row['created_at']),
     expiresAt: iso(row['expires_at']),
@@ -133,7 +150,7 @@ export interface Page<T> {
   readonly nextCursor: string | null;
 }
 
-export function agentView(row: DbRow) {
+export function agentView(row: DbRow): Static<typeof AgentSchema> {
   return {
     id: String(row['id']),
     trustDomainId: String(row['trust_domain_id']),
@@ -141,7 +158,7 @@ export function agentView(row: DbRow) {
     clusterName: String(row['cluster_name']),
     nodeName: String(row['node_name']),
     spiffeId: String(row['spiffe_id']),
-    method: String(row['method']),
+    method: String(row['method']) as Static<typeof AgentSchema>['method'],
     serialNumber: String(row['serial_number']),
     expiresAt: iso(row['expires_at']),
     banned: Boolean(row['banned']),

@@ -1,12 +1,11 @@
 import { Body, Controller, Get, Inject, Patch, Req } from '@nestjs/common';
-import { CLOCK, parseBody, v, type Clock } from '@trustplane/platform';
-import { ORGANIZATION_NAME_MAX } from '@trustplane/registry-domain';
+import { CLOCK, parseRequest, type Clock } from '@trustplane/platform';
+import { RenameOrganizationBody } from '../api-schemas.js';
 import type { FastifyRequest } from 'fastify';
 import { RequireScope } from '../auth/auth.guard.js';
 import { commandContextFor, principalOf } from '../request-context.js';
 import { OrganizationsService, type OrganizationView } from './organizations.service.js';
 
-const organizationBody = v.object({ name: v.string({ max: ORGANIZATION_NAME_MAX }) });
 
 /** The caller's organization (organizations themselves are created on the host). */
 @Controller('api/v1/organization')
@@ -25,7 +24,7 @@ export class OrganizationsController {
   @Patch()
   @RequireScope('admin')
   async rename(@Body() body: unknown, @Req() request: FastifyRequest): Promise<OrganizationView> {
-    const { name } = parseBody(organizationBody, body);
+    const { name } = parseRequest(RenameOrganizationBody, body);
     return this.organizations.rename(principalOf(request).tenant, name, commandContextFor(request, this.clock));
   }
 }

@@ -88,6 +88,11 @@ export class TokensService {
     await this.commands.settle(revoked.version, { id });
   }
 
+  /** One token of the tenant (404 otherwise, also for other tenants' ids). */
+  async get(tenant: string, id: string): Promise<TokenView> {
+    return this.view(tenant, id);
+  }
+
   private async view(tenant: string, id: string): Promise<TokenView> {
     const found = await this.db.read(tenant, (client) => client.query(`SELECT * FROM ${this.db.schema}.api_tokens WHERE id = $1`, [id]));
     const row = found.rows[0];

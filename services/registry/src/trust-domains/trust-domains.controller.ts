@@ -1,18 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
-import { CLOCK, parseBody, v, type Clock } from '@trustplane/platform';
-import { TRUST_DOMAIN_DESCRIPTION_MAX } from '@trustplane/registry-domain';
+import { CLOCK, parseRequest, type Clock } from '@trustplane/platform';
+import { CreateDeploymentBody, CreateTrustDomainBody } from '../api-schemas.js';
 import type { FastifyRequest } from 'fastify';
 import { RequireScope } from '../auth/auth.guard.js';
 import { pageRequestOf, queryFlag } from '../pagination.js';
 import { commandContextFor, principalOf } from '../request-context.js';
 import { TrustDomainsService } from './trust-domains.service.js';
 
-const createTrustDomainBody = v.object({
-  name: v.string({ max: 255 }),
-  description: v.optional(v.string({ min: 0, max: TRUST_DOMAIN_DESCRIPTION_MAX })),
-  kind: v.optional(v.oneOf(['managed', 'self-hosted'] as const)),
-});
-const createDeploymentBody = v.object({ name: v.string({ max: 63 }), region: v.optional(v.string({ min: 0, max: 64 })) });
 
 /** Trust domains and deployments. */
 @Controller('api/v1/trust-domains')
@@ -26,7 +20,7 @@ export class TrustDomainsController {
   @HttpCode(201)
   @RequireScope('trust-domains:write')
   async create(@Body() body: unknown, @Req() request: FastifyRequest) {
-    const input = parseBody(createTrustDomainBody, body);
+    const input = parseRequest(CreateTrustDomainBody, body);
     return this.trustDomains.create(
       principalOf(request).tenant,
       { name: input.name, description: input.description ?? '', kind: input.kind ?? 'managed' },
@@ -60,7 +54,7 @@ export class TrustDomainsController {
   @HttpCode(201)
   @RequireScope('trust-domains:write')
   async createDeployment(@Param('td') td: string, @Body() body: unknown, @Req() request: FastifyRequest) {
-    const input = parseBody(createDeploymentBody, body);
+    const input = parseRequest(CreateDeploymentBody, body);
     return this.trustDomains.createDeployment(principalOf(request).tenant, td, { name: input.name, region: input.region ?? '' }, commandContextFor(request, this.clock));
   }
 
@@ -81,5 +75,20 @@ export class TrustDomainsController {
   @RequireScope('trust-domains:write')
   async deleteDeployment(@Param('td') td: string, @Param('id') id: string, @Query('force') force: string | undefined, @Req() request: FastifyRequest): Promise<void> {
     await this.trustDomains.deleteDeployment(principalOf(request).tenant, td, id, queryFlag('force', force), commandContextFor(request, this.clock));
+  }
+}
+
+/** Deployments across the caller's trust domains. */
+@Controller('api/v1/deployments')
+export class DeploymentsController {
+  constructor(private readonly trustDomains: TrustDomainsService) {}
+
+  /** `?managed=false` leaves out managed trust domains' deployments (`true`: only those). */
+  @Get()
+  @RequireScope('trust-domains:read')
+  async list(@Query() query: Record<string, unknown>, @Req() request: FastifyRequest) {
+    const { managed, ...rest } = query;
+    const options = managed === undefined ? {} : { managed: queryFlag('managed', managed) };
+    return this.trustDomains.allDeployments(principalOf(request).tenant, pageRequestOf(rest), options);
   }
 }

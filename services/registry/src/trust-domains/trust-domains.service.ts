@@ -45,6 +45,7 @@ export const trustDomainLocation = (id: string): string => `/api/v1/trust-domain
 
 const TD_COLUMNS = (s: string) => `t.*,
   (SELECT count(*) FROM ${s}.clusters c WHERE c.trust_domain_id = t.id) AS clusters,
+  (SELECT count(*) FROM ${s}.clusters c WHERE c.trust_domain_id = t.id AND c.status = 'active') AS active_clusters,
   (SELECT count(*) FROM ${s}.deployments d WHERE d.trust_domain_id = t.id) AS deployments`;
 
 /** Trust domains and their deployments. */
@@ -134,10 +135,31 @@ export class TrustDomainsService {
       const td = await this.findRow(client, idOrName);
       const keyset = keysetSql('name', 'id', 2);
       const rows = await client.query(
-        `SELECT * FROM ${this.db.schema}.deployments WHERE trust_domain_id = $1 AND ${keyset.where} ORDER BY ${keyset.orderBy} LIMIT $4`,
-        [td['id'], ...keysetParams(page), page.limit + 1],
+        `SELECT *, $5::text AS trust_domain_name FROM ${this.db.schema}.deployments WHERE trust_domain_id = $1 AND ${keyset.where} ORDER BY ${keyset.orderBy} LIMIT $4`,
+        [td['id'], ...keysetParams(page), page.limit + 1, td['name']],
       );
       return pageOf(rows.rows, page, (row) => String(row['name']), deploymentView);
+    });
+  }
+
+  /**
+   * The tenant's deployments across its trust domains, ordered by trust domain name then
+   * deployment name; each carries its trust domain's name. `managed=false` leaves out the one
+   * deployment every managed trust domain has.
+   */
+  async allDeployments(tenant: string, page: PageRequest, options: { managed?: boolean } = {}): Promise<Page<DeploymentView>> {
+    return this.db.read(tenant, async (client) => {
+      // A space sorts before every character a trust domain or deployment name may hold.
+      const sortKey = `(t.name || ' ' || d.name)`;
+      const keyset = keysetSql(sortKey, 'd.id', 1);
+      const managed = options.managed === undefined ? '' : `AND d.managed = ${options.managed ? 'true' : 'false'}`;
+      const rows = await client.query(
+        `SELECT d.*, t.name AS trust_domain_name, ${sortKey} AS sort_key FROM ${this.db.schema}.deployments d
+           JOIN ${this.db.schema}.trust_domains t ON t.id = d.trust_domain_id
+          WHERE ${keyset.where} ${managed} ORDER BY ${keyset.orderBy} LIMIT $3`,
+        [...keysetParams(page), page.limit + 1],
+      );
+      return pageOf(rows.rows, page, (row) => String(row['sort_key']), deploymentView);
     });
   }
 
@@ -244,11 +266,12 @@ export class TrustDomainsService {
     return this.deployment(tenant, idOrName, id);
   }
 
-  async deleteDeployment(tenant: string, idOrName: string, deploymentId: string, force: boolean, context: CommandContext): Promise<void> {
-    const shown = await this.deployment(tenant, idOrName, deploymentId);
+  /** Deletes a deployment given by id or name; refused while it has active keys unless forced. */
+  async deleteDeployment(tenant: string, idOrName: string, deployment: string, force: boolean, context: CommandContext): Promise<void> {
+    const shown = await this.deployment(tenant, idOrName, deployment);
     if (!force) await this.refuseWithActiveDeploymentKeys(tenant, shown);
-    const deleted = await this.commands.run(deploymentDecider, { tenant, aggregateType: DEPLOYMENT, aggregateId: deploymentId }, { kind: 'delete', force, activeKeys: shown.activeKeys }, context);
-    await this.commands.settle(deleted.version, { id: deploymentId });
+    const deleted = await this.commands.run(deploymentDecider, { tenant, aggregateType: DEPLOYMENT, aggregateId: shown.id }, { kind: 'delete', force, activeKeys: shown.activeKeys }, context);
+    await this.commands.settle(deleted.version, { id: shown.id });
   }
 
   /**
@@ -269,11 +292,17 @@ export class TrustDomainsService {
     );
   }
 
-  /** A deployment of the trust domain, visible to the tenant (404 otherwise, also for other tenants' ids). */
+  /**
+   * A deployment of the trust domain by id or name (names are unique within a trust domain),
+   * visible to the tenant (404 otherwise, also for other tenants' ids).
+   */
   async deployment(tenant: string, idOrName: string, deploymentId: string): Promise<DeploymentView> {
     return this.db.read(tenant, async (client) => {
       const td = await this.findRow(client, idOrName);
-      const rows = await client.query(`SELECT * FROM ${this.db.schema}.deployments WHERE id = $1 AND trust_domain_id = $2`, [deploymentId, td['id']]);
+      const rows = await client.query(
+        `SELECT *, $3::text AS trust_domain_name FROM ${this.db.schema}.deployments WHERE (id = $1 OR name = $1) AND trust_domain_id = $2 ORDER BY (id = $1) DESC LIMIT 1`,
+        [deploymentId, td['id'], td['name']],
+      );
       if (rows.rowCount === 0) throw new ProblemError(404, 'DEPLOYMENT_NOT_FOUND', `deployment ${deploymentId} not found`);
       return deploymentView(rows.rows[0]);
     });
