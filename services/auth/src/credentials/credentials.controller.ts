@@ -1,9 +1,9 @@
 import { Body, Controller, Get, Header, HttpCode, Post } from '@nestjs/common';
-import { parseBody, Public, v } from '@trustplane/platform';
+import { Obj, parseRequest, Public, Str } from '@trustplane/platform';
 import { CredentialSigner } from './credential-signer.js';
 import { ExchangeService } from './exchange.service.js';
 
-const exchangeBody = v.object({ assertion: v.string({ min: 1, max: 4096 }) });
+const exchangeBody = Obj({ assertion: Str({ max: 4096, description: 'EdDSA assertion signed with the deployment key' }) });
 
 /** The credential exchange and the credentials' verification keys (both public: the assertion authenticates). */
 @Public()
@@ -18,7 +18,7 @@ export class CredentialsController {
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   async exchange(@Body() body: unknown) {
-    return this.exchanges.exchange(parseBody(exchangeBody, body).assertion);
+    return this.exchanges.exchange(parseRequest(exchangeBody, body).assertion);
   }
 
   @Get('jwks')
