@@ -36,6 +36,10 @@ let deployments: FakeDeployment[] = [];
 let keys: FakeKey[] = [];
 let idempotencyKeys: Map<string, string>;
 let authAvailable = true;
+/** Read-model lag: how many more reads of a new deployment answer 404 after a 202 create. */
+let registryLag = 0;
+/** Key-service lag: how many more key creations answer 404 DEPLOYMENT_NOT_FOUND. */
+let authLag = 0;
 let seen: string[] = [];
 let server: Server;
 let url: string;
@@ -91,15 +95,24 @@ async function handle(request: IncomingMessage, response: ServerResponse): Promi
       const body = JSON.parse(await text(request)) as { name: string };
       const created: FakeDeployment = { id: nextId('tdd-'), name: body.name, trustDomainId: td.id, managed: false };
       deployments.push(created);
+      if (registryLag > 0) return send(response, 202, { id: created.id, status: 'accepted', detail: 'committed, not yet visible', location: `/api/v1/trust-domains/${td.id}/deployments/${created.id}` });
       return send(response, 201, deploymentView(created));
     }
     return send(response, 200, { items: deployments.filter((d) => d.trustDomainId === td.id).map(deploymentView), nextCursor: null });
   }
   const deployment = deployments.find((d) => d.trustDomainId === td.id && (d.id === dRef || d.name === dRef));
   if (deployment === undefined) return problem(response, 404, 'DEPLOYMENT_NOT_FOUND', `deployment ${dRef} not found`);
+  if (keysWord === undefined && registryLag > 0) {
+    registryLag -= 1;
+    return problem(response, 404, 'DEPLOYMENT_NOT_FOUND', `deployment ${dRef} not found`);
+  }
   if (keysWord === undefined) return send(response, 200, deploymentView(deployment));
   // The auth service's routes, forwarded by the registry.
   if (!authAvailable) return problem(response, 503, 'AUTH_UNAVAILABLE', 'the deployment-key service is not configured (TP_REGISTRY_AUTH_URL)');
+  if (keyId === undefined && method === 'POST' && authLag > 0) {
+    authLag -= 1;
+    return problem(response, 404, 'DEPLOYMENT_NOT_FOUND', `deployment ${dRef} not found`);
+  }
   if (keyId === undefined && method === 'POST') {
     const idempotency = String(request.headers['idempotency-key'] ?? '');
     const fingerprint = `${method} ${target.pathname}`;
@@ -159,6 +172,8 @@ beforeEach(() => {
   keys = [];
   idempotencyKeys = new Map();
   authAvailable = true;
+  registryLag = 0;
+  authLag = 0;
   seen = [];
 });
 
@@ -292,4 +307,21 @@ test('with the key service away, deployment create says the deployment exists an
   const listed = await tpctl('trust-domain', 'deployment', 'key', 'list');
   assert.equal(listed.code, 1);
   assert.match(listed.stderr, /AUTH_UNAVAILABLE/);
+});
+
+test('deployment create waits out read-model lag: a 202 deployment is read until it shows, and a key service that has not seen it yet is asked again', async () => {
+  registryLag = 2;
+  authLag = 2;
+  const out = await ok('trust-domain', 'deployment', 'create', 'us-west-2', '--trust-domain', 'on-prem.example.com');
+  const created = deployments.find((d) => d.name === 'us-west-2');
+  assert.ok(created !== undefined);
+  assert.equal(keys.length, 1, 'exactly one key');
+  assert.match(out, new RegExp(`^Key id: +${keys[0]?.id ?? '-'}$`, 'm'));
+  const keyPosts = seen.filter((line) => line.startsWith('POST') && line.endsWith('/keys'));
+  assert.equal(keyPosts.length, 3, 'two refused attempts, then the key');
+  assert.equal(seen.filter((line) => line === `GET /api/v1/trust-domains/on-prem.example.com/deployments/${created.id}`).length, 3);
+  // Without a key to create, the 202 is reported as committed, as for any command.
+  registryLag = 1;
+  const accepted = await ok('trust-domain', 'deployment', 'create', 'eu-west-1', '--trust-domain', 'on-prem.example.com', '--no-key');
+  assert.match(accepted, /^Accepted: tdd-[0-9]+ is committed and will be visible shortly/);
 });

@@ -1,8 +1,8 @@
 // `tpctl trust-domain create|list|info|delete` and `tpctl trust-domain deployment create|list|delete`.
 import type { Command } from 'commander';
 import { bundleX509AuthoritiesPem, type SpiffeBundleDocument } from '@trustplane/spiffe';
-import { apiPath } from '../client.js';
-import { CliError } from '../errors.js';
+import { apiPath, type ApiClient } from '../client.js';
+import { AcceptedAnswer, ApiError, CliError } from '../errors.js';
 import { createKey, findKey, keyJson, keysInScope, keysPath, type CreatedDeploymentKey } from '../keys.js';
 import type { Invocation, Runtime } from '../runtime.js';
 import { trustDomainAndResource, trustDomainOf, type ScopeFlags } from '../scope.js';
@@ -87,6 +87,50 @@ export function deploymentCreatedJson(d: Deployment, key: CreatedDeploymentKey |
     json['private_key_pem'] = key.privateKeyPem;
   }
   return json;
+}
+
+/** How long `deployment create` waits for a new deployment to be readable (read-model lag). */
+export const NEW_DEPLOYMENT_WAIT_MS = 15_000;
+const POLL_MS = 250;
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Creates a deployment. With `needsIt` (its first key follows), a 202 answer — committed, not
+ * yet readable — is not the end: the deployment is read until it shows (bounded), since the key
+ * cannot be created for a deployment nobody can see yet. Without it the 202 is reported as usual.
+ */
+async function createdDeployment(client: ApiClient, trustDomain: string, body: { name: string; region?: string }, needsIt: boolean): Promise<Deployment> {
+  try {
+    return await client.post<Deployment>(apiPath('trust-domains', trustDomain, 'deployments'), body);
+  } catch (error) {
+    if (!(error instanceof AcceptedAnswer) || !needsIt || typeof error.answer['id'] !== 'string') throw error;
+    const id = error.answer['id'];
+    for (const deadline = Date.now() + NEW_DEPLOYMENT_WAIT_MS; ; ) {
+      try {
+        return await client.get<Deployment>(apiPath('trust-domains', trustDomain, 'deployments', id));
+      } catch (readError) {
+        if (!(readError instanceof ApiError && readError.status === 404) || Date.now() >= deadline) throw readError;
+        await pause(POLL_MS);
+      }
+    }
+  }
+}
+
+/**
+ * Creates a new deployment's first key. The key service learns of deployments from the event
+ * log, so right after the deployment was created it may not know it yet (404
+ * DEPLOYMENT_NOT_FOUND): the request is repeated, bounded. Each attempt is its own POST (a new
+ * Idempotency-Key): a refused attempt created nothing.
+ */
+async function firstKey(client: ApiClient, d: Deployment): Promise<CreatedDeploymentKey> {
+  for (const deadline = Date.now() + NEW_DEPLOYMENT_WAIT_MS; ; ) {
+    try {
+      return await createKey(client, d.trustDomainId, d.id);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 404 && error.code === 'DEPLOYMENT_NOT_FOUND') || Date.now() >= deadline) throw error;
+      await pause(POLL_MS);
+    }
+  }
 }
 
 /** Adds `--trust-domain` and `--deployment-name` to a command. */
@@ -190,17 +234,14 @@ export function registerTrustDomain(program: Command, invocation: Invocation): v
     const rt = invocation.runtimeFor(command);
     const { trustDomain, resource: name } = trustDomainAndResource(positionals, flags, 'name');
     const client = await rt.client();
-    const created = await client.post<Deployment>(
-      apiPath('trust-domains', trustDomain, 'deployments'),
-      deploymentCreateBody(name, flags),
-    );
+    const created = await createdDeployment(client, trustDomain, deploymentCreateBody(name, flags), flags.key !== false);
     if (flags.key === false) {
       rt.emit(deploymentCreatedJson(created, null), () => `Deployment '${created.name}' created.\n${deploymentInfo(created)}`);
       return;
     }
     let key: CreatedDeploymentKey;
     try {
-      key = await createKey(client, created.trustDomainId, created.id);
+      key = await firstKey(client, created);
     } catch (error) {
       // The deployment exists: say so, and how to get its key, before the failure is reported.
       rt.deps.stderr(
