@@ -264,6 +264,9 @@ test('the exchange issues a credential any replica can verify; a jti is single u
       assert.match(refused.type, /application\/problem\+json/);
     }
   }
+  const metrics = await (await fetch(`${authB.url}/metrics`)).text();
+  assert.match(metrics, /tp_auth_credential_exchanges_total\{outcome="ASSERTION_REPLAYED"[^}]*\} [1-9]/);
+  assert.match(metrics, /tp_auth_credential_exchanges_total\{outcome="ASSERTION_SIGNATURE_INVALID"[^}]*\} [1-9]/);
   const bad = await call(authA.url, 'POST', '/api/v1/auth/deployment-credentials', { body: { assertion: valid, extra: 1 } });
   assert.equal(bad.status, 400);
   assert.deepEqual(await footprint(), before, 'a refused exchange wrote something');
