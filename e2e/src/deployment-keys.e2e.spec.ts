@@ -264,6 +264,9 @@ test('the exchange issues a credential any replica can verify; a jti is single u
       assert.match(refused.type, /application\/problem\+json/);
     }
   }
+  const metrics = await (await fetch(`${authB.url}/metrics`)).text();
+  assert.match(metrics, /tp_auth_credential_exchanges_total\{outcome="ASSERTION_REPLAYED"[^}]*\} [1-9]/);
+  assert.match(metrics, /tp_auth_credential_exchanges_total\{outcome="ASSERTION_SIGNATURE_INVALID"[^}]*\} [1-9]/);
   const bad = await call(authA.url, 'POST', '/api/v1/auth/deployment-credentials', { body: { assertion: valid, extra: 1 } });
   assert.equal(bad.status, 400);
   assert.deepEqual(await footprint(), before, 'a refused exchange wrote something');
@@ -339,6 +342,14 @@ test('a deployment with active keys is deleted only with force (409 names the ke
   await eventually(async () => (await call(authA.url, 'GET', keysPath(td, d), { token: readOnly.token })).status === 200, 20_000, 'reader token');
   const forbidden = await call(registry.url, 'POST', keysPath(td, d), { token: readOnly.token });
   assert.equal(forbidden.status, 403);
+
+  // A managed deployment's server runs inside the installation: it gets no key.
+  assert.equal((await call(registry.url, 'POST', '/api/v1/trust-domains', { token, body: { name: 'managed.example.org' } })).status, 201);
+  const managed = (await call(registry.url, 'GET', '/api/v1/trust-domains/managed.example.org/deployments', { token })).json.items[0];
+  await eventually(async () => (await call(authA.url, 'GET', keysPath('managed.example.org', managed.id), { token })).status === 200, 20_000, 'managed deployment in auth');
+  const noKey = await call(registry.url, 'POST', keysPath('managed.example.org', managed.id), { token });
+  assert.equal(noKey.status, 409);
+  assert.equal(noKey.json.code, 'MANAGED_DEPLOYMENT');
 
   const refused = await call(registry.url, 'DELETE', `/api/v1/trust-domains/${td}/deployments/${d}`, { token });
   assert.equal(refused.status, 409);

@@ -3,7 +3,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AuditPublisher, outcomeOf } from '@trustplane/api-kit';
 import { uuidv7 } from '@trustplane/events';
 import { quoteIdent } from '@trustplane/eventstore';
-import { CLOCK, LOGGER, PG_POOL, ProblemError, type Clock } from '@trustplane/platform';
+import { CLOCK, LOGGER, METRICS, PG_POOL, ProblemError, type Clock, type ServiceMetrics } from '@trustplane/platform';
+import { Counter } from 'prom-client';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { AuthConfig } from '../config.js';
@@ -37,6 +38,8 @@ interface KeyRow {
 export class ExchangeService {
   private readonly schema: string;
   private lastPurge = 0;
+  /** Exchanges by outcome: `issued`, or the refusal's code. */
+  private readonly exchanges: Counter<'outcome'>;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -45,20 +48,29 @@ export class ExchangeService {
     @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly audit: AuditPublisher,
+    @Inject(METRICS) metrics: ServiceMetrics,
   ) {
     this.schema = quoteIdent(config.schema);
+    this.exchanges = new Counter({
+      name: 'tp_auth_credential_exchanges_total',
+      help: 'credential exchanges by outcome (issued, or the code of the refusal)',
+      labelNames: ['outcome'],
+      registers: [metrics.registry],
+    });
   }
 
   async exchange(assertion: string): Promise<ExchangedCredential> {
     const seen: { keyId?: string; key?: KeyRow } = {};
     try {
       const exchanged = await this.run(assertion, seen);
+      this.exchanges.inc({ outcome: 'issued' });
       this.audited(seen, 200, null);
       return exchanged;
     } catch (error) {
       if (!(error instanceof AssertionProblem)) throw error;
       // The assertion itself is never logged: only why it was refused.
       this.logger.info({ code: error.code }, 'credential exchange refused');
+      this.exchanges.inc({ outcome: error.code });
       this.audited(seen, 401, error.code);
       throw new ProblemError(401, error.code, error.message);
     }

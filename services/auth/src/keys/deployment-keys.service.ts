@@ -28,6 +28,8 @@ export type NewDeploymentKey = DeploymentKeyView & { readonly privateKeyPem: str
 
 /** The trust domain and deployment a key route names (id or name each). */
 interface Target {
+  /** A managed deployment's server runs inside the installation and needs no key. */
+  readonly managed: boolean;
   readonly trustDomainId: string;
   readonly trustDomainName: string;
   readonly deploymentId: string;
@@ -51,6 +53,9 @@ export class DeploymentKeysService {
    */
   async create(tenant: string, td: string, d: string, context: WriteContext): Promise<NewDeploymentKey> {
     const target = await this.db.read(tenant, (client) => this.target(client, td, d));
+    if (target.managed) {
+      throw new ProblemError(409, 'MANAGED_DEPLOYMENT', `deployment ${target.deploymentName} is managed: its server runs inside TrustPlane and needs no deployment key (keys are for self-hosted deployments)`);
+    }
     const id = newIdFor('deploymentKey', context);
     const ref = { tenant, aggregateType: DEPLOYMENT_KEY, aggregateId: id };
     if (context.idempotencySeed !== undefined) {
@@ -117,13 +122,13 @@ export class DeploymentKeysService {
     const tds = await client.query<{ id: string; name: string }>(`SELECT id, name FROM ${this.db.schema}.trust_domains WHERE id = $1 OR name = $1 LIMIT 1`, [td]);
     const trustDomain = tds.rows[0];
     if (trustDomain === undefined) throw new ProblemError(404, 'TRUST_DOMAIN_NOT_FOUND', `trust domain ${td} not found`);
-    const ds = await client.query<{ id: string; name: string }>(
-      `SELECT id, name FROM ${this.db.schema}.deployments WHERE trust_domain_id = $1 AND (id = $2 OR name = $2) LIMIT 1`,
+    const ds = await client.query<{ id: string; name: string; managed: boolean }>(
+      `SELECT id, name, managed FROM ${this.db.schema}.deployments WHERE trust_domain_id = $1 AND (id = $2 OR name = $2) LIMIT 1`,
       [trustDomain.id, d],
     );
     const deployment = ds.rows[0];
     if (deployment === undefined) throw new ProblemError(404, 'DEPLOYMENT_NOT_FOUND', `deployment ${d} not found in trust domain ${trustDomain.name}`);
-    return { trustDomainId: trustDomain.id, trustDomainName: trustDomain.name, deploymentId: deployment.id, deploymentName: deployment.name };
+    return { managed: deployment.managed, trustDomainId: trustDomain.id, trustDomainName: trustDomain.name, deploymentId: deployment.id, deploymentName: deployment.name };
   }
 
   private async keyRow(client: PoolClient, target: Target, keyId: string): Promise<Record<string, unknown>> {

@@ -27,7 +27,7 @@ export class AuthInitial1700000000000 implements MigrationInterface {
         id text PRIMARY KEY, tenant_id text NOT NULL, name text NOT NULL, version bigint NOT NULL);
       CREATE UNIQUE INDEX trust_domains_tenant_name ON ${s}.trust_domains (tenant_id, name);
       CREATE TABLE ${s}.deployments (
-        id text PRIMARY KEY, tenant_id text NOT NULL, trust_domain_id text NOT NULL, name text NOT NULL, version bigint NOT NULL);
+        id text PRIMARY KEY, tenant_id text NOT NULL, trust_domain_id text NOT NULL, name text NOT NULL, managed boolean NOT NULL, version bigint NOT NULL);
       CREATE INDEX deployments_td ON ${s}.deployments (trust_domain_id, name);
       CREATE TABLE ${s}.api_tokens (
         id text PRIMARY KEY, tenant_id text NOT NULL, name text NOT NULL, scopes text[] NOT NULL,

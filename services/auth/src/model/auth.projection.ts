@@ -24,12 +24,12 @@ const trustDomains = tableFold<Row>({
 /** Deployments: a key belongs to a live one; a deleted deployment's keys stop working. */
 const deployments = tableFold<Row>({
   table: 'deployments',
-  columns: ['id', 'tenant_id', 'trust_domain_id', 'name', 'version'],
+  columns: ['id', 'tenant_id', 'trust_domain_id', 'name', 'managed', 'version'],
   keyOf: (e) => (e.aggregateType === DEPLOYMENT ? e.aggregateId : undefined),
   fold(row, e, seq) {
     switch (e.type) {
       case 'deployment.created':
-        return { id: e.aggregateId, tenant_id: e.tenant, trust_domain_id: e.data.trustDomainId, name: e.data.name, version: seq };
+        return { id: e.aggregateId, tenant_id: e.tenant, trust_domain_id: e.data.trustDomainId, name: e.data.name, managed: e.data.managed, version: seq };
       case 'deployment.deleted':
         return undefined;
       default:
