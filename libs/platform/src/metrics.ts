@@ -14,6 +14,8 @@ export interface ServiceMetrics {
   /** Events refused as forged, misrouted or of an unknown type (alert on any). */
   readonly projectionRefused: Counter<'projection' | 'reason'>;
   readonly projectionFailures: Counter<'projection'>;
+  /** Sequences found missing before later ones arrived (the runner read again from its checkpoint). */
+  readonly projectionGaps: Counter<'projection'>;
 }
 
 /** Creates a registry with process metrics and the shared service metrics. */
@@ -70,6 +72,12 @@ export function createServiceMetrics(service: string): ServiceMetrics {
       labelNames: ['projection'],
       registers: [registry],
     }),
+    projectionGaps: new Counter({
+      name: 'tp_projection_gaps_total',
+      help: 'Times a projection found a stream sequence missing before later ones and read the log again from its checkpoint',
+      labelNames: ['projection'],
+      registers: [registry],
+    }),
   };
 }
 
@@ -93,6 +101,10 @@ export function metricsObserver(
       }
       metrics.projectionRefused.inc({ projection, reason });
       log.error({ projection, sequence, reason, err: error, alert: 'forged-or-unknown-event' }, 'event refused: not where its writer may put it, or of an unknown type');
+    },
+    gapDetected(projection, missing, received) {
+      metrics.projectionGaps.inc({ projection });
+      log.warn({ projection, missing, received }, 'projection found a hole in the log; reading again from its checkpoint');
     },
     batchFailed(projection, error) {
       metrics.projectionFailures.inc({ projection });
