@@ -7,6 +7,7 @@ export {
 export { ensureEventStream, eventStreamConfig, provisionEventStream, type EventStreamSettings } from './stream.js';
 export {
   EventLog,
+  type AppendObserver,
   type AppendResult,
   type Fold,
   type LoadedAggregate,

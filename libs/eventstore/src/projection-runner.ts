@@ -351,6 +351,8 @@ export class ProjectionRunner {
     let committed: number;
     let applied: Candidate[];
     let gap: readonly JsMsg[];
+    // Reported once committed: a batch rolled back and retried would count them twice.
+    const deadLetters: [number, unknown][] = [];
     try {
       const outcome = await inTransaction(client, schema, async () => {
         const start = await lockCheckpoint(client, projection.name);
@@ -361,11 +363,11 @@ export class ProjectionRunner {
           projection.aggregateTypes,
         );
         const spans = plan.candidates.flatMap((c) =>
-          c.event ? [startApplySpan(projection.name, c.event)] : [],
+          c.events.map((event) => startApplySpan(projection.name, event)),
         );
         try {
           await applyCandidates(client, projection, plan.candidates, (sequence, error) =>
-            this.options.observer?.deadLettered?.(projection.name, sequence, error),
+            void deadLetters.push([sequence, error]),
           );
         } finally {
           for (const span of spans) span.end();
@@ -387,6 +389,9 @@ export class ProjectionRunner {
       client.release(broken);
     }
     this.advanceCheckpoint(committed);
+    for (const [sequence, error] of deadLetters) {
+      this.options.observer?.deadLettered?.(projection.name, sequence, error);
+    }
     await this.options.afterCommit?.(committed);
     const firstBeyond = gap[0];
     if (firstBeyond !== undefined) {
@@ -395,9 +400,10 @@ export class ProjectionRunner {
       this.options.observer?.gapDetected?.(projection.name, committed + 1, firstBeyond.seq);
       this.rereadFrom = committed + 1;
     }
-    const newest = applied.at(-1)?.event;
+    const newest = applied.at(-1)?.events.at(-1);
     const lagMs = newest === undefined ? 0 : Date.now() - Date.parse(newest.occurredAt);
-    this.options.observer?.batchCommitted?.(projection.name, applied.length, committed, lagMs);
+    const events = applied.reduce((sum, c) => sum + c.events.length, 0);
+    this.options.observer?.batchCommitted?.(projection.name, events, committed, lagMs);
   }
 }
 
