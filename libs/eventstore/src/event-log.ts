@@ -15,6 +15,7 @@ import {
 } from '@trustplane/events';
 import {
   ConcurrencyError,
+  EventLogUnavailableError,
   EventStoreError,
   jetStreamErrorCode,
   JS_NO_MESSAGE_FOUND,
@@ -40,6 +41,15 @@ export interface AppendResult {
   readonly sequences: readonly number[];
   /** True when the append had been stored before (a re-sent append). */
   readonly duplicate: boolean;
+}
+
+/** The stream's fill and its limits (0 = none), as JetStream reports them. */
+export interface StreamState {
+  readonly lastSequence: number;
+  readonly messages: number;
+  readonly bytes: number;
+  readonly maxBytes: number;
+  readonly maxMessages: number;
 }
 
 /** Receives the outcome of every append (for readiness and metrics). */
@@ -69,12 +79,36 @@ export interface LoadedAggregate<State> {
  */
 export class EventLog {
   private observer: AppendObserver | undefined;
+  /** False while the NATS connection is known to be down (appends and reads fail at once). */
+  private connected = true;
 
   private constructor(
     readonly settings: EventStreamSettings,
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
   ) {}
+
+  /** Follows the connection's status, so that a known outage is answered without waiting. */
+  private watch(nc: NatsConnection): void {
+    void (async () => {
+      for await (const status of nc.status()) {
+        if (status.type === 'disconnect') this.connected = false;
+        else if (status.type === 'reconnect') this.connected = true;
+      }
+      this.connected = false;
+    })().catch(() => undefined);
+  }
+
+  /** True unless the NATS connection is known to be down. */
+  get reachable(): boolean {
+    return this.connected;
+  }
+
+  private assertReachable(what: string): void {
+    if (!this.connected) {
+      throw new EventLogUnavailableError(`${what}: the NATS connection is down (reconnecting)`);
+    }
+  }
 
   /** Reports the outcome of every append to `observer` (one observer; a later call replaces it). */
   observe(observer: AppendObserver): void {
@@ -88,7 +122,9 @@ export class EventLog {
   static async open(nc: NatsConnection, settings: EventStreamSettings): Promise<EventLog> {
     const jsm = await jetstreamManager(nc);
     await ensureEventStream(jsm, settings);
-    return new EventLog(settings, jetstream(nc), jsm);
+    const log = new EventLog(settings, jetstream(nc), jsm);
+    log.watch(nc);
+    return log;
   }
 
   /** The subject an aggregate's events are stored on. */
@@ -112,6 +148,11 @@ export class EventLog {
     const first = events[0];
     if (first === undefined) return { version: expectedVersion, sequences: [], duplicate: false };
     for (const event of events) assertBelongsTo(event, ref);
+    if (!this.connected) {
+      const error = new EventLogUnavailableError(`append to ${subject} failed: the NATS connection is down (reconnecting)`);
+      this.observer?.appendFailed?.(error);
+      throw error;
+    }
     try {
       const ack = await this.js.publish(subject, encodeEvents(events), {
         msgID: first.id,
@@ -173,13 +214,26 @@ export class EventLog {
 
   /** The stream's last sequence (0 when empty). */
   async lastSequence(): Promise<number> {
+    return (await this.streamState()).lastSequence;
+  }
+
+  /** The stream's fill and limits. */
+  async streamState(): Promise<StreamState> {
+    this.assertReachable('reading the stream state');
     const info = await this.jsm.streams.info(this.settings.streamName);
-    return info.state.last_seq;
+    return {
+      lastSequence: info.state.last_seq,
+      messages: info.state.messages,
+      bytes: info.state.bytes,
+      maxBytes: Math.max(0, info.config.max_bytes ?? 0),
+      maxMessages: Math.max(0, info.config.max_msgs ?? 0),
+    };
   }
 
   private async getOrUndefined(
     query: { last_by_subj: string } | { next_by_subj: string; seq: number },
   ): Promise<StoredMsg | undefined> {
+    this.assertReachable(`reading ${JSON.stringify(query)}`);
     try {
       const message = await this.jsm.streams.getMessage(this.settings.streamName, query);
       return message ?? undefined;

@@ -1,5 +1,6 @@
 export {
   EventStoreError,
+  EventLogUnavailableError,
   ConcurrencyError,
   jetStreamErrorCode,
   type EventStoreErrorCode,
@@ -9,6 +10,7 @@ export {
   EventLog,
   type AppendObserver,
   type AppendResult,
+  type StreamState,
   type Fold,
   type LoadedAggregate,
   type StoredEvent,
@@ -30,6 +32,7 @@ export {
   ProjectionRunner,
   consumerNameFor,
   planBatch,
+  type ProjectionLag,
   type ProjectionObserver,
   type ProjectionRunnerOptions,
 } from './projection-runner.js';

@@ -32,9 +32,11 @@ export {
   type FieldProblem,
 } from './problem.js';
 export * from './tokens.js';
+export { BusConnectionState, EventLogHealth, appendFailureReason } from './log-health.js';
 export {
   PlatformModule,
   ProjectionHost,
+  type ProjectionLagReport,
   type PlatformModuleOptions,
   type PlatformSettings,
   type HostedProjection,

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { quoteIdent } from '@trustplane/eventstore';
-import { createPgPool } from '@trustplane/platform';
+import { createPgPool, METRICS, type ServiceMetrics } from '@trustplane/platform';
 import type { Pool, PoolClient } from 'pg';
 import { apiDatabaseUrlOf, type RegistryConfig } from './config.js';
 import { REGISTRY_CONFIG } from './tokens.js';
@@ -15,8 +15,9 @@ export class TenantDb implements OnApplicationShutdown {
   /** The registry's schema, quoted for SQL. */
   readonly schema: string;
 
-  constructor(@Inject(REGISTRY_CONFIG) config: RegistryConfig) {
+  constructor(@Inject(REGISTRY_CONFIG) config: RegistryConfig, @Inject(METRICS) metrics: ServiceMetrics) {
     this.pool = createPgPool(apiDatabaseUrlOf(config), 10);
+    metrics.pools.set('api', this.pool);
     this.schema = quoteIdent(config.schema);
   }
 
