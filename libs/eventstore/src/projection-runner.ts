@@ -86,6 +86,14 @@ const TRACER_NAME = '@trustplane/eventstore';
 const ABANDONED_CONSUMER_MS = 60_000;
 /** Longest pause between retries of a failing batch. */
 const MAX_RETRY_DELAY_MS = 5_000;
+/**
+ * A consumer that delivered nothing for this long while the stream holds messages the runner has
+ * not received is re-created from the checkpoint (the server lost it, e.g. in a restart, and the
+ * client did not notice).
+ */
+const STALLED_CONSUMER_MS = 3_000;
+/** Pull requests expire after this; the server's heartbeats come at half of it. */
+const PULL_EXPIRES_MS = 5_000;
 
 /**
  * Feeds one projection from a consumer that the runner owns: an ordered, unacknowledged pull
@@ -106,6 +114,12 @@ export class ProjectionRunner {
   private checkpoint = 0;
   /** Set when the consumer must be re-created from the checkpoint (after a gap). */
   private rereadFrom: number | undefined;
+  /** Highest stream sequence delivered by the current consumer, and when the last one came. */
+  private received = 0;
+  private lastDeliveryAt = 0;
+  private attachedAt = 0;
+  /** Ends {@link followConnection}. */
+  private stopFollowing: (() => void) | undefined;
   /** Stream sequences seen beyond the checkpoint and when they were first seen, oldest first. */
   private observed: { readonly sequence: number; readonly at: number }[] = [];
   /** Callers of {@link waitFor} for a sequence not yet committed. */
@@ -136,6 +150,16 @@ export class ProjectionRunner {
    */
   observeStreamSequence(sequence: number, at = Date.now()): void {
     if (sequence <= this.checkpoint) return;
+    if (
+      this.running &&
+      this.rereadFrom === undefined &&
+      this.queue.length === 0 &&
+      sequence > this.received &&
+      at - Math.max(this.lastDeliveryAt, this.attachedAt) > STALLED_CONSUMER_MS
+    ) {
+      // Behind, and the consumer brings nothing: it is gone. Read again from the checkpoint.
+      this.requestReread(this.checkpoint + 1);
+    }
     const newest = this.observed.at(-1);
     if (newest !== undefined && newest.sequence >= sequence) return;
     this.observed.push({ sequence, at });
@@ -175,12 +199,31 @@ export class ProjectionRunner {
       );
     }
     this.loop = this.processLoop();
+    void this.followConnection();
+  }
+
+  /**
+   * After a reconnect the consumer may be gone (a restarted server forgets consumers kept in
+   * memory) without the client noticing for a while: re-create it from the checkpoint at once.
+   */
+  private async followConnection(): Promise<void> {
+    const statuses = this.options.nc.status();
+    this.stopFollowing = () => (statuses as { stop?: () => void }).stop?.();
+    try {
+      for await (const status of statuses) {
+        if (!this.running) return;
+        if (status.type === 'reconnect') this.requestReread(this.checkpoint + 1);
+      }
+    } catch {
+      // The connection closed: nothing more to follow.
+    }
   }
 
   /** Stops taking new messages, finishes the batch in hand, and detaches. */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.stopFollowing?.();
     await this.detachConsumer();
     this.wake?.();
     await this.loop;
@@ -266,15 +309,31 @@ export class ProjectionRunner {
       opt_start_seq: fromSequence,
       inactive_threshold: ABANDONED_CONSUMER_MS,
     });
-    const messages = await consumer.consume({ max_messages: Math.max(this.maxBatch * 2, 256) });
+    const messages = await consumer.consume({ max_messages: Math.max(this.maxBatch * 2, 256), expires: PULL_EXPIRES_MS });
     this.messages = messages;
+    this.received = fromSequence - 1;
+    this.attachedAt = Date.now();
     this.consumeLoop = (async () => {
       for await (const message of messages) {
+        this.received = Math.max(this.received, message.seq);
+        this.lastDeliveryAt = Date.now();
         this.observeStreamSequence(message.seq);
         this.queue.push(message);
         this.wake?.();
       }
-    })().catch(() => undefined);
+    })()
+      .catch(() => undefined)
+      .then(() => {
+        // The consumer ended without being asked to (the client gave up on it): read again.
+        if (this.running && this.messages === messages) this.requestReread(this.checkpoint + 1);
+      });
+  }
+
+  /** Has the process loop re-create the consumer from `fromSequence`. */
+  private requestReread(fromSequence: number): void {
+    if (this.rereadFrom !== undefined) return;
+    this.rereadFrom = fromSequence;
+    this.wake?.();
   }
 
   private async detachConsumer(): Promise<void> {

@@ -13,6 +13,7 @@ export {
   NatsSecurityError,
   openNatsSession,
   runMigrations,
+  withPooledClient,
   type EventStreamConfig,
   type NatsSecurityErrorCode,
   type NatsSession,

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { quoteIdent } from '@trustplane/eventstore';
-import { createPgPool, METRICS, type ServiceMetrics } from '@trustplane/platform';
+import { createPgPool, METRICS, withPooledClient, type ServiceMetrics } from '@trustplane/platform';
 import type { Pool, PoolClient } from 'pg';
 import { apiDatabaseUrlOf, type RegistryConfig } from './config.js';
 import { REGISTRY_CONFIG } from './tokens.js';
@@ -35,19 +35,18 @@ export class TenantDb implements OnApplicationShutdown {
   }
 
   private async transaction<T>(begin: string, tenant: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query(begin);
-      await client.query(`SELECT set_config('app.tenant', $1, true)`, [tenant]);
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    return withPooledClient(this.pool, async (client) => {
+      try {
+        await client.query(begin);
+        await client.query(`SELECT set_config('app.tenant', $1, true)`, [tenant]);
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
