@@ -146,6 +146,8 @@ test('NATS down: writes are 503 EVENT_LOG_UNAVAILABLE with Retry-After at once; 
     assert.equal(bundle.json.code, 'SIGNER_UNAVAILABLE');
     assert.ok(Number(bundle.headers.get('retry-after')) >= 1, 'Retry-After');
     assert.ok(Date.now() - bundleStarted < 1000, 'at once');
+    const counted = (await (await fetch(`${server.url}/metrics`)).text()).split('\n').find((l) => l.startsWith('tp_registry_signer_call_failures_total{') && l.includes('operation="bundle"') && l.includes('reason="disconnected"'));
+    assert.ok(counted !== undefined && Number(counted.slice(counted.lastIndexOf(' ') + 1)) >= 1, 'the refused signer call is counted with its cause');
     const readiness = await fetch(`${server.url}/readyz`);
     assert.equal(readiness.status, 503);
     assert.match(((await readiness.json()) as { checks: { nats: string } }).checks.nats, /disconnected from NATS for [\d.]+ s/);
