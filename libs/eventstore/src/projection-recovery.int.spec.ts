@@ -173,3 +173,34 @@ test('a hole in the log is never skipped: the runner stops before it, reports it
     await deleteTestStream(nc, holey.streamName);
   }
 });
+
+test('a long backlog is read a few batches at a time: the runner never holds more than four batches, and applies each event once', async () => {
+  const schema = 'proj_backlog';
+  await createCountingSchema(db.pool, schema);
+  await appendOrgs(300);
+  const last = await log.lastSequence();
+  // A slow projection: the consumer would deliver far faster than it applies.
+  const slow = {
+    ...countingProjection,
+    async applyBatch(tx: Parameters<typeof countingProjection.applyBatch>[0], events: Parameters<typeof countingProjection.applyBatch>[1]) {
+      await new Promise((r) => setTimeout(r, 5));
+      await countingProjection.applyBatch(tx, events);
+    },
+  };
+  const runner = new ProjectionRunner({ nc, pool: db.pool, stream, schema, projection: slow, maxBatch: 5 });
+  let most = 0;
+  const sampler = setInterval(() => (most = Math.max(most, runner.buffered)), 1);
+  await runner.start();
+  try {
+    await runner.waitFor(last, 60_000);
+  } finally {
+    clearInterval(sampler);
+    await runner.stop();
+  }
+  assert.ok(most <= 20, `held at most ${most} messages (four batches of 5)`);
+  assert.ok(most >= 5, `it did read ahead (${most})`);
+  const counts = await db.pool.query(`SELECT count(*) AS n, max(events_applied) AS most FROM ${schema}.orgs`);
+  assert.ok(Number(counts.rows[0].n) >= 300, `${counts.rows[0].n} organizations`);
+  assert.equal(counts.rows[0].most, 1, 'no event applied twice');
+});
+

@@ -116,6 +116,8 @@ export class ProjectionRunner {
   private rereadFrom: number | undefined;
   /** Highest stream sequence delivered by the current consumer, and when the last one came. */
   private received = 0;
+  /** True while the consumer is closed because the runner holds enough messages (back-pressure). */
+  private paused = false;
   private lastDeliveryAt = 0;
   private attachedAt = 0;
   /** Ends {@link followConnection}. */
@@ -132,6 +134,16 @@ export class ProjectionRunner {
     this.maxBatch = options.maxBatch ?? 500;
     this.consumerName = consumerNameFor(options.projection.name);
     this.retryDelayMs = options.retryDelayMs ?? 250;
+  }
+
+  /** Messages received and not applied yet (bounded: see {@link highWater}). */
+  get buffered(): number {
+    return this.queue.length;
+  }
+
+  /** Messages held at most: at this many the consumer is closed until the runner catches up. */
+  private get highWater(): number {
+    return this.maxBatch * 4;
   }
 
   /** The projection's name. */
@@ -152,6 +164,7 @@ export class ProjectionRunner {
     if (sequence <= this.checkpoint) return;
     if (
       this.running &&
+      !this.paused &&
       this.rereadFrom === undefined &&
       this.queue.length === 0 &&
       sequence > this.received &&
@@ -320,6 +333,14 @@ export class ProjectionRunner {
         this.observeStreamSequence(message.seq);
         this.queue.push(message);
         this.wake?.();
+        if (this.queue.length >= this.highWater && this.messages === messages) {
+          // Enough in hand (a long backlog): stop pulling until the runner has applied most of
+          // it, then go on from the next sequence. Holds memory to a few batches.
+          this.paused = true;
+          this.messages = undefined;
+          void messages.close().catch(() => undefined);
+          break;
+        }
       }
     })()
       .catch(() => undefined)
@@ -360,10 +381,23 @@ export class ProjectionRunner {
         try {
           await this.detachConsumer();
           this.queue = [];
+          this.paused = false;
           await this.attachConsumer(from);
         } catch (error) {
           this.options.observer?.batchFailed?.(this.options.projection.name, error);
           this.rereadFrom = from;
+          await this.pause(failures++);
+        }
+        continue;
+      }
+      if (this.paused && this.queue.length < this.maxBatch) {
+        this.paused = false;
+        try {
+          await this.consumeLoop;
+          await this.attachConsumer(this.received + 1);
+        } catch (error) {
+          this.paused = true;
+          this.options.observer?.batchFailed?.(this.options.projection.name, error);
           await this.pause(failures++);
         }
         continue;
