@@ -187,10 +187,34 @@ class ProjectionHost implements OnApplicationBootstrap, BeforeApplicationShutdow
 
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    await this.polling;
-    await Promise.all(this.runners.map((r) => r.stop()));
-    this.logger.info('projection runners drained');
+    const drained = await withinDeadline(
+      (async () => {
+        await this.polling;
+        await Promise.all(this.runners.map((r) => r.stop()));
+      })(),
+      SHUTDOWN_STEP_MS,
+    );
+    if (drained) this.logger.info('projection runners drained');
+    // Nothing is acknowledged: a runner cut short loses nothing, its successor reads on.
+    else this.logger.warn({ deadlineMs: SHUTDOWN_STEP_MS }, 'projection runners did not stop in time; shutting down anyway');
   }
+}
+
+/** Longest wait for one shutdown step (runners, NATS, PostgreSQL): SIGTERM must end the process. */
+const SHUTDOWN_STEP_MS = 3_000;
+
+/** Waits for `work` at most `ms`; true when it settled in time. */
+async function withinDeadline(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    work.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]);
+  clearTimeout(timer);
+  return settled;
 }
 
 /** Liveness and readiness. */
@@ -241,9 +265,13 @@ class ConnectionCloser implements OnApplicationShutdown {
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.nc.drain().catch(() => undefined);
-    await this.pool.end().catch(() => undefined);
-    this.logger.info('connections closed');
+    // Each bounded: a connection that keeps reconnecting, or a pool with a client that never comes
+    // back, must not hold the process after SIGTERM.
+    const drained = await withinDeadline(this.nc.drain(), SHUTDOWN_STEP_MS);
+    if (!drained) await this.nc.close().catch(() => undefined);
+    const ended = await withinDeadline(this.pool.end(), SHUTDOWN_STEP_MS);
+    if (drained && ended) this.logger.info('connections closed');
+    else this.logger.warn({ natsDrained: drained, poolEnded: ended, deadlineMs: SHUTDOWN_STEP_MS }, 'connections closed after a deadline');
   }
 }
 

@@ -50,6 +50,9 @@ export class TenantDb implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.pool.end().catch(() => undefined);
+    // Bounded: a client that never comes back must not hold the process after SIGTERM.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.pool.end().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, 3_000)))]);
+    clearTimeout(timer);
   }
 }

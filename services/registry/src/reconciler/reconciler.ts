@@ -87,7 +87,11 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    await this.running;
+    // A pass cut short is finished by the next one (its work is idempotent); SIGTERM must not wait
+    // for it without bound.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.running, new Promise((resolve) => (timer = setTimeout(resolve, 3_000)))]);
+    clearTimeout(timer);
   }
 
   /** One pass over half-done work, under a cluster-wide advisory lock (skipped when another replica holds it). */
