@@ -221,8 +221,11 @@ async function main() {
     process.stdout.write(`stream ${stream}: ${info.state.messages} events, deny_delete=${info.config.deny_delete}, deny_purge=${info.config.deny_purge}\n`);
     for (let seq = 1; seq <= info.state.last_seq; seq++) {
       const message = await jsm.streams.getMessage(stream, { seq });
-      const event = JSON.parse(new TextDecoder().decode(message.data));
-      process.stdout.write(`  #${String(seq).padStart(2)} ${event.type.padEnd(28)} ${event.aggregateType}/${event.aggregateId}  by ${event.actor.kind}:${event.actor.id}\n`);
+      // One message holds the events of one decision: an envelope, or an array of them.
+      const stored = JSON.parse(new TextDecoder().decode(message.data));
+      for (const event of Array.isArray(stored) ? stored : [stored]) {
+        process.stdout.write(`  #${String(seq).padStart(2)} ${event.type.padEnd(28)} ${event.aggregateType}/${event.aggregateId}  by ${event.actor.kind}:${event.actor.id}\n`);
+      }
     }
     const purge = await jsm.streams.purge(stream).then(() => 'allowed?!', (e) => `refused (${e.message})`);
     process.stdout.write(`purging the stream as the NATS admin → ${purge}\n`);

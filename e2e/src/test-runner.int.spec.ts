@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { repoRoot } from '@trustplane/testkit';
@@ -27,10 +27,20 @@ function packageTree(files: Record<string, string>): string {
   return dir;
 }
 
-function runTests(dir: string): { status: number | null; output: string } {
+/** Whether `pid` is a live process (a killed one that nobody reaped yet is a zombie, not live). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function runTests(dir: string, extraEnv: Record<string, string> = {}): { status: number | null; output: string } {
   // Without NODE_TEST_CONTEXT: the runner under test must not think it is nested in this one.
   const { NODE_TEST_CONTEXT: _nested, ...env } = process.env;
-  const result = spawnSync(process.execPath, [join(repoRoot(), 'tools', 'run-tests.mjs'), dir], { encoding: 'utf8', env, timeout: 60_000 });
+  const result = spawnSync(process.execPath, [join(repoRoot(), 'tools', 'run-tests.mjs'), dir], { encoding: 'utf8', env: { ...env, ...extraEnv }, timeout: 60_000 });
   return { status: result.status, output: result.stdout + result.stderr };
 }
 
@@ -46,6 +56,39 @@ test('a failing spec fails the run', () => {
   );
   assert.equal(run.status, 1, run.output);
   assert.match(run.output, /fail 1/);
+});
+
+test('a spec file that hangs is killed after TP_TEST_FILE_TIMEOUT_MS and fails the run by name; the others still run', () => {
+  const marker = join(mkdtempSync(join(tmpdir(), 'tp-runner-child-')), 'pid');
+  // Hangs twice over: a test that never settles, and a child process it started that keeps going.
+  const hanging =
+    "const { spawn } = require('node:child_process'); const { writeFileSync } = require('node:fs');\n" +
+    `const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }); writeFileSync(${JSON.stringify(marker)}, String(child.pid));\n` +
+    "require('node:test').test('never ends', () => new Promise(() => setInterval(() => {}, 1000)));\n";
+  const started = Date.now();
+  const run = runTests(
+    packageTree({
+      'pkg/src/ok.unit.spec.ts': SOURCE,
+      'pkg/dist/ok.unit.spec.js': PASSING,
+      'pkg/src/stuck.int.spec.ts': SOURCE,
+      'pkg/dist/stuck.int.spec.js': hanging,
+    }),
+    { TP_TEST_FILE_TIMEOUT_MS: '8000' },
+  );
+  assert.equal(run.status, 1, run.output);
+  assert.ok(Date.now() - started < 50_000, 'the run ended');
+  assert.match(run.output, /✖ \S*pkg\/dist\/stuck\.int\.spec\.js timed out after 8000 ms \(TP_TEST_FILE_TIMEOUT_MS\) and was killed/);
+  assert.match(run.output, /timed out \(killed after 8000 ms\): \S*pkg\/dist\/stuck\.int\.spec\.js/);
+  assert.match(run.output, /2 test files: 1 passed, 0 failed, 1 timed out/);
+  assert.match(run.output, /pass 1/, 'the other file ran and passed');
+  const orphan = Number(readFileSync(marker, 'utf8'));
+  assert.ok(!running(orphan), 'the process the hung file started was killed with it');
+});
+
+test('a bad TP_TEST_FILE_TIMEOUT_MS is refused', () => {
+  const run = runTests(packageTree({ 'pkg/src/ok.unit.spec.ts': SOURCE, 'pkg/dist/ok.unit.spec.js': PASSING }), { TP_TEST_FILE_TIMEOUT_MS: 'soon' });
+  assert.equal(run.status, 1);
+  assert.match(run.output, /TP_TEST_FILE_TIMEOUT_MS must be a positive number of milliseconds/);
 });
 
 for (const [what, files, reason] of [

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { quoteIdent } from '@trustplane/eventstore';
-import { createPgPool } from '@trustplane/platform';
+import { createPgPool, METRICS, withPooledClient, type ServiceMetrics } from '@trustplane/platform';
 import type { Pool, PoolClient } from 'pg';
 import { API_KIT_SETTINGS, type ApiKitSettings } from './settings.js';
 
@@ -14,8 +14,9 @@ export class TenantDb implements OnApplicationShutdown {
   /** The service's schema, quoted for SQL. */
   readonly schema: string;
 
-  constructor(@Inject(API_KIT_SETTINGS) settings: ApiKitSettings) {
+  constructor(@Inject(API_KIT_SETTINGS) settings: ApiKitSettings, @Inject(METRICS) metrics: ServiceMetrics) {
     this.pool = createPgPool(settings.tenantDatabaseUrl, 10);
+    metrics.pools.set('api', this.pool);
     this.schema = quoteIdent(settings.schema);
   }
 
@@ -33,22 +34,24 @@ export class TenantDb implements OnApplicationShutdown {
   }
 
   private async transaction<T>(begin: string, tenant: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query(begin);
-      await client.query(`SELECT set_config('app.tenant', $1, true)`, [tenant]);
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    return withPooledClient(this.pool, async (client) => {
+      try {
+        await client.query(begin);
+        await client.query(`SELECT set_config('app.tenant', $1, true)`, [tenant]);
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.pool.end().catch(() => undefined);
+    // Bounded: a client that never comes back must not hold the process after SIGTERM.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.pool.end().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, 3_000)))]);
+    clearTimeout(timer);
   }
 }

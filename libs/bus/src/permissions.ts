@@ -74,6 +74,44 @@ function consumerRights(scope: BusScope, consumer: string): string[] {
   ];
 }
 
+/**
+ * A projection runner's own consumers: ordered, unacknowledged, named by the client at random
+ * (`proj_<projection>_<random>_<n>`), created only over every event of the log. Creating one
+ * reads nothing the user could not read message by message already.
+ */
+function runnerConsumerRights(scope: BusScope): string[] {
+  const s = scope.stream;
+  return [
+    api(`CONSUMER.CREATE.${s}.*.${scope.prefix}.evt.>`),
+    api(`CONSUMER.INFO.${s}.*`),
+    api(`CONSUMER.MSG.NEXT.${s}.*`),
+  ];
+}
+
+/** The named consumers of the services that `spec` is not: denied to it explicitly. */
+function otherServicesConsumers(scope: BusScope, spec: BusUserSpec): string[] {
+  const own = new Set(
+    (spec.projections ?? []).flatMap((projection) => [
+      projectionConsumerName(projection),
+      rebuildConsumerName(projection),
+    ]),
+  );
+  return serviceConsumers()
+    .filter((consumer) => !own.has(consumer))
+    .flatMap((consumer) => protectedConsumerSubjects(scope, consumer));
+}
+
+/** Every API subject that names `consumer`, and its acknowledgements. */
+function protectedConsumerSubjects(scope: BusScope, consumer: string): string[] {
+  const s = scope.stream;
+  return [
+    api(`CONSUMER.*.${s}.${consumer}`),
+    api(`CONSUMER.*.${s}.${consumer}.>`),
+    api(`CONSUMER.*.*.${s}.${consumer}`),
+    `$JS.ACK.${s}.${consumer}.>`,
+  ];
+}
+
 /** The consumers of every service: no other user may pull from, ack on or remove them. */
 function serviceConsumers(): string[] {
   return Object.values(BUS_USERS).flatMap((spec: BusUserSpec) =>
@@ -106,14 +144,15 @@ function servicePermissions(spec: BusUserSpec, scope: BusScope): NatsUserPermiss
     ...consumerRights(scope, projectionConsumerName(projection)),
     ...consumerRights(scope, rebuildConsumerName(projection)),
   ]);
+  const runners = spec.projections === undefined ? [] : runnerConsumerRights(scope);
   const create = spec.createsStream === true ? [api(`STREAM.CREATE.${scope.stream}`)] : [];
   const audit = auditRights(spec, scope);
   const served =
     spec.serves === undefined ? [] : [`${scope.prefix}.cmd.${spec.serves}.> ${spec.serves}`];
   return {
     publish: {
-      allow: [...events, ...requests, ...streamReads(scope), ...create, ...consumers, ...audit],
-      deny: NEVER_BUT_ADMIN,
+      allow: [...events, ...requests, ...streamReads(scope), ...create, ...consumers, ...runners, ...audit],
+      deny: [...NEVER_BUT_ADMIN, ...otherServicesConsumers(scope, spec)],
     },
     subscribe: { allow: [`${inboxPrefixFor(spec.user)}.>`, ...served], deny: [] },
     allow_responses: spec.serves !== undefined,
@@ -121,13 +160,9 @@ function servicePermissions(spec: BusUserSpec, scope: BusScope): NatsUserPermiss
 }
 
 function readerPermissions(spec: BusUserSpec, scope: BusScope): NatsUserPermissions {
-  const s = scope.stream;
-  const protectedConsumers = serviceConsumers().flatMap((consumer) => [
-    api(`CONSUMER.*.${s}.${consumer}`),
-    api(`CONSUMER.*.${s}.${consumer}.>`),
-    api(`CONSUMER.*.*.${s}.${consumer}`),
-    `$JS.ACK.${s}.${consumer}.>`,
-  ]);
+  const protectedConsumers = serviceConsumers().flatMap((consumer) =>
+    protectedConsumerSubjects(scope, consumer),
+  );
   return {
     publish: {
       allow: [...streamReads(scope), ...consumerRights(scope, '*')],

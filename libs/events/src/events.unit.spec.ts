@@ -7,7 +7,9 @@ import { join, resolve } from 'node:path';
 import {
   aggregateSubject,
   decodeEvent,
+  decodeEvents,
   encodeEvent,
+  encodeEvents,
   EventDecodeError,
   isUuidv7,
   toEnvelope,
@@ -73,6 +75,23 @@ test('encode/decode round-trips an envelope and rejects malformed bytes', () => 
     () => decodeEvent(Buffer.from('{"id":"x"}')),
     (e: unknown) => e instanceof EventDecodeError && e.code === 'EVENT_MALFORMED',
   );
+});
+
+test('the events of one decision are stored as one message and read back whole, each upcast; a partial or mixed batch is refused', () => {
+  const created = toEnvelope({ type: 'organization.created', schemaVersion: 1, data: { name: 'acme' } }, meta, uuidv7());
+  const renamedV1: EventEnvelope<string, number, unknown> = { ...meta, id: uuidv7(), type: 'organization.renamed', schemaVersion: 1, data: { newName: 'beta' } };
+  assert.deepEqual(decodeEvents(encodeEvents([created])), [created], 'one event is stored as the plain envelope');
+  assert.deepEqual(decodeEvent(encodeEvents([created])), created);
+  const batch = decodeEvents(encodeEvents([created, renamedV1]));
+  assert.deepEqual(batch.map((e) => [e.type, e.schemaVersion]), [['organization.created', 1], ['organization.renamed', 2]]);
+  assert.deepEqual(batch[1]?.data, { name: 'beta', previousName: null }, 'upcast inside the batch');
+  const malformed = (bytes: string, code: string): void =>
+    assert.throws(() => decodeEvents(Buffer.from(bytes)), (e: unknown) => e instanceof EventDecodeError && e.code === code, bytes);
+  malformed('[]', 'EVENT_MALFORMED');
+  malformed(JSON.stringify([created, { id: 'x' }]), 'EVENT_MALFORMED');
+  malformed(JSON.stringify([created, { ...renamedV1, type: 'organization.exploded' }]), 'EVENT_TYPE_UNKNOWN');
+  malformed(JSON.stringify([created, { ...renamedV1, aggregateId: 't-0000000002' }]), 'EVENT_MALFORMED');
+  assert.throws(() => encodeEvents([]), RangeError);
 });
 
 test('aggregate subjects refuse tokens that would break subject routing', () => {

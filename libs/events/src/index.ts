@@ -17,7 +17,7 @@ export type {
   EnvelopeOfType,
 } from './catalogue.js';
 export { CURRENT_SCHEMA_VERSIONS, isDomainEventType } from './catalogue.js';
-export { upcast, decodeEvent, encodeEvent, EventDecodeError } from './upcast.js';
+export { upcast, decodeEvent, decodeEvents, encodeEvent, encodeEvents, EventDecodeError } from './upcast.js';
 export type { EventDecodeErrorCode } from './upcast.js';
 export type { AggregateRef } from './subjects.js';
 export {

@@ -73,15 +73,45 @@ const ENVELOPE_STRING_FIELDS = [
   'correlationId',
 ] as const;
 
-/** Parses the JSON bytes of a stored event and upcasts it. */
+/** Parses the JSON bytes of a stored event (one envelope, not a batch) and upcasts it. */
 export function decodeEvent(bytes: Uint8Array): DomainEnvelope {
-  let parsed: unknown;
+  const parsed = parseStored(bytes);
+  if (Array.isArray(parsed)) {
+    throw new EventDecodeError('EVENT_MALFORMED', 'stored message is a batch of events; read it with decodeEvents');
+  }
+  return decodeParsed(parsed);
+}
+
+/**
+ * Parses one stored message into its events, upcast, in order. A message holds the events of one
+ * decision: a single envelope (a JSON object), or, when the decision emitted several, all of them
+ * as a JSON array, so that they are stored (and read) together or not at all. Throws
+ * EventDecodeError when any of them is unreadable: a batch is never read in part.
+ */
+export function decodeEvents(bytes: Uint8Array): DomainEnvelope[] {
+  const parsed = parseStored(bytes);
+  if (!Array.isArray(parsed)) return [decodeParsed(parsed)];
+  if (parsed.length === 0) throw new EventDecodeError('EVENT_MALFORMED', 'stored batch holds no event');
+  const events = parsed.map((element: unknown) => decodeParsed(element));
+  const first = events[0] as DomainEnvelope;
+  for (const event of events) {
+    if (event.tenant !== first.tenant || event.aggregateType !== first.aggregateType || event.aggregateId !== first.aggregateId) {
+      throw new EventDecodeError('EVENT_MALFORMED', `stored batch mixes aggregates (${first.aggregateType}/${first.aggregateId} and ${event.aggregateType}/${event.aggregateId})`);
+    }
+  }
+  return events;
+}
+
+function parseStored(bytes: Uint8Array): unknown {
   try {
-    parsed = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    return JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch (cause) {
     throw new EventDecodeError('EVENT_MALFORMED', 'stored event is not JSON', { cause });
   }
-  if (typeof parsed !== 'object' || parsed === null) {
+}
+
+function decodeParsed(parsed: unknown): DomainEnvelope {
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new EventDecodeError('EVENT_MALFORMED', 'stored event is not an object');
   }
   const record = parsed as Record<string, unknown>;
@@ -99,4 +129,13 @@ export function decodeEvent(bytes: Uint8Array): DomainEnvelope {
 /** Serializes an envelope for storage. */
 export function encodeEvent(envelope: EventEnvelope): Uint8Array {
   return Buffer.from(JSON.stringify(envelope), 'utf8');
+}
+
+/**
+ * Serializes the events of one decision as one stored message: the envelope itself when there is
+ * one, a JSON array of them when there are several (see {@link decodeEvents}).
+ */
+export function encodeEvents(envelopes: readonly EventEnvelope[]): Uint8Array {
+  if (envelopes.length === 0) throw new RangeError('nothing to encode');
+  return Buffer.from(JSON.stringify(envelopes.length === 1 ? envelopes[0] : envelopes), 'utf8');
 }

@@ -1,7 +1,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import {
   checkEventProvenance,
-  decodeEvent,
+  decodeEvents,
   EventDecodeError,
   type DomainEnvelope,
   type EventProvenanceProblemCode,
@@ -10,12 +10,16 @@ import type { PoolClient } from 'pg';
 import type { Projection } from './projection.js';
 import { isTransientDatabaseError } from './sql.js';
 
-/** An event a projection must apply, or dead-letter when it cannot. */
+/**
+ * One stored message a projection must apply, or dead-letter when it cannot: the events of one
+ * decision (usually one), applied together or not at all.
+ */
 export interface Candidate {
   readonly sequence: number;
   /** The raw stored bytes (kept for the dead-letter row). */
   readonly payload: Uint8Array;
-  readonly event: DomainEnvelope | undefined;
+  /** The message's events (empty when it could not be decoded). */
+  readonly events: readonly DomainEnvelope[];
   error: unknown;
 }
 
@@ -45,19 +49,29 @@ export function refusalReason(error: unknown): string | undefined {
 }
 
 /**
- * Decodes a stored message into a candidate. An undecodable event, or one stored where its
- * envelope says it does not belong, carries its error and will be dead-lettered.
+ * Decodes a stored message into a candidate, upcasting each of its events. A message with an
+ * undecodable event, or with one stored where its envelope says it does not belong, carries its
+ * error and will be dead-lettered whole.
  */
 export function toCandidate(message: Pick<JsMsg, 'seq' | 'data' | 'subject'>, subjectPrefix: string): Candidate {
-  let event: DomainEnvelope;
+  let events: DomainEnvelope[];
   try {
-    event = decodeEvent(message.data);
+    events = decodeEvents(message.data);
   } catch (error) {
-    return { sequence: message.seq, payload: message.data, event: undefined, error };
+    return { sequence: message.seq, payload: message.data, events: [], error };
   }
-  const problem = checkEventProvenance(subjectPrefix, message.subject, event);
-  const error = problem === undefined ? undefined : new EventRefusedError(problem.code, problem.message);
-  return { sequence: message.seq, payload: message.data, event, error };
+  for (const event of events) {
+    const problem = checkEventProvenance(subjectPrefix, message.subject, event);
+    if (problem !== undefined) {
+      return { sequence: message.seq, payload: message.data, events, error: new EventRefusedError(problem.code, problem.message) };
+    }
+  }
+  return { sequence: message.seq, payload: message.data, events, error: undefined };
+}
+
+/** The events of candidates in log order, each with its message's sequence. */
+function positioned(candidates: readonly Candidate[]): { event: DomainEnvelope; sequence: number }[] {
+  return candidates.flatMap((c) => c.events.map((event) => ({ event, sequence: c.sequence })));
 }
 
 /** Reports dead-lettered events. */
@@ -79,10 +93,7 @@ export async function applyCandidates(
   if (candidates.every((c) => c.error === undefined)) {
     await client.query('SAVEPOINT batch');
     try {
-      await projection.applyBatch(
-        client,
-        candidates.map((c) => ({ event: c.event as DomainEnvelope, sequence: c.sequence })),
-      );
+      await projection.applyBatch(client, positioned(candidates));
       await client.query('RELEASE SAVEPOINT batch');
       return;
     } catch (error) {
@@ -99,10 +110,11 @@ async function applyOne(
   candidate: Candidate,
   onDeadLetter?: DeadLetterListener,
 ): Promise<void> {
-  if (candidate.event !== undefined && candidate.error === undefined) {
+  if (candidate.events.length > 0 && candidate.error === undefined) {
     await client.query('SAVEPOINT one');
     try {
-      await projection.applyBatch(client, [{ event: candidate.event, sequence: candidate.sequence }]);
+      // All the message's events or none: a failure on any of them rolls back the others.
+      await projection.applyBatch(client, positioned([candidate]));
       await client.query('RELEASE SAVEPOINT one');
       return;
     } catch (error) {
@@ -117,8 +129,8 @@ async function applyOne(
     [
       projection.name,
       candidate.sequence,
-      candidate.event?.id ?? null,
-      candidate.event?.type ?? null,
+      candidate.events[0]?.id ?? null,
+      candidate.events.length === 0 ? null : candidate.events.map((e) => e.type).join(','),
       describeError(candidate.error),
       Buffer.from(candidate.payload).toString('utf8'),
     ],

@@ -4,7 +4,8 @@ export type EventStoreErrorCode =
   | 'APPEND_FAILED'
   | 'LOAD_FAILED'
   | 'STREAM_MISCONFIGURED'
-  | 'PROJECTION_FAILED';
+  | 'PROJECTION_FAILED'
+  | 'LOG_UNAVAILABLE';
 
 /** Base class of every event store error. */
 export class EventStoreError extends Error {
@@ -15,6 +16,17 @@ export class EventStoreError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/**
+ * The event log cannot be reached right now (the NATS connection is known to be down): raised at
+ * once instead of after the JetStream request timeout. The caller may retry later.
+ */
+export class EventLogUnavailableError extends EventStoreError {
+  override readonly name = 'EventLogUnavailableError';
+  constructor(message: string) {
+    super('LOG_UNAVAILABLE', message);
   }
 }
 

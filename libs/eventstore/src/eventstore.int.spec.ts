@@ -20,7 +20,6 @@ import {
   connectTestNatsAs,
   createTestDatabase,
   deleteTestStream,
-  eventually,
   testStreamSettings,
   type TestDatabase,
   type TestStream,
@@ -28,7 +27,6 @@ import {
 import {
   compareProjection,
   ConcurrencyError,
-  consumerNameFor,
   EventLog,
   eventStreamConfig,
   handleCommand,
@@ -228,7 +226,7 @@ test('projection: poison events go to the dead-letter table and later events sti
   }
 });
 
-test('a consumer killed after the commit but before the ack does not apply events twice', async () => {
+test('a runner killed right after a commit does not apply events twice when it restarts', async () => {
   const schema = 'proj_crash';
   await createCountingSchema(db.pool, schema);
   const refs = [orgRef(newOrgId()), orgRef(newOrgId()), orgRef(newOrgId())];
@@ -251,22 +249,14 @@ test('a consumer killed after the commit but before the ack does not apply event
     Number((await db.pool.query(`SELECT stream_seq FROM ${schema}.projection_checkpoints`)).rows[0].stream_seq);
   const committedBeforeCrash = await readCheckpoint();
   assert.ok(committedBeforeCrash > 0, 'the crashed process committed a batch');
-  const jsm = await jetstreamManager(nc);
-  const consumerName = consumerNameFor(countingProjection.name);
-  assert.equal((await jsm.consumers.info(stream.streamName, consumerName)).ack_floor.stream_seq, 0, 'nothing was acked');
   const snapshot = async () =>
     (await db.pool.query(`SELECT id, name, events_applied FROM ${schema}.orgs ORDER BY id`)).rows;
   const committedRows = await snapshot();
 
-  const runner = new ProjectionRunner({ nc, pool: db.pool, stream, schema, projection: countingProjection, ackWaitMs: 1_000 });
+  const runner = new ProjectionRunner({ nc, pool: db.pool, stream, schema, projection: countingProjection });
   await runner.start();
   try {
     await runner.waitFor(lastSeq, 15_000);
-    await eventually(
-      async () => (await jsm.consumers.info(stream.streamName, consumerName)).ack_floor.stream_seq >= lastSeq,
-      15_000,
-      'redelivered messages to be acked',
-    );
     const rows = await snapshot();
     for (const row of committedRows) {
       assert.deepEqual(rows.find((r) => r.id === row.id), row, 'redelivery left committed rows unchanged');

@@ -1,5 +1,6 @@
 export {
   EventStoreError,
+  EventLogUnavailableError,
   ConcurrencyError,
   jetStreamErrorCode,
   type EventStoreErrorCode,
@@ -7,7 +8,9 @@ export {
 export { ensureEventStream, eventStreamConfig, provisionEventStream, type EventStreamSettings } from './stream.js';
 export {
   EventLog,
+  type AppendObserver,
   type AppendResult,
+  type StreamState,
   type Fold,
   type LoadedAggregate,
   type StoredEvent,
@@ -29,6 +32,7 @@ export {
   ProjectionRunner,
   consumerNameFor,
   planBatch,
+  type ProjectionLag,
   type ProjectionObserver,
   type ProjectionRunnerOptions,
 } from './projection-runner.js';

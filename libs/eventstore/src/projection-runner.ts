@@ -1,5 +1,4 @@
 import {
-  AckPolicy,
   DeliverPolicy,
   jetstream,
   jetstreamManager,
@@ -18,6 +17,7 @@ import {
 import { projectionConsumerName } from '@trustplane/bus';
 import { allEventsSubject, type DomainEnvelope } from '@trustplane/events';
 import { aggregateTypeOfSubject, applyCandidates, toCandidate, type Candidate } from './apply.js';
+import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import type { Projection } from './projection.js';
 import { EventStoreError } from './errors.js';
@@ -35,6 +35,26 @@ export interface ProjectionObserver {
   deadLettered?(projection: string, sequence: number, error: unknown): void;
   /** A batch failed for a transient reason and will be retried. */
   batchFailed?(projection: string, error: unknown): void;
+  /**
+   * Sequence `missing` did not arrive although later ones did (the log should never have holes:
+   * the stream denies deletes). The runner does not skip it: it re-reads from its checkpoint.
+   */
+  gapDetected?(projection: string, missing: number, received: number): void;
+}
+
+/** How far a projection is behind the log. */
+export interface ProjectionLag {
+  /** Stream sequences stored but not applied yet (as last observed). */
+  readonly sequences: number;
+  /**
+   * For how long the projection has been behind: the age of the oldest observation of a stream
+   * sequence it has not applied yet (0 when caught up).
+   */
+  readonly seconds: number;
+  /** The committed checkpoint. */
+  readonly checkpoint: number;
+  /** The newest stream sequence observed. */
+  readonly streamLast: number;
 }
 
 /** How a projection runner is wired. */
@@ -48,22 +68,41 @@ export interface ProjectionRunnerOptions {
   readonly observer?: ProjectionObserver;
   /** Largest number of events applied in one transaction. */
   readonly maxBatch?: number;
-  /** How long JetStream waits for an ack before redelivering. */
-  readonly ackWaitMs?: number;
-  /** Test hook: runs after the commit and before the acks (used to simulate a crash there). */
+  /** Pause before a failed batch is tried again (doubles up to 5 s while it keeps failing). */
+  readonly retryDelayMs?: number;
+  /** Test hook: runs right after a batch is committed (used to simulate a crash there). */
   readonly afterCommit?: (checkpoint: number) => void | Promise<void>;
 }
 
-/** The durable consumer name used for a projection (the bus permissions name it too). */
+/**
+ * The durable consumer name that older versions fed a projection from; the runner removes such a
+ * consumer at start (the bus permissions name it too). Its own consumers are named after it.
+ */
 export const consumerNameFor = projectionConsumerName;
 
 const TRACER_NAME = '@trustplane/eventstore';
 
+/** How long JetStream keeps the consumer of a runner that vanished (SIGKILL) before removing it. */
+const ABANDONED_CONSUMER_MS = 60_000;
+/** Longest pause between retries of a failing batch. */
+const MAX_RETRY_DELAY_MS = 5_000;
 /**
- * Feeds one projection from a durable pull consumer over the whole stream. Each batch is
- * applied and its checkpoint stored in one Postgres transaction, and acked only after the
- * commit, so a redelivered or replayed event is never applied twice. Stream sequences are
- * contiguous (the stream denies deletes), which lets the runner detect and refuse gaps.
+ * A consumer that delivered nothing for this long while the stream holds messages the runner has
+ * not received is re-created from the checkpoint (the server lost it, e.g. in a restart, and the
+ * client did not notice).
+ */
+const STALLED_CONSUMER_MS = 3_000;
+/** Pull requests expire after this; the server's heartbeats come at half of it. */
+const PULL_EXPIRES_MS = 5_000;
+
+/**
+ * Feeds one projection from a consumer that the runner owns: an ordered, unacknowledged pull
+ * consumer over the whole stream starting right after the checkpoint stored with the
+ * projection's tables. Each batch is applied and its checkpoint stored in one Postgres
+ * transaction, so a replayed event is never applied twice. Nothing is acknowledged, so a runner
+ * that dies leaves nothing pending on the server: a restarted runner reads on from its
+ * checkpoint at once (no wait for an ack timeout). Stream sequences are contiguous (the stream
+ * denies deletes); a missing one is never skipped: the runner re-reads from its checkpoint.
  */
 export class ProjectionRunner {
   private messages: ConsumerMessages | undefined;
@@ -73,19 +112,85 @@ export class ProjectionRunner {
   private loop: Promise<void> | undefined;
   private consumeLoop: Promise<void> | undefined;
   private checkpoint = 0;
+  /** Set when the consumer must be re-created from the checkpoint (after a gap). */
+  private rereadFrom: number | undefined;
+  /** Highest stream sequence delivered by the current consumer, and when the last one came. */
+  private received = 0;
+  /** True while the consumer is closed because the runner holds enough messages (back-pressure). */
+  private paused = false;
+  private lastDeliveryAt = 0;
+  private attachedAt = 0;
+  /** Ends {@link followConnection}. */
+  private stopFollowing: (() => void) | undefined;
+  /** Stream sequences seen beyond the checkpoint and when they were first seen, oldest first. */
+  private observed: { readonly sequence: number; readonly at: number }[] = [];
   /** Callers of {@link waitFor} for a sequence not yet committed. */
   private readonly waiters = new Set<CheckpointWaiter>();
   private readonly maxBatch: number;
   private readonly consumerName: string;
+  private readonly retryDelayMs: number;
 
   constructor(private readonly options: ProjectionRunnerOptions) {
     this.maxBatch = options.maxBatch ?? 500;
     this.consumerName = consumerNameFor(options.projection.name);
+    this.retryDelayMs = options.retryDelayMs ?? 250;
+  }
+
+  /** Messages received and not applied yet (bounded: see {@link highWater}). */
+  get buffered(): number {
+    return this.queue.length;
+  }
+
+  /** Messages held at most: at this many the consumer is closed until the runner catches up. */
+  private get highWater(): number {
+    return this.maxBatch * 4;
+  }
+
+  /** The projection's name. */
+  get name(): string {
+    return this.options.projection.name;
   }
 
   /** The last stream sequence committed to the projection. */
   get position(): number {
     return this.checkpoint;
+  }
+
+  /**
+   * Records that the stream holds `sequence` (from its state or a delivered message), so that
+   * {@link lag} can say for how long the projection has been behind it.
+   */
+  observeStreamSequence(sequence: number, at = Date.now()): void {
+    if (sequence <= this.checkpoint) return;
+    if (
+      this.running &&
+      !this.paused &&
+      this.rereadFrom === undefined &&
+      this.queue.length === 0 &&
+      sequence > this.received &&
+      at - Math.max(this.lastDeliveryAt, this.attachedAt) > STALLED_CONSUMER_MS
+    ) {
+      // Behind, and the consumer brings nothing: it is gone. Read again from the checkpoint.
+      this.requestReread(this.checkpoint + 1);
+    }
+    const newest = this.observed.at(-1);
+    if (newest !== undefined && newest.sequence >= sequence) return;
+    this.observed.push({ sequence, at });
+    // Bounded: keep the oldest (it dates the lag) and the newest observations.
+    if (this.observed.length > 64) this.observed.splice(1, this.observed.length - 32);
+  }
+
+  /** How far behind the log the projection is, from what has been observed. */
+  lag(now = Date.now()): ProjectionLag {
+    const oldest = this.observed[0];
+    const newest = this.observed.at(-1);
+    const streamLast = Math.max(this.checkpoint, newest?.sequence ?? 0);
+    return {
+      sequences: streamLast - this.checkpoint,
+      seconds: oldest === undefined ? 0 : Math.max(0, now - oldest.at) / 1000,
+      checkpoint: this.checkpoint,
+      streamLast,
+    };
   }
 
   /** Starts consuming. Resolves once the consumer is attached. */
@@ -94,7 +199,10 @@ export class ProjectionRunner {
     this.running = true;
     this.checkpoint = await this.readCheckpoint();
     this.advanceCheckpoint(this.checkpoint);
-    await this.attachConsumer().catch((error: unknown) => {
+    try {
+      await this.removeLegacyConsumer();
+      await this.attachConsumer(this.checkpoint + 1);
+    } catch (error) {
       this.running = false;
       if (!(error instanceof Error && /permissions violation/i.test(error.message))) throw error;
       throw new EventStoreError(
@@ -102,25 +210,38 @@ export class ProjectionRunner {
         `this NATS user may not use consumer ${this.consumerName}: add projection ${this.options.projection.name} to the service's entry in libs/bus/src/users.ts (then node tools/gen-nats-permissions.mjs)`,
         { cause: error },
       );
-    });
+    }
     this.loop = this.processLoop();
+    void this.followConnection();
+  }
+
+  /**
+   * After a reconnect the consumer may be gone (a restarted server forgets consumers kept in
+   * memory) without the client noticing for a while: re-create it from the checkpoint at once.
+   */
+  private async followConnection(): Promise<void> {
+    const statuses = this.options.nc.status();
+    this.stopFollowing = () => (statuses as { stop?: () => void }).stop?.();
+    try {
+      for await (const status of statuses) {
+        if (!this.running) return;
+        if (status.type === 'reconnect') this.requestReread(this.checkpoint + 1);
+      }
+    } catch {
+      // The connection closed: nothing more to follow.
+    }
   }
 
   /** Stops taking new messages, finishes the batch in hand, and detaches. */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    await this.messages?.close().catch(() => undefined);
+    this.stopFollowing?.();
+    await this.detachConsumer();
     this.wake?.();
-    await this.consumeLoop;
     await this.loop;
-    for (const message of this.queue) message.nak();
     this.queue = [];
-  }
-
-  /** The projection's name (its checkpoint key). */
-  get name(): string {
-    return this.options.projection.name;
+    this.observed = [];
   }
 
   /** Resolves when the projection has committed at least `sequence` (or rejects on timeout). */
@@ -153,6 +274,9 @@ export class ProjectionRunner {
   /** Records a committed checkpoint and releases the waiters it satisfies. */
   private advanceCheckpoint(committed: number): void {
     this.checkpoint = Math.max(this.checkpoint, committed);
+    while (this.observed[0] !== undefined && this.observed[0].sequence <= this.checkpoint) {
+      this.observed.shift();
+    }
     for (const waiter of this.waiters) {
       if (waiter.sequence > this.checkpoint) continue;
       this.waiters.delete(waiter);
@@ -172,46 +296,113 @@ export class ProjectionRunner {
   }
 
   /**
-   * Ensures the durable consumer exists and is not ahead of the checkpoint (it would be,
-   * for example, after the projection's tables were reset): such a consumer is recreated
-   * to start right after the checkpoint.
+   * Older versions fed projections from a shared durable consumer with acknowledgements; one left
+   * on the server would hold messages pending for nobody. Removed (absent is fine).
    */
-  private async attachConsumer(): Promise<void> {
+  private async removeLegacyConsumer(): Promise<void> {
     const { nc, stream } = this.options;
     const jsm = await jetstreamManager(nc);
-    const existing = await jsm.consumers
-      .info(stream.streamName, this.consumerName)
-      .catch(() => undefined);
-    if (existing !== undefined && existing.ack_floor.stream_seq > this.checkpoint) {
-      await jsm.consumers.delete(stream.streamName, this.consumerName);
-    }
-    if (existing === undefined || existing.ack_floor.stream_seq > this.checkpoint) {
-      await jsm.consumers.add(stream.streamName, {
-        durable_name: this.consumerName,
-        ack_policy: AckPolicy.Explicit,
-        ack_wait: (this.options.ackWaitMs ?? 30_000) * 1_000_000,
-        max_ack_pending: 20_000,
-        filter_subject: allEventsSubject(stream.subjectPrefix),
-        ...(this.checkpoint === 0
-          ? { deliver_policy: DeliverPolicy.All }
-          : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.checkpoint + 1 }),
-      });
-    }
-    const consumer = await jetstream(nc).consumers.get(stream.streamName, this.consumerName);
-    this.messages = await consumer.consume({ max_messages: Math.max(this.maxBatch * 2, 256) });
-    const messages = this.messages;
+    await jsm.consumers.delete(stream.streamName, this.consumerName).catch((error: unknown) => {
+      if (error instanceof Error && /permissions violation/i.test(error.message)) throw error;
+    });
+  }
+
+  /**
+   * Creates this runner's own consumer, starting at `fromSequence`: ordered (the client re-creates
+   * it from the last sequence it delivered after a reconnect or a missed heartbeat), kept in
+   * memory on the server, never acknowledged, removed by the server a minute after its runner
+   * stops asking for messages.
+   */
+  private async attachConsumer(fromSequence: number): Promise<void> {
+    const { nc, stream } = this.options;
+    const consumer = await jetstream(nc).consumers.get(stream.streamName, {
+      name_prefix: `${this.consumerName}_${randomUUID().replace(/-/g, '').slice(0, 12)}`,
+      filter_subjects: allEventsSubject(stream.subjectPrefix),
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: fromSequence,
+      inactive_threshold: ABANDONED_CONSUMER_MS,
+    });
+    const messages = await consumer.consume({ max_messages: Math.max(this.maxBatch * 2, 256), expires: PULL_EXPIRES_MS });
+    this.messages = messages;
+    this.received = fromSequence - 1;
+    this.attachedAt = Date.now();
     this.consumeLoop = (async () => {
       for await (const message of messages) {
+        this.received = Math.max(this.received, message.seq);
+        this.lastDeliveryAt = Date.now();
+        this.observeStreamSequence(message.seq);
         this.queue.push(message);
         this.wake?.();
+        if (this.queue.length >= this.highWater && this.messages === messages) {
+          // Enough in hand (a long backlog): stop pulling until the runner has applied most of
+          // it, then go on from the next sequence. Holds memory to a few batches.
+          this.paused = true;
+          this.messages = undefined;
+          void messages.close().catch(() => undefined);
+          break;
+        }
       }
-    })();
+    })()
+      .catch(() => undefined)
+      .then(() => {
+        // The consumer ended without being asked to (the client gave up on it): read again.
+        if (this.running && this.messages === messages) this.requestReread(this.checkpoint + 1);
+      });
+  }
+
+  /** Has the process loop re-create the consumer from `fromSequence`. */
+  private requestReread(fromSequence: number): void {
+    if (this.rereadFrom !== undefined) return;
+    this.rereadFrom = fromSequence;
+    this.wake?.();
+  }
+
+  private async detachConsumer(): Promise<void> {
+    const messages = this.messages;
+    this.messages = undefined;
+    await messages?.close().catch(() => undefined);
+    await this.consumeLoop;
+    this.consumeLoop = undefined;
   }
 
   private async processLoop(): Promise<void> {
-    while (this.running || this.queue.length > 0) {
-      if (this.queue.length === 0) {
+    let failures = 0;
+    let rereads = 0;
+    let rereadAt = -1;
+    while (this.running) {
+      if (this.rereadFrom !== undefined) {
+        const from = this.rereadFrom;
+        this.rereadFrom = undefined;
+        // The same hole again: the stream lacks the message; back off rather than spin.
+        rereads = from === rereadAt ? rereads + 1 : 0;
+        rereadAt = from;
+        if (rereads > 0) await this.pause(rereads - 1);
         if (!this.running) break;
+        try {
+          await this.detachConsumer();
+          this.queue = [];
+          this.paused = false;
+          await this.attachConsumer(from);
+        } catch (error) {
+          this.options.observer?.batchFailed?.(this.options.projection.name, error);
+          this.rereadFrom = from;
+          await this.pause(failures++);
+        }
+        continue;
+      }
+      if (this.paused && this.queue.length < this.maxBatch) {
+        this.paused = false;
+        try {
+          await this.consumeLoop;
+          await this.attachConsumer(this.received + 1);
+        } catch (error) {
+          this.paused = true;
+          this.options.observer?.batchFailed?.(this.options.projection.name, error);
+          await this.pause(failures++);
+        }
+        continue;
+      }
+      if (this.queue.length === 0) {
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = undefined;
         continue;
@@ -219,12 +410,27 @@ export class ProjectionRunner {
       const batch = this.queue.splice(0, this.maxBatch);
       try {
         await this.processBatch(batch);
+        failures = 0;
       } catch (error) {
         this.options.observer?.batchFailed?.(this.options.projection.name, error);
-        for (const message of batch) message.nak(1_000);
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        // Nothing was committed: the same messages are tried again, in order, after a pause.
+        this.queue.unshift(...batch);
+        await this.pause(failures++);
       }
     }
+  }
+
+  /** Waits before retrying (stop cuts it short). */
+  private async pause(failures: number): Promise<void> {
+    const delay = Math.min(this.retryDelayMs * 2 ** Math.min(failures, 10), MAX_RETRY_DELAY_MS);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delay);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wake = undefined;
   }
 
   private async processBatch(batch: readonly JsMsg[]): Promise<void> {
@@ -237,7 +443,9 @@ export class ProjectionRunner {
     client.on('error', onError);
     let committed: number;
     let applied: Candidate[];
-    let gap: JsMsg[];
+    let gap: readonly JsMsg[];
+    // Reported once committed: a batch rolled back and retried would count them twice.
+    const deadLetters: [number, unknown][] = [];
     try {
       const outcome = await inTransaction(client, schema, async () => {
         const start = await lockCheckpoint(client, projection.name);
@@ -248,11 +456,11 @@ export class ProjectionRunner {
           projection.aggregateTypes,
         );
         const spans = plan.candidates.flatMap((c) =>
-          c.event ? [startApplySpan(projection.name, c.event)] : [],
+          c.events.map((event) => startApplySpan(projection.name, event)),
         );
         try {
           await applyCandidates(client, projection, plan.candidates, (sequence, error) =>
-            this.options.observer?.deadLettered?.(projection.name, sequence, error),
+            void deadLetters.push([sequence, error]),
           );
         } finally {
           for (const span of spans) span.end();
@@ -274,14 +482,21 @@ export class ProjectionRunner {
       client.release(broken);
     }
     this.advanceCheckpoint(committed);
-    await this.options.afterCommit?.(committed);
-    for (const message of batch) {
-      if (gap.includes(message)) message.nak(200);
-      else message.ack();
+    for (const [sequence, error] of deadLetters) {
+      this.options.observer?.deadLettered?.(projection.name, sequence, error);
     }
-    const newest = applied.at(-1)?.event;
+    await this.options.afterCommit?.(committed);
+    const firstBeyond = gap[0];
+    if (firstBeyond !== undefined) {
+      // Something between the checkpoint and these messages was not delivered: read it again
+      // from the stream rather than skip it (the messages in hand are delivered again too).
+      this.options.observer?.gapDetected?.(projection.name, committed + 1, firstBeyond.seq);
+      this.rereadFrom = committed + 1;
+    }
+    const newest = applied.at(-1)?.events.at(-1);
     const lagMs = newest === undefined ? 0 : Date.now() - Date.parse(newest.occurredAt);
-    this.options.observer?.batchCommitted?.(projection.name, applied.length, committed, lagMs);
+    const events = applied.reduce((sum, c) => sum + c.events.length, 0);
+    this.options.observer?.batchCommitted?.(projection.name, events, committed, lagMs);
   }
 }
 

@@ -63,6 +63,11 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
     const reader = await openRebuildConsumer(options, batchSize * 2);
     let pending: Candidate[] = [];
     const client = await pool.connect();
+    // A session that ends mid-rebuild emits 'error' on the checked-out client (unheard, it would
+    // end the process); the rebuild then fails on its next query and the client is discarded.
+    let broken: Error | undefined;
+    const onError = (error: Error): void => void (broken = error);
+    client.on('error', onError);
     const flush = async (): Promise<void> => {
       const events = pending;
       pending = [];
@@ -90,7 +95,8 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
       }
       await flush();
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
       await reader.close();
     }
   }

@@ -40,6 +40,21 @@ export const commonConfigSchema = {
     min: 1,
     max: 5,
   }),
+  startupWaitSeconds: field.int(
+    'TP_STARTUP_WAIT_SECONDS',
+    'how long a starting service waits for PostgreSQL and NATS to answer before it gives up (exit 1)',
+    { default: 120, min: 0, max: 86_400 },
+  ),
+  readyMaxLagSeconds: field.int(
+    'TP_READY_MAX_LAG_SECONDS',
+    'how long a projection may stay behind the event log before /readyz answers 503 (its lag in the body)',
+    { default: 5, min: 1, max: 3_600 },
+  ),
+  readyAppendFailureSeconds: field.int(
+    'TP_READY_APPEND_FAILURE_SECONDS',
+    'how long /readyz answers 503 after an append to the event log failed (store full, no JetStream), unless one succeeds since',
+    { default: 30, min: 1, max: 3_600 },
+  ),
   logLevel: field.oneOf('TP_LOG_LEVEL', 'pino log level', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     default: 'info',
   }),

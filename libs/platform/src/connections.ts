@@ -128,6 +128,30 @@ export function eventStreamSettings(config: EventStreamConfig): EventStreamSetti
   };
 }
 
+/**
+ * Runs `work` with a client checked out of `pool`. While it is checked out the client has an
+ * 'error' listener: a session that ends under it (server restart, pg_terminate_backend) emits
+ * 'error' on the client, which pg-pool listens for only on idle clients, and unheard it would end
+ * the process. A client whose session broke is handed back as broken, so the pool discards it
+ * instead of lending it out again.
+ */
+export async function withPooledClient<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error): void => void (broken = error);
+  client.on('error', onError);
+  try {
+    return await work(client);
+  } catch (error) {
+    // A query failing because the connection is gone: do not hand the client back for reuse.
+    if (broken === undefined && error instanceof Error && /Connection terminated|connection ended|terminating connection/i.test(error.message)) broken = error;
+    throw error;
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}
+
 /** Creates the service's Postgres pool. */
 export function createPgPool(databaseUrl: string, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString: databaseUrl, max });

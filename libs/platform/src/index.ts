@@ -13,6 +13,7 @@ export {
   NatsSecurityError,
   openNatsSession,
   runMigrations,
+  withPooledClient,
   type EventStreamConfig,
   type NatsSecurityErrorCode,
   type NatsSession,
@@ -32,9 +33,11 @@ export {
   type FieldProblem,
 } from './problem.js';
 export * from './tokens.js';
+export { BusConnectionState, EventLogHealth, appendFailureReason } from './log-health.js';
 export {
   PlatformModule,
   ProjectionHost,
+  type ProjectionLagReport,
   type PlatformModuleOptions,
   type PlatformSettings,
   type HostedProjection,

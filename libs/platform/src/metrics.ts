@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Pool } from 'pg';
 import { refusalReason, type ProjectionObserver } from '@trustplane/eventstore';
 import { createMetricsRegistry } from './health-server.js';
 
@@ -9,17 +10,78 @@ export interface ServiceMetrics {
   readonly httpDuration: Histogram<'method' | 'route'>;
   readonly projectionEvents: Counter<'projection'>;
   readonly projectionCheckpoint: Gauge<'projection'>;
+  /** For how long the projection has been behind the log (0 when caught up). */
   readonly projectionLag: Gauge<'projection'>;
+  /** Stream sequences stored but not applied by the projection yet. */
+  readonly projectionLagSequences: Gauge<'projection'>;
+  /** Age of the newest event of a batch when it was committed. */
+  readonly projectionEventAge: Gauge<'projection'>;
+  /** Rows in the projection's dead-letter table (what an operator must look at). */
+  readonly projectionDeadLetterRows: Gauge<'projection'>;
+  /** Appends to the event log that stored their events. */
+  readonly appends: Counter;
+  /** Appends to the event log that failed (not counting concurrency conflicts), by reason. */
+  readonly appendFailures: Counter<'reason'>;
+  /** 1 while the NATS connection is up. */
+  readonly natsConnected: Gauge;
+  /** Database pool connections by pool and state (read at scrape time). */
+  readonly dbPoolConnections: Gauge<'pool' | 'state'>;
+  /** Pools reported by `dbPoolConnections`, by name. */
+  readonly pools: Map<string, Pool>;
   readonly projectionDeadLetters: Counter<'projection'>;
   /** Events refused as forged, misrouted or of an unknown type (alert on any). */
   readonly projectionRefused: Counter<'projection' | 'reason'>;
   readonly projectionFailures: Counter<'projection'>;
+  /** Sequences found missing before later ones arrived (the runner read again from its checkpoint). */
+  readonly projectionGaps: Counter<'projection'>;
 }
 
 /** Creates a registry with process metrics and the shared service metrics. */
 export function createServiceMetrics(service: string): ServiceMetrics {
   const registry = createMetricsRegistry(service);
+  const pools = new Map<string, Pool>();
   return {
+    pools,
+    projectionLagSequences: new Gauge({
+      name: 'tp_projection_lag_sequences',
+      help: 'Stream sequences stored in the event log and not applied by the projection yet',
+      labelNames: ['projection'],
+      registers: [registry],
+    }),
+    projectionEventAge: new Gauge({
+      name: 'tp_projection_event_age_seconds',
+      help: 'Age of the newest event of a batch at the time the batch was committed',
+      labelNames: ['projection'],
+      registers: [registry],
+    }),
+    projectionDeadLetterRows: new Gauge({
+      name: 'tp_projection_dead_letters',
+      help: 'Rows in the dead-letter table of a projection (events it could not apply; look at them)',
+      labelNames: ['projection'],
+      registers: [registry],
+    }),
+    appends: new Counter({ name: 'tp_event_log_appends_total', help: 'Appends to the event log that stored their events', registers: [registry] }),
+    appendFailures: new Counter({
+      name: 'tp_event_log_append_failures_total',
+      help: 'Appends to the event log that failed (store full, JetStream or NATS unavailable…), concurrency conflicts not counted',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    natsConnected: new Gauge({ name: 'tp_nats_connected', help: '1 while the NATS connection is up', registers: [registry] }),
+    dbPoolConnections: new Gauge({
+      name: 'tp_db_pool_connections',
+      help: 'Database pool connections by pool and state (total, idle, in_use, waiting clients)',
+      labelNames: ['pool', 'state'],
+      registers: [registry],
+      collect() {
+        for (const [name, pool] of pools) {
+          this.set({ pool: name, state: 'total' }, pool.totalCount);
+          this.set({ pool: name, state: 'idle' }, pool.idleCount);
+          this.set({ pool: name, state: 'in_use' }, pool.totalCount - pool.idleCount);
+          this.set({ pool: name, state: 'waiting' }, pool.waitingCount);
+        }
+      },
+    }),
     registry,
     httpRequests: new Counter({
       name: 'tp_http_requests_total',
@@ -48,7 +110,7 @@ export function createServiceMetrics(service: string): ServiceMetrics {
     }),
     projectionLag: new Gauge({
       name: 'tp_projection_lag_seconds',
-      help: 'Age of the newest event at the time it was committed',
+      help: 'For how long the projection has been behind the event log (0 when caught up)',
       labelNames: ['projection'],
       registers: [registry],
     }),
@@ -70,6 +132,12 @@ export function createServiceMetrics(service: string): ServiceMetrics {
       labelNames: ['projection'],
       registers: [registry],
     }),
+    projectionGaps: new Counter({
+      name: 'tp_projection_gaps_total',
+      help: 'Times a projection found a stream sequence missing before later ones and read the log again from its checkpoint',
+      labelNames: ['projection'],
+      registers: [registry],
+    }),
   };
 }
 
@@ -82,7 +150,7 @@ export function metricsObserver(
     batchCommitted(projection, applied, checkpoint, lagMs) {
       metrics.projectionEvents.inc({ projection }, applied);
       metrics.projectionCheckpoint.set({ projection }, checkpoint);
-      metrics.projectionLag.set({ projection }, lagMs / 1000);
+      metrics.projectionEventAge.set({ projection }, lagMs / 1000);
     },
     deadLettered(projection, sequence, error) {
       metrics.projectionDeadLetters.inc({ projection });
@@ -93,6 +161,10 @@ export function metricsObserver(
       }
       metrics.projectionRefused.inc({ projection, reason });
       log.error({ projection, sequence, reason, err: error, alert: 'forged-or-unknown-event' }, 'event refused: not where its writer may put it, or of an unknown type');
+    },
+    gapDetected(projection, missing, received) {
+      metrics.projectionGaps.inc({ projection });
+      log.warn({ projection, missing, received }, 'projection found a hole in the log; reading again from its checkpoint');
     },
     batchFailed(projection, error) {
       metrics.projectionFailures.inc({ projection });

@@ -71,6 +71,8 @@ const NATS_UNAVAILABLE_NAMES: ReadonlySet<string> = new Set([
   'NoRespondersError',
   // JetStream answers no one: not enabled, or not ready (e.g. no meta leader after a restart).
   'JetStreamNotEnabled',
+  // The event log refused at once: the connection is known to be down.
+  'EventLogUnavailableError',
 ]);
 /** SQLSTATE classes (and codes) of PostgreSQL that mean "the database cannot serve right now". */
 const PG_UNAVAILABLE_CLASSES: readonly string[] = ['08', '53', '58'];
@@ -116,7 +118,7 @@ function postgresUnavailable(error: unknown): boolean {
  */
 export function infrastructureFailureOf(error: unknown): InfrastructureFailure | undefined {
   const chain = causesOf(error);
-  const eventStore = chain.some((e) => e instanceof Error && (e.name === 'EventStoreError' || e.name === 'ConcurrencyError'));
+  const eventStore = chain.some((e) => e instanceof Error && (e.name === 'EventStoreError' || e.name === 'ConcurrencyError' || e.name === 'EventLogUnavailableError'));
   if (chain.some(natsUnavailable)) {
     return eventStore
       ? { code: 'EVENT_LOG_UNAVAILABLE', detail: 'the event log cannot be reached right now; retry (with the same Idempotency-Key)' }

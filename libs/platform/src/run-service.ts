@@ -1,4 +1,59 @@
+import { connect as tcpConnect } from 'node:net';
+import pg from 'pg';
 import { ConfigError } from './config.js';
+
+/** Settings of the dependencies a service waits for at start (those its config has). */
+interface Dependencies {
+  readonly databaseUrl?: string;
+  readonly natsUrl?: string;
+  readonly startupWaitSeconds?: number;
+}
+
+async function postgresAnswers(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function natsListens(urls: string): Promise<void> {
+  const errors: unknown[] = [];
+  for (const server of urls.split(',')) {
+    const { hostname, port } = new URL(server.includes('://') ? server : `nats://${server}`);
+    const reached = await new Promise<boolean>((resolve) => {
+      const socket = tcpConnect({ host: hostname, port: Number(port || 4222), timeout: 2_000 });
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('timeout', () => (socket.destroy(), resolve(false)));
+      socket.once('error', (error) => (errors.push(error), resolve(false)));
+    });
+    if (reached) return;
+  }
+  throw new Error(`no NATS server listens at ${urls}`, { cause: errors[0] });
+}
+
+/**
+ * Waits, with back-off, until PostgreSQL answers and a NATS server listens (a service started
+ * while a dependency restarts should come up with it, not crash-loop). Gives up after
+ * `startupWaitSeconds` by throwing the last failure.
+ */
+export async function waitForDependencies(name: string, config: Dependencies, stop: () => boolean = () => false): Promise<void> {
+  const deadline = Date.now() + (config.startupWaitSeconds ?? 120) * 1000;
+  let delay = 250;
+  for (let attempt = 1; ; attempt++) {
+    const failures: string[] = [];
+    if (config.databaseUrl !== undefined) await postgresAnswers(config.databaseUrl).catch((e: unknown) => failures.push(`PostgreSQL: ${e instanceof Error ? e.message : String(e)}`));
+    if (config.natsUrl !== undefined) await natsListens(config.natsUrl).catch((e: unknown) => failures.push(`NATS: ${e instanceof Error ? e.message : String(e)}`));
+    if (failures.length === 0) return;
+    if (stop() || Date.now() + delay > deadline) throw new Error(`dependencies did not answer: ${failures.join('; ')}`);
+    process.stderr.write(`${JSON.stringify({ level: 40, time: new Date().toISOString(), service: name, attempt, retryInMs: delay, msg: `waiting for dependencies: ${failures.join('; ')}` })}\n`);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 2, 5_000);
+  }
+}
 
 /** What a service's start function returns. */
 export interface StartedService {
@@ -22,7 +77,21 @@ export function runService<Config>(name: string, loadConfig: () => Config, start
     }
     throw error;
   }
-  start(config).then(
+  // SIGTERM while waiting for the dependencies: stop waiting, exit 0.
+  let stopping = false;
+  const stopWaiting = (): void => {
+    stopping = true;
+    process.exit(0);
+  };
+  process.once('SIGTERM', stopWaiting);
+  process.once('SIGINT', stopWaiting);
+  waitForDependencies(name, config as Dependencies, () => stopping)
+    .then(() => {
+      process.off('SIGTERM', stopWaiting);
+      process.off('SIGINT', stopWaiting);
+      return start(config);
+    })
+    .then(
     (server) => {
       const shutdown = (signal: string): void => {
         server.logger.info({ signal }, 'shutting down');

@@ -139,6 +139,18 @@ test('NATS down: writes are 503 EVENT_LOG_UNAVAILABLE with Retry-After at once; 
     assert.ok(elapsedMs < 1000, `answered in ${elapsedMs} ms, not after the JetStream timeout`);
     const read = await call(server.url, 'GET', '/api/v1/trust-domains', { token: issued.token });
     assert.equal(read.status, 200, 'reads come from PostgreSQL');
+    // A signer request is not sent into a dead connection to wait for its timeout either.
+    const bundleStarted = Date.now();
+    const bundle = await call(server.url, 'GET', '/api/v1/trust-domains/before.example/bundle', { token: issued.token });
+    assert.equal(bundle.status, 503, JSON.stringify(bundle.json));
+    assert.equal(bundle.json.code, 'SIGNER_UNAVAILABLE');
+    assert.ok(Number(bundle.headers.get('retry-after')) >= 1, 'Retry-After');
+    assert.ok(Date.now() - bundleStarted < 1000, 'at once');
+    const counted = (await (await fetch(`${server.url}/metrics`)).text()).split('\n').find((l) => l.startsWith('tp_registry_signer_call_failures_total{') && l.includes('operation="bundle"') && l.includes('reason="disconnected"'));
+    assert.ok(counted !== undefined && Number(counted.slice(counted.lastIndexOf(' ') + 1)) >= 1, 'the refused signer call is counted with its cause');
+    const readiness = await fetch(`${server.url}/readyz`);
+    assert.equal(readiness.status, 503);
+    assert.match(((await readiness.json()) as { checks: { nats: string } }).checks.nats, /disconnected from NATS for [\d.]+ s/);
 
     await nats.restart();
     let resumed: ApiResponse | undefined;

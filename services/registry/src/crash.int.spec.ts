@@ -12,7 +12,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { EventLog } from '@trustplane/eventstore';
-import type { DomainEnvelope } from '@trustplane/events';
+import { decodeEvents, type DomainEnvelope } from '@trustplane/events';
 import {
   connectTestNats,
   createTestDatabase,
@@ -95,8 +95,7 @@ async function eventsOf(type: string): Promise<DomainEnvelope[]> {
   const jsm = await jetstreamManager(nc);
   for (let seq = 1; seq <= last; seq++) {
     const message = await jsm.streams.getMessage(stream.streamName, { seq });
-    const event = JSON.parse(new TextDecoder().decode(message?.data)) as DomainEnvelope;
-    if (event.type === type) found.push(event);
+    for (const event of message === null ? [] : decodeEvents(message.data)) if (event.type === type) found.push(event);
   }
   return found;
 }

@@ -5,6 +5,7 @@
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { decodeEvents } from '@trustplane/events';
 import type { Clock } from '@trustplane/platform';
 import { Reconciler } from './reconciler/reconciler.js';
 import { requestFingerprint } from './request-context.js';
@@ -27,7 +28,7 @@ async function eventsOfType(type: string): Promise<number> {
   const jsm = await jetstreamManager(h.nc);
   for (let seq = 1; seq <= last; seq++) {
     const message = await jsm.streams.getMessage(h.stream.streamName, { seq });
-    if ((JSON.parse(new TextDecoder().decode(message?.data)) as { type: string }).type === type) count++;
+    if (message !== null) count += decodeEvents(message.data).filter((event) => event.type === type).length;
   }
   return count;
 }

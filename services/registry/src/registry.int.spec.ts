@@ -141,7 +141,8 @@ test('lists are keyset-paginated', async () => {
 test('health, readiness, metrics and the OpenAPI document', async () => {
   assert.deepEqual((await call(h.url, 'GET', '/healthz')).json, { status: 'ok' });
   const ready = await call(h.url, 'GET', '/readyz');
-  assert.deepEqual(ready.json.checks, { nats: 'ok', postgres: 'ok' });
+  assert.deepEqual(ready.json.checks, { nats: 'ok', postgres: 'ok', 'event-log': 'ok', projections: 'ok' });
+  assert.equal(ready.json.projections['registry.model'].behindSequences, 0);
   const metrics = await (await fetch(`${h.url}/metrics`)).text();
   assert.match(metrics, /tp_projection_events_applied_total\{[^}]*projection="registry.model"/);
   const served = (await call(h.url, 'GET', '/api/v1/openapi.json')).json;

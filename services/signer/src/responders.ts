@@ -3,6 +3,7 @@ import { isPrivateInboxSubject } from '@trustplane/bus';
 import { DOMAIN_ERROR_HTTP_STATUS, DomainError } from '@trustplane/events';
 import { cryptoErrorKind, isCryptoError } from '@trustplane/crypto';
 import { isKeyManagerError } from '@trustplane/keymanager';
+import { infrastructureFailureOf } from '@trustplane/platform';
 import { isResourceId } from '@trustplane/spiffe';
 import { keysetScope, SIGNER_QUEUE_GROUP, signerSubject, type KeysetRequest, type KeysetView, type SignerAuthority, type SignerError, type SignerOperation } from '@trustplane/signer-api';
 import type { Keyset } from '@trustplane/ca-domain';
@@ -49,6 +50,8 @@ export function toSignerError(error: unknown): SignerError {
     const unavailable = ['CUSTODY_UNAVAILABLE', 'WEBHOOK_UNREACHABLE', 'WEBHOOK_TIMEOUT', 'FINGERPRINT_MISMATCH', 'SIGNATURE_INVALID'];
     return { code: error.code, message: unavailable.includes(error.code) ? error.message : 'key manager error', status: unavailable.includes(error.code) ? 503 : 500 };
   }
+  const down = infrastructureFailureOf(error);
+  if (down !== undefined) return { code: down.code, message: down.detail, status: 503 };
   return { code: 'INTERNAL', message: 'internal error', status: 500 };
 }
 

@@ -1,5 +1,5 @@
-// Child process for the "killed after commit, before ack" test: runs the counting projection
-// and SIGKILLs itself right after the first commit, so no message of that batch is acked.
+// Child process for the "killed right after a commit" test: runs the counting projection and
+// SIGKILLs itself right after the first commit.
 import { connectTestNats } from '@trustplane/testkit';
 import pg from 'pg';
 import { ProjectionRunner } from '../projection-runner.js';
@@ -18,7 +18,6 @@ async function main(): Promise<void> {
     stream: { streamName, subjectPrefix, replicas: 1, duplicateWindowMs: 120_000 },
     schema,
     projection: countingProjection,
-    ackWaitMs: 1_000,
     afterCommit: (checkpoint) => {
       process.stdout.write(`committed ${checkpoint}\n`);
       process.kill(process.pid, 'SIGKILL');

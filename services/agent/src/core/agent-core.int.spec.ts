@@ -115,3 +115,29 @@ for (const [what, corrupt, code] of [
     }
   });
 }
+
+test('a bundle update that cannot be read is refused, logged and counted; the bundle held is kept, never emptied', async () => {
+  const dataDir = join(work, 'bad-bundle');
+  const { logger, lines } = capturingLogger();
+  const core = new AgentCore({ ...(await signer.joinTokenSettings('bad-bundle')), dataDir, logger });
+  await core.start();
+  try {
+    await eventually(() => core.connected && core.snapshot().bundle.jwtAuthorities.length > 0, 10_000, 'the bundle with its JWT authorities');
+    const held = core.snapshot().bundle;
+    // What the bundle stream delivers, with the JWT authorities garbled (as a broken or hostile
+    // peer could send them).
+    const onBundles = (core as unknown as { onBundles(message: unknown): void }).onBundles.bind(core);
+    onBundles({
+      bundle: { trustDomain: 'core.example', x509Authorities: [...held.x509Authorities], jwtAuthorities: Buffer.from('{"keys": oops'), sequence: 99n },
+      federatedBundles: [],
+      taintedX509Authorities: [],
+    });
+    assert.equal(core.stats.bundleUpdatesRefused, 1);
+    assert.deepEqual(core.snapshot().bundle.jwtAuthorities, held.jwtAuthorities, 'the JWT authorities held are kept');
+    const logged = lines.find((l) => l['level'] === 50 && l['code'] === 'JWT_BUNDLE_UNREADABLE');
+    assert.ok(logged, JSON.stringify(lines.slice(-5)));
+    assert.match(String(logged['msg']), /bundle update from the signer refused/);
+  } finally {
+    core.stop();
+  }
+});

@@ -44,6 +44,8 @@ export interface AgentCoreStats {
   stateLoadFailures: number;
   /** Writes of the persisted state that failed (the identity is kept in memory). */
   stateWriteFailures: number;
+  /** Bundle updates from the signer that could not be read (the bundles held are kept). */
+  bundleUpdatesRefused: number;
 }
 
 /** The agent core; implements the Workload API's {@link IdentitySource}. */
@@ -54,6 +56,7 @@ export class AgentCore implements IdentitySource {
     agentRenewals: 0,
     stateLoadFailures: 0,
     stateWriteFailures: 0,
+    bundleUpdatesRefused: 0,
   };
   private readonly store: StateStore;
   private readonly now: () => number;
@@ -259,7 +262,15 @@ export class AgentCore implements IdentitySource {
   }
 
   private onBundles(message: agentApi.StreamBundlesResponse): void {
-    const update = readBundleUpdate(message);
+    let update: ReturnType<typeof readBundleUpdate>;
+    try {
+      update = readBundleUpdate(message);
+    } catch (error) {
+      // Never taken for an empty bundle: the workloads keep the authorities they have.
+      this.stats.bundleUpdatesRefused += 1;
+      this.logger.error({ err: error, code: (error as { code?: unknown }).code }, 'bundle update from the signer refused: it cannot be read; keeping the bundles held');
+      return;
+    }
     if (update.own !== undefined && this.state !== undefined) {
       const held = { x509Authorities: this.state.x509Authorities, jwtAuthorities: this.state.jwtAuthorities };
       if (!sameBundle(held, update.own)) {

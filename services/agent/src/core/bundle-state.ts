@@ -17,21 +17,21 @@ export interface BundleUpdate {
   readonly tainted: TaintedAuthorities;
 }
 
-/** Decodes a StreamBundlesResponse. */
+/** Decodes a StreamBundlesResponse; throws BundleDecodeError when any bundle in it is unreadable. */
 export function readBundleUpdate(message: agentApi.StreamBundlesResponse): BundleUpdate {
   const own = message.bundle;
   const federated = new Map<string, TrustBundle>();
   for (const b of message.federatedBundles) {
     federated.set(b.trustDomain, {
       x509Authorities: b.x509Authorities,
-      jwtAuthorities: parseJwks(b.jwtAuthorities),
+      jwtAuthorities: parseJwks(b.jwtAuthorities, b.trustDomain),
     });
   }
   return {
     own:
       own === undefined
         ? undefined
-        : { x509Authorities: own.x509Authorities, jwtAuthorities: parseJwks(own.jwtAuthorities) },
+        : { x509Authorities: own.x509Authorities, jwtAuthorities: parseJwks(own.jwtAuthorities, own.trustDomain) },
     federated,
     tainted: new TaintedAuthorities(message.taintedX509Authorities.map((der) => new X509Certificate(der))),
   };
@@ -65,17 +65,32 @@ export class TaintedAuthorities {
   }
 }
 
-/** The JWKs with a `kid` of a JWKS document; an empty or unreadable document gives none. */
-export function parseJwks(document: Buffer): Jwk[] {
-  if (document.length === 0) return [];
-  try {
-    const parsed = JSON.parse(document.toString('utf8')) as { keys?: unknown };
-    if (!Array.isArray(parsed.keys)) return [];
-    return parsed.keys.filter(
-      (k): k is Jwk =>
-        typeof k === 'object' && k !== null && typeof (k as { kid?: unknown }).kid === 'string',
-    );
-  } catch {
-    return [];
+/** A bundle the signer sent that cannot be read; the agent keeps the bundles it holds. */
+export class BundleDecodeError extends Error {
+  override readonly name = 'BundleDecodeError';
+  readonly code = 'JWT_BUNDLE_UNREADABLE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
   }
+}
+
+/**
+ * The JWKs with a `kid` of a JWKS document. An empty document means "no JWT authorities"; a
+ * document that is not JSON or has no `keys` array is not an empty bundle: it throws
+ * BundleDecodeError (taking it for an empty one would make every JWT-SVID fail validation).
+ */
+export function parseJwks(document: Buffer, trustDomain = 'the bundle'): Jwk[] {
+  if (document.length === 0) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(document.toString('utf8'));
+  } catch (cause) {
+    throw new BundleDecodeError(`the JWT authorities of ${trustDomain} are not JSON`, { cause });
+  }
+  const keys = typeof parsed === 'object' && parsed !== null ? (parsed as { keys?: unknown }).keys : undefined;
+  if (!Array.isArray(keys)) throw new BundleDecodeError(`the JWT authorities of ${trustDomain} have no "keys" array`);
+  return keys.filter(
+    (k): k is Jwk =>
+      typeof k === 'object' && k !== null && typeof (k as { kid?: unknown }).kid === 'string',
+  );
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { createTestTrustDomain } from '../testing/fixtures.js';
-import { parseJwks, readBundleUpdate, sameBundle } from './bundle-state.js';
+import { BundleDecodeError, parseJwks, readBundleUpdate, sameBundle } from './bundle-state.js';
 
 test('a bundle message: own bundle with its JWT keys, federated bundles by name, tainted CAs', async () => {
   const own = await createTestTrustDomain('own.example');
@@ -35,9 +35,14 @@ test('a message without a bundle carries only the taint list', () => {
   assert.equal(update.tainted.empty, true);
 });
 
-test('JWKS documents: keys without kid and unreadable documents give nothing', () => {
+test('JWKS documents: an empty one has no keys, keys without kid are skipped, an unreadable one is an error, never an empty bundle', () => {
   assert.deepEqual(parseJwks(Buffer.alloc(0)), []);
-  assert.deepEqual(parseJwks(Buffer.from('{not json')), []);
-  assert.deepEqual(parseJwks(Buffer.from('{"keys":"no"}')), []);
   assert.deepEqual(parseJwks(Buffer.from('{"keys":[{"kty":"EC"},{"kid":"k1","kty":"EC"},null]}')), [{ kid: 'k1', kty: 'EC' }]);
+  for (const unreadable of ['{not json', '{"keys":"no"}', 'null', '[]']) {
+    assert.throws(() => parseJwks(Buffer.from(unreadable), 'own.example'), (e: unknown) => e instanceof BundleDecodeError && e.code === 'JWT_BUNDLE_UNREADABLE' && e.message.includes('own.example'), unreadable);
+  }
+  assert.throws(
+    () => readBundleUpdate({ bundle: { trustDomain: 'own.example', x509Authorities: [], jwtAuthorities: Buffer.from('{not json'), sequence: 2n }, federatedBundles: [], taintedX509Authorities: [] }),
+    BundleDecodeError,
+  );
 });

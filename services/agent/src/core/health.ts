@@ -47,6 +47,11 @@ export async function startHealthServer(options: {
     'persisted agent states that could not be read at start (the agent then refuses to attest over them)',
     () => core.stats.stateLoadFailures,
   );
+  gauge(
+    'tp_agent_bundle_updates_refused',
+    'bundle updates from the signer that could not be read (the bundles held were kept)',
+    () => core.stats.bundleUpdatesRefused,
+  );
   gauge('tp_agent_state_write_failures', 'writes of the persisted agent state that failed', () => core.stats.stateWriteFailures);
   // tp_workload_api_*: streams by method, connections, dropped connections, calls by status.
   options.workloadStats.register(registry);

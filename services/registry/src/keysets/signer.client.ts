@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { LOGGER, METRICS, NATS, ProblemError, type ServiceMetrics } from '@trustplane/platform';
+import { BusConnectionState, LOGGER, METRICS, NATS, ProblemError, RetryableProblemError, INFRASTRUCTURE_RETRY_AFTER_SECONDS, type ServiceMetrics } from '@trustplane/platform';
 import {
   signerSubject,
   type ApiTokenAuthority,
@@ -53,6 +53,7 @@ export class SignerClient {
     @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(METRICS) metrics: ServiceMetrics,
+    private readonly bus: BusConnectionState,
   ) {
     const existing = metrics.registry.getSingleMetric(FAILURES_METRIC);
     this.failures =
@@ -86,6 +87,13 @@ export class SignerClient {
   /** One request/reply; resolves to the fields of an `ok` reply. */
   private async call(operation: SignerOperation, request: object): Promise<Record<string, unknown>> {
     let data: Uint8Array;
+    const down = this.bus.problem();
+    if (down !== undefined) {
+      // Known down: answer now rather than after the request timeout.
+      this.failures.inc({ operation, reason: 'disconnected' });
+      this.logger.warn({ operation, reason: 'disconnected', cause: down }, 'signer request not sent: NATS is disconnected');
+      throw new RetryableProblemError(503, 'SIGNER_UNAVAILABLE', 'the signer cannot be reached right now (NATS is disconnected); retry', INFRASTRUCTURE_RETRY_AFTER_SECONDS);
+    }
     try {
       const message = await this.nc.request(signerSubject(this.config.subjectPrefix, operation), JSON.stringify(request), { timeout: this.config.signerTimeoutMs });
       data = message.data;

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { uuidv7 } from '@trustplane/events';
 import type { CommandContext } from '@trustplane/eventstore';
-import { CLOCK, LOGGER, PG_POOL, type Clock } from '@trustplane/platform';
+import { CLOCK, LOGGER, PG_POOL, withPooledClient, type Clock } from '@trustplane/platform';
 import { TRUST_DOMAIN, trustDomainDecider } from '@trustplane/registry-domain';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
@@ -87,24 +87,27 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    await this.running;
+    // A pass cut short is finished by the next one (its work is idempotent); SIGTERM must not wait
+    // for it without bound.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.running, new Promise((resolve) => (timer = setTimeout(resolve, 3_000)))]);
+    clearTimeout(timer);
   }
 
   /** One pass over half-done work, under a cluster-wide advisory lock (skipped when another replica holds it). */
   async sweep(): Promise<SweepReport> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const locked = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [SWEEP_LOCK]);
-      const report = locked.rows[0]?.locked === true ? await this.reconcile(client) : emptyReport();
-      await client.query('COMMIT');
-      return report;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    return withPooledClient(this.pool, async (client) => {
+      try {
+        await client.query('BEGIN');
+        const locked = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [SWEEP_LOCK]);
+        const report = locked.rows[0]?.locked === true ? await this.reconcile(client) : emptyReport();
+        await client.query('COMMIT');
+        return report;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
   }
 
   private async reconcile(client: PoolClient): Promise<SweepReport> {

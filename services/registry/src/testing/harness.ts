@@ -1,7 +1,7 @@
 // Test harness: a registry on its own database and stream, plus helpers to call it.
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { DomainEnvelope } from '@trustplane/events';
+import { decodeEvents, type DomainEnvelope } from '@trustplane/events';
 import { EventLog } from '@trustplane/eventstore';
 import type { Clock } from '@trustplane/platform';
 import type { Logger } from 'pino';
@@ -83,7 +83,7 @@ export async function startRegistryHarness(
       const events: DomainEnvelope[] = [];
       for (let seq = after + 1; seq <= (await log.lastSequence()); seq++) {
         const message = await jsm.streams.getMessage(stream.streamName, { seq });
-        if (message !== null) events.push(JSON.parse(new TextDecoder().decode(message.data)) as DomainEnvelope);
+        if (message !== null) events.push(...decodeEvents(message.data));
       }
       return events;
     },

@@ -15,7 +15,7 @@ import { cryptoErrorKind, isCryptoError } from '@trustplane/crypto';
 import { DomainError } from '@trustplane/events';
 import { ConcurrencyError } from '@trustplane/eventstore';
 import { isKeyManagerError } from '@trustplane/keymanager';
-import type { Clock } from '@trustplane/platform';
+import { infrastructureFailureOf, type Clock } from '@trustplane/platform';
 import type { Logger } from 'pino';
 import {
   SignerRequestError,
@@ -91,6 +91,12 @@ export function toGrpcStatus(error: unknown, logger: Logger): GrpcStatus {
     return { code: status.INVALID_ARGUMENT, details: `${error.code}: ${error.message}` };
   if (isKeyManagerError(error))
     return { code: status.UNAVAILABLE, details: 'key manager unavailable' };
+  // The event log, NATS or PostgreSQL cannot serve right now: the agent retries later.
+  const unavailable = infrastructureFailureOf(error);
+  if (unavailable !== undefined) {
+    logger.warn({ err: error, code: unavailable.code }, 'agent API call failed: a dependency is unavailable');
+    return { code: status.UNAVAILABLE, details: `${unavailable.code}: ${unavailable.detail}` };
+  }
   logger.error({ err: error }, 'agent API call failed');
   return { code: status.INTERNAL, details: 'internal error' };
 }

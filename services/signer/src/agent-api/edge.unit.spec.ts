@@ -5,10 +5,11 @@ import { test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { CryptoError } from '@trustplane/crypto';
 import { DomainError } from '@trustplane/events';
-import { ConcurrencyError } from '@trustplane/eventstore';
+import { ConcurrencyError, EventLogUnavailableError, EventStoreError } from '@trustplane/eventstore';
 import { KeyManagerError } from '@trustplane/keymanager';
 import pino from 'pino';
 import { SignerRequestError, SignerUnavailableError } from '../ca-service.js';
+import { toSignerError } from '../responders.js';
 import { AgentApiError } from './attestation.js';
 import { grpcError, toGrpcStatus } from './edge.js';
 
@@ -48,4 +49,22 @@ test('anything else is INTERNAL without its message, and logged', () => {
   }
   assert.equal(lines.length, 3);
   assert.deepEqual(grpcError({ code: status.INTERNAL, details: 'internal error' }), { code: status.INTERNAL, details: 'internal error', name: 'AgentApiError', message: 'internal error' });
+});
+
+test('the event log, NATS or PostgreSQL unavailable: UNAVAILABLE with the dependency named (the agent retries), logged as a warning', () => {
+  const lines: string[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+  const cases: [unknown, RegExp][] = [
+    [new EventLogUnavailableError('append to tp.evt.t.agent.a failed: the NATS connection is down'), /^EVENT_LOG_UNAVAILABLE: /],
+    [new EventStoreError('APPEND_FAILED', 'append failed', { cause: Object.assign(new Error('insufficient resources'), { name: 'JetStreamApiError', status: 503 }) }), /^EVENT_LOG_UNAVAILABLE: /],
+    [Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }), /^DATABASE_UNAVAILABLE: /],
+  ];
+  for (const [error, details] of cases) {
+    const mapped = toGrpcStatus(error, logger);
+    assert.equal(mapped.code, status.UNAVAILABLE, String(error));
+    assert.match(mapped.details, details);
+  }
+  assert.equal(lines.length, 3);
+  assert.ok(lines.every((line) => (JSON.parse(line) as { level: number }).level === 40));
+  assert.deepEqual(toSignerError(new EventLogUnavailableError('down')), { code: 'EVENT_LOG_UNAVAILABLE', message: 'the event log cannot be reached right now; retry (with the same Idempotency-Key)', status: 503 });
 });
