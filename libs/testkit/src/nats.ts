@@ -108,6 +108,8 @@ export interface PrivateNatsOptions {
   readonly scope?: { readonly prefix?: string; readonly stream?: string };
   /** No authorization at all (to test what services do against such a server). */
   readonly anonymous?: boolean;
+  /** JetStream `max_file_store` of the server (to test a full store); the server's default when absent. */
+  readonly maxFileStoreBytes?: number;
 }
 
 function renderConfig(dir: string, port: number, options: PrivateNatsOptions): string {
@@ -135,6 +137,12 @@ function renderConfig(dir: string, port: number, options: PrivateNatsOptions): s
     ...(scope.prefix === undefined ? [] : ['--prefix', scope.prefix]),
     ...(scope.stream === undefined ? [] : ['--stream', scope.stream]),
   ]);
+  if (options.maxFileStoreBytes !== undefined) {
+    const text = readFileSync(config, 'utf8');
+    const limited = text.replace(/(store_dir: [^\n]*\n)/, `$1  max_file_store: ${Math.floor(options.maxFileStoreBytes)}\n`);
+    if (limited === text) throw new Error('nats-conf rendered no store_dir to limit');
+    writeFileSync(config, limited, { mode: 0o600 });
+  }
   return config;
 }
 

@@ -1,0 +1,323 @@
+// The faults, the run that applies them one after the other to one stack under load, and the
+// table and JSON it reports. Each scenario: load for a warm-up, inject the fault, keep the load
+// on until the scenario's time is up, stop issuing, let every retry finish, then judge the
+// scenario's operations and the whole stack.
+import { jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import { uniqueToken } from '@trustplane/testkit';
+import { LoadClient, type Operation } from './load.js';
+import { startChaosStack, type ChaosStack, type Note } from './stack.js';
+import { judgeOperations, judgeStack, type GlobalVerdict, type ScenarioVerdict } from './verify.js';
+
+/** When a fault began and when it ended (the component started again / resumed / freed). */
+export interface FaultWindow {
+  readonly startedAt: number;
+  readonly endedAt: number;
+  /** Anything worth reporting (boot time of the restarted process, ballast size, …). */
+  readonly detail: string;
+}
+
+/** A fault the run can inject. */
+export interface Fault {
+  readonly name: string;
+  readonly description: string;
+  /** Whether the recovery bound for process restarts applies. */
+  readonly processRestart: boolean;
+  inject(stack: ChaosStack, timing: Timing, note: Note): Promise<FaultWindow>;
+}
+
+/** Durations of a run (ms). */
+export interface Timing {
+  /** Load before the fault. */
+  readonly warmupMs: number;
+  /** Total load time of a scenario (warm-up, fault, after). */
+  readonly scenarioMs: number;
+  /** How long a SIGSTOP lasts. */
+  readonly stopMs: number;
+  /** How long a full store stays full. */
+  readonly fullStoreMs: number;
+  /** Gap between a kill and the restart (a supervisor's restart delay). */
+  readonly restartDelayMs: number;
+  /** Restarts in the repeated-restart scenarios. */
+  readonly repeats: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function killAndRestart(which: 'registry' | 'signer'): Fault {
+  return {
+    name: `${which}-sigkill`,
+    description: `SIGKILL the ${which}, start it again after the restart delay`,
+    processRestart: true,
+    async inject(stack, timing) {
+      const service = stack[which];
+      const startedAt = Date.now();
+      await service.signal('SIGKILL');
+      await sleep(timing.restartDelayMs);
+      const endedAt = Date.now();
+      await service.start();
+      return { startedAt, endedAt, detail: `boot ${service.lastBootMs} ms` };
+    },
+  };
+}
+
+const registryStop: Fault = {
+  name: 'registry-sigstop',
+  description: 'SIGSTOP the registry, SIGCONT after the stop time',
+  processRestart: true,
+  async inject(stack, timing) {
+    const startedAt = Date.now();
+    await stack.registry.signal('SIGSTOP');
+    await sleep(timing.stopMs);
+    await stack.registry.signal('SIGCONT');
+    return { startedAt, endedAt: Date.now(), detail: `stopped ${timing.stopMs} ms` };
+  },
+};
+
+const natsKill: Fault = {
+  name: 'nats-sigkill',
+  description: 'SIGKILL nats-server, start it again on the same store',
+  processRestart: true,
+  async inject(stack, timing) {
+    const startedAt = Date.now();
+    await stack.nats.kill();
+    await sleep(timing.restartDelayMs);
+    const endedAt = Date.now();
+    await stack.nats.restart();
+    return { startedAt, endedAt, detail: `server up after ${Date.now() - endedAt} ms` };
+  },
+};
+
+const postgresStop: Fault = {
+  name: 'postgres-immediate',
+  description: 'pg_ctl stop -m immediate, start again (pg_terminate_backend on the shared-server fallback)',
+  processRestart: true,
+  async inject(stack, timing) {
+    const startedAt = Date.now();
+    await stack.db.outageStart();
+    await sleep(Math.max(timing.restartDelayMs, 1000));
+    const endedAt = Date.now();
+    await stack.db.outageEnd();
+    return { startedAt, endedAt, detail: `${stack.db.mode}, server up after ${Date.now() - endedAt} ms` };
+  },
+};
+
+function repeated(base: Fault, name: string): Fault {
+  return {
+    name,
+    description: `${base.description}, repeated`,
+    processRestart: true,
+    async inject(stack, timing, note) {
+      const startedAt = Date.now();
+      let last: FaultWindow | undefined;
+      for (let i = 0; i < timing.repeats; i++) {
+        last = await base.inject(stack, timing, note);
+        await sleep(500);
+      }
+      return { startedAt, endedAt: last?.endedAt ?? Date.now(), detail: `${timing.repeats} times; last: ${last?.detail ?? ''}` };
+    },
+  };
+}
+
+const fullStore: Fault = {
+  name: 'jetstream-full',
+  description: 'fill the JetStream store (max_file_store) with a ballast stream, hold, delete the ballast',
+  processRestart: false,
+  async inject(stack, timing, note) {
+    const nc = await stack.nats.connect('admin');
+    const jsm = await jetstreamManager(nc);
+    const js = jetstream(nc);
+    const name = `CHAOS_BALLAST_${uniqueToken().toUpperCase()}`;
+    const subject = `chaosballast.${name.toLowerCase()}`;
+    await jsm.streams.add({ name, subjects: [subject], storage: StorageType.File, retention: RetentionPolicy.Limits, num_replicas: 1 });
+    const chunk = new Uint8Array(512 * 1024).fill(7);
+    const startedAt = Date.now();
+    let bytes = 0;
+    let refusal = '';
+    for (let i = 0; i < 100_000; i++) {
+      try {
+        await js.publish(subject, chunk);
+        bytes += chunk.length;
+      } catch (error) {
+        refusal = error instanceof Error ? error.message : String(error);
+        break;
+      }
+    }
+    note(`ballast ${Math.round(bytes / 1048576)} MiB until "${refusal}"`);
+    await sleep(timing.fullStoreMs);
+    await jsm.streams.delete(name);
+    const endedAt = Date.now();
+    await nc.close();
+    return { startedAt, endedAt, detail: `ballast ${Math.round(bytes / 1048576)} MiB, refused: ${refusal}` };
+  },
+};
+
+/** Every fault, by name, in the order a full run applies them. */
+export const FAULTS: readonly Fault[] = [
+  killAndRestart('registry'),
+  killAndRestart('signer'),
+  registryStop,
+  natsKill,
+  postgresStop,
+  fullStore,
+  repeated(postgresStop, 'postgres-restart-x20'),
+  repeated(natsKill, 'nats-restart-x20'),
+];
+
+/** One scenario's outcome. */
+export interface ScenarioResult {
+  readonly scenario: string;
+  readonly description: string;
+  readonly window: FaultWindow;
+  /** Fault end → first 2xx answer completed after it (s); null when none. */
+  readonly recoverySeconds: number | null;
+  readonly recoveryBoundSeconds: number;
+  readonly operations: ScenarioVerdict;
+  readonly stack: GlobalVerdict;
+  /** Assertions that failed (name → explanation). */
+  readonly failures: Record<string, string>;
+}
+
+/** How a run is configured. */
+export interface ChaosOptions {
+  readonly scenarios: readonly string[];
+  readonly rate: number;
+  readonly timing: Timing;
+  /** Recovery bound for process restarts (s). */
+  readonly recoveryBoundSeconds: number;
+  readonly maxFileStoreBytes: number;
+  readonly attemptTimeoutMs: number;
+  readonly budgetMs: number;
+  readonly settleTimeoutMs: number;
+  readonly note: Note;
+}
+
+function recoveryOf(ops: readonly Operation[], endedAt: number): number | null {
+  let first = Number.POSITIVE_INFINITY;
+  for (const op of ops) {
+    for (const attempt of op.attempts) {
+      if (typeof attempt.status === 'number' && attempt.status >= 200 && attempt.status < 300 && attempt.doneAt >= endedAt) first = Math.min(first, attempt.doneAt);
+    }
+  }
+  return Number.isFinite(first) ? (first - endedAt) / 1000 : null;
+}
+
+/** The assertions of one scenario. */
+function failuresOf(result: Omit<ScenarioResult, 'failures'>, processRestart: boolean): Record<string, string> {
+  const f: Record<string, string> = {};
+  const { operations: o, stack: s } = result;
+  const ex = (what: string, examples: Record<string, string[]>): string => (examples[what] ?? []).join('; ');
+  if (o.lost > 0) f['lost'] = `${o.lost} acknowledged writes missing from the log or the read model: ${ex('lost', o.examples)}`;
+  if (o.duplicated > 0) f['duplicated'] = `${o.duplicated} extra resources from idempotent retries: ${ex('duplicated', o.examples)}`;
+  if (s.duplicateEventIds > 0) f['duplicateEventIds'] = `${s.duplicateEventIds} event ids appear twice: ${ex('duplicateEventIds', s.examples)}`;
+  if (o.committedButFailed > 0) f['committedButFailed'] = `${o.committedButFailed} committed writes answered as failures: ${ex('committedButFailed', o.examples)}`;
+  if (s.orphanedReservations > 0) f['orphanedReservations'] = `${s.orphanedReservations} name reservations without a trust domain: ${ex('orphanedReservations', s.examples)}`;
+  if (s.stuckKeys > 0) f['stuckKeys'] = `${s.stuckKeys} idempotency keys left in progress: ${ex('stuckKeys', s.examples)}`;
+  if (!s.checkpointsEqual) f['checkpoints'] = `checkpoints ${JSON.stringify(s.checkpoints)} ≠ last sequence ${s.lastSeq}`;
+  if (!s.rebuildEqual) f['rebuild'] = `rebuild from sequence 1 differs from the live tables: ${ex('rebuild', s.examples)}`;
+  if (s.deadLetters > 0) f['deadLetters'] = `${s.deadLetters} dead letters`;
+  if (s.trustDomainsNotAvailable > 0) f['trustDomainsAvailable'] = `${s.trustDomainsNotAvailable} trust domains not available after recovery`;
+  if (o.ok2xx + o.accepted202 === 0) f['progress'] = 'no write succeeded in the scenario';
+  if (result.recoverySeconds === null) f['recovery'] = 'no successful write after the fault ended';
+  else if (processRestart && result.recoverySeconds > result.recoveryBoundSeconds)
+    f['recovery'] = `first successful write ${result.recoverySeconds.toFixed(2)} s after the fault ended (bound ${result.recoveryBoundSeconds} s)`;
+  return f;
+}
+
+/** A chaos run: one stack, the chosen scenarios one after the other. */
+export async function runChaos(options: ChaosOptions): Promise<{ results: ScenarioResult[]; shutdown: Record<string, { code: number | null; ms: number }>; db: string }> {
+  const { note, timing } = options;
+  const stack = await startChaosStack({ maxFileStoreBytes: options.maxFileStoreBytes, reconcileGraceMs: 3000, note });
+  const results: ScenarioResult[] = [];
+  let shutdown: Record<string, { code: number | null; ms: number }> = {};
+  try {
+    const runToken = uniqueToken().slice(0, 6);
+    // Trust domains that clusters and entries go into, available before the faults begin.
+    const setup = new LoadClient({
+      baseUrl: () => stack.registry.url,
+      token: stack.token,
+      trustDomains: [],
+      rate: 0,
+      attemptTimeoutMs: options.attemptTimeoutMs,
+      budgetMs: options.budgetMs,
+      maxInFlight: 1,
+      runToken,
+    });
+    const bases: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const op = await setup.once('trust-domain', `base${i}-${runToken}.chaos.example`);
+      if (op.final !== 201 && op.final !== 202) throw new Error(`setup: trust domain ${op.label} answered ${op.final} ${op.finalCode ?? ''}`);
+      bases.push(op.label);
+    }
+    const load = new LoadClient({
+      baseUrl: () => stack.registry.url,
+      token: stack.token,
+      trustDomains: bases,
+      rate: options.rate,
+      attemptTimeoutMs: options.attemptTimeoutMs,
+      budgetMs: options.budgetMs,
+      maxInFlight: Math.max(50, options.rate * 4),
+      runToken,
+    });
+    for (const name of options.scenarios) {
+      const fault = FAULTS.find((f) => f.name === name);
+      if (fault === undefined) throw new Error(`unknown scenario ${name} (known: ${FAULTS.map((f) => f.name).join(', ')})`);
+      note(`scenario ${name}: ${fault.description}`);
+      const began = Date.now();
+      load.start(name);
+      await sleep(timing.warmupMs);
+      const window = await fault.inject(stack, timing, note);
+      const rest = timing.scenarioMs - (Date.now() - began);
+      if (rest > 0) await sleep(rest);
+      load.stop();
+      await load.drain();
+      const ops = load.operations.filter((op) => op.scenario === name);
+      const { verdict, events } = await judgeStack(stack, load.operations, { settleTimeoutMs: options.settleTimeoutMs, orphanTimeoutMs: options.settleTimeoutMs });
+      const operations = await judgeOperations(stack, ops, events);
+      const partial = {
+        scenario: name,
+        description: fault.description,
+        window,
+        recoverySeconds: recoveryOf(ops, window.endedAt),
+        recoveryBoundSeconds: options.recoveryBoundSeconds,
+        operations,
+        stack: verdict,
+      };
+      const result: ScenarioResult = { ...partial, failures: failuresOf(partial, fault.processRestart) };
+      results.push(result);
+      note(`scenario ${name} done: ${Object.keys(result.failures).length === 0 ? 'all assertions hold' : `failed: ${Object.keys(result.failures).join(', ')}`}`);
+    }
+  } finally {
+    // Services must still shut down on SIGTERM after everything they went through.
+    shutdown = { signer: await stack.signer.stop(), registry: await stack.registry.stop() };
+    await stack.destroy();
+  }
+  return { results, shutdown, db: stack.db.mode };
+}
+
+/** The per-scenario table. */
+export function renderTable(results: readonly ScenarioResult[], known: Readonly<Record<string, string>> = {}): string {
+  const header = ['scenario', 'requests', '2xx', '202', '5xx', 'lost', 'duplicated', 'committed-but-5xx', 'orphaned', 'recovery s', 'rebuild equal', 'dead letters', 'verdict'];
+  const rows = results.map((r) => {
+    const failed = Object.keys(r.failures);
+    const unknown = failed.filter((f) => known[`${r.scenario}:${f}`] === undefined);
+    const verdict = failed.length === 0 ? 'pass' : unknown.length === 0 ? `known failure (${failed.join(', ')})` : `FAIL (${unknown.join(', ')})`;
+    return [
+      r.scenario,
+      String(r.operations.requests),
+      String(r.operations.ok2xx),
+      String(r.operations.accepted202),
+      String(r.operations.failed5xx),
+      String(r.operations.lost),
+      String(r.operations.duplicated + r.stack.duplicateEventIds),
+      String(r.operations.committedButFailed),
+      String(r.stack.orphanedReservations + r.stack.stuckKeys),
+      r.recoverySeconds === null ? '-' : r.recoverySeconds.toFixed(2),
+      r.stack.rebuildEqual ? 'yes' : 'NO',
+      String(r.stack.deadLetters),
+      verdict,
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
