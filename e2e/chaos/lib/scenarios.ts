@@ -188,6 +188,8 @@ export interface ChaosOptions {
   readonly attemptTimeoutMs: number;
   readonly budgetMs: number;
   readonly settleTimeoutMs: number;
+  /** Registry idempotency claim (ms); the product default (15 s) when absent. */
+  readonly idempotencyClaimMs?: number;
   readonly note: Note;
 }
 
@@ -226,7 +228,12 @@ function failuresOf(result: Omit<ScenarioResult, 'failures'>, processRestart: bo
 /** A chaos run: one stack, the chosen scenarios one after the other. */
 export async function runChaos(options: ChaosOptions): Promise<{ results: ScenarioResult[]; shutdown: Record<string, { code: number | null; ms: number }>; db: string }> {
   const { note, timing } = options;
-  const stack = await startChaosStack({ maxFileStoreBytes: options.maxFileStoreBytes, reconcileGraceMs: 3000, note });
+  const stack = await startChaosStack({
+    maxFileStoreBytes: options.maxFileStoreBytes,
+    reconcileGraceMs: 3000,
+    ...(options.idempotencyClaimMs === undefined ? {} : { idempotencyClaimMs: options.idempotencyClaimMs }),
+    note,
+  });
   const results: ScenarioResult[] = [];
   let shutdown: Record<string, { code: number | null; ms: number }> = {};
   try {

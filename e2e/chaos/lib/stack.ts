@@ -159,6 +159,8 @@ export interface StackOptions {
   readonly maxFileStoreBytes: number;
   /** Reconciler grace (ms) for half-done trust domain creates. */
   readonly reconcileGraceMs: number;
+  /** TP_REGISTRY_IDEMPOTENCY_CLAIM_MS (how long a dead request's key stays claimed); the product default when absent. */
+  readonly idempotencyClaimMs?: number;
   readonly note: Note;
 }
 
@@ -185,6 +187,7 @@ export async function startChaosStack(options: StackOptions): Promise<ChaosStack
     TP_REGISTRY_PORT: String(registryPort),
     TP_REGISTRY_RECONCILE_GRACE_MS: String(options.reconcileGraceMs),
     TP_REGISTRY_RECONCILE_INTERVAL_MS: '500',
+    ...(options.idempotencyClaimMs === undefined ? {} : { TP_REGISTRY_IDEMPOTENCY_CLAIM_MS: String(options.idempotencyClaimMs) }),
   };
   const signerPort = await freePort();
   const signerEnv = {

@@ -90,7 +90,9 @@ export async function startPrivatePostgres(options: { maxConnections?: number } 
     throw new PrivatePostgresUnavailable(`initdb failed: ${init.output}`);
   }
   // Listen on 127.0.0.1 only; the Unix socket lives in the private directory. fsync off: the
-  // faults injected are process crashes, not power losses (the WAL still replays on restart).
+  // faults injected are process crashes, not power losses, and a commit's WAL is still written to
+  // the kernel before the commit returns (synchronous_commit stays on: with it off, an immediate
+  // stop loses acknowledged commits still in the server's WAL buffers).
   writeFileSync(
     join(dataDir, 'postgresql.auto.conf'),
     [
@@ -99,7 +101,6 @@ export async function startPrivatePostgres(options: { maxConnections?: number } 
       `unix_socket_directories = '${dir}'`,
       `max_connections = ${options.maxConnections ?? 200}`,
       `fsync = off`,
-      `synchronous_commit = off`,
       `full_page_writes = off`,
       `shared_buffers = 32MB`,
       '',

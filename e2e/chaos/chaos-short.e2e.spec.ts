@@ -1,0 +1,51 @@
+// The short fault-injection run of `npm test`: the scenarios of `npm run chaos` that hold on the
+// current code (SHORT_SCENARIOS), at a lower rate and for a few seconds each, against a private
+// stack (its own nats-server and PostgreSQL cluster, the real registry and signer). Each scenario
+// is a subtest asserting, from the stream and the tables, that no acknowledged write was lost,
+// no retry duplicated anything, no committed write was answered as a failure, no reservation or
+// idempotency key was left behind, checkpoints reach the stream's last sequence, a rebuild equals
+// the live tables, no dead letters, and writes succeed again within the bound after the fault.
+// The scenarios left out (they fail today) are listed in EXCLUDED with the reason.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { renderTable, runChaos } from './lib/scenarios.js';
+import { KNOWN_FAILURES } from './known-failures.js';
+
+/** Scenarios of the short run: those with no known failure. */
+export const SHORT_SCENARIOS = ['registry-sigkill', 'signer-sigkill', 'nats-sigkill', 'postgres-immediate'] as const;
+
+/** Recovery bound on a loaded 2-core test machine (s); `npm run chaos` checks the 3 s target. */
+const SHORT_RECOVERY_BOUND_SECONDS = 20;
+
+test('chaos (short): faults under mixed idempotent writes; nothing lost, duplicated or misreported', { timeout: 240_000 }, async (t) => {
+  const started = Date.now();
+  const notes: string[] = [];
+  const run = await runChaos({
+    scenarios: SHORT_SCENARIOS,
+    rate: 12,
+    timing: { warmupMs: 2500, scenarioMs: 7000, stopMs: 4000, fullStoreMs: 3000, restartDelayMs: 300, repeats: 3 },
+    recoveryBoundSeconds: SHORT_RECOVERY_BOUND_SECONDS,
+    maxFileStoreBytes: 128 * 1048576,
+    attemptTimeoutMs: 5000,
+    budgetMs: 45_000,
+    settleTimeoutMs: 30_000,
+    idempotencyClaimMs: 2000,
+    note: (line) => notes.push(`[+${((Date.now() - started) / 1000).toFixed(1)}s] ${line}`),
+  });
+  t.diagnostic(`\n${notes.join('\n')}\n${renderTable(run.results, KNOWN_FAILURES)}`);
+  assert.deepEqual(
+    run.results.map((r) => r.scenario),
+    [...SHORT_SCENARIOS],
+  );
+  for (const result of run.results) {
+    await t.test(result.scenario, () => {
+      assert.ok(result.operations.requests > 0, 'the load ran');
+      assert.ok(result.operations.ok2xx + result.operations.accepted202 > 0, 'writes succeeded');
+      assert.deepEqual(result.failures, {}, `${result.scenario}: ${JSON.stringify(result.failures, null, 2)}`);
+    });
+  }
+  for (const [service, stop] of Object.entries(run.shutdown)) {
+    assert.equal(stop.code, 0, `${service} exit code on SIGTERM`);
+    assert.ok(stop.ms <= 10_000, `${service} shut down in ${stop.ms} ms`);
+  }
+});
