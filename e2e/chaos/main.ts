@@ -2,7 +2,7 @@
 // private stack under ~100 writes/s, a table per scenario on stdout, the full results as JSON.
 //   node e2e/chaos/dist/main.js [--scenarios a,b] [--rate N] [--seconds S] [--out FILE]
 import { writeFileSync } from 'node:fs';
-import { FAULTS, renderTable, runChaos } from './lib/scenarios.js';
+import { activeStacks, FAULTS, renderTable, runChaos } from './lib/scenarios.js';
 import { KNOWN_FAILURES } from './known-failures.js';
 
 function option(name: string): string | undefined {
@@ -47,6 +47,14 @@ async function main(): Promise<void> {
   writeFileSync(out, `${JSON.stringify({ startedAt: new Date(started).toISOString(), database: run.db, results: run.results, shutdown: run.shutdown, knownFailures: known }, null, 2)}\n`);
   process.stdout.write(`results: ${out}\n`);
   process.exitCode = unexpected === 0 ? 0 : 1;
+}
+
+// Interrupted: stop the servers and processes the run started (PostgreSQL is a daemon).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`chaos: ${signal}, tearing the stack down\n`);
+    void Promise.all([...activeStacks].map((stack) => stack.destroy())).finally(() => process.exit(130));
+  });
 }
 
 main().catch((error: unknown) => {

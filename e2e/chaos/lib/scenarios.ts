@@ -173,6 +173,8 @@ export interface ScenarioResult {
   readonly recoveryBoundSeconds: number;
   readonly operations: ScenarioVerdict;
   readonly stack: GlobalVerdict;
+  /** Services that exited on their own during the scenario (restarted as a supervisor would). */
+  readonly unexpectedExits: readonly string[];
   /** Assertions that failed (name → explanation). */
   readonly failures: Record<string, string>;
 }
@@ -218,12 +220,16 @@ function failuresOf(result: Omit<ScenarioResult, 'failures'>, processRestart: bo
   if (!s.rebuildEqual) f['rebuild'] = `rebuild from sequence 1 differs from the live tables: ${ex('rebuild', s.examples)}`;
   if (s.deadLetters > 0) f['deadLetters'] = `${s.deadLetters} dead letters`;
   if (s.trustDomainsNotAvailable > 0) f['trustDomainsAvailable'] = `${s.trustDomainsNotAvailable} trust domains not available after recovery`;
+  if (result.unexpectedExits.length > 0) f['serviceExited'] = result.unexpectedExits.map((e) => e.split('\n')[0]).join('; ');
   if (o.ok2xx + o.accepted202 === 0) f['progress'] = 'no write succeeded in the scenario';
   if (result.recoverySeconds === null) f['recovery'] = 'no successful write after the fault ended';
   else if (processRestart && result.recoverySeconds > result.recoveryBoundSeconds)
     f['recovery'] = `first successful write ${result.recoverySeconds.toFixed(2)} s after the fault ended (bound ${result.recoveryBoundSeconds} s)`;
   return f;
 }
+
+/** Stacks of runs in progress (so an interrupted run can still tear its servers down). */
+export const activeStacks = new Set<ChaosStack>();
 
 /** A chaos run: one stack, the chosen scenarios one after the other. */
 export async function runChaos(options: ChaosOptions): Promise<{ results: ScenarioResult[]; shutdown: Record<string, { code: number | null; ms: number }>; db: string }> {
@@ -234,6 +240,7 @@ export async function runChaos(options: ChaosOptions): Promise<{ results: Scenar
     ...(options.idempotencyClaimMs === undefined ? {} : { idempotencyClaimMs: options.idempotencyClaimMs }),
     note,
   });
+  activeStacks.add(stack);
   const results: ScenarioResult[] = [];
   let shutdown: Record<string, { code: number | null; ms: number }> = {};
   try {
@@ -270,6 +277,7 @@ export async function runChaos(options: ChaosOptions): Promise<{ results: Scenar
       if (fault === undefined) throw new Error(`unknown scenario ${name} (known: ${FAULTS.map((f) => f.name).join(', ')})`);
       note(`scenario ${name}: ${fault.description}`);
       const began = Date.now();
+      const exitsBefore = { registry: stack.registry.unexpectedExits.length, signer: stack.signer.unexpectedExits.length };
       load.start(name);
       await sleep(timing.warmupMs);
       const window = await fault.inject(stack, timing, note);
@@ -288,6 +296,7 @@ export async function runChaos(options: ChaosOptions): Promise<{ results: Scenar
         recoveryBoundSeconds: options.recoveryBoundSeconds,
         operations,
         stack: verdict,
+        unexpectedExits: [...stack.registry.unexpectedExits.slice(exitsBefore.registry), ...stack.signer.unexpectedExits.slice(exitsBefore.signer)],
       };
       const result: ScenarioResult = { ...partial, failures: failuresOf(partial, fault.processRestart) };
       results.push(result);
@@ -297,6 +306,7 @@ export async function runChaos(options: ChaosOptions): Promise<{ results: Scenar
     // Services must still shut down on SIGTERM after everything they went through.
     shutdown = { signer: await stack.signer.stop(), registry: await stack.registry.stop() };
     await stack.destroy();
+    activeStacks.delete(stack);
   }
   return { results, shutdown, db: stack.db.mode };
 }

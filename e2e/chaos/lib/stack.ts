@@ -30,11 +30,15 @@ export class ServiceUnderTest {
   spawnedAt = 0;
   /** How long the last (re)start took until /readyz said ready (ms). */
   lastBootMs = 0;
+  /** Exits nobody asked for (the process died on its own), with the tail of its output. */
+  readonly unexpectedExits: string[] = [];
+  private expectingExit = false;
 
   constructor(
     readonly name: 'registry' | 'signer',
     readonly env: Record<string, string>,
     readonly port: number,
+    private readonly note: Note = () => undefined,
   ) {}
 
   get url(): string {
@@ -52,8 +56,28 @@ export class ServiceUnderTest {
 
   async start(): Promise<void> {
     this.spawnedAt = Date.now();
-    this.running = await startServiceProcess(this.name, this.env, this.port);
+    this.expectingExit = false;
+    const running = await startServiceProcess(this.name, this.env, this.port);
+    this.running = running;
     this.lastBootMs = Date.now() - this.spawnedAt;
+    running.process.once('exit', (code, signal) => {
+      if (this.expectingExit) return;
+      const tail = running.output().split('\n').slice(-60).join('\n');
+      const line = `${this.name} (pid ${running.process.pid}) exited on its own: code ${code} signal ${signal}\n${tail}`;
+      this.unexpectedExits.push(line);
+      this.note(line);
+      if (this.running === running) this.running = undefined;
+      // Like a supervisor (systemd, Kubernetes): start it again a second later.
+      setTimeout(() => {
+        if (!this.expectingExit && this.running === undefined) this.start().catch((error: unknown) => this.note(`${this.name} restart failed: ${String(error)}`));
+      }, 1000);
+    });
+  }
+
+  /** Whether a process is running (it may have died on its own). */
+  get alive(): boolean {
+    const child = this.running?.process;
+    return child !== undefined && child.exitCode === null && child.signalCode === null;
   }
 
   /** Sends `signal` to the process; for SIGKILL waits until it is gone. */
@@ -61,6 +85,7 @@ export class ServiceUnderTest {
     const child = this.running?.process;
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     if (signal === 'SIGKILL') {
+      this.expectingExit = true;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
       await exited;
@@ -73,6 +98,7 @@ export class ServiceUnderTest {
   /** SIGTERM and wait; returns the exit code and how long the shutdown took. */
   async stop(): Promise<{ code: number | null; ms: number }> {
     const started = Date.now();
+    this.expectingExit = true;
     const code = (await this.running?.stop()) ?? null;
     this.running = undefined;
     return { code, ms: Date.now() - started };
@@ -201,8 +227,8 @@ export async function startChaosStack(options: StackOptions): Promise<ChaosStack
     TP_SIGNER_AGENT_PORT: '0',
     TP_SIGNER_AGENT_HOST: '127.0.0.1',
   };
-  const registry = new ServiceUnderTest('registry', registryEnv, registryPort);
-  const signer = new ServiceUnderTest('signer', signerEnv, signerPort);
+  const registry = new ServiceUnderTest('registry', registryEnv, registryPort, note);
+  const signer = new ServiceUnderTest('signer', signerEnv, signerPort, note);
   const destroy = async (): Promise<void> => {
     await signer.stop().catch(() => undefined);
     await registry.stop().catch(() => undefined);

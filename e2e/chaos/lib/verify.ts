@@ -104,10 +104,15 @@ async function orphanedReservations(stack: ChaosStack): Promise<string[]> {
   return rows.rows.map((r) => r.name);
 }
 
-/** Idempotency records that say "in progress" (no outcome), by key. */
-async function inProgressKeys(stack: ChaosStack): Promise<Set<string>> {
-  const rows = await stack.db.pool.query<{ key: string }>(`SELECT key FROM registry.idempotency_keys WHERE status IS NULL`);
-  return new Set(rows.rows.map((r) => r.key));
+/**
+ * Idempotency records without an outcome, by key: `held` when the claim still holds (or has no
+ * end) — every retry of that key is refused IN_PROGRESS — and `lapsed` when a retry may take it over.
+ */
+async function keysWithoutOutcome(stack: ChaosStack): Promise<{ held: Set<string>; lapsed: Set<string> }> {
+  const rows = await stack.db.pool.query<{ key: string; held: boolean }>(
+    `SELECT key, (claimed_until IS NULL OR claimed_until > now()) AS held FROM registry.idempotency_keys WHERE status IS NULL`,
+  );
+  return { held: new Set(rows.rows.filter((r) => r.held).map((r) => r.key)), lapsed: new Set(rows.rows.filter((r) => !r.held).map((r) => r.key)) };
 }
 
 /** Dead letters of both services. */
@@ -216,6 +221,8 @@ export interface GlobalVerdict {
   readonly duplicateEventIds: number;
   readonly orphanedReservations: number;
   readonly stuckKeys: number;
+  /** Keys of answered requests whose record has no outcome (the claim lapsed): reported, not failed. */
+  readonly answeredKeysWithoutOutcome: number;
   readonly deadLetters: number;
   readonly rebuildEqual: boolean;
   readonly trustDomainsNotAvailable: number;
@@ -257,10 +264,14 @@ export async function judgeStack(
     }
     seen.add(event.id);
   }
-  // A key whose request finished (answered, not a 5xx) must not be left "in progress".
-  const inProgress = await inProgressKeys(stack);
-  const stuck = ops.filter((op) => inProgress.has(op.key) && (acknowledged(op) || op.finalCode === 'IDEMPOTENCY_REQUEST_IN_PROGRESS'));
-  if (stuck.length > 0) examples['stuckKeys'] = stuck.slice(0, 5).map((op) => `${op.key} (${op.kind} ${op.label}, final ${op.final} ${op.finalCode ?? ''})`);
+  // Every request has ended: a claim that still holds is stuck (its retries are refused
+  // IN_PROGRESS until it lapses, or forever); a lapsed one without an outcome is only reported.
+  const withoutOutcome = await keysWithoutOutcome(stack);
+  const describe = (op: Operation): string => `${op.key} (${op.kind} ${op.label}, final ${op.final} ${op.finalCode ?? ''})`;
+  const stuck = ops.filter((op) => withoutOutcome.held.has(op.key));
+  if (stuck.length > 0) examples['stuckKeys'] = stuck.slice(0, 5).map(describe);
+  const lapsed = ops.filter((op) => withoutOutcome.lapsed.has(op.key) && acknowledged(op));
+  if (lapsed.length > 0) examples['answeredKeysWithoutOutcome'] = lapsed.slice(0, 5).map(describe);
   const cps = quiet.checkpoints;
   const checkpointsEqual = cps.size > 0 && [...cps.values()].every((seq) => seq === lastSeq);
   const rebuild = await rebuildEqual(stack);
@@ -275,6 +286,7 @@ export async function judgeStack(
       duplicateEventIds,
       orphanedReservations: orphans.length,
       stuckKeys: stuck.length,
+      answeredKeysWithoutOutcome: lapsed.length,
       deadLetters: await deadLetters(stack),
       rebuildEqual: rebuild.equal,
       trustDomainsNotAvailable: pending,
