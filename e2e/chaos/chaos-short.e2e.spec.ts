@@ -5,14 +5,23 @@
 // no retry duplicated anything, no committed write was answered as a failure, no reservation or
 // idempotency key was left behind, checkpoints reach the stream's last sequence, a rebuild equals
 // the live tables, no dead letters, and writes succeed again within the bound after the fault.
-// The scenarios left out (they fail today) are listed in EXCLUDED with the reason.
+// The scenarios left out (they fail today) are listed in EXCLUDED with the reason; `npm run
+// chaos` runs them and reports their known failures.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderTable, runChaos } from './lib/scenarios.js';
 import { KNOWN_FAILURES } from './known-failures.js';
 
 /** Scenarios of the short run: those with no known failure. */
-export const SHORT_SCENARIOS = ['registry-sigkill', 'signer-sigkill', 'nats-sigkill', 'postgres-immediate'] as const;
+export const SHORT_SCENARIOS = ['registry-sigkill', 'signer-sigkill', 'registry-sigstop', 'nats-sigkill'] as const;
+
+/** Scenarios of `npm run chaos` left out of the short run, and why (CHAOS-FINDINGS.md). */
+export const EXCLUDED: Readonly<Record<string, string>> = {
+  'postgres-immediate': 'F1: the registry often dies on an unhandled pg client error when PostgreSQL stops (flaky, so not in npm test)',
+  'jetstream-full': 'F4: /readyz stays 200 while the store is full',
+  'postgres-restart-x20': 'F1, and 20 restarts take too long for npm test',
+  'nats-restart-x20': '20 restarts take too long for npm test',
+};
 
 /** Recovery bound on a loaded 2-core test machine (s); `npm run chaos` checks the 3 s target. */
 const SHORT_RECOVERY_BOUND_SECONDS = 20;

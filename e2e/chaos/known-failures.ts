@@ -3,4 +3,11 @@
 // failure is printed as such and does not fail the run; a failure not listed here does. The
 // short variant in `npm test` runs only scenarios without known failures.
 /** `<scenario>:<assertion>` → why it fails today. */
-export const KNOWN_FAILURES: Readonly<Record<string, string>> = {};
+export const KNOWN_FAILURES: Readonly<Record<string, string>> = {
+  'registry-sigkill:recovery': 'F2: restart → first write > 3 s, mostly the registry boot time (3–4 s on a loaded 2-core machine)',
+  'postgres-immediate:serviceExited': 'F1: unhandled pg Client error on a checked-out client (reconciler sweep / tenant-db transaction) ends the registry',
+  'postgres-immediate:recovery': 'F1: the registry died and was restarted by the supervisor, so the first write comes after its boot',
+  'postgres-restart-x20:serviceExited': 'F1 (repeated)',
+  'postgres-restart-x20:recovery': 'F1 (repeated)',
+  'jetstream-full:readyz': 'F4: /readyz is 200 while every append fails with insufficient resources',
+};

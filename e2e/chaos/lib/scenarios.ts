@@ -12,6 +12,8 @@ import { judgeOperations, judgeStack, type GlobalVerdict, type ScenarioVerdict }
 export interface FaultWindow {
   readonly startedAt: number;
   readonly endedAt: number;
+  /** When the fault was fully in place (the store full), if later than `startedAt`. */
+  readonly heldFrom?: number;
   /** Anything worth reporting (boot time of the restarted process, ballast size, …). */
   readonly detail: string;
 }
@@ -22,6 +24,8 @@ export interface Fault {
   readonly description: string;
   /** Whether the recovery bound for process restarts applies. */
   readonly processRestart: boolean;
+  /** Whether the registry's /readyz must say "not ready" while the fault lasts (writes cannot succeed). */
+  readonly notReadyDuringFault?: boolean;
   inject(stack: ChaosStack, timing: Timing, note: Note): Promise<FaultWindow>;
 }
 
@@ -122,6 +126,7 @@ const fullStore: Fault = {
   name: 'jetstream-full',
   description: 'fill the JetStream store (max_file_store) with a ballast stream, hold, delete the ballast',
   processRestart: false,
+  notReadyDuringFault: true,
   async inject(stack, timing, note) {
     const nc = await stack.nats.connect('admin');
     const jsm = await jetstreamManager(nc);
@@ -143,11 +148,12 @@ const fullStore: Fault = {
       }
     }
     note(`ballast ${Math.round(bytes / 1048576)} MiB until "${refusal}"`);
+    const heldFrom = Date.now();
     await sleep(timing.fullStoreMs);
     await jsm.streams.delete(name);
     const endedAt = Date.now();
     await nc.close();
-    return { startedAt, endedAt, detail: `ballast ${Math.round(bytes / 1048576)} MiB, refused: ${refusal}` };
+    return { startedAt, endedAt, heldFrom, detail: `ballast ${Math.round(bytes / 1048576)} MiB, refused: ${refusal}` };
   },
 };
 
@@ -163,6 +169,39 @@ export const FAULTS: readonly Fault[] = [
   repeated(natsKill, 'nats-restart-x20'),
 ];
 
+/** Polls the registry's /readyz every 250 ms while a scenario runs. */
+class ReadyzProbe {
+  readonly samples: { at: number; status: number | 'error' }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+
+  constructor(private readonly url: () => string) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (this.busy) return;
+      this.busy = true;
+      const at = Date.now();
+      fetch(`${this.url()}/readyz`, { signal: AbortSignal.timeout(2000) })
+        .then(
+          (r) => this.samples.push({ at, status: r.status }),
+          () => this.samples.push({ at, status: 'error' }),
+        )
+        .finally(() => (this.busy = false));
+    }, 250);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Samples taken inside [from, to]: how many, how many said ready (200). */
+  between(from: number, to: number): { samples: number; ready: number } {
+    const inside = this.samples.filter((s) => s.at >= from && s.at <= to);
+    return { samples: inside.length, ready: inside.filter((s) => s.status === 200).length };
+  }
+}
+
 /** One scenario's outcome. */
 export interface ScenarioResult {
   readonly scenario: string;
@@ -173,6 +212,8 @@ export interface ScenarioResult {
   readonly recoveryBoundSeconds: number;
   readonly operations: ScenarioVerdict;
   readonly stack: GlobalVerdict;
+  /** Registry /readyz samples while the fault lasted (store full: it must say not ready). */
+  readonly readyzDuringFault: { samples: number; ready: number };
   /** Services that exited on their own during the scenario (restarted as a supervisor would). */
   readonly unexpectedExits: readonly string[];
   /** Assertions that failed (name → explanation). */
@@ -206,7 +247,8 @@ function recoveryOf(ops: readonly Operation[], endedAt: number): number | null {
 }
 
 /** The assertions of one scenario. */
-function failuresOf(result: Omit<ScenarioResult, 'failures'>, processRestart: boolean): Record<string, string> {
+function failuresOf(result: Omit<ScenarioResult, 'failures'>, fault: Fault): Record<string, string> {
+  const processRestart = fault.processRestart;
   const f: Record<string, string> = {};
   const { operations: o, stack: s } = result;
   const ex = (what: string, examples: Record<string, string[]>): string => (examples[what] ?? []).join('; ');
@@ -220,6 +262,8 @@ function failuresOf(result: Omit<ScenarioResult, 'failures'>, processRestart: bo
   if (!s.rebuildEqual) f['rebuild'] = `rebuild from sequence 1 differs from the live tables: ${ex('rebuild', s.examples)}`;
   if (s.deadLetters > 0) f['deadLetters'] = `${s.deadLetters} dead letters`;
   if (s.trustDomainsNotAvailable > 0) f['trustDomainsAvailable'] = `${s.trustDomainsNotAvailable} trust domains not available after recovery`;
+  if (fault.notReadyDuringFault === true && result.readyzDuringFault.samples > 0 && result.readyzDuringFault.ready === result.readyzDuringFault.samples)
+    f['readyz'] = `/readyz answered 200 in all ${result.readyzDuringFault.samples} probes while writes could not succeed`;
   if (result.unexpectedExits.length > 0) f['serviceExited'] = result.unexpectedExits.map((e) => e.split('\n')[0]).join('; ');
   if (o.ok2xx + o.accepted202 === 0) f['progress'] = 'no write succeeded in the scenario';
   if (result.recoverySeconds === null) f['recovery'] = 'no successful write after the fault ended';
@@ -279,11 +323,14 @@ export async function runChaos(options: ChaosOptions): Promise<{ results: Scenar
       const began = Date.now();
       const exitsBefore = { registry: stack.registry.unexpectedExits.length, signer: stack.signer.unexpectedExits.length };
       load.start(name);
+      const probe = new ReadyzProbe(() => stack.registry.url);
+      probe.start();
       await sleep(timing.warmupMs);
       const window = await fault.inject(stack, timing, note);
       const rest = timing.scenarioMs - (Date.now() - began);
       if (rest > 0) await sleep(rest);
       load.stop();
+      probe.stop();
       await load.drain();
       const ops = load.operations.filter((op) => op.scenario === name);
       const { verdict, events } = await judgeStack(stack, load.operations, { settleTimeoutMs: options.settleTimeoutMs, orphanTimeoutMs: options.settleTimeoutMs });
@@ -296,9 +343,10 @@ export async function runChaos(options: ChaosOptions): Promise<{ results: Scenar
         recoveryBoundSeconds: options.recoveryBoundSeconds,
         operations,
         stack: verdict,
+        readyzDuringFault: probe.between(window.heldFrom ?? window.startedAt, window.endedAt),
         unexpectedExits: [...stack.registry.unexpectedExits.slice(exitsBefore.registry), ...stack.signer.unexpectedExits.slice(exitsBefore.signer)],
       };
-      const result: ScenarioResult = { ...partial, failures: failuresOf(partial, fault.processRestart) };
+      const result: ScenarioResult = { ...partial, failures: failuresOf(partial, fault) };
       results.push(result);
       note(`scenario ${name} done: ${Object.keys(result.failures).length === 0 ? 'all assertions hold' : `failed: ${Object.keys(result.failures).join(', ')}`}`);
     }

@@ -149,6 +149,8 @@ export interface ScenarioVerdict {
   readonly lost: number;
   readonly duplicated: number;
   readonly committedButFailed: number;
+  /** Every attempt's answer (status or code → count), for the whole scenario. */
+  readonly attemptAnswers: Record<string, number>;
   readonly examples: Record<string, string[]>;
 }
 
@@ -183,7 +185,12 @@ export async function judgeOperations(stack: ChaosStack, ops: readonly Operation
   let lost = 0;
   let duplicated = 0;
   let committedButFailed = 0;
+  const attemptAnswers: Record<string, number> = {};
   for (const op of ops) {
+    for (const attempt of op.attempts) {
+      const label = `${attempt.status}${attempt.code === undefined ? '' : ` ${attempt.code}`}`;
+      attemptAnswers[label] = (attemptAnswers[label] ?? 0) + 1;
+    }
     const created = byLabel.get(`${op.kind}|${op.label}`) ?? [];
     if (created.length > 1) {
       duplicated += created.length - 1;
@@ -209,7 +216,7 @@ export async function judgeOperations(stack: ChaosStack, ops: readonly Operation
       example('other4xx', `${op.kind} ${op.label}: ${op.final} ${op.finalCode ?? ''}`);
     }
   }
-  return { requests: ops.length, ok2xx, accepted202, failed5xx, other4xx, secretShownOnce, lost, duplicated, committedButFailed, examples };
+  return { requests: ops.length, ok2xx, accepted202, failed5xx, other4xx, secretShownOnce, lost, duplicated, committedButFailed, attemptAnswers, examples };
 }
 
 /** State of the whole stack after a scenario (cumulative over the run). */
