@@ -9,7 +9,10 @@
 // chaos` runs them and reports their known failures.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Operation } from './lib/load.js';
 import { renderTable, runChaos } from './lib/scenarios.js';
+import type { ChaosStack } from './lib/stack.js';
+import { judgeOperations, readStream, type ScenarioVerdict } from './lib/verify.js';
 import { KNOWN_FAILURES } from './known-failures.js';
 
 /** Scenarios of the short run: those with no known failure. */
@@ -29,6 +32,20 @@ const SHORT_RECOVERY_BOUND_SECONDS = 20;
 test('chaos (short): faults under mixed idempotent writes; nothing lost, duplicated or misreported', { timeout: 240_000 }, async (t) => {
   const started = Date.now();
   const notes: string[] = [];
+  // The judge must be able to fail: fed planted lies about the real log, it counts each one.
+  let planted: { lost: ScenarioVerdict; lied: ScenarioVerdict; duplicated: ScenarioVerdict } | undefined;
+  const plantLies = async (stack: ChaosStack, operations: readonly Operation[]): Promise<void> => {
+    const { events } = await readStream(stack);
+    const real = operations.find((op) => op.kind === 'entry' && op.final === 201 && op.resourceId !== undefined);
+    assert.ok(real, 'an entry was created');
+    const created = events.find((e) => e.type === 'entry.created' && e.aggregateId === real.resourceId);
+    assert.ok(created, 'its event is in the log');
+    planted = {
+      lost: await judgeOperations(stack, [{ ...real, label: `${real.label}-never-written`, resourceId: 'e-zzzzzzzzzz' }], events),
+      lied: await judgeOperations(stack, [{ ...real, final: 503, finalCode: 'EVENT_LOG_UNAVAILABLE' }], events),
+      duplicated: await judgeOperations(stack, [real], [...events, { ...created, seq: 0, id: 'planted', aggregateId: 'e-yyyyyyyyyy' }]),
+    };
+  };
   const run = await runChaos({
     scenarios: SHORT_SCENARIOS,
     rate: 12,
@@ -39,6 +56,7 @@ test('chaos (short): faults under mixed idempotent writes; nothing lost, duplica
     budgetMs: 45_000,
     settleTimeoutMs: 30_000,
     idempotencyClaimMs: 2000,
+    beforeTeardown: plantLies,
     note: (line) => notes.push(`[+${((Date.now() - started) / 1000).toFixed(1)}s] ${line}`),
   });
   t.diagnostic(`\n${notes.join('\n')}\n${renderTable(run.results, KNOWN_FAILURES)}`);
@@ -53,6 +71,13 @@ test('chaos (short): faults under mixed idempotent writes; nothing lost, duplica
       assert.deepEqual(result.failures, {}, `${result.scenario}: ${JSON.stringify(result.failures, null, 2)}`);
     });
   }
+  await t.test('the judge counts planted lies (an acknowledged write not in the log, a committed write answered 503, a second created event)', () => {
+    assert.ok(planted);
+    assert.equal(planted.lost.lost, 1);
+    assert.equal(planted.lied.committedButFailed, 1);
+    assert.equal(planted.lied.failed5xx, 1);
+    assert.equal(planted.duplicated.duplicated, 1);
+  });
   for (const [service, stop] of Object.entries(run.shutdown)) {
     assert.equal(stop.code, 0, `${service} exit code on SIGTERM`);
     assert.ok(stop.ms <= 10_000, `${service} shut down in ${stop.ms} ms`);

@@ -231,6 +231,8 @@ export interface ChaosOptions {
   readonly attemptTimeoutMs: number;
   readonly budgetMs: number;
   readonly settleTimeoutMs: number;
+  /** Runs on the settled stack after the last scenario, before it is torn down (checks of the checks). */
+  readonly beforeTeardown?: (stack: ChaosStack, operations: readonly Operation[]) => Promise<void>;
   /** Registry idempotency claim (ms); the product default (15 s) when absent. */
   readonly idempotencyClaimMs?: number;
   readonly note: Note;
@@ -350,6 +352,7 @@ export async function runChaos(options: ChaosOptions): Promise<{ results: Scenar
       results.push(result);
       note(`scenario ${name} done: ${Object.keys(result.failures).length === 0 ? 'all assertions hold' : `failed: ${Object.keys(result.failures).join(', ')}`}`);
     }
+    await options.beforeTeardown?.(stack, load.operations);
   } finally {
     // Services must still shut down on SIGTERM after everything they went through.
     shutdown = { signer: await stack.signer.stop(), registry: await stack.registry.stop() };
