@@ -23,11 +23,12 @@ async function main(): Promise<void> {
     rate: Number(option('rate') ?? 100),
     timing: { warmupMs: 10_000, scenarioMs: seconds * 1000, stopMs: 10_000, fullStoreMs: 10_000, restartDelayMs: 500, repeats: 20 },
     recoveryBoundSeconds: 3,
-    maxFileStoreBytes: Number(option('max-store-mb') ?? 1024) * 1048576,
+    maxFileStoreBytes: Number(option('max-store-mb') ?? 256) * 1048576,
     attemptTimeoutMs: 10_000,
     budgetMs: 90_000,
     settleTimeoutMs: 60_000,
     note,
+    onResult: (results) => writeFileSync(out, `${JSON.stringify({ startedAt: new Date(started).toISOString(), partial: true, results }, null, 2)}\n`),
   });
   const known = KNOWN_FAILURES;
   process.stdout.write(`\n${renderTable(run.results, known)}\n\n`);

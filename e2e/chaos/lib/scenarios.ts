@@ -231,6 +231,8 @@ export interface ChaosOptions {
   readonly attemptTimeoutMs: number;
   readonly budgetMs: number;
   readonly settleTimeoutMs: number;
+  /** Called with every finished scenario (the long run writes its JSON as it goes). */
+  readonly onResult?: (results: readonly ScenarioResult[]) => void;
   /** Runs on the settled stack after the last scenario, before it is torn down (checks of the checks). */
   readonly beforeTeardown?: (stack: ChaosStack, operations: readonly Operation[]) => Promise<void>;
   /** Registry idempotency claim (ms); the product default (15 s) when absent. */
@@ -350,6 +352,7 @@ export async function runChaos(options: ChaosOptions): Promise<{ results: Scenar
       };
       const result: ScenarioResult = { ...partial, failures: failuresOf(partial, fault) };
       results.push(result);
+      options.onResult?.(results);
       note(`scenario ${name} done: ${Object.keys(result.failures).length === 0 ? 'all assertions hold' : `failed: ${Object.keys(result.failures).join(', ')}`}`);
     }
     await options.beforeTeardown?.(stack, load.operations);

@@ -33,6 +33,8 @@ export class ServiceUnderTest {
   /** Exits nobody asked for (the process died on its own), with the tail of its output. */
   readonly unexpectedExits: string[] = [];
   private expectingExit = false;
+  private starting = false;
+  private closed = false;
 
   constructor(
     readonly name: 'registry' | 'signer',
@@ -57,7 +59,17 @@ export class ServiceUnderTest {
   async start(): Promise<void> {
     this.spawnedAt = Date.now();
     this.expectingExit = false;
-    const running = await startServiceProcess(this.name, this.env, this.port);
+    this.starting = true;
+    let running: RunningService;
+    try {
+      running = await startServiceProcess(this.name, this.env, this.port);
+    } finally {
+      this.starting = false;
+    }
+    if (this.closed) {
+      await running.stop();
+      return;
+    }
     this.running = running;
     this.lastBootMs = Date.now() - this.spawnedAt;
     running.process.once('exit', (code, signal) => {
@@ -67,11 +79,19 @@ export class ServiceUnderTest {
       this.unexpectedExits.push(line);
       this.note(line);
       if (this.running === running) this.running = undefined;
-      // Like a supervisor (systemd, Kubernetes): start it again a second later.
-      setTimeout(() => {
-        if (!this.expectingExit && this.running === undefined) this.start().catch((error: unknown) => this.note(`${this.name} restart failed: ${String(error)}`));
-      }, 1000);
+      this.superviseRestart();
     });
+  }
+
+  /** Like a supervisor (systemd Restart=always, Kubernetes): start it again every second until it runs. */
+  private superviseRestart(): void {
+    setTimeout(() => {
+      if (this.expectingExit || this.closed || this.starting || this.running !== undefined) return;
+      this.start().catch((error: unknown) => {
+        this.note(`${this.name} restart failed: ${(error instanceof Error ? error.message : String(error)).split('\n').slice(0, 2).join(' ')}`);
+        this.superviseRestart();
+      });
+    }, 1000);
   }
 
   /** Whether a process is running (it may have died on its own). */
@@ -99,6 +119,7 @@ export class ServiceUnderTest {
   async stop(): Promise<{ code: number | null; ms: number }> {
     const started = Date.now();
     this.expectingExit = true;
+    this.closed = true;
     const code = (await this.running?.stop()) ?? null;
     this.running = undefined;
     return { code, ms: Date.now() - started };
