@@ -42,8 +42,10 @@ async function main(): Promise<void> {
   }
   for (const [service, stop] of Object.entries(run.shutdown)) {
     const ok = stop.code === 0 && stop.ms <= 10_000;
-    if (!ok) unexpected++;
-    process.stdout.write(`${ok ? 'ok' : 'FAIL'} ${service} shut down on SIGTERM with code ${stop.code} in ${stop.ms} ms\n`);
+    const finding = known[`shutdown:${service}`];
+    if (!ok && finding === undefined) unexpected++;
+    const verdict = ok ? 'ok' : finding === undefined ? 'FAIL' : 'KNOWN FAILURE';
+    process.stdout.write(`${verdict} ${service} shut down on SIGTERM with code ${stop.code} in ${stop.ms} ms (bound 10 s)${ok || finding === undefined ? '' : `\n    (${finding})`}\n`);
   }
   writeFileSync(out, `${JSON.stringify({ startedAt: new Date(started).toISOString(), database: run.db, results: run.results, shutdown: run.shutdown, knownFailures: known }, null, 2)}\n`);
   process.stdout.write(`results: ${out}\n`);
