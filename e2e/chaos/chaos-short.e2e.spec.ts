@@ -26,10 +26,14 @@ export const EXCLUDED: Readonly<Record<string, string>> = {
   'nats-restart-x20': '20 restarts take too long for npm test',
 };
 
-/** Recovery bound on a loaded 2-core test machine (s); `npm run chaos` checks the 3 s target. */
-const SHORT_RECOVERY_BOUND_SECONDS = 20;
+/**
+ * Recovery bound of the short run (s), measured from the restarted component being up (ready), so
+ * the boot time of a loaded test machine does not count: what it catches is a stall after the
+ * restart (e.g. projections waiting out ack_wait). `npm run chaos` checks 3 s from the fault's end.
+ */
+const SHORT_RECOVERY_BOUND_SECONDS = 10;
 
-test('chaos (short): faults under mixed idempotent writes; nothing lost, duplicated or misreported', { timeout: 240_000 }, async (t) => {
+test('chaos (short): faults under mixed idempotent writes; nothing lost, duplicated or misreported', { timeout: 420_000 }, async (t) => {
   const started = Date.now();
   const notes: string[] = [];
   // The judge must be able to fail: fed planted lies about the real log, it counts each one.
@@ -48,9 +52,10 @@ test('chaos (short): faults under mixed idempotent writes; nothing lost, duplica
   };
   const run = await runChaos({
     scenarios: SHORT_SCENARIOS,
-    rate: 12,
-    timing: { warmupMs: 2500, scenarioMs: 7000, stopMs: 4000, fullStoreMs: 3000, restartDelayMs: 300, repeats: 3 },
+    rate: 10,
+    timing: { warmupMs: 2000, scenarioMs: 6500, stopMs: 4000, fullStoreMs: 3000, restartDelayMs: 300, repeats: 3 },
     recoveryBoundSeconds: SHORT_RECOVERY_BOUND_SECONDS,
+    recoveryFrom: 'up',
     maxFileStoreBytes: 128 * 1048576,
     attemptTimeoutMs: 5000,
     budgetMs: 45_000,

@@ -12,6 +12,8 @@ import { judgeOperations, judgeStack, type GlobalVerdict, type ScenarioVerdict }
 export interface FaultWindow {
   readonly startedAt: number;
   readonly endedAt: number;
+  /** When the restarted component was up again (process ready, server accepting); `endedAt` if nothing restarts. */
+  readonly upAt: number;
   /** When the fault was fully in place (the store full), if later than `startedAt`. */
   readonly heldFrom?: number;
   /** Anything worth reporting (boot time of the restarted process, ballast size, …). */
@@ -59,7 +61,7 @@ function killAndRestart(which: 'registry' | 'signer'): Fault {
       await sleep(timing.restartDelayMs);
       const endedAt = Date.now();
       await service.start();
-      return { startedAt, endedAt, detail: `boot ${service.lastBootMs} ms` };
+      return { startedAt, endedAt, upAt: Date.now(), detail: `boot ${service.lastBootMs} ms` };
     },
   };
 }
@@ -73,7 +75,8 @@ const registryStop: Fault = {
     await stack.registry.signal('SIGSTOP');
     await sleep(timing.stopMs);
     await stack.registry.signal('SIGCONT');
-    return { startedAt, endedAt: Date.now(), detail: `stopped ${timing.stopMs} ms` };
+    const endedAt = Date.now();
+    return { startedAt, endedAt, upAt: endedAt, detail: `stopped ${timing.stopMs} ms` };
   },
 };
 
@@ -87,7 +90,7 @@ const natsKill: Fault = {
     await sleep(timing.restartDelayMs);
     const endedAt = Date.now();
     await stack.nats.restart();
-    return { startedAt, endedAt, detail: `server up after ${Date.now() - endedAt} ms` };
+    return { startedAt, endedAt, upAt: Date.now(), detail: `server up after ${Date.now() - endedAt} ms` };
   },
 };
 
@@ -101,7 +104,7 @@ const postgresStop: Fault = {
     await sleep(Math.max(timing.restartDelayMs, 1000));
     const endedAt = Date.now();
     await stack.db.outageEnd();
-    return { startedAt, endedAt, detail: `${stack.db.mode}, server up after ${Date.now() - endedAt} ms` };
+    return { startedAt, endedAt, upAt: Date.now(), detail: `${stack.db.mode}, server up after ${Date.now() - endedAt} ms` };
   },
 };
 
@@ -117,7 +120,7 @@ function repeated(base: Fault, name: string): Fault {
         last = await base.inject(stack, timing, note);
         await sleep(500);
       }
-      return { startedAt, endedAt: last?.endedAt ?? Date.now(), detail: `${timing.repeats} times; last: ${last?.detail ?? ''}` };
+      return { startedAt, endedAt: last?.endedAt ?? Date.now(), upAt: last?.upAt ?? Date.now(), detail: `${timing.repeats} times; last: ${last?.detail ?? ''}` };
     },
   };
 }
@@ -153,7 +156,7 @@ const fullStore: Fault = {
     await jsm.streams.delete(name);
     const endedAt = Date.now();
     await nc.close();
-    return { startedAt, endedAt, heldFrom, detail: `ballast ${Math.round(bytes / 1048576)} MiB, refused: ${refusal}` };
+    return { startedAt, endedAt, upAt: endedAt, heldFrom, detail: `ballast ${Math.round(bytes / 1048576)} MiB, refused: ${refusal}` };
   },
 };
 
@@ -207,8 +210,12 @@ export interface ScenarioResult {
   readonly scenario: string;
   readonly description: string;
   readonly window: FaultWindow;
-  /** Fault end → first 2xx answer completed after it (s); null when none. */
+  /** Fault end → first 200/201 answer completed after it (s); null when none. */
   readonly recoverySeconds: number | null;
+  /** Restarted component up (ready) → first 200/201 answer (s): the stall after a restart, without the boot. */
+  readonly recoveryAfterUpSeconds: number | null;
+  /** Which of the two the bound applies to. */
+  readonly recoveryMeasuredFrom: 'fault-end' | 'up';
   readonly recoveryBoundSeconds: number;
   readonly operations: ScenarioVerdict;
   readonly stack: GlobalVerdict;
@@ -227,6 +234,8 @@ export interface ChaosOptions {
   readonly timing: Timing;
   /** Recovery bound for process restarts (s). */
   readonly recoveryBoundSeconds: number;
+  /** What the bound is measured from: the fault's end (default; includes the boot) or the component being up again. */
+  readonly recoveryFrom?: 'fault-end' | 'up';
   readonly maxFileStoreBytes: number;
   readonly attemptTimeoutMs: number;
   readonly budgetMs: number;
@@ -240,14 +249,15 @@ export interface ChaosOptions {
   readonly note: Note;
 }
 
-function recoveryOf(ops: readonly Operation[], endedAt: number): number | null {
+/** Seconds from `from` to the first write answered 200/201 (visible; a 202 is a projection still behind). */
+function recoveryOf(ops: readonly Operation[], from: number): number | null {
   let first = Number.POSITIVE_INFINITY;
   for (const op of ops) {
     for (const attempt of op.attempts) {
-      if (typeof attempt.status === 'number' && attempt.status >= 200 && attempt.status < 300 && attempt.doneAt >= endedAt) first = Math.min(first, attempt.doneAt);
+      if ((attempt.status === 200 || attempt.status === 201) && attempt.doneAt >= from) first = Math.min(first, attempt.doneAt);
     }
   }
-  return Number.isFinite(first) ? (first - endedAt) / 1000 : null;
+  return Number.isFinite(first) ? (first - from) / 1000 : null;
 }
 
 /** The assertions of one scenario. */
@@ -270,9 +280,11 @@ function failuresOf(result: Omit<ScenarioResult, 'failures'>, fault: Fault): Rec
     f['readyz'] = `/readyz answered 200 in all ${result.readyzDuringFault.samples} probes while writes could not succeed`;
   if (result.unexpectedExits.length > 0) f['serviceExited'] = result.unexpectedExits.map((e) => e.split('\n')[0]).join('; ');
   if (o.ok2xx + o.accepted202 === 0) f['progress'] = 'no write succeeded in the scenario';
-  if (result.recoverySeconds === null) f['recovery'] = 'no successful write after the fault ended';
-  else if (processRestart && result.recoverySeconds > result.recoveryBoundSeconds)
-    f['recovery'] = `first successful write ${result.recoverySeconds.toFixed(2)} s after the fault ended (bound ${result.recoveryBoundSeconds} s)`;
+  const recovery = result.recoveryMeasuredFrom === 'up' ? result.recoveryAfterUpSeconds : result.recoverySeconds;
+  const from = result.recoveryMeasuredFrom === 'up' ? 'the restarted component was up' : 'the fault ended';
+  if (recovery === null) f['recovery'] = `no write answered 200/201 after ${from}`;
+  else if (processRestart && recovery > result.recoveryBoundSeconds)
+    f['recovery'] = `first write answered 200/201 ${recovery.toFixed(2)} s after ${from} (bound ${result.recoveryBoundSeconds} s; boot/restart: ${result.window.detail})`;
   return f;
 }
 
@@ -344,6 +356,8 @@ export async function runChaos(options: ChaosOptions): Promise<{ results: Scenar
         description: fault.description,
         window,
         recoverySeconds: recoveryOf(ops, window.endedAt),
+        recoveryAfterUpSeconds: recoveryOf(ops, window.upAt),
+        recoveryMeasuredFrom: options.recoveryFrom ?? 'fault-end',
         recoveryBoundSeconds: options.recoveryBoundSeconds,
         operations,
         stack: verdict,
@@ -367,7 +381,7 @@ export async function runChaos(options: ChaosOptions): Promise<{ results: Scenar
 
 /** The per-scenario table. */
 export function renderTable(results: readonly ScenarioResult[], known: Readonly<Record<string, string>> = {}): string {
-  const header = ['scenario', 'requests', '2xx', '202', '5xx', 'lost', 'duplicated', 'committed-but-5xx', 'orphaned', 'recovery s', 'rebuild equal', 'dead letters', 'verdict'];
+  const header = ['scenario', 'requests', '2xx', '202', '5xx', 'lost', 'duplicated', 'committed-but-5xx', 'orphaned', 'recovery s (after up)', 'rebuild equal', 'dead letters', 'verdict'];
   const rows = results.map((r) => {
     const failed = Object.keys(r.failures);
     const unknown = failed.filter((f) => known[`${r.scenario}:${f}`] === undefined);
@@ -382,7 +396,7 @@ export function renderTable(results: readonly ScenarioResult[], known: Readonly<
       String(r.operations.duplicated + r.stack.duplicateEventIds),
       String(r.operations.committedButFailed),
       String(r.stack.orphanedReservations + r.stack.stuckKeys),
-      r.recoverySeconds === null ? '-' : r.recoverySeconds.toFixed(2),
+      `${r.recoverySeconds === null ? '-' : r.recoverySeconds.toFixed(2)} (${r.recoveryAfterUpSeconds === null ? '-' : r.recoveryAfterUpSeconds.toFixed(2)})`,
       r.stack.rebuildEqual ? 'yes' : 'NO',
       String(r.stack.deadLetters),
       verdict,
