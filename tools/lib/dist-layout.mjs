@@ -24,7 +24,8 @@ function walk(dir, visit) {
 }
 
 /**
- * Workspace packages under `dirs` (directories with both package.json and tsconfig.json), each
+ * Workspace packages under `dirs` (directories with both package.json and tsconfig.json, also
+ * nested in another package), each
  * with its source root and output directory as its tsconfig names them.
  * @param {string[]} dirs
  * @returns {{ dir: string, src: string, out: string }[]}
@@ -40,7 +41,7 @@ export function workspacePackages(dirs) {
         options = {};
       }
       found.push({ dir, src: resolve(dir, options.rootDir ?? 'src'), out: resolve(dir, options.outDir ?? 'dist') });
-      return;
+      // A package may hold another one (e2e/chaos inside e2e): keep looking below it.
     }
     for (const name of readdirSync(dir)) {
       if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;

@@ -138,3 +138,4 @@ export {
 export * from './processes.js';
 export * from './nats.js';
 export { requirePrerequisite, skipOrFailUnderCi, skipUnlessCi, underCi } from './prerequisites.js';
+export * from './postgres.js';

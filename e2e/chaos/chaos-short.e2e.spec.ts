@@ -1,0 +1,91 @@
+// The short fault-injection run of `npm test`: the scenarios of `npm run chaos` that hold on the
+// current code (SHORT_SCENARIOS), at a lower rate and for a few seconds each, against a private
+// stack (its own nats-server and PostgreSQL cluster, the real registry and signer). Each scenario
+// is a subtest asserting, from the stream and the tables, that no acknowledged write was lost,
+// no retry duplicated anything, no committed write was answered as a failure, no reservation or
+// idempotency key was left behind, checkpoints reach the stream's last sequence, a rebuild equals
+// the live tables, no dead letters, and writes succeed again within the bound after the fault.
+// The scenarios left out (they fail today) are listed in EXCLUDED with the reason; `npm run
+// chaos` runs them and reports their known failures.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Operation } from './lib/load.js';
+import { renderTable, runChaos } from './lib/scenarios.js';
+import type { ChaosStack } from './lib/stack.js';
+import { judgeOperations, readStream, type ScenarioVerdict } from './lib/verify.js';
+import { KNOWN_FAILURES } from './known-failures.js';
+
+/** Scenarios of the short run: those with no known failure. */
+export const SHORT_SCENARIOS = ['signer-sigkill', 'registry-sigstop', 'nats-sigkill'] as const;
+
+/** Scenarios of `npm run chaos` left out of the short run, and why (CHAOS-FINDINGS.md). */
+export const EXCLUDED: Readonly<Record<string, string>> = {
+  'registry-sigkill': 'F9: after a SIGKILL the restarted registry sometimes answers 202 for ~25 s (projection waits out ack_wait), so not in npm test',
+  'postgres-immediate': 'F1: the registry often dies on an unhandled pg client error when PostgreSQL stops (flaky, so not in npm test)',
+  'jetstream-full': 'F4: /readyz stays 200 while the store is full',
+  'postgres-restart-x20': 'F1, and 20 restarts take too long for npm test',
+  'nats-restart-x20': '20 restarts take too long for npm test',
+};
+
+/**
+ * Recovery bound of the short run (s), measured from the restarted component being up (ready), so
+ * the boot time of a loaded test machine does not count: what it catches is a stall after the
+ * restart (e.g. projections waiting out ack_wait). `npm run chaos` checks 3 s from the fault's end.
+ */
+const SHORT_RECOVERY_BOUND_SECONDS = 10;
+
+test('chaos (short): faults under mixed idempotent writes; nothing lost, duplicated or misreported', { timeout: 420_000 }, async (t) => {
+  const started = Date.now();
+  const notes: string[] = [];
+  // The judge must be able to fail: fed planted lies about the real log, it counts each one.
+  let planted: { lost: ScenarioVerdict; lied: ScenarioVerdict; duplicated: ScenarioVerdict } | undefined;
+  const plantLies = async (stack: ChaosStack, operations: readonly Operation[]): Promise<void> => {
+    const { events } = await readStream(stack);
+    const real = operations.find((op) => op.kind === 'entry' && op.final === 201 && op.resourceId !== undefined);
+    assert.ok(real, 'an entry was created');
+    const created = events.find((e) => e.type === 'entry.created' && e.aggregateId === real.resourceId);
+    assert.ok(created, 'its event is in the log');
+    planted = {
+      lost: await judgeOperations(stack, [{ ...real, label: `${real.label}-never-written`, resourceId: 'e-zzzzzzzzzz' }], events),
+      lied: await judgeOperations(stack, [{ ...real, final: 503, finalCode: 'EVENT_LOG_UNAVAILABLE' }], events),
+      duplicated: await judgeOperations(stack, [real], [...events, { ...created, seq: 0, id: 'planted', aggregateId: 'e-yyyyyyyyyy' }]),
+    };
+  };
+  const run = await runChaos({
+    scenarios: SHORT_SCENARIOS,
+    rate: 10,
+    timing: { warmupMs: 2000, scenarioMs: 6500, stopMs: 4000, fullStoreMs: 3000, restartDelayMs: 300, repeats: 3 },
+    recoveryBoundSeconds: SHORT_RECOVERY_BOUND_SECONDS,
+    recoveryFrom: 'up',
+    maxFileStoreBytes: 128 * 1048576,
+    attemptTimeoutMs: 5000,
+    budgetMs: 45_000,
+    settleTimeoutMs: 45_000,
+    idempotencyClaimMs: 2000,
+    beforeTeardown: plantLies,
+    note: (line) => notes.push(`[+${((Date.now() - started) / 1000).toFixed(1)}s] ${line}`),
+  });
+  t.diagnostic(`\n${notes.join('\n')}\n${renderTable(run.results, KNOWN_FAILURES)}`);
+  assert.deepEqual(
+    run.results.map((r) => r.scenario),
+    [...SHORT_SCENARIOS],
+  );
+  for (const result of run.results) {
+    await t.test(result.scenario, () => {
+      assert.ok(result.operations.requests > 0, 'the load ran');
+      assert.ok(result.operations.ok2xx + result.operations.accepted202 > 0, 'writes succeeded');
+      assert.deepEqual(result.failures, {}, `${result.scenario}: ${JSON.stringify(result.failures, null, 2)}`);
+    });
+  }
+  await t.test('the judge counts planted lies (an acknowledged write not in the log, a committed write answered 503, a second created event)', () => {
+    assert.ok(planted);
+    assert.equal(planted.lost.lost, 1);
+    assert.equal(planted.lied.committedButFailed, 1);
+    assert.equal(planted.lied.failed5xx, 1);
+    assert.equal(planted.duplicated.duplicated, 1);
+  });
+  for (const [service, stop] of Object.entries(run.shutdown)) {
+    assert.equal(stop.code, 0, `${service} exit code on SIGTERM`);
+    assert.ok(stop.ms <= 10_000, `${service} shut down in ${stop.ms} ms`);
+  }
+});
