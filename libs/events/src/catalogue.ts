@@ -55,6 +55,8 @@ export const CURRENT_SCHEMA_VERSIONS: { readonly [T in DomainEventType]: Extract
   'ca.keyset_revoked': 1,
   'ca.keyset_dropped': 1,
   'bundle.updated': 1,
+  'deployment.reported': 1,
+  'deployment.configured': 1,
 };
 
 /** True when `type` names an event in the catalogue. */

@@ -81,6 +81,9 @@ export const EVENT_OWNERSHIP: { readonly [T in DomainEventType]: EventOwnership 
   'ca.keyset_revoked': signer('ca'),
   'ca.keyset_dropped': signer('ca'),
   'bundle.updated': signer('bundle'),
+  // Appended by the registry's sync routes from a self-hosted signer's report.
+  'deployment.reported': registry('deployment'),
+  'deployment.configured': registry('deployment'),
 };
 
 const ALL_EVENT_TYPES = Object.keys(EVENT_OWNERSHIP) as DomainEventType[];

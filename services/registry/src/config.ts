@@ -46,6 +46,11 @@ export const registryConfigSchema = {
     'https:// URL prefixes (comma-separated) webhook key managers must use; empty refuses webhooks (set as TP_SIGNER_KM_WEBHOOK_URLS)',
     parseUrlPrefixes,
   ),
+  authUrl: field.optional(
+    field.url('TP_REGISTRY_AUTH_URL', 'base URL of services/auth (credential keys for the sync API: {url}/api/v1/auth/jwks); unset: the sync API answers 503', {
+      protocols: ['http', 'https'],
+    }),
+  ),
   projectionWaitMs: field.int('TP_REGISTRY_PROJECTION_WAIT_MS', 'how long a committed write waits for the read models before it is answered 202 Accepted', {
     default: 5000,
     min: 0,

@@ -116,6 +116,22 @@ export function openApiDocument(): Json {
       '/readyz': { get: op('Readiness (NATS and Postgres)', null, { '200': json(ref('Readiness')), '503': json(ref('Readiness'), 'Not ready') }) },
       '/metrics': { get: op('Prometheus metrics', null, { '200': { description: 'text exposition format', content: { 'text/plain': { schema: str() } } } }) },
       '/api/v1/openapi.json': { get: op('This document', null, { '200': json({ type: 'object' }) }) },
+      '/api/v1/sync/stream': {
+        get: {
+          summary: 'Self-hosted sync stream (NDJSON): the complete state of the credential\'s deployment, then a new state on every change; heartbeats while idle; ends when the credential expires',
+          security: [{ controlPlaneCredential: [] }],
+          parameters: [query('after', 'the last applied position (no state is sent while it is current)', { type: 'integer', minimum: 0 })],
+          responses: { '200': { description: 'NDJSON lines: {type: state, position, state} | {type: heartbeat, position} | {type: end, reason}', content: { 'application/x-ndjson': { schema: ref('SyncMessage') } } }, ...errors(400, 401, 403, 503) },
+        },
+      },
+      '/api/v1/sync/report': {
+        post: {
+          summary: 'A self-hosted signer reports its applied position, public CA keysets, agents and status',
+          security: [{ controlPlaneCredential: [] }],
+          requestBody: body(ref('SyncReport')),
+          responses: { '200': json(obj({ currentPosition: int, configured: bool, appended: arr(str()) })), ...errors(400, 401, 403, 413, 415, 503) },
+        },
+      },
       '/api/v1/organization': {
         get: op("The token's organization", 'authenticated', { '200': json(ref('Organization')) }),
         patch: op('Rename the organization', 'admin', { '200': json(ref('Organization')), ...errors(400) }, { requestBody: body(obj({ name: str({ maxLength: 100 }) })) }),
@@ -247,7 +263,10 @@ export function openApiDocument(): Json {
       },
     }),
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API token: tp_tok-…_…' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'API token: tp_tok-…_…' },
+        controlPlaneCredential: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'control-plane credential of a self-hosted deployment (services/auth); only the sync routes accept it' },
+      },
       schemas: {
         Problem: {
           type: 'object',
@@ -285,8 +304,23 @@ export function openApiDocument(): Json {
         ),
         Deployment: obj({
           id: str(), trustDomainId: str(), name: str(), region: str(), managed: bool,
-          activeKeys: { type: 'integer', description: 'CA keysets of the deployment that sign now' }, createdAt: str(), updatedAt: str(),
+          activeKeys: { type: 'integer', description: 'CA keysets of the deployment that sign now' },
+          configurationState: { enum: ['Up to date', 'Pending', 'Unknown'], description: 'self-hosted: from its reports (Unknown when never reported or stale)' },
+          lastConfigured: { ...nullable(str()), description: 'when it last applied the current configuration' },
+          createdAt: str(), updatedAt: str(),
         }),
+        SyncReport: obj({
+          appliedPosition: { type: 'integer', minimum: 0 },
+          keysets: arr(obj({
+            keysetId: str(), state: { enum: ['prepared', 'active', 'old', 'tainted', 'revoked', 'dropped'] },
+            x509Authorities: arr(str({ description: 'CA certificate, DER base64' })),
+            jwtAuthorities: arr(obj({ kid: str(), publicKeyJwk: { type: 'object' } })),
+            notAfter: str(),
+          })),
+          agents: arr(obj({ agentId: str(), spiffeId: str(), clusterId: str(), nodeName: str(), expiresAt: str(), banned: bool })),
+          status: obj({ state: { enum: ['serving', 'degraded'] }, detail: str({ maxLength: 512 }) }),
+        }),
+        SyncMessage: obj({ type: { enum: ['state', 'heartbeat', 'end'] }, position: int, state: { type: 'object' }, reason: str() }, ['type']),
         Cluster: obj({
           id: str(), trustDomainId: str(), name: str(), platform: str(), description: str(), status: { enum: ['active', 'disabled'] },
           configVersions: { ...arr(obj({ id: str(), createdAt: str() })), description: 'oldest first' }, createdAt: str(), updatedAt: str(),

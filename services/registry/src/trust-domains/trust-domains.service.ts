@@ -137,7 +137,7 @@ export class TrustDomainsService {
         `SELECT * FROM ${this.db.schema}.deployments WHERE trust_domain_id = $1 AND ${keyset.where} ORDER BY ${keyset.orderBy} LIMIT $4`,
         [td['id'], ...keysetParams(page), page.limit + 1],
       );
-      return pageOf(rows.rows, page, (row) => String(row['name']), deploymentView);
+      return pageOf(rows.rows, page, (row) => String(row['name']), (row) => deploymentView(row));
     });
   }
 
