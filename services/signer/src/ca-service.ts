@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { uuidv7, type AggregateRef, type DomainEnvelope } from '@trustplane/events';
+import { uuidv7, type AggregateRef, type DomainEnvelope, type ReportedKeyset } from '@trustplane/events';
 import { EventLog, handleCommand, quoteIdent, type CommandContext, type LoadedAggregate } from '@trustplane/eventstore';
 import {
   BUNDLE,
@@ -11,6 +11,7 @@ import {
   keyHandlesFor,
   newKeysetValidity,
   preparedKeyset,
+  reportedCaState,
   rotationActions,
   x509SvidTtl,
   type BundleState,
@@ -115,6 +116,8 @@ export class CaService {
   private readonly authorities = new Map<string, ActiveAuthority>();
   private readonly bundles = new Map<string, LoadedAggregate<BundleState>>();
   private readonly appliedKeyManagers = new Map<string, number>();
+  /** Per trust domain with self-hosted reports: the report version last published, and when. */
+  private readonly reportedPublished = new Map<string, { version: number; minute: number }>();
   /** Deployments whose KeyManager changed: the leader checks that the active key moved with it. */
   private readonly movesPending = new Set<string>();
   /** Full signature checks on the first and every 32nd output; field checks on all. */
@@ -448,10 +451,14 @@ export class CaService {
     for (const event of result.events) this.logger.info({ deploymentId: deployment.deploymentId, event: event.type }, 'ca changed');
   }
 
-  /** Recomputes the trust domain's bundle from all its deployments and publishes it when changed. */
-  async publishBundle(deployment: ServedDeployment): Promise<void> {
-    const siblings = await this.servedDeployments({ trustDomainId: deployment.trustDomainId });
-    const states = await Promise.all(siblings.map((d) => this.state(d)));
+  /**
+   * Recomputes the trust domain's bundle from all its deployments — the CA state of the managed
+   * ones this signer serves and the public keysets self-hosted ones reported — and publishes it
+   * when changed.
+   */
+  async publishBundle(deployment: Pick<ServedDeployment, 'tenant' | 'trustDomainId' | 'trustDomain'>): Promise<void> {
+    const siblings = await this.servedDeployments({ tenant: deployment.tenant, trustDomainId: deployment.trustDomainId });
+    const states = [...(await Promise.all(siblings.map((d) => this.state(d)))), ...(await this.reportedStates(deployment))];
     await handleCommand(
       this.log,
       bundleDecider,
@@ -465,6 +472,41 @@ export class CaService {
       },
       this.context(),
     );
+  }
+
+  /** The CA states of the trust domain's self-hosted deployments, from what they reported. */
+  private async reportedStates(trustDomain: Pick<ServedDeployment, 'tenant' | 'trustDomainId' | 'trustDomain'>): Promise<CaState[]> {
+    const rows = await this.pool.query<{ id: string; keysets: ReportedKeyset[] }>(
+      `SELECT id, keysets FROM ${this.table('reported_keysets')} WHERE tenant_id = $1 AND trust_domain_id = $2 ORDER BY id`,
+      [trustDomain.tenant, trustDomain.trustDomainId],
+    );
+    return rows.rows.map((r) => reportedCaState(r.id, trustDomain.trustDomainId, trustDomain.trustDomain, r.keysets));
+  }
+
+  /**
+   * Republishes the bundle of every trust domain whose self-hosted deployments reported new
+   * keysets since the last pass (rotation leader only). Also at every keyset's notAfter the
+   * next managed rotation republishes; self-hosted-only trust domains are checked each pass
+   * (computing an unchanged bundle appends nothing).
+   */
+  async publishReportedBundles(): Promise<number> {
+    const rows = await this.pool.query<{ tenant_id: string; trust_domain_id: string; name: string; version: string }>(
+      `SELECT r.tenant_id, r.trust_domain_id, t.name, max(r.version) AS version
+         FROM ${this.table('reported_keysets')} r JOIN ${this.table('trust_domains')} t ON t.id = r.trust_domain_id
+        GROUP BY r.tenant_id, r.trust_domain_id, t.name ORDER BY r.trust_domain_id`,
+    );
+    let published = 0;
+    for (const row of rows.rows) {
+      const version = Number(row.version);
+      const minute = Math.floor(this.clock.now().getTime() / 60_000);
+      const seen = this.reportedPublished.get(row.trust_domain_id);
+      // New reports at once; otherwise once a minute, so that expired keysets leave the bundle.
+      if (seen !== undefined && seen.version === version && seen.minute === minute) continue;
+      await this.publishBundle({ tenant: row.tenant_id, trustDomainId: row.trust_domain_id, trustDomain: row.name });
+      this.reportedPublished.set(row.trust_domain_id, { version, minute });
+      published += 1;
+    }
+    return published;
   }
 
   private activeAuthority(deployment: ServedDeployment, state: CaState): ActiveAuthority {

@@ -33,6 +33,7 @@ import { agentApiMigrations } from './migrations/1700000002000-agent-api.js';
 import { attestationNonceMigrations } from './migrations/1700000003000-attestation-nonces.js';
 import { sealedSecretMigrations } from './migrations/1700000004000-sealed-secrets.js';
 import { agentsReadModelMigrations } from './migrations/1700000005000-agents-read-model.js';
+import { reportedKeysetsMigrations } from './migrations/1700000006000-reported-keysets.js';
 import { AuthorityVerifier } from './authority.js';
 import { SecretSealer, sealingKeyFrom } from './sealed-secrets.js';
 import { AgentApiServer } from './agent-api/server.js';
@@ -68,6 +69,7 @@ export function signerSchemaMigrations(schema: string): (new () => MigrationInte
     ...attestationNonceMigrations(schema),
     ...sealedSecretMigrations(schema),
     ...agentsReadModelMigrations(schema),
+    ...reportedKeysetsMigrations(schema),
   ];
 }
 
