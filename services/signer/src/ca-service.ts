@@ -104,6 +104,8 @@ export interface CaServiceOptions {
   readonly sealer: SecretSealer;
   /** Default: buildCaCertificate of @trustplane/crypto. */
   readonly buildCa?: CaCertificateBuilder;
+  /** Self-hosted mode: the one (self-hosted) deployment this signer serves besides managed ones (none in its log). */
+  readonly selfHostedDeploymentId?: string;
 }
 
 /**
@@ -130,6 +132,7 @@ export class CaService {
   private readonly buildCa: CaCertificateBuilder;
   private readonly keyManagerPolicy: KeyManagerPolicy;
   private readonly sealer: SecretSealer;
+  private readonly selfHostedDeploymentId: string | undefined;
 
   constructor(
     private readonly log: EventLog,
@@ -146,6 +149,7 @@ export class CaService {
     this.buildCa = options.buildCa ?? buildCaCertificate;
     this.keyManagerPolicy = options.keyManagerPolicy;
     this.sealer = options.sealer;
+    this.selfHostedDeploymentId = options.selfHostedDeploymentId;
   }
 
   /** The managed deployments to serve (from the signer's read model), optionally narrowed. */
@@ -153,10 +157,10 @@ export class CaService {
     const rows = await this.pool.query<{ tenant_id: string; id: string; trust_domain_id: string; name: string }>(
       `SELECT d.tenant_id, d.id, d.trust_domain_id, t.name FROM ${this.table('deployments')} d
          JOIN ${this.table('trust_domains')} t ON t.id = d.trust_domain_id
-        WHERE d.managed AND ($1::text IS NULL OR d.tenant_id = $1) AND ($2::text IS NULL OR d.id = $2)
+        WHERE (d.managed OR d.id = $4) AND ($1::text IS NULL OR d.tenant_id = $1) AND ($2::text IS NULL OR d.id = $2)
           AND ($3::text IS NULL OR d.trust_domain_id = $3)
         ORDER BY d.id`,
-      [filter.tenant ?? null, filter.deploymentId ?? null, filter.trustDomainId ?? null],
+      [filter.tenant ?? null, filter.deploymentId ?? null, filter.trustDomainId ?? null, this.selfHostedDeploymentId ?? null],
     );
     return rows.rows.map((r) => ({ tenant: r.tenant_id, deploymentId: r.id, trustDomainId: r.trust_domain_id, trustDomain: r.name }));
   }

@@ -13,6 +13,7 @@ import {
   NATS,
   PG_POOL,
   PlatformModule,
+  ProjectionHost,
   runMigrations,
   systemClock,
   type Clock,
@@ -40,6 +41,7 @@ import { AgentApiServer } from './agent-api/server.js';
 import { signerProjection } from './projection.js';
 import { SignerResponders } from './responders.js';
 import { RotationWorker } from './rotation-worker.js';
+import { startSelfHosted, syncAppliedMigrations, type CredentialSource, type SelfHostedLink } from './self-hosted/index.js';
 
 @Module({})
 class SignerModule {
@@ -70,6 +72,7 @@ export function signerSchemaMigrations(schema: string): (new () => MigrationInte
     ...sealedSecretMigrations(schema),
     ...agentsReadModelMigrations(schema),
     ...reportedKeysetsMigrations(schema),
+    ...syncAppliedMigrations(schema),
   ];
 }
 
@@ -84,6 +87,8 @@ export interface SignerServer {
   /** The agent-facing gRPC API (mTLS). */
   readonly agentApi: AgentApiServer;
   readonly metrics: SignerMetrics;
+  /** Self-hosted mode: the link to the control plane. */
+  readonly selfHosted: SelfHostedLink | undefined;
   close(): Promise<void>;
 }
 
@@ -93,6 +98,8 @@ export interface StartSignerOptions {
   readonly logger?: Logger;
   /** Builds CA certificates (tests inject failures); default @trustplane/crypto's builder. */
   readonly buildCa?: CaCertificateBuilder;
+  /** Self-hosted mode: where the control-plane credential comes from (default: the exchange with the deployment key). */
+  readonly credentials?: CredentialSource;
 }
 
 /** Migrates, starts key custody, boots, and starts rotating and answering requests. */
@@ -140,6 +147,7 @@ export async function startSigner(config: SignerConfig, options: StartSignerOpti
     metrics: signerMetrics,
     keyManagerPolicy,
     sealer,
+    ...(config.mode === 'self-hosted' && config.deploymentId !== undefined ? { selfHostedDeploymentId: config.deploymentId } : {}),
     ...(options.buildCa === undefined ? {} : { buildCa: options.buildCa }),
   });
   const worker = new RotationWorker({ ca, pool, tickMs: config.tickMs, clock, logger, metrics: signerMetrics });
@@ -163,6 +171,19 @@ export async function startSigner(config: SignerConfig, options: StartSignerOpti
     onReadModelLate: (operation) => signerMetrics.agentReadModelLate.inc({ operation }),
   });
   await agentApi.start();
+  // Self-hosted: the inputs come from the control plane's sync stream, recorded in the local log.
+  const selfHosted =
+    config.mode === 'self-hosted'
+      ? await startSelfHosted({
+          config,
+          ca,
+          pool,
+          waitForModel: (sequence) => app.get(ProjectionHost).waitForAll(sequence, 15_000),
+          clock,
+          logger,
+          ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+        })
+      : undefined;
   serving = true;
   const url = `http://${config.host}:${port}`;
   logger.info({ url }, 'signer listening');
@@ -175,7 +196,9 @@ export async function startSigner(config: SignerConfig, options: StartSignerOpti
     custody,
     agentApi,
     metrics: signerMetrics,
+    selfHosted,
     async close() {
+      await selfHosted?.close();
       await agentApi.stop();
       await responders.stop();
       await worker.stop();
