@@ -286,3 +286,35 @@ test('reports: Configuration State Unknown → Up to date → Pending → Up to 
   const state = eu.lines.find((l) => l['type'] === 'state')?.['state'] as { authorities: { deploymentId: string; keysets: { x509Authorities: string[] }[] }[] };
   assert.deepEqual(state.authorities.map((a) => [a.deploymentId, a.keysets[0]?.x509Authorities[0]]), [[usWest, own.certificate]]);
 });
+
+test('a peer deployment\'s new CA is pushed at once to the other deployments\' open streams', async () => {
+  const peer = await caOf(td.name);
+  const credential = await credentialFor(usWest);
+  let reportedAt = 0;
+  let pushedAt = 0;
+  const read = await readStream(
+    await credentialFor(euCentral),
+    undefined,
+    (lines) => lines.filter((l) => l['type'] === 'state').length >= 2,
+    async (line) => {
+      if (line['type'] !== 'state') return;
+      if (reportedAt === 0) {
+        reportedAt = Date.now();
+        const response = await report(credential, {
+          appliedPosition: 0,
+          keysets: [{ keysetId: 'ks-2', state: 'prepared', x509Authorities: [peer.certificate], jwtAuthorities: [{ kid: 'k2', publicKeyJwk: peer.jwk }], notAfter: new Date(Date.now() + 86_400_000).toISOString() }],
+          agents: [],
+          status: { state: 'serving', detail: 'rotating' },
+        });
+        assert.equal(response.status, 200, JSON.stringify(response.json));
+      } else {
+        pushedAt = Date.now();
+      }
+    },
+  );
+  const states = read.lines.filter((l) => l['type'] === 'state') as { state: { authorities: { keysets: { x509Authorities: string[] }[] }[] } }[];
+  assert.equal(states.length, 2, JSON.stringify(read.lines.map((l) => l['type'])));
+  assert.ok(JSON.stringify(states[1]?.state.authorities).includes(peer.certificate));
+  // Pushed by the change notification, not found by the next heartbeat (15 s).
+  assert.ok(pushedAt - reportedAt < 10_000, `pushed after ${pushedAt - reportedAt} ms`);
+});

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { connect } from '@nats-io/transport-node';
 import { EventLog } from '@trustplane/eventstore';
-import { eventStreamSettings, type Clock } from '@trustplane/platform';
+import { eventStreamSettings, openNatsSession, type Clock } from '@trustplane/platform';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { CaService } from '../ca-service.js';
@@ -42,14 +41,7 @@ export async function startSelfHosted(deps: SelfHostedDeps): Promise<SelfHostedL
   if (config.deploymentId === undefined || config.controlPlaneUrl === undefined || config.deploymentKeyId === undefined || config.mirrorNatsUser === undefined) {
     throw new Error('self-hosted mode needs TP_SIGNER_DEPLOYMENT_ID, TP_SIGNER_DEPLOYMENT_KEY_ID, TP_SIGNER_CONTROL_PLANE_URL and TP_SIGNER_MIRROR_NATS_USER');
   }
-  const nc = await connect({
-    servers: config.natsUrl,
-    name: 'signer-sync-mirror',
-    user: config.mirrorNatsUser,
-    pass: config.mirrorNatsPassword ?? '',
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 500,
-  });
+  const { nc } = await openNatsSession({ ...config, natsUser: config.mirrorNatsUser, natsPassword: config.mirrorNatsPassword }, 'signer-sync-mirror', logger);
   const log = await EventLog.open(nc, eventStreamSettings(config));
   const privateKeyPem = config.deploymentPrivateKey ?? readFileSync(config.deploymentPrivateKeyFile ?? '', 'utf8');
   const credentials =
