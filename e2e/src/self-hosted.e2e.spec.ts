@@ -8,7 +8,7 @@
 // Configuration State goes Pending → Up to date after a config change.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,8 @@ import {
   connectTestNats,
   deleteTestStream,
   tpctl,
+  scanForPrivateKeys,
+  unsealDiskKeyStore,
   type PrivateNats,
   type RunningAgent,
   type RunningService,
@@ -58,6 +60,7 @@ interface Region {
   readonly signerEnv: Record<string, string>;
   readonly signerPort: number;
   readonly agentPort: number;
+  readonly deploymentKey: KeyObject;
   signer: RunningService;
   agent?: RunningAgent;
 }
@@ -208,7 +211,7 @@ before(async () => {
       TP_SIGNER_MIRROR_NATS_PASSWORD: registryUser.password,
       TP_SIGNER_REPORT_INTERVAL_MS: '500',
     };
-    const region: Region = { name, deploymentId, clusterId: String(cluster.json['id']), nats, db, signerEnv, signerPort, agentPort, signer: undefined as unknown as RunningService };
+    const region: Region = { name, deploymentKey: key.privateKey, deploymentId, clusterId: String(cluster.json['id']), nats, db, signerEnv, signerPort, agentPort, signer: undefined as unknown as RunningService };
     region.signer = await startSigner(region);
     regions.push(region);
   }
@@ -229,9 +232,11 @@ after(async () => {
   await cpDb.drop();
 });
 
-test('both self-hosted signers sync, report their CAs and become Up to date; the trust domain is available', async () => {
+test('both self-hosted signers sync, report their CAs and become Up to date; the trust domain is available', async (t) => {
+  const started = Date.now();
   for (const region of regions) {
     await eventually(async () => (await deploymentState(region.deploymentId)) === 'Up to date', 60_000, `${region.name} up to date`);
+    t.diagnostic(`${region.name} up to date after ${Date.now() - started} ms`);
   }
   const info = await api('GET', `/api/v1/trust-domains/${trustDomainId}`);
   assert.equal(info.json['status'], 'available');
@@ -239,6 +244,7 @@ test('both self-hosted signers sync, report their CAs and become Up to date; the
     const reported = await reportedAuthorities(regions[0]?.deploymentId ?? '');
     return regions.every((r) => (reported.get(r.deploymentId) ?? []).length > 0);
   }, 60_000, 'both deployments reported an active CA');
+  t.diagnostic(`both CAs reported after ${Date.now() - started} ms`);
   const reported = await reportedAuthorities(regions[0]?.deploymentId ?? '');
   const [west, east] = regions.map((r) => reported.get(r.deploymentId)?.[0] ?? '');
   assert.notEqual(west, east, 'each region has its own CA (its own KeyManager)');
@@ -336,4 +342,36 @@ test('Configuration State: Pending while a region has not applied a change, Up t
   await eventually(async () => (await deploymentState(east.deploymentId)) === 'Up to date', 60_000, 'east caught up after its restart (resumed from its applied position)');
   const view = await api('GET', `/api/v1/trust-domains/${trustDomainId}/deployments/${east.deploymentId}`);
   assert.ok(typeof view.json['lastConfigured'] === 'string');
+});
+
+test('the deployment private key never leaves the signer: not in its output, not in the control plane\'s log', async () => {
+  for (const region of regions) {
+    const pemBody = (region.signerEnv['TP_SIGNER_DEPLOYMENT_PRIVATE_KEY'] ?? '').split('\n').slice(1, -2).join('');
+    assert.ok(pemBody.length > 20);
+    assert.ok(!region.signer.output().includes(pemBody), `${region.name} signer output holds its deployment key`);
+    assert.doesNotMatch(region.signer.output(), /PRIVATE KEY/);
+  }
+  const deploymentKeys = regions.map((r) => ({ name: `${r.name} deployment key`, key: r.deploymentKey }));
+  const controlPlane = await scanForPrivateKeys({ nc, streamName: cpStream.streamName, pool: cpDb.pool, logs: { registry: registry.output() }, keys: deploymentKeys });
+  assert.deepEqual(controlPlane.found, []);
+  assert.ok(controlPlane.events > 0);
+  // Each region's own log and database hold neither its deployment key nor its CA keys.
+  for (const region of regions) {
+    const caKeys = await unsealDiskKeyStore(region.signerEnv['TP_SIGNER_KEY_DIR'] ?? '', region.signerEnv['TP_SIGNER_KEK_PATH'] ?? '');
+    assert.ok(caKeys.length >= 2, 'the region holds its CA keys in its own key store');
+    const local = await region.nats.connect('admin');
+    try {
+      const scan = await scanForPrivateKeys({
+        nc: local,
+        streamName: region.signerEnv['TP_EVENT_STREAM'] ?? '',
+        pool: region.db.pool,
+        logs: { signer: region.signer.output(), agent: region.agent?.output() ?? '' },
+        keys: [...caKeys, ...deploymentKeys],
+      });
+      assert.deepEqual(scan.found, [], region.name);
+      assert.ok(scan.events > 0);
+    } finally {
+      await local.close();
+    }
+  }
 });

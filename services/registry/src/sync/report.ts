@@ -3,6 +3,7 @@ import { validateCaCertificate } from '@trustplane/crypto';
 import type { ReportedAgent, ReportedKeyset, ReportedKeysetState, ReportedStatus } from '@trustplane/events';
 import { ProblemError, type FieldProblem } from '@trustplane/platform';
 import { isAgentId } from '@trustplane/registry-domain';
+import { checkJsonText, parseSpiffeId } from '@trustplane/spiffe';
 
 /** A validated report of a self-hosted signer. */
 export interface ValidatedReport {
@@ -41,6 +42,9 @@ export function validateReport(body: unknown, trustDomain: string): ValidatedRep
   const problems: FieldProblem[] = [];
   const problem = (field: string, code: string, message: string): void => void problems.push({ field, code, message });
   if (!isObject(body)) throw new ProblemError(400, 'REPORT_INVALID', 'the report must be a JSON object');
+  // Every string of the document first: no NUL, control or bidi characters, lone surrogates, non-characters.
+  const text = checkJsonText(body, { maxDepth: 8, key: { maxLength: 64, minLength: 1 }, value: { maxLength: REPORT_LIMITS.certificateBase64 } });
+  if (!text.ok) throw new ProblemError(400, 'REPORT_INVALID', 'the report holds text no field may hold', [{ field: text.error.path, code: text.error.code, message: text.error.message }]);
   for (const key of Object.keys(body)) {
     if (!['appliedPosition', 'keysets', 'agents', 'status'].includes(key)) problem(key, 'UNKNOWN_FIELD', `unknown field ${key}`);
   }
@@ -140,8 +144,9 @@ function agentOf(raw: unknown, at: string, trustDomain: string, problem: (field:
   const { agentId, spiffeId, clusterId, nodeName, expiresAt, banned, ...rest } = raw;
   if (Object.keys(rest).length > 0) return void problem(at, 'UNKNOWN_FIELD', `unknown fields ${Object.keys(rest).join(', ')}`);
   if (typeof agentId !== 'string' || !isAgentId(agentId)) return void problem(`${at}.agentId`, 'INVALID', 'agentId must be an ag-… id');
-  if (typeof spiffeId !== 'string' || spiffeId.length > 2048 || !spiffeId.startsWith(`spiffe://${trustDomain}/`)) {
-    return void problem(`${at}.spiffeId`, 'INVALID', `spiffeId must be in spiffe://${trustDomain}`);
+  const parsed = typeof spiffeId === 'string' ? parseSpiffeId(spiffeId) : undefined;
+  if (typeof spiffeId !== 'string' || parsed === undefined || !parsed.ok || parsed.value.trustDomain !== trustDomain || !spiffeId.startsWith(`spiffe://${trustDomain}/agent/`)) {
+    return void problem(`${at}.spiffeId`, 'INVALID', `spiffeId must be an agent ID in spiffe://${trustDomain}`);
   }
   if (typeof clusterId !== 'string' || !CLUSTER_ID.test(clusterId)) return void problem(`${at}.clusterId`, 'INVALID', 'clusterId must be a c-… id');
   if (typeof nodeName !== 'string' || !NODE_NAME.test(nodeName)) return void problem(`${at}.nodeName`, 'INVALID', 'nodeName is not a node name');

@@ -216,6 +216,12 @@ test('bad reports are refused with a typed error and append nothing', async () =
     ['an agent of another trust domain', { ...good, agents: [{ agentId: 'ag-0000000001', spiffeId: `spiffe://${otherTd.name}/agent/x/y`, clusterId: 'c-0000000001', nodeName: 'y', expiresAt: new Date().toISOString(), banned: false }] }, 400, 'REPORT_INVALID'],
     ['too many keysets', { ...good, keysets: Array.from({ length: 17 }, (_, i) => ({ ...good.keysets[0], keysetId: `ks-${i}` })) }, 400, 'REPORT_INVALID'],
     ['oversize', { ...good, status: { state: 'serving', detail: 'x'.repeat(100 * 1024) } }, 413, ''],
+    ...['nul\u0000inside', 'lone high \ud800', 'escape \u001b[31mred', 'c1\u0085', 'bidi \u202egnp.exe', 'nonchar \uffff', 'x'.repeat(9_000)].flatMap((bad): [string, unknown, number, string][] => [
+      [`bad text in status.detail: ${JSON.stringify(bad).slice(0, 20)}`, { ...good, status: { state: 'serving', detail: bad } }, 400, 'REPORT_INVALID'],
+      [`bad text in keysetId: ${JSON.stringify(bad).slice(0, 20)}`, { ...good, keysets: [{ ...good.keysets[0], keysetId: bad }] }, 400, 'REPORT_INVALID'],
+      [`bad text as a JWK member: ${JSON.stringify(bad).slice(0, 20)}`, { ...good, keysets: [{ ...good.keysets[0], jwtAuthorities: [{ kid: 'k1', publicKeyJwk: { ...own.jwk, [bad.slice(0, 60)]: 'x' } }] }] }, 400, 'REPORT_INVALID'],
+    ]),
+    ['an agent SPIFFE ID outside /agent/', { ...good, agents: [{ agentId: 'ag-0000000001', spiffeId: `spiffe://${td.name}/web`, clusterId: 'c-0000000001', nodeName: 'y', expiresAt: new Date().toISOString(), banned: false }] }, 400, 'REPORT_INVALID'],
   ];
   for (const [name, body, status, code] of cases) {
     const response = await report(credential, body);
