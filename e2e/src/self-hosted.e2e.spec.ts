@@ -40,6 +40,7 @@ import {
 import type { NatsConnection } from '@nats-io/transport-node';
 
 const TD = 'on-prem.example.com';
+const CREDENTIAL_TTL_SECONDS = 10;
 const work = mkdtempSync(join(tmpdir(), 'tpsh-'));
 let nc: NatsConnection;
 let cpDb: TestDatabase;
@@ -61,6 +62,7 @@ interface Region {
   readonly signerPort: number;
   readonly agentPort: number;
   readonly deploymentKey: KeyObject;
+  readonly keyId: string;
   signer: RunningService;
   agent?: RunningAgent;
 }
@@ -152,7 +154,8 @@ before(async () => {
   cpDb = await createTestDatabase('e2e_sh_cp');
   cpStream = testStreamSettings('e2e_sh_cp');
   const registryPort = await freePort();
-  issuer = await startTestCredentialIssuer({ upstream: `http://127.0.0.1:${registryPort}` });
+  // Short-lived credentials: the signers renew them all along (and a disabled key bites soon).
+  issuer = await startTestCredentialIssuer({ upstream: `http://127.0.0.1:${registryPort}`, credentialTtlSeconds: CREDENTIAL_TTL_SECONDS });
   const registryEnv = {
     ...testNatsEnv(),
     DATABASE_URL: cpDb.url,
@@ -211,7 +214,7 @@ before(async () => {
       TP_SIGNER_MIRROR_NATS_PASSWORD: registryUser.password,
       TP_SIGNER_REPORT_INTERVAL_MS: '500',
     };
-    const region: Region = { name, deploymentKey: key.privateKey, deploymentId, clusterId: String(cluster.json['id']), nats, db, signerEnv, signerPort, agentPort, signer: undefined as unknown as RunningService };
+    const region: Region = { name, keyId, deploymentKey: key.privateKey, deploymentId, clusterId: String(cluster.json['id']), nats, db, signerEnv, signerPort, agentPort, signer: undefined as unknown as RunningService };
     region.signer = await startSigner(region);
     regions.push(region);
   }
@@ -342,6 +345,24 @@ test('Configuration State: Pending while a region has not applied a change, Up t
   await eventually(async () => (await deploymentState(east.deploymentId)) === 'Up to date', 60_000, 'east caught up after its restart (resumed from its applied position)');
   const view = await api('GET', `/api/v1/trust-domains/${trustDomainId}/deployments/${east.deploymentId}`);
   assert.ok(typeof view.json['lastConfigured'] === 'string');
+});
+
+test('a disabled deployment key cuts the region off once its credential expires; enabling it again restores it', async () => {
+  const [west, east] = regions as [Region, Region];
+  await eventually(async () => (await deploymentState(west.deploymentId)) === 'Up to date', 60_000, 'west up to date first');
+  issuer.disableDeploymentKey(west.keyId);
+  // The credential already issued keeps working until it expires; then the stream ends and no new one is issued.
+  await new Promise((resolve) => setTimeout(resolve, (CREDENTIAL_TTL_SECONDS + 2) * 1000));
+  const entry = await api('POST', `/api/v1/trust-domains/${trustDomainId}/entries`, { spiffeId: `spiffe://${TD}/while-cut-off`, parentId: `spiffe://${TD}/agent/west/node-1`, selectors: ['unix:uid:4343'] });
+  assert.equal(entry.status, 201);
+  await eventually(async () => (await deploymentState(east.deploymentId)) === 'Up to date', 60_000, 'east applied the change');
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  assert.equal(await deploymentState(west.deploymentId), 'Pending', 'west is cut off: the change does not reach it');
+  assert.match(west.signer.output(), /DEPLOYMENT_KEY_REFUSED|credential exchange answered 401/);
+  // The agent keeps being served by its region meanwhile (the signer runs on what it applied).
+  assert.equal((await fetch(`${west.agent?.healthUrl ?? ''}/readyz`)).status, 200);
+  issuer.enableDeploymentKey(west.keyId);
+  await eventually(async () => (await deploymentState(west.deploymentId)) === 'Up to date', 60_000, 'west restored once its key is enabled');
 });
 
 test('the deployment private key never leaves the signer: not in its output, not in the control plane\'s log', async () => {

@@ -33,6 +33,8 @@ export interface TestCredentialIssuer {
   registerDeploymentKey(key: DeploymentKeyRegistration): void;
   /** Refuses further exchanges with this key (issued credentials stay valid). */
   disableDeploymentKey(keyId: string): void;
+  /** Accepts exchanges with this key again. */
+  enableDeploymentKey(keyId: string): void;
   close(): Promise<void>;
 }
 
@@ -156,6 +158,10 @@ export async function startTestCredentialIssuer(options: TestCredentialIssuerOpt
     disableDeploymentKey(keyId) {
       const key = keys.get(keyId);
       if (key !== undefined) key.disabled = true;
+    },
+    enableDeploymentKey(keyId) {
+      const key = keys.get(keyId);
+      if (key !== undefined) key.disabled = false;
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

@@ -39,6 +39,7 @@ const ASSERTION_TTL_SECONDS = 120;
  */
 export class AssertionExchange implements CredentialSource {
   private held: HeldCredential | undefined;
+  private lifetimeMs = 0;
   private readonly key: KeyObject;
 
   constructor(
@@ -56,8 +57,8 @@ export class AssertionExchange implements CredentialSource {
 
   async current(fresh = false): Promise<HeldCredential> {
     const now = this.options.clock.now().getTime();
-    // Renew once less than a fifth of the lifetime (or a minute) is left.
-    if (!fresh && this.held !== undefined && this.held.expiresAt.getTime() - now > 60_000) return this.held;
+    // Renew once less than a fifth of the lifetime (at most a minute) is left.
+    if (!fresh && this.held !== undefined && this.held.expiresAt.getTime() - now > Math.min(60_000, this.lifetimeMs / 5)) return this.held;
     const iat = Math.floor(now / 1000);
     const assertion = await new SignJWT({})
       .setProtectedHeader({ alg: 'EdDSA', kid: this.options.keyId, typ: 'JWT' })
@@ -79,6 +80,7 @@ export class AssertionExchange implements CredentialSource {
       throw new CredentialExchangeError(response.status, typeof body.code === 'string' ? body.code : 'EXCHANGE_FAILED', `credential exchange answered ${response.status}`);
     }
     this.held = { credential: body.credential, expiresAt: new Date(body.expiresAt) };
+    this.lifetimeMs = Math.max(0, this.held.expiresAt.getTime() - now);
     return this.held;
   }
 }
