@@ -38,7 +38,8 @@ export class SyncController {
    * with the complete current state whenever the position moves past what the client has
    * (`?after=` = its last applied position; nothing is sent while it is current), `{"type":
    * "heartbeat","position":N}` when idle, and `{"type":"end","reason":"CREDENTIAL_EXPIRED"}` as
-   * the last line when the credential runs out (the client exchanges a new one and resumes).
+   * the last line when the credential runs out (the client exchanges a new one and resumes), or
+   * `SHUTTING_DOWN` when the registry stops (the client reconnects to another replica).
    */
   @Get('stream')
   async stream(@Query('after') afterParam: string | undefined, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
@@ -58,6 +59,10 @@ export class SyncController {
     let position = after;
     try {
       while (!closed.signal.aborted) {
+        if (this.notifier.stopping) {
+          send({ type: 'end', reason: 'SHUTTING_DOWN' });
+          break;
+        }
         const untilExpiry = expiresAt - this.clock.now().getTime();
         if (untilExpiry <= 0) {
           send({ type: 'end', reason: 'CREDENTIAL_EXPIRED' });

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { LOGGER } from '@trustplane/platform';
 import { Client } from 'pg';
 import type { Logger } from 'pino';
@@ -15,7 +15,7 @@ type Listener = () => void;
  * (nothing is missed: streams compare positions, notifications only say "look again").
  */
 @Injectable()
-export class SyncNotifier implements OnModuleInit, OnApplicationShutdown {
+export class SyncNotifier implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly listeners = new Map<string, Set<Listener>>();
   private client: Client | undefined;
   private stopped = false;
@@ -80,6 +80,16 @@ export class SyncNotifier implements OnModuleInit, OnApplicationShutdown {
 
   private wakeAll(): void {
     for (const trustDomainId of [...this.listeners.keys()]) this.wake(trustDomainId);
+  }
+
+  /** True once the registry is shutting down: open streams end (the HTTP server waits for them). */
+  get stopping(): boolean {
+    return this.stopped;
+  }
+
+  beforeApplicationShutdown(): void {
+    this.stopped = true;
+    this.wakeAll();
   }
 
   async onApplicationShutdown(): Promise<void> {
