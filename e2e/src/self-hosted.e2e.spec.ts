@@ -46,6 +46,8 @@ let nc: NatsConnection;
 let cpDb: TestDatabase;
 let cpStream: TestStream;
 let registry: RunningService;
+/** The control plane's own (managed) signer: publishes the trust domain's bundle from the reports. */
+let controlPlaneSigner: RunningService;
 let issuer: TestCredentialIssuer;
 let apiToken: string;
 let orgId: string;
@@ -166,6 +168,23 @@ before(async () => {
     TP_LOG_LEVEL: 'warn',
   };
   registry = await startServiceProcess('registry', registryEnv, registryPort);
+  const cpSignerPort = await freePort();
+  controlPlaneSigner = await startServiceProcess(
+    'signer',
+    {
+      ...testNatsEnv(),
+      DATABASE_URL: cpDb.url,
+      TP_EVENT_STREAM: cpStream.streamName,
+      TP_SUBJECT_PREFIX: cpStream.subjectPrefix,
+      TP_LOG_LEVEL: 'warn',
+      TP_SIGNER_PORT: String(cpSignerPort),
+      TP_SIGNER_CUSTODY_DIR: join(work, 'cp', 'c'),
+      TP_SIGNER_KEY_DIR: join(work, 'cp', 'keys'),
+      TP_SIGNER_KEK_PATH: join(work, 'cp', 'kek'),
+      TP_SIGNER_TICK_MS: '200',
+    },
+    cpSignerPort,
+  );
   const cli = { ...registryEnv, TPCTL_SERVER: registry.url };
   const org = JSON.parse((await tpctl(['org', 'create', '--name', 'Regions', '--output', 'json'], cli)).stdout) as { id: string };
   orgId = org.id;
@@ -225,6 +244,8 @@ after(async () => {
   const stopped = Date.now();
   assert.equal(await registry?.stop(), 0, registry?.output());
   assert.ok(Date.now() - stopped < 20_000, 'open sync streams do not hold the registry up');
+  if (process.env['TP_E2E_DUMP'] !== undefined) writeFileSync(`${process.env['TP_E2E_DUMP']}.control-plane`, `${registry?.output() ?? ''}\n---signer---\n${controlPlaneSigner?.output() ?? ''}`);
+  await controlPlaneSigner?.stop();
   for (const region of regions) {
     if (process.env['TP_E2E_DUMP'] !== undefined) writeFileSync(`${process.env['TP_E2E_DUMP']}.${region.name}`, `${region.agent?.output() ?? ''}\n---signer---\n${region.signer.output()}`);
     await region.agent?.stop();
@@ -254,6 +275,13 @@ test('both self-hosted signers sync, report their CAs and become Up to date; the
   const reported = await reportedAuthorities(regions[0]?.deploymentId ?? '');
   const [west, east] = regions.map((r) => reported.get(r.deploymentId)?.[0] ?? '');
   assert.notEqual(west, east, 'each region has its own CA (its own KeyManager)');
+  // The control plane publishes the trust domain's bundle from what both regions reported.
+  await eventually(async () => {
+    const bundle = await api('GET', `/api/v1/trust-domains/${trustDomainId}/bundle`);
+    const x5c = ((bundle.json['keys'] ?? []) as { use: string; x5c?: string[] }[]).filter((k) => k.use === 'x509-svid').map((k) => k.x5c?.[0]);
+    return bundle.status === 200 && x5c.length === 2 && x5c.includes(west) && x5c.includes(east);
+  }, 60_000, 'the control plane bundle holds both regions\' CAs');
+  t.diagnostic(`control-plane bundle with both CAs after ${Date.now() - started} ms`);
   // Neither signer ever reached the control plane's bus or database: they only know their own.
   for (const region of regions) {
     assert.ok(!region.signerEnv['NATS_URL']?.includes(String(new URL(process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222').port)));
@@ -272,10 +300,12 @@ test('an agent attests to each region; workloads of both regions do mutual TLS w
     const token = await api('POST', `/api/v1/trust-domains/${trustDomainId}/clusters/${region.clusterId}/join-tokens`, { ttlSeconds: 600 });
     assert.equal(token.status, 201, JSON.stringify(token.json));
     await eventually(async () => (await deploymentState(region.deploymentId)) === 'Up to date', 60_000, `${region.name} applied the token and entries`);
-    // Bootstrap trust: the region's CA as the control plane knows it from the reports.
-    const reported = await reportedAuthorities(region.deploymentId);
+    // Bootstrap trust: the trust domain's bundle as the control plane publishes it (`tpctl trust-domain bundle`).
+    const bundle = await api('GET', `/api/v1/trust-domains/${trustDomainId}/bundle`);
+    assert.equal(bundle.status, 200);
+    const authorities = ((bundle.json['keys'] ?? []) as { use: string; x5c?: string[] }[]).filter((k) => k.use === 'x509-svid').map((k) => k.x5c?.[0] ?? '');
     const bundlePath = join(work, `${region.name}-bundle.pem`);
-    writeFileSync(bundlePath, [...reported.values()].flat().map((der) => pem(Buffer.from(der, 'base64'), 'CERTIFICATE')).join(''));
+    writeFileSync(bundlePath, authorities.map((der) => pem(Buffer.from(der, 'base64'), 'CERTIFICATE')).join(''));
     region.agent = await startAgentProcess(
       {
         TP_LOG_LEVEL: 'info',

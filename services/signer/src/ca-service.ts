@@ -478,6 +478,12 @@ export class CaService {
     );
   }
 
+  /** Whether `trustDomainId` is a trust domain of `tenant` in this signer's read model (managed or self-hosted). */
+  async hasTrustDomain(tenant: string, trustDomainId: string): Promise<boolean> {
+    const rows = await this.pool.query(`SELECT 1 FROM ${this.table('trust_domains')} WHERE id = $1 AND tenant_id = $2`, [trustDomainId, tenant]);
+    return (rows.rowCount ?? 0) > 0;
+  }
+
   /** The CA states of the trust domain's self-hosted deployments, from what they reported. */
   private async reportedStates(trustDomain: Pick<ServedDeployment, 'tenant' | 'trustDomainId' | 'trustDomain'>): Promise<CaState[]> {
     const rows = await this.pool.query<{ id: string; keysets: ReportedKeyset[] }>(
@@ -507,6 +513,7 @@ export class CaService {
       // New reports at once; otherwise once a minute, so that expired keysets leave the bundle.
       if (seen !== undefined && seen.version === version && seen.minute === minute) continue;
       await this.publishBundle({ tenant: row.tenant_id, trustDomainId: row.trust_domain_id, trustDomain: row.name });
+      if (seen?.version !== version) this.logger.info({ trustDomainId: row.trust_domain_id, reportVersion: version }, 'bundle recomputed from reported keysets');
       this.reportedPublished.set(row.trust_domain_id, { version, minute });
       published += 1;
     }
