@@ -8,6 +8,8 @@ import type { Keyset } from '@trustplane/ca-domain';
 import { loadSignerConfig } from '../config.js';
 import { reportedKeysets } from './report.js';
 import { parseSyncMessage } from './wire.js';
+import { SyncMirror } from './mirror.js';
+import pino from 'pino';
 
 const selfHosted = {
   TP_SIGNER_MODE: 'self-hosted',
@@ -92,4 +94,18 @@ test('reports carry the CA certificate and a public JWK; never a key handle; dro
     assert.ok(!('d' in (k.jwtAuthorities[0]?.publicKeyJwk ?? {})), 'public JWK only');
     assert.equal(k.notAfter, '2030-01-01T00:00:00.000Z');
   }
+});
+
+test('the mirror refuses a state meant for another deployment before touching the log or the database', async () => {
+  const untouchable = new Proxy({}, { get: () => assert.fail('the mirror touched the log or the database') });
+  const mirror = new SyncMirror({
+    log: untouchable as never,
+    pool: untouchable as never,
+    schema: 'signer',
+    deploymentId: 'tdd-0000000001',
+    clock: { now: () => new Date() },
+    logger: pino({ level: 'silent' }),
+  });
+  const state = { trustDomain: { id: 'td-0000000001', name: 'example.org', organizationId: 't-0000000001' }, deployment: { id: 'tdd-0000000002', name: 'b', region: '' }, entries: [], clusters: [], joinTokens: [], authorities: [] };
+  await assert.rejects(mirror.apply(state), /for deployment tdd-0000000002, not tdd-0000000001/);
 });
