@@ -31,7 +31,7 @@ export interface Accepted {
   location?: string;
 }
 
-export type Scope = "trust-domains:read" | "trust-domains:write" | "entries:read" | "entries:write" | "tokens:write" | "admin";
+export type Scope = "trust-domains:read" | "trust-domains:write" | "entries:read" | "entries:write" | "tokens:write" | "admin" | "deployments:write" | "audit:read";
 
 export interface Organization {
   id: string;
@@ -77,6 +77,9 @@ export interface TrustDomain {
     managed: boolean;
     /** CA keysets of the deployment that sign now */
     activeKeys: number;
+    /** self-hosted: from its reports (Unknown when never reported or stale); managed: Up to date once a CA is active */
+    configurationState: "Up to date" | "Pending" | "Unknown";
+    lastConfiguredAt: string | null;
     createdAt: string | null;
     updatedAt: string | null;
   })[];
@@ -92,6 +95,9 @@ export interface Deployment {
   managed: boolean;
   /** CA keysets of the deployment that sign now */
   activeKeys: number;
+  /** self-hosted: from its reports (Unknown when never reported or stale); managed: Up to date once a CA is active */
+  configurationState: "Up to date" | "Pending" | "Unknown";
+  lastConfiguredAt: string | null;
   createdAt: string | null;
   updatedAt: string | null;
 }
@@ -111,7 +117,7 @@ export interface Whoami {
   /** tok-… */
   tokenId: string;
   tokenName: string;
-  scopes: ("trust-domains:read" | "trust-domains:write" | "entries:read" | "entries:write" | "tokens:write" | "admin")[];
+  scopes: ("trust-domains:read" | "trust-domains:write" | "entries:read" | "entries:write" | "tokens:write" | "admin" | "deployments:write" | "audit:read")[];
   createdAt: string | null;
   expiresAt: string | null;
 }
@@ -213,7 +219,7 @@ export interface Token {
   /** tok-… */
   id: string;
   name: string;
-  scopes: ("trust-domains:read" | "trust-domains:write" | "entries:read" | "entries:write" | "tokens:write" | "admin")[];
+  scopes: ("trust-domains:read" | "trust-domains:write" | "entries:read" | "entries:write" | "tokens:write" | "admin" | "deployments:write" | "audit:read")[];
   revoked: boolean;
   createdAt: string | null;
   expiresAt: string | null;
@@ -307,10 +313,43 @@ export interface ConfigSectionResult {
 export interface NewToken {
   id: string;
   name: string;
-  scopes: ("trust-domains:read" | "trust-domains:write" | "entries:read" | "entries:write" | "tokens:write" | "admin")[];
+  scopes: ("trust-domains:read" | "trust-domains:write" | "entries:read" | "entries:write" | "tokens:write" | "admin" | "deployments:write" | "audit:read")[];
   /** shown once */
   token: string;
   /** RFC 3339 time */
   createdAt: string;
   expiresAt: string | null;
+}
+
+export interface SyncReport {
+  appliedPosition: number;
+  keysets: ({
+    keysetId: string;
+    state: "prepared" | "active" | "old" | "tainted" | "revoked" | "dropped";
+    x509Authorities: string[];
+    jwtAuthorities: {
+      kid: string;
+      publicKeyJwk: Record<string, unknown>;
+    }[];
+    notAfter: string;
+  })[];
+  agents: {
+    agentId: string;
+    spiffeId: string;
+    clusterId: string;
+    nodeName: string;
+    expiresAt: string;
+    banned: boolean;
+  }[];
+  status: {
+    state: "serving" | "degraded";
+    detail: string;
+  };
+}
+
+export interface SyncMessage {
+  type: "state" | "heartbeat" | "end";
+  position?: number;
+  state?: Record<string, unknown>;
+  reason?: string;
 }

@@ -32,6 +32,7 @@ export {
   type Keyset,
 } from './keyset.js';
 export { CA, caDecider, type CaCommand, type PrepareKeysetCommand } from './ca.js';
+export { reportedCaState } from './reported.js';
 export {
   jwtSvidTtl,
   newKeysetValidity,

@@ -61,6 +61,8 @@ export const CURRENT_SCHEMA_VERSIONS: { readonly [T in DomainEventType]: Extract
   'deploymentkey.disabled': 1,
   'deploymentkey.deleted': 1,
   'audit.anchored': 1,
+  'deployment.reported': 1,
+  'deployment.configured': 1,
 };
 
 /** True when `type` names an event in the catalogue. */

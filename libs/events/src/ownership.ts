@@ -92,6 +92,9 @@ export const EVENT_OWNERSHIP: { readonly [T in DomainEventType]: EventOwnership 
   'deploymentkey.disabled': auth('deploymentkey'),
   'deploymentkey.deleted': auth('deploymentkey'),
   'audit.anchored': auth('audit'),
+  // Appended by the registry's sync routes from a self-hosted signer's report.
+  'deployment.reported': registry('deployment'),
+  'deployment.configured': registry('deployment'),
 };
 
 const ALL_EVENT_TYPES = Object.keys(EVENT_OWNERSHIP) as DomainEventType[];

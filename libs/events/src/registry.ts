@@ -224,4 +224,62 @@ export type RegistryEvent =
   | EntryDeleted
   | ApiTokenCreated
   | ApiTokenRevoked
-  | ConfigSectionSet;
+  | ConfigSectionSet
+  | DeploymentReported
+  | DeploymentConfigured;
+
+/** Where a keyset of a self-hosted deployment is in its lifecycle, as its signer reports it. */
+export type ReportedKeysetState = 'prepared' | 'active' | 'old' | 'tainted' | 'revoked' | 'dropped';
+
+/** One CA keyset a self-hosted signer reported: public material only. */
+export interface ReportedKeyset {
+  /** Keyset id within the deployment (`ks-…`). */
+  readonly keysetId: string;
+  readonly state: ReportedKeysetState;
+  /** X.509 CA certificates (DER, base64), validated against the trust domain before appending. */
+  readonly x509Authorities: readonly string[];
+  /** JWT-SVID verification keys: `kid` and the public JWK (no private members). */
+  readonly jwtAuthorities: readonly { readonly kid: string; readonly publicKeyJwk: Readonly<Record<string, string>> }[];
+  /** ISO-8601 notAfter of the keyset. */
+  readonly notAfter: string;
+}
+
+/** A node agent a self-hosted signer serves, as it reported it. */
+export interface ReportedAgent {
+  readonly agentId: string;
+  readonly spiffeId: string;
+  readonly clusterId: string;
+  readonly nodeName: string;
+  /** ISO-8601 expiry of the agent's current SVID. */
+  readonly expiresAt: string;
+  readonly banned: boolean;
+}
+
+/** How a self-hosted signer says it is doing. */
+export interface ReportedStatus {
+  readonly state: 'serving' | 'degraded';
+  /** Short human-readable detail (bounded). */
+  readonly detail: string;
+}
+
+/**
+ * A self-hosted deployment's signer reported its public CA keysets, agents and status (appended
+ * when any of them changed, or as a heartbeat when the last report is getting old).
+ */
+export type DeploymentReported = EventDefinition<
+  'deployment.reported',
+  1,
+  {
+    readonly trustDomainId: string;
+    /** The sync position the signer has applied. */
+    readonly appliedPosition: number;
+    readonly keysets: readonly ReportedKeyset[];
+    readonly agents: readonly ReportedAgent[];
+    readonly status: ReportedStatus;
+    /** sha256 hex of the canonical keysets, agents and status (what changed is decided on it). */
+    readonly digest: string;
+  }
+>;
+
+/** A self-hosted deployment applied the trust domain's current sync position. */
+export type DeploymentConfigured = EventDefinition<'deployment.configured', 1, { readonly trustDomainId: string; readonly position: number }>;

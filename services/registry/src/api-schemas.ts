@@ -106,7 +106,10 @@ export const OrganizationSchema = Obj({ id: Text(), name: Text(), version: Type.
 
 export const DeploymentSchema = Obj({
   id: Text('tdd-…'), trustDomainId: Text(), trustDomainName: Type.Optional(Text()), name: Text(), region: Text(), managed: Type.Boolean(),
-  activeKeys: Type.Integer({ description: 'CA keysets of the deployment that sign now' }), createdAt: Nullable(Time()), updatedAt: Nullable(Time()),
+  activeKeys: Type.Integer({ description: 'CA keysets of the deployment that sign now' }),
+  configurationState: Enum(['Up to date', 'Pending', 'Unknown'] as const, 'self-hosted: from its reports (Unknown when never reported or stale); managed: Up to date once a CA is active'),
+  lastConfiguredAt: Nullable(Time()),
+  createdAt: Nullable(Time()), updatedAt: Nullable(Time()),
 });
 export const TrustDomainEndpointsSchema = Obj({
   agent: Text('host:port of the signer agent API'),

@@ -30,6 +30,11 @@ import { TokensController, WhoamiController } from './tokens/tokens.controller.j
 import { TokensService } from './tokens/tokens.service.js';
 import { DeploymentsController, TrustDomainsController } from './trust-domains/trust-domains.controller.js';
 import { TrustDomainsService } from './trust-domains/trust-domains.service.js';
+import { CREDENTIAL_VERIFIER, ControlPlaneCredentialGuard } from './sync/credential.guard.js';
+import { JwksCredentialVerifier } from './sync/credential.js';
+import { SyncController } from './sync/sync.controller.js';
+import { SyncNotifier } from './sync/sync.notifier.js';
+import { SyncService } from './sync/sync.service.js';
 
 /** What the registry's root module is built from. */
 export interface RegistryModuleOptions {
@@ -73,6 +78,7 @@ export class RegistryModule {
         OpenApiController,
         WhoamiController,
         DeploymentsController,
+        SyncController,
       ],
       providers: [
         { provide: REGISTRY_CONFIG, useValue: options.config },
@@ -100,7 +106,18 @@ export class RegistryModule {
         AgentsService,
         SignerClient,
         Reconciler,
+        SyncService,
+        SyncNotifier,
+        ControlPlaneCredentialGuard,
+        {
+          provide: CREDENTIAL_VERIFIER,
+          useFactory: () => (options.config.authUrl === undefined ? null : new JwksCredentialVerifier(new URL('api/v1/auth/jwks', withSlash(options.config.authUrl)))),
+        },
       ],
     };
   }
+}
+
+function withSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
 }

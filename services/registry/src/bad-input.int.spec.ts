@@ -193,6 +193,8 @@ test('every text field of every request body: the bad-text corpus is refused wit
       const content = ((operation as Json)['requestBody'] as Json | undefined)?.['content'] as Json | undefined;
       const schema = (content?.['application/json'] as Json | undefined)?.['schema'] as Json | undefined;
       if (schema === undefined) continue;
+      // Authenticated by a control-plane credential, not an API token: sync/sync.int.spec.ts runs the corpus there.
+      if (template.startsWith('/api/v1/sync/')) continue;
       const leaves = textLeaves(schema, document);
       if (leaves.length === 0) continue;
       const name = `${method.toUpperCase()} ${template}`;

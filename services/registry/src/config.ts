@@ -72,7 +72,7 @@ export const registryConfigSchema = {
     max: 3_600_000,
   }),
   authUrl: field.optional(
-    field.url('TP_REGISTRY_AUTH_URL', 'base URL of the auth service; its routes (deployment keys, credential exchange, audit) are forwarded there', {
+    field.url('TP_REGISTRY_AUTH_URL', 'base URL of the auth service: its routes (deployment keys, credential exchange, audit) are forwarded there, and the sync API verifies control-plane credentials with its JWKS ({url}/api/v1/auth/jwks); unset: those routes answer 503', {
       protocols: ['http', 'https'],
     }),
   ),

@@ -25,6 +25,8 @@ const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
 const str = (extra: Json = {}): Json => ({ type: 'string', ...extra });
 const arr = (items: Json): Json => ({ type: 'array', items });
 const nullable = (schema: Json): Json => ({ anyOf: [schema, { type: 'null' }] });
+const int: Json = { type: 'integer' };
+const bool: Json = { type: 'boolean' };
 const obj = (properties: Json, required: string[] = Object.keys(properties)): Json => ({ type: 'object', additionalProperties: false, properties, required });
 const page = (item: string): Json => obj({ items: arr(ref(item)), nextCursor: nullable(str()) });
 
@@ -107,6 +109,22 @@ export function openApiDocument(): Json {
       '/readyz': { get: op('Readiness (NATS and Postgres)', null, { '200': json(ref('Readiness')), '503': json(ref('Readiness'), 'Not ready') }) },
       '/metrics': { get: op('Prometheus metrics', null, { '200': { description: 'text exposition format', content: { 'text/plain': { schema: str() } } } }) },
       '/api/v1/openapi.json': { get: op('This document', null, { '200': json({ type: 'object' }) }) },
+      '/api/v1/sync/stream': {
+        get: {
+          summary: 'Self-hosted sync stream (NDJSON): the complete state of the credential\'s deployment, then a new state on every change; heartbeats while idle; ends when the credential expires',
+          security: [{ controlPlaneCredential: [] }],
+          parameters: [query('after', 'the last applied position (no state is sent while it is current)', { type: 'integer', minimum: 0 })],
+          responses: { '200': { description: 'NDJSON lines: {type: state, position, state} | {type: heartbeat, position} | {type: end, reason}', content: { 'application/x-ndjson': { schema: ref('SyncMessage') } } }, ...errors(400, 401, 403, 503) },
+        },
+      },
+      '/api/v1/sync/report': {
+        post: {
+          summary: 'A self-hosted signer reports its applied position, public CA keysets, agents and status',
+          security: [{ controlPlaneCredential: [] }],
+          requestBody: body(ref('SyncReport')),
+          responses: { '200': json(obj({ currentPosition: int, configured: bool, appended: arr(str()) })), ...errors(400, 401, 403, 413, 415, 503) },
+        },
+      },
       '/api/v1/organization': {
         get: op("The token's organization", 'authenticated', { '200': json(ref('Organization')) }),
         patch: op('Rename the organization', 'admin', { '200': json(ref('Organization')), ...errors(400) }, { requestBody: body(schema(RenameOrganizationBody)) }),
@@ -254,8 +272,25 @@ export function openApiDocument(): Json {
       },
     }),
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API token: tp_tok-…_…' } },
-      schemas: Object.fromEntries(Object.entries(RESPONSE_SCHEMAS).map(([name, shape]) => [name, schema(shape)])),
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'API token: tp_tok-…_…' },
+        controlPlaneCredential: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'control-plane credential of a self-hosted deployment (services/auth); only the sync routes accept it' },
+      },
+      schemas: {
+        ...Object.fromEntries(Object.entries(RESPONSE_SCHEMAS).map(([name, shape]) => [name, schema(shape)])),
+        SyncReport: obj({
+          appliedPosition: { type: 'integer', minimum: 0 },
+          keysets: arr(obj({
+            keysetId: str(), state: { enum: ['prepared', 'active', 'old', 'tainted', 'revoked', 'dropped'] },
+            x509Authorities: arr(str({ description: 'CA certificate, DER base64' })),
+            jwtAuthorities: arr(obj({ kid: str(), publicKeyJwk: { type: 'object' } })),
+            notAfter: str(),
+          })),
+          agents: arr(obj({ agentId: str(), spiffeId: str(), clusterId: str(), nodeName: str(), expiresAt: str(), banned: bool })),
+          status: obj({ state: { enum: ['serving', 'degraded'] }, detail: str({ maxLength: 512 }) }),
+        }),
+        SyncMessage: obj({ type: { enum: ['state', 'heartbeat', 'end'] }, position: int, state: { type: 'object' }, reason: str() }, ['type']),
+      },
     },
   };
 }

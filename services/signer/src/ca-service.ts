@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { uuidv7, type AggregateRef, type DomainEnvelope } from '@trustplane/events';
+import { uuidv7, type AggregateRef, type DomainEnvelope, type ReportedKeyset } from '@trustplane/events';
 import { EventLog, handleCommand, quoteIdent, type CommandContext, type LoadedAggregate } from '@trustplane/eventstore';
 import {
   BUNDLE,
@@ -11,6 +11,7 @@ import {
   keyHandlesFor,
   newKeysetValidity,
   preparedKeyset,
+  reportedCaState,
   rotationActions,
   x509SvidTtl,
   type BundleState,
@@ -103,6 +104,8 @@ export interface CaServiceOptions {
   readonly sealer: SecretSealer;
   /** Default: buildCaCertificate of @trustplane/crypto. */
   readonly buildCa?: CaCertificateBuilder;
+  /** Self-hosted mode: the one (self-hosted) deployment this signer serves besides managed ones (none in its log). */
+  readonly selfHostedDeploymentId?: string;
 }
 
 /**
@@ -115,6 +118,8 @@ export class CaService {
   private readonly authorities = new Map<string, ActiveAuthority>();
   private readonly bundles = new Map<string, LoadedAggregate<BundleState>>();
   private readonly appliedKeyManagers = new Map<string, number>();
+  /** Per trust domain with self-hosted reports: the report version last published, and when. */
+  private readonly reportedPublished = new Map<string, { version: number; minute: number }>();
   /** Deployments whose KeyManager changed: the leader checks that the active key moved with it. */
   private readonly movesPending = new Set<string>();
   /** Full signature checks on the first and every 32nd output; field checks on all. */
@@ -127,6 +132,7 @@ export class CaService {
   private readonly buildCa: CaCertificateBuilder;
   private readonly keyManagerPolicy: KeyManagerPolicy;
   private readonly sealer: SecretSealer;
+  private readonly selfHostedDeploymentId: string | undefined;
 
   constructor(
     private readonly log: EventLog,
@@ -143,6 +149,7 @@ export class CaService {
     this.buildCa = options.buildCa ?? buildCaCertificate;
     this.keyManagerPolicy = options.keyManagerPolicy;
     this.sealer = options.sealer;
+    this.selfHostedDeploymentId = options.selfHostedDeploymentId;
   }
 
   /** The managed deployments to serve (from the signer's read model), optionally narrowed. */
@@ -150,10 +157,10 @@ export class CaService {
     const rows = await this.pool.query<{ tenant_id: string; id: string; trust_domain_id: string; name: string }>(
       `SELECT d.tenant_id, d.id, d.trust_domain_id, t.name FROM ${this.table('deployments')} d
          JOIN ${this.table('trust_domains')} t ON t.id = d.trust_domain_id
-        WHERE d.managed AND ($1::text IS NULL OR d.tenant_id = $1) AND ($2::text IS NULL OR d.id = $2)
+        WHERE (d.managed OR d.id = $4) AND ($1::text IS NULL OR d.tenant_id = $1) AND ($2::text IS NULL OR d.id = $2)
           AND ($3::text IS NULL OR d.trust_domain_id = $3)
         ORDER BY d.id`,
-      [filter.tenant ?? null, filter.deploymentId ?? null, filter.trustDomainId ?? null],
+      [filter.tenant ?? null, filter.deploymentId ?? null, filter.trustDomainId ?? null, this.selfHostedDeploymentId ?? null],
     );
     return rows.rows.map((r) => ({ tenant: r.tenant_id, deploymentId: r.id, trustDomainId: r.trust_domain_id, trustDomain: r.name }));
   }
@@ -448,10 +455,14 @@ export class CaService {
     for (const event of result.events) this.logger.info({ deploymentId: deployment.deploymentId, event: event.type }, 'ca changed');
   }
 
-  /** Recomputes the trust domain's bundle from all its deployments and publishes it when changed. */
-  async publishBundle(deployment: ServedDeployment): Promise<void> {
-    const siblings = await this.servedDeployments({ trustDomainId: deployment.trustDomainId });
-    const states = await Promise.all(siblings.map((d) => this.state(d)));
+  /**
+   * Recomputes the trust domain's bundle from all its deployments — the CA state of the managed
+   * ones this signer serves and the public keysets self-hosted ones reported — and publishes it
+   * when changed.
+   */
+  async publishBundle(deployment: Pick<ServedDeployment, 'tenant' | 'trustDomainId' | 'trustDomain'>): Promise<void> {
+    const siblings = await this.servedDeployments({ tenant: deployment.tenant, trustDomainId: deployment.trustDomainId });
+    const states = [...(await Promise.all(siblings.map((d) => this.state(d)))), ...(await this.reportedStates(deployment))];
     await handleCommand(
       this.log,
       bundleDecider,
@@ -465,6 +476,48 @@ export class CaService {
       },
       this.context(),
     );
+  }
+
+  /** Whether `trustDomainId` is a trust domain of `tenant` in this signer's read model (managed or self-hosted). */
+  async hasTrustDomain(tenant: string, trustDomainId: string): Promise<boolean> {
+    const rows = await this.pool.query(`SELECT 1 FROM ${this.table('trust_domains')} WHERE id = $1 AND tenant_id = $2`, [trustDomainId, tenant]);
+    return (rows.rowCount ?? 0) > 0;
+  }
+
+  /** The CA states of the trust domain's self-hosted deployments, from what they reported. */
+  private async reportedStates(trustDomain: Pick<ServedDeployment, 'tenant' | 'trustDomainId' | 'trustDomain'>): Promise<CaState[]> {
+    const rows = await this.pool.query<{ id: string; keysets: ReportedKeyset[] }>(
+      `SELECT id, keysets FROM ${this.table('reported_keysets')} WHERE tenant_id = $1 AND trust_domain_id = $2 ORDER BY id`,
+      [trustDomain.tenant, trustDomain.trustDomainId],
+    );
+    return rows.rows.map((r) => reportedCaState(r.id, trustDomain.trustDomainId, trustDomain.trustDomain, r.keysets));
+  }
+
+  /**
+   * Republishes the bundle of every trust domain whose self-hosted deployments reported new
+   * keysets since the last pass (rotation leader only). Also at every keyset's notAfter the
+   * next managed rotation republishes; self-hosted-only trust domains are checked each pass
+   * (computing an unchanged bundle appends nothing).
+   */
+  async publishReportedBundles(): Promise<number> {
+    const rows = await this.pool.query<{ tenant_id: string; trust_domain_id: string; name: string; version: string }>(
+      `SELECT r.tenant_id, r.trust_domain_id, t.name, max(r.version) AS version
+         FROM ${this.table('reported_keysets')} r JOIN ${this.table('trust_domains')} t ON t.id = r.trust_domain_id
+        GROUP BY r.tenant_id, r.trust_domain_id, t.name ORDER BY r.trust_domain_id`,
+    );
+    let published = 0;
+    for (const row of rows.rows) {
+      const version = Number(row.version);
+      const minute = Math.floor(this.clock.now().getTime() / 60_000);
+      const seen = this.reportedPublished.get(row.trust_domain_id);
+      // New reports at once; otherwise once a minute, so that expired keysets leave the bundle.
+      if (seen !== undefined && seen.version === version && seen.minute === minute) continue;
+      await this.publishBundle({ tenant: row.tenant_id, trustDomainId: row.trust_domain_id, trustDomain: row.name });
+      if (seen?.version !== version) this.logger.info({ trustDomainId: row.trust_domain_id, reportVersion: version }, 'bundle recomputed from reported keysets');
+      this.reportedPublished.set(row.trust_domain_id, { version, minute });
+      published += 1;
+    }
+    return published;
   }
 
   private activeAuthority(deployment: ServedDeployment, state: CaState): ActiveAuthority {

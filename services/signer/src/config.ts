@@ -1,5 +1,6 @@
 import { parsePathRoots, parseUrlPrefixes } from '@trustplane/keymanager';
 import {
+  ConfigError,
   commonConfigSchema,
   field,
   loadConfig,
@@ -37,6 +38,23 @@ export const signerConfigSchema = {
     'https:// URL prefixes (comma-separated) that tenant webhook key managers must use; empty refuses webhooks',
     parseUrlPrefixes,
   ),
+  mode: field.oneOf('TP_SIGNER_MODE', 'managed: serves the managed deployments of this installation\'s event log; self-hosted: serves one deployment of a self-hosted trust domain, fed by the control plane\'s sync stream', ['managed', 'self-hosted'], {
+    default: 'managed',
+  }),
+  deploymentId: field.optional(field.string('TP_SIGNER_DEPLOYMENT_ID', 'self-hosted: the deployment (tdd-…) this signer serves', { pattern: /^tdd-[a-z0-9]{10}$/ })),
+  deploymentKeyId: field.optional(field.string('TP_SIGNER_DEPLOYMENT_KEY_ID', 'self-hosted: the deployment key id (tdk-…)', { pattern: /^tdk-[a-z0-9]{10}$/ })),
+  deploymentPrivateKey: field.optional(field.string('TP_SIGNER_DEPLOYMENT_PRIVATE_KEY', 'self-hosted: the deployment key\'s Ed25519 private key (PKCS#8 PEM)', { secret: true })),
+  deploymentPrivateKeyFile: field.optional(field.string('TP_SIGNER_DEPLOYMENT_PRIVATE_KEY_FILE', 'self-hosted: file holding the deployment key\'s private key (instead of TP_SIGNER_DEPLOYMENT_PRIVATE_KEY)')),
+  controlPlaneUrl: field.optional(field.url('TP_SIGNER_CONTROL_PLANE_URL', 'self-hosted: base URL of the control plane (sync API and credential exchange)', { protocols: ['http', 'https'] })),
+  mirrorNatsUser: field.optional(
+    field.string('TP_SIGNER_MIRROR_NATS_USER', 'self-hosted: NATS user of this installation\'s own bus that records the control plane\'s state as registry events (its registry user)'),
+  ),
+  mirrorNatsPassword: field.optional(field.string('TP_SIGNER_MIRROR_NATS_PASSWORD', 'password of TP_SIGNER_MIRROR_NATS_USER', { secret: true })),
+  reportIntervalMs: field.int('TP_SIGNER_REPORT_INTERVAL_MS', 'self-hosted: how often the signer reports its CA keysets, agents and status (also after every change)', {
+    default: 60_000,
+    min: 100,
+    max: 3_600_000,
+  }),
   tickMs: field.int('TP_SIGNER_TICK_MS', 'how often the rotation worker checks the schedule', { default: 1_000, min: 50, max: 60_000 }),
 } as const;
 
@@ -46,10 +64,32 @@ export type SignerConfig = ConfigOf<typeof signerConfigSchema>;
 /** Reads and validates the configuration from the environment (and TP_CONFIG_FILE). */
 export function loadSignerConfig(env: Readonly<Record<string, string | undefined>> = process.env): SignerConfig {
   const { TP_CONFIG_FILE: file, ...rest } = env;
-  return loadConfig(signerConfigSchema, {
+  const config = loadConfig(signerConfigSchema, {
     env: rest,
     ownedPrefixes: ['TP_'],
     foreignPrefixes: SERVICE_NAMES.filter((s) => s !== 'signer').map(servicePrefix),
     ...(file === undefined ? {} : { file }),
   });
+  checkSelfHosted(config);
+  return config;
+}
+
+/** Self-hosted mode needs its deployment, key and control plane; managed mode none of them. */
+function checkSelfHosted(config: SignerConfig): void {
+  const selfHostedOnly = {
+    TP_SIGNER_DEPLOYMENT_ID: config.deploymentId,
+    TP_SIGNER_DEPLOYMENT_KEY_ID: config.deploymentKeyId,
+    TP_SIGNER_CONTROL_PLANE_URL: config.controlPlaneUrl,
+    TP_SIGNER_MIRROR_NATS_USER: config.mirrorNatsUser,
+  };
+  if (config.mode === 'managed') {
+    const set = Object.entries(selfHostedOnly).filter(([, value]) => value !== undefined).map(([key]) => key);
+    if (set[0] !== undefined) throw new ConfigError('CONFIG_INVALID', set[0], 'only used with TP_SIGNER_MODE=self-hosted');
+    return;
+  }
+  const missing = Object.entries(selfHostedOnly).find(([, value]) => value === undefined);
+  if (missing !== undefined) throw new ConfigError('CONFIG_MISSING', missing[0], 'required with TP_SIGNER_MODE=self-hosted');
+  if ((config.deploymentPrivateKey === undefined) === (config.deploymentPrivateKeyFile === undefined)) {
+    throw new ConfigError('CONFIG_INVALID', 'TP_SIGNER_DEPLOYMENT_PRIVATE_KEY', 'give exactly one of TP_SIGNER_DEPLOYMENT_PRIVATE_KEY and TP_SIGNER_DEPLOYMENT_PRIVATE_KEY_FILE');
+  }
 }

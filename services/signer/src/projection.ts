@@ -179,6 +179,18 @@ const entryRevisions = tableFold<Row>({
   },
 });
 
+/** Public CA keysets each self-hosted deployment reported (for the trust domain's bundle). */
+const reportedKeysets = tableFold<Row>({
+  table: 'reported_keysets',
+  columns: ['id', 'tenant_id', 'trust_domain_id', 'keysets', 'version'],
+  keyOf: (e) => (e.type === 'deployment.reported' || e.type === 'deployment.deleted' ? e.aggregateId : undefined),
+  fold(row, e, seq) {
+    if (e.type === 'deployment.reported') return { id: e.aggregateId, tenant_id: e.tenant, trust_domain_id: e.data.trustDomainId, keysets: e.data.keysets, version: seq };
+    if (e.type === 'deployment.deleted') return undefined;
+    return row;
+  },
+});
+
 /** Postgres channel (per schema) on which the projection announces changes agents must see. */
 export function agentModelChannel(schema: string): string {
   return `${schema}_agent_model`;
@@ -203,9 +215,10 @@ export const signerProjection: Projection = {
     { name: 'agents', orderBy: ['id'] },
     { name: 'entries', orderBy: ['id'] },
     { name: 'entry_revisions', orderBy: ['id'] },
+    { name: 'reported_keysets', orderBy: ['id'] },
   ],
   async applyBatch(tx, events) {
-    for (const fold of [trustDomains, deployments, keysets, retired, bundles, keyManagers]) await applyRowFold(tx, fold, events);
+    for (const fold of [trustDomains, deployments, keysets, retired, bundles, keyManagers, reportedKeysets]) await applyRowFold(tx, fold, events);
     for (const fold of [clusters, clusterKeys, joinTokens, entries, entryRevisions]) await applyRowFold(tx, fold, events);
     await applyRowFold(tx, agents, events);
     // Delivered on commit only (LISTEN/NOTIFY is transactional): the agent API then pushes the

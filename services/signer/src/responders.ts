@@ -184,8 +184,9 @@ export class SignerResponders {
     onlyFields(request, ['authority', 'trustDomainId']);
     const authority = await this.authority.verify(request['authority'], 'trust-domains:read');
     const trustDomainId = text(request, 'trustDomainId', 64);
-    const owned = isResourceId('trustDomain', trustDomainId) && (await this.ca.servedDeployments({ tenant: authority.tenant, trustDomainId })).length > 0;
-    if (!owned) throw new DomainError('TRUST_DOMAIN_NOT_SERVED', 'no managed trust domain of this organization matches', 'not_found');
+    // Managed trust domains, and self-hosted ones whose bundle this signer builds from their reports.
+    const owned = isResourceId('trustDomain', trustDomainId) && (await this.ca.hasTrustDomain(authority.tenant, trustDomainId));
+    if (!owned) throw new DomainError('TRUST_DOMAIN_NOT_SERVED', 'no trust domain of this organization matches', 'not_found');
     const found = await this.ca.bundle(authority.tenant, trustDomainId);
     if (found === undefined) throw new DomainError('BUNDLE_NOT_FOUND', 'no bundle published for this trust domain yet', 'not_found');
     return found;

@@ -13,6 +13,7 @@ import {
   NATS,
   PG_POOL,
   PlatformModule,
+  ProjectionHost,
   runMigrations,
   systemClock,
   type Clock,
@@ -33,12 +34,14 @@ import { agentApiMigrations } from './migrations/1700000002000-agent-api.js';
 import { attestationNonceMigrations } from './migrations/1700000003000-attestation-nonces.js';
 import { sealedSecretMigrations } from './migrations/1700000004000-sealed-secrets.js';
 import { agentsReadModelMigrations } from './migrations/1700000005000-agents-read-model.js';
+import { reportedKeysetsMigrations } from './migrations/1700000006000-reported-keysets.js';
 import { AuthorityVerifier } from './authority.js';
 import { SecretSealer, sealingKeyFrom } from './sealed-secrets.js';
 import { AgentApiServer } from './agent-api/server.js';
 import { signerProjection } from './projection.js';
 import { SignerResponders } from './responders.js';
 import { RotationWorker } from './rotation-worker.js';
+import { startSelfHosted, syncAppliedMigrations, type CredentialSource, type SelfHostedLink } from './self-hosted/index.js';
 
 @Module({})
 class SignerModule {
@@ -68,6 +71,8 @@ export function signerSchemaMigrations(schema: string): (new () => MigrationInte
     ...attestationNonceMigrations(schema),
     ...sealedSecretMigrations(schema),
     ...agentsReadModelMigrations(schema),
+    ...reportedKeysetsMigrations(schema),
+    ...syncAppliedMigrations(schema),
   ];
 }
 
@@ -82,6 +87,8 @@ export interface SignerServer {
   /** The agent-facing gRPC API (mTLS). */
   readonly agentApi: AgentApiServer;
   readonly metrics: SignerMetrics;
+  /** Self-hosted mode: the link to the control plane. */
+  readonly selfHosted: SelfHostedLink | undefined;
   close(): Promise<void>;
 }
 
@@ -91,6 +98,8 @@ export interface StartSignerOptions {
   readonly logger?: Logger;
   /** Builds CA certificates (tests inject failures); default @trustplane/crypto's builder. */
   readonly buildCa?: CaCertificateBuilder;
+  /** Self-hosted mode: where the control-plane credential comes from (default: the exchange with the deployment key). */
+  readonly credentials?: CredentialSource;
 }
 
 /** Migrates, starts key custody, boots, and starts rotating and answering requests. */
@@ -138,6 +147,7 @@ export async function startSigner(config: SignerConfig, options: StartSignerOpti
     metrics: signerMetrics,
     keyManagerPolicy,
     sealer,
+    ...(config.mode === 'self-hosted' && config.deploymentId !== undefined ? { selfHostedDeploymentId: config.deploymentId } : {}),
     ...(options.buildCa === undefined ? {} : { buildCa: options.buildCa }),
   });
   const worker = new RotationWorker({ ca, pool, tickMs: config.tickMs, clock, logger, metrics: signerMetrics });
@@ -161,6 +171,19 @@ export async function startSigner(config: SignerConfig, options: StartSignerOpti
     onReadModelLate: (operation) => signerMetrics.agentReadModelLate.inc({ operation }),
   });
   await agentApi.start();
+  // Self-hosted: the inputs come from the control plane's sync stream, recorded in the local log.
+  const selfHosted =
+    config.mode === 'self-hosted'
+      ? await startSelfHosted({
+          config,
+          ca,
+          pool,
+          waitForModel: (sequence) => app.get(ProjectionHost).waitForAll(sequence, 15_000),
+          clock,
+          logger,
+          ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+        })
+      : undefined;
   serving = true;
   const url = `http://${config.host}:${port}`;
   logger.info({ url }, 'signer listening');
@@ -173,7 +196,9 @@ export async function startSigner(config: SignerConfig, options: StartSignerOpti
     custody,
     agentApi,
     metrics: signerMetrics,
+    selfHosted,
     async close() {
+      await selfHosted?.close();
       await agentApi.stop();
       await responders.stop();
       await worker.stop();

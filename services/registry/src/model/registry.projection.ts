@@ -44,11 +44,14 @@ const trustDomains = tableFold<Row>({
   },
 });
 
-/** The first CA activation of any deployment makes its trust domain `available`. */
+/**
+ * The first CA activation of any deployment (managed), or the first self-hosted deployment
+ * configured, makes its trust domain `available`.
+ */
 const trustDomainAvailability = tableFold<Row>({
   table: 'trust_domains',
   columns: ['id', 'tenant_id', 'name', 'description', 'kind', 'status', 'version', 'created_at', 'updated_at'],
-  keyOf: (e) => (e.type === 'ca.keyset_activated' ? e.data.trustDomainId : undefined),
+  keyOf: (e) => (e.type === 'ca.keyset_activated' || e.type === 'deployment.configured' ? e.data.trustDomainId : undefined),
   fold(row, e, seq) {
     return row !== undefined && row['status'] !== 'available' ? { ...row, status: 'available', ...stamp(e, seq) } : row;
   },
@@ -280,6 +283,89 @@ async function applyConfigSections(tx: ProjectionTx, events: readonly Positioned
   }
 }
 
+/**
+ * The trust domain whose sync state (what its self-hosted deployments are sent) an event
+ * changes, if any. Reports are handled in {@link applySync}: only changed keysets count.
+ */
+function syncTrustDomainOf(event: DomainEnvelope): string | undefined {
+  switch (event.type) {
+    case 'trustdomain.created':
+    case 'trustdomain.described':
+    case 'trustdomain.status_changed':
+      return event.aggregateId;
+    case 'deployment.created':
+    case 'deployment.deleted':
+    case 'cluster.created':
+    case 'cluster.disabled':
+    case 'cluster.deleted':
+    case 'cluster.config_version_added':
+    case 'cluster.key_registered':
+    case 'entry.created':
+    case 'entry.updated':
+    case 'entry.deleted':
+    case 'configsection.set':
+    case 'jointoken.created':
+      return event.data.trustDomainId;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Self-hosted sync: each trust domain's position (the sequence of the last event that changed
+ * its sync state) copied onto its deployments; each deployment's reports (status, public
+ * keysets, which also feed `deployment_keysets` / `active_keys`) and configured position. A
+ * changed position is announced on `<schema>_sync` (delivered on commit) to the open streams.
+ */
+async function applySync(tx: ProjectionTx, events: readonly PositionedEvent[]): Promise<void> {
+  const changed = new Set<string>();
+  const bump = async (tenant: string, trustDomainId: string, sequence: number): Promise<void> => {
+    await tx.query(
+      `INSERT INTO sync_positions (id, tenant_id, position) VALUES ($1, $2, $3)
+       ON CONFLICT (id) DO UPDATE SET position = GREATEST(sync_positions.position, EXCLUDED.position)`,
+      [trustDomainId, tenant, sequence],
+    );
+    await tx.query('UPDATE deployments SET sync_position = $2 WHERE trust_domain_id = $1', [trustDomainId, sequence]);
+    changed.add(trustDomainId);
+  };
+  for (const { event, sequence } of events) {
+    if (event.type === 'deployment.reported') {
+      const d = event.data;
+      const before = await tx.query<{ same: boolean }>('SELECT reported_keysets = $2::jsonb AS same FROM deployments WHERE id = $1', [event.aggregateId, JSON.stringify(d.keysets)]);
+      await tx.query(
+        `UPDATE deployments SET applied_position = $2, reported_at = $3, report_status = $4::jsonb, reported_keysets = $5::jsonb WHERE id = $1`,
+        [event.aggregateId, d.appliedPosition, event.occurredAt, JSON.stringify(d.status), JSON.stringify(d.keysets)],
+      );
+      if (before.rows[0] === undefined || before.rows[0].same) continue;
+      await tx.query('DELETE FROM deployment_keysets WHERE deployment_id = $1', [event.aggregateId]);
+      for (const keyset of d.keysets) {
+        await tx.query(
+          `INSERT INTO deployment_keysets (id, tenant_id, deployment_id, keyset_id, status, version) VALUES ($1, $2, $3, $4, $5, $6)`,
+          [`${event.aggregateId}/${keyset.keysetId}`, event.tenant, event.aggregateId, keyset.keysetId, keyset.state, sequence],
+        );
+      }
+      await tx.query(
+        `UPDATE deployments d SET active_keys = (SELECT count(*) FROM deployment_keysets k WHERE k.deployment_id = d.id AND k.status = 'active') WHERE d.id = $1`,
+        [event.aggregateId],
+      );
+      await bump(event.tenant, d.trustDomainId, sequence);
+    } else if (event.type === 'deployment.configured') {
+      await tx.query('UPDATE deployments SET configured_position = GREATEST(configured_position, $2), configured_at = $3 WHERE id = $1', [
+        event.aggregateId,
+        event.data.position,
+        event.occurredAt,
+      ]);
+    } else if (event.type === 'trustdomain.deleted') {
+      await tx.query('DELETE FROM sync_positions WHERE id = $1', [event.aggregateId]);
+      changed.add(event.aggregateId);
+    } else {
+      const trustDomainId = syncTrustDomainOf(event);
+      if (trustDomainId !== undefined) await bump(event.tenant, trustDomainId, sequence);
+    }
+  }
+  for (const trustDomainId of [...changed].sort()) await tx.query(`SELECT pg_notify(current_schema() || '_sync', $1)`, [trustDomainId]);
+}
+
 /** The registry's read model of trust domains, deployments (with their keysets' status), clusters, entries, tokens, join tokens and agents. */
 export const registryModelProjection: Projection = {
   name: 'registry.model',
@@ -296,6 +382,7 @@ export const registryModelProjection: Projection = {
     { name: 'join_tokens', orderBy: ['id'] },
     { name: 'agents', orderBy: ['id'] },
     { name: 'deployment_keysets', orderBy: ['id'] },
+    { name: 'sync_positions', orderBy: ['id'] },
   ],
   async applyBatch(tx, events) {
     for (const fold of [trustDomains, trustDomainAvailability, deployments, clusters, entries, joinTokens, keysets, retiredKeysets]) await applyRowFold(tx, fold, events);
@@ -305,5 +392,6 @@ export const registryModelProjection: Projection = {
     await applyConfigVersions(tx, events);
     await applyClusterKeys(tx, events);
     await applyConfigSections(tx, events);
+    await applySync(tx, events);
   },
 };

@@ -59,7 +59,27 @@ export function trustDomainView(row: DbRow, publicBaseUrl: string): Static<typeo
   };
 }
 
-export function deploymentView(row: DbRow): Static<typeof DeploymentSchema> {
+/** `Configuration State` of a deployment (spirlctl's column). */
+export type ConfigurationState = 'Up to date' | 'Pending' | 'Unknown';
+
+/** A self-hosted deployment that has not reported for this long shows `Unknown`. */
+export const REPORT_STALE_AFTER_MS = 15 * 60_000;
+
+/**
+ * Whether a deployment runs the trust domain's current configuration: a managed one once its
+ * first CA is active (the signer reads the log itself); a self-hosted one from its reports —
+ * `Unknown` when it never reported or its last report is stale, `Up to date` when it was
+ * configured at the trust domain's current sync position, `Pending` when behind.
+ */
+export function configurationStateOf(row: DbRow, now: Date): ConfigurationState {
+  if (row['managed'] === true) return Number(row['active_keys'] ?? 0) > 0 ? 'Up to date' : 'Pending';
+  const reported = row['reported_at'];
+  if (reported === null || reported === undefined) return 'Unknown';
+  if (now.getTime() - new Date(reported as string | Date).getTime() > REPORT_STALE_AFTER_MS) return 'Unknown';
+  return Number(row['configured_position'] ?? 0) >= Number(row['sync_position'] ?? 0) ? 'Up to date' : 'Pending';
+}
+
+export function deploymentView(row: DbRow, now: Date = new Date()): Static<typeof DeploymentSchema> {
   return {
     id: String(row['id']),
     trustDomainId: String(row['trust_domain_id']),
@@ -68,6 +88,9 @@ export function deploymentView(row: DbRow): Static<typeof DeploymentSchema> {
     region: String(row['region']),
     managed: Boolean(row['managed']),
     activeKeys: Number(row['active_keys']),
+    configurationState: configurationStateOf(row, now),
+    /** When the deployment last applied the trust domain's current configuration (null: never). */
+    lastConfiguredAt: iso(row['configured_at']),
     createdAt: iso(row['created_at']),
     updatedAt: iso(row['updated_at']),
   };

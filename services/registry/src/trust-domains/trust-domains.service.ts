@@ -138,7 +138,7 @@ export class TrustDomainsService {
         `SELECT *, $5::text AS trust_domain_name FROM ${this.db.schema}.deployments WHERE trust_domain_id = $1 AND ${keyset.where} ORDER BY ${keyset.orderBy} LIMIT $4`,
         [td['id'], ...keysetParams(page), page.limit + 1, td['name']],
       );
-      return pageOf(rows.rows, page, (row) => String(row['name']), deploymentView);
+      return pageOf(rows.rows, page, (row) => String(row['name']), (row) => deploymentView(row));
     });
   }
 

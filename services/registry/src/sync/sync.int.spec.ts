@@ -1,0 +1,326 @@
+// The control-plane side of self-hosted sync on a real registry (NATS JetStream, PostgreSQL):
+// credential-only authentication, the pushed and resumable NDJSON stream, reports validated
+// against the trust domain and turned into events, and Configuration State / Last Configured.
+import 'reflect-metadata';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { buildCaCertificate, keyObjectSigner } from '@trustplane/crypto';
+import { startTestCredentialIssuer, type TestCredentialIssuer } from '@trustplane/testkit';
+import { call, startRegistryHarness, type RegistryHarness } from '../testing/harness.js';
+
+let h: RegistryHarness;
+let issuer: TestCredentialIssuer;
+let org: { id: string; token: string };
+let other: { id: string; token: string };
+let td: { id: string; name: string };
+let otherTd: { id: string; name: string };
+let managed: { id: string; deploymentId: string };
+let usWest: string;
+let euCentral: string;
+let otherDeployment: string;
+
+/** A CA certificate (base64 DER) of `trustDomain`, and its JWT key as a public JWK. */
+async function caOf(trustDomain: string): Promise<{ certificate: string; jwk: Record<string, string> }> {
+  const ca = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const now = Date.now();
+  const authority = await buildCaCertificate(
+    {
+      trustDomain,
+      publicKey: ca.publicKey.export({ type: 'spki', format: 'der' }),
+      serialRandom: randomBytes(16),
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(now + 86_400_000),
+    },
+    keyObjectSigner(ca.privateKey),
+  );
+  const jwt = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return { certificate: Buffer.from(authority.certificate).toString('base64'), jwk: jwt.publicKey.export({ format: 'jwk' }) as Record<string, string> };
+}
+
+async function report(credential: string, body: unknown) {
+  return call(h.url, 'POST', '/api/v1/sync/report', { token: credential, body });
+}
+
+async function credentialFor(deploymentId: string, trustDomainId = td.id, organizationId = org.id, overrides = {}): Promise<string> {
+  return issuer.sign({ deploymentId, trustDomainId, organizationId }, overrides);
+}
+
+/** Reads NDJSON lines of a sync stream until `until` returns true or the deadline passes. */
+async function readStream(credential: string, afterPosition: number | undefined, until: (lines: Record<string, unknown>[]) => boolean, onLine?: (line: Record<string, unknown>) => Promise<void>) {
+  const controller = new AbortController();
+  const query = afterPosition === undefined ? '' : `?after=${afterPosition}`;
+  const response = await fetch(`${h.url}/api/v1/sync/stream${query}`, { headers: { authorization: `Bearer ${credential}` }, signal: controller.signal });
+  const lines: Record<string, unknown>[] = [];
+  if (response.status !== 200 || response.body === null) return { status: response.status, lines, json: await response.json() };
+  const reader = response.body.getReader();
+  const deadline = setTimeout(() => controller.abort(), 30_000);
+  let buffered = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffered += new TextDecoder().decode(value);
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = JSON.parse(buffered.slice(0, newline)) as Record<string, unknown>;
+        buffered = buffered.slice(newline + 1);
+        lines.push(line);
+        await onLine?.(line);
+      }
+      if (until(lines)) break;
+    }
+  } catch (error) {
+    if (!controller.signal.aborted) throw error;
+  } finally {
+    clearTimeout(deadline);
+    controller.abort();
+  }
+  return { status: response.status, lines, json: undefined };
+}
+
+async function deploymentView(deploymentId: string) {
+  const response = await call(h.url, 'GET', `/api/v1/trust-domains/${td.id}/deployments/${deploymentId}`, { token: org.token });
+  assert.equal(response.status, 200);
+  return response.json as { configurationState: string; lastConfiguredAt: string | null; activeKeys: number };
+}
+
+before(async () => {
+  issuer = await startTestCredentialIssuer();
+  h = await startRegistryHarness('sync', { TP_REGISTRY_AUTH_URL: issuer.url, TP_REGISTRY_BODY_LIMIT_BYTES: String(64 * 1024) });
+  org = await h.organization('Sync');
+  other = await h.organization('Other');
+  const created = await call(h.url, 'POST', '/api/v1/trust-domains', { token: org.token, body: { name: 'on-prem.example.com', kind: 'self-hosted' } });
+  assert.equal(created.status, 201, JSON.stringify(created.json));
+  td = { id: created.json.id, name: 'on-prem.example.com' };
+  const deploy = async (name: string, trustDomainId = td.id, token = org.token) => {
+    const response = await call(h.url, 'POST', `/api/v1/trust-domains/${trustDomainId}/deployments`, { token, body: { name, region: name } });
+    assert.equal(response.status, 201, JSON.stringify(response.json));
+    return String(response.json.id);
+  };
+  usWest = await deploy('us-west-2');
+  euCentral = await deploy('eu-central-1');
+  const second = await call(h.url, 'POST', '/api/v1/trust-domains', { token: org.token, body: { name: 'second.example.com', kind: 'self-hosted' } });
+  otherTd = { id: second.json.id, name: 'second.example.com' };
+  otherDeployment = await deploy('elsewhere', otherTd.id);
+  const hosted = await call(h.url, 'POST', '/api/v1/trust-domains', { token: org.token, body: { name: 'hosted.example.com' } });
+  const hostedDeployments = await call(h.url, 'GET', `/api/v1/trust-domains/${hosted.json.id}/deployments`, { token: org.token });
+  managed = { id: hosted.json.id, deploymentId: hostedDeployments.json.items[0].id };
+});
+after(async () => {
+  await h?.close();
+  await issuer?.close();
+});
+
+test('sync routes accept only a valid control-plane credential of a self-hosted deployment', async () => {
+  const before = await h.log.lastSequence();
+  for (const [method, path] of [['GET', '/api/v1/sync/stream'], ['POST', '/api/v1/sync/report']] as const) {
+    const body = method === 'POST' ? {} : undefined;
+    const none = await call(h.url, method, path, body === undefined ? {} : { body });
+    assert.equal(none.status, 401, `${path} without credentials`);
+    const apiToken = await call(h.url, method, path, { token: org.token, ...(body === undefined ? {} : { body }) });
+    assert.equal(apiToken.status, 401, `${path} with an API token`);
+    assert.equal(apiToken.json.code, 'API_TOKEN_NOT_ACCEPTED');
+    const expired = await call(h.url, method, path, { token: await credentialFor(usWest, td.id, org.id, { issuedAt: new Date(Date.now() - 7_200_000), ttlSeconds: 600 }), ...(body === undefined ? {} : { body }) });
+    assert.equal(expired.status, 401, `${path} expired`);
+    assert.equal(expired.json.code, 'CREDENTIAL_EXPIRED');
+    const forged = await call(h.url, method, path, { token: await credentialFor(usWest, td.id, org.id, { forged: true }), ...(body === undefined ? {} : { body }) });
+    assert.equal(forged.status, 401, `${path} forged`);
+    assert.equal(forged.json.code, 'CREDENTIAL_INVALID');
+    const audience = await call(h.url, method, path, { token: await credentialFor(usWest, td.id, org.id, { audience: 'someone-else' }), ...(body === undefined ? {} : { body }) });
+    assert.equal(audience.status, 401, `${path} wrong audience`);
+    const tooLong = await call(h.url, method, path, { token: await credentialFor(usWest, td.id, org.id, { ttlSeconds: 2 * 86_400 }), ...(body === undefined ? {} : { body }) });
+    assert.equal(tooLong.status, 401, `${path} lives longer than 24 h`);
+    // Validly signed, but naming a deployment of another trust domain, organization, or a managed one.
+    for (const [deploymentId, trustDomainId, organizationId] of [
+      [otherDeployment, td.id, org.id],
+      [usWest, td.id, other.id],
+      [managed.deploymentId, managed.id, org.id],
+    ] as const) {
+      const refused = await call(h.url, method, path, { token: await credentialFor(deploymentId, trustDomainId, organizationId), ...(body === undefined ? {} : { body }) });
+      assert.equal(refused.status, 403, `${path} ${deploymentId} in ${trustDomainId}/${organizationId}`);
+      assert.equal(refused.json.code, 'DEPLOYMENT_NOT_SYNCABLE');
+    }
+  }
+  // A credential is not an API token anywhere else.
+  const elsewhere = await call(h.url, 'GET', '/api/v1/trust-domains', { token: await credentialFor(usWest) });
+  assert.equal(elsewhere.status, 401);
+  assert.equal(await h.log.lastSequence(), before, 'nothing appended by refused callers');
+});
+
+test('the stream pushes the complete state, then each change; resuming at the applied position sends no state', async () => {
+  const credential = await credentialFor(usWest);
+  let entryCreated = false;
+  const first = await readStream(
+    credential,
+    undefined,
+    (lines) => lines.filter((l) => l['type'] === 'state').length >= 2,
+    async (line) => {
+      if (line['type'] !== 'state' || entryCreated) return;
+      entryCreated = true;
+      const entry = await call(h.url, 'POST', `/api/v1/trust-domains/${td.id}/entries`, {
+        token: org.token,
+        body: { spiffeId: `spiffe://${td.name}/web`, parentId: `spiffe://${td.name}/agent/edge/node-1`, selectors: ['unix:uid:1000'] },
+      });
+      assert.equal(entry.status, 201, JSON.stringify(entry.json));
+    },
+  );
+  assert.equal(first.status, 200);
+  const states = first.lines.filter((l) => l['type'] === 'state') as { position: number; state: { entries: { spiffeId: string }[]; trustDomain: { name: string }; deployment: { id: string } } }[];
+  assert.equal(states.length, 2);
+  const [initial, pushed] = states as [(typeof states)[0], (typeof states)[0]];
+  assert.equal(initial.state.trustDomain.name, td.name);
+  assert.equal(initial.state.deployment.id, usWest);
+  assert.deepEqual(initial.state.entries, []);
+  assert.ok(pushed.position > initial.position, 'the position moves with the change');
+  assert.deepEqual(pushed.state.entries.map((e) => e.spiffeId), [`spiffe://${td.name}/web`]);
+  const resumed = await readStream(credential, pushed.position, (lines) => lines.length >= 1);
+  assert.equal(resumed.lines[0]?.['type'], 'heartbeat', 'nothing new: no state message');
+  assert.equal(resumed.lines[0]?.['position'], pushed.position);
+  const behind = await readStream(credential, initial.position, (lines) => lines.length >= 1);
+  assert.equal(behind.lines[0]?.['type'], 'state');
+  assert.equal(behind.lines[0]?.['position'], pushed.position);
+  const bad = await readStream(credential, -1 as number, () => true);
+  assert.equal(bad.status, 400);
+});
+
+test('the stream ends when the credential expires', async () => {
+  const credential = await credentialFor(usWest, td.id, org.id, { ttlSeconds: 2 });
+  const started = Date.now();
+  const read = await readStream(credential, undefined, (lines) => lines.some((l) => l['type'] === 'end'));
+  assert.deepEqual(read.lines.at(-1), { type: 'end', reason: 'CREDENTIAL_EXPIRED' });
+  assert.ok(Date.now() - started < 25_000);
+});
+
+test('bad reports are refused with a typed error and append nothing', async () => {
+  const credential = await credentialFor(usWest);
+  const own = await caOf(td.name);
+  const foreign = await caOf(otherTd.name);
+  const good = {
+    appliedPosition: 0,
+    keysets: [{ keysetId: 'ks-1', state: 'active', x509Authorities: [own.certificate], jwtAuthorities: [{ kid: 'k1', publicKeyJwk: own.jwk }], notAfter: new Date(Date.now() + 86_400_000).toISOString() }],
+    agents: [],
+    status: { state: 'serving', detail: '' },
+  };
+  const privateJwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }) as Record<string, string>;
+  const before = await h.log.lastSequence();
+  const cases: [string, unknown, number, string][] = [
+    ['not an object', [1, 2, 3], 400, 'REPORT_INVALID'],
+    ['garbage text', 'garbage', 400, ''],
+    ['unknown field', { ...good, extra: true }, 400, 'REPORT_INVALID'],
+    ['negative position', { ...good, appliedPosition: -1 }, 400, 'REPORT_INVALID'],
+    ['position ahead', { ...good, appliedPosition: 10_000_000 }, 400, 'SYNC_POSITION_AHEAD'],
+    ['another trust domain\'s CA', { ...good, keysets: [{ ...good.keysets[0], x509Authorities: [foreign.certificate] }] }, 400, 'REPORT_INVALID'],
+    ['not a certificate', { ...good, keysets: [{ ...good.keysets[0], x509Authorities: [Buffer.from('hello').toString('base64')] }] }, 400, 'REPORT_INVALID'],
+    ['a private JWK', { ...good, keysets: [{ ...good.keysets[0], jwtAuthorities: [{ kid: 'k1', publicKeyJwk: privateJwk }] }] }, 400, 'REPORT_INVALID'],
+    ['an agent of another trust domain', { ...good, agents: [{ agentId: 'ag-0000000001', spiffeId: `spiffe://${otherTd.name}/agent/x/y`, clusterId: 'c-0000000001', nodeName: 'y', expiresAt: new Date().toISOString(), banned: false }] }, 400, 'REPORT_INVALID'],
+    ['too many keysets', { ...good, keysets: Array.from({ length: 17 }, (_, i) => ({ ...good.keysets[0], keysetId: `ks-${i}` })) }, 400, 'REPORT_INVALID'],
+    ['oversize', { ...good, status: { state: 'serving', detail: 'x'.repeat(100 * 1024) } }, 413, ''],
+    ...['nul\u0000inside', 'lone high \ud800', 'escape \u001b[31mred', 'c1\u0085', 'bidi \u202egnp.exe', 'nonchar \uffff', 'x'.repeat(9_000)].flatMap((bad): [string, unknown, number, string][] => [
+      [`bad text in status.detail: ${JSON.stringify(bad).slice(0, 20)}`, { ...good, status: { state: 'serving', detail: bad } }, 400, 'REPORT_INVALID'],
+      [`bad text in keysetId: ${JSON.stringify(bad).slice(0, 20)}`, { ...good, keysets: [{ ...good.keysets[0], keysetId: bad }] }, 400, 'REPORT_INVALID'],
+      [`bad text as a JWK member: ${JSON.stringify(bad).slice(0, 20)}`, { ...good, keysets: [{ ...good.keysets[0], jwtAuthorities: [{ kid: 'k1', publicKeyJwk: { ...own.jwk, [bad.slice(0, 60)]: 'x' } }] }] }, 400, 'REPORT_INVALID'],
+    ]),
+    ['an agent SPIFFE ID outside /agent/', { ...good, agents: [{ agentId: 'ag-0000000001', spiffeId: `spiffe://${td.name}/web`, clusterId: 'c-0000000001', nodeName: 'y', expiresAt: new Date().toISOString(), banned: false }] }, 400, 'REPORT_INVALID'],
+  ];
+  for (const [name, body, status, code] of cases) {
+    const response = await report(credential, body);
+    assert.equal(response.status, status, `${name}: ${JSON.stringify(response.json)}`);
+    if (code !== '') assert.equal(response.json.code, code, name);
+    assert.match(response.type, /problem\+json/, name);
+  }
+  const privateRefusal = await report(credential, cases[7]?.[1]);
+  assert.ok(privateRefusal.json.errors.some((e: { code: string }) => e.code === 'PRIVATE_KEY_REFUSED'));
+  const foreignRefusal = await report(credential, cases[5]?.[1]);
+  assert.ok(foreignRefusal.json.errors.some((e: { code: string }) => e.code === 'AUTHORITY_INVALID'));
+  assert.equal(await h.log.lastSequence(), before, 'nothing appended');
+});
+
+test('reports: Configuration State Unknown → Up to date → Pending → Up to date, Last Configured, the trust domain becomes available', async () => {
+  assert.equal((await deploymentView(usWest)).configurationState, 'Unknown');
+  assert.equal((await deploymentView(usWest)).lastConfiguredAt, null);
+  const info = await call(h.url, 'GET', `/api/v1/trust-domains/${td.id}`, { token: org.token });
+  assert.equal(info.json.status, 'provisioning');
+  const credential = await credentialFor(usWest);
+  const position = async () => {
+    const read = await readStream(credential, undefined, (lines) => lines.some((l) => l['type'] === 'state'));
+    return Number(read.lines.find((l) => l['type'] === 'state')?.['position']);
+  };
+  const own = await caOf(td.name);
+  const notAfter = new Date(Date.now() + 86_400_000).toISOString();
+  const body = (appliedPosition: number) => ({
+    appliedPosition,
+    keysets: [{ keysetId: 'ks-1', state: 'active', x509Authorities: [own.certificate], jwtAuthorities: [{ kid: 'k1', publicKeyJwk: own.jwk }], notAfter }],
+    agents: [],
+    status: { state: 'serving', detail: 'ok' },
+  });
+  // Behind: reported, not configured.
+  const behind = await report(credential, body(1));
+  assert.equal(behind.status, 200, JSON.stringify(behind.json));
+  assert.deepEqual(behind.json.appended, ['deployment.reported']);
+  assert.equal((await deploymentView(usWest)).configurationState, 'Pending');
+  // Its own keysets moved the trust domain's position (peers must get them): apply that.
+  const current = await position();
+  const caughtUp = await report(credential, body(current));
+  assert.equal(caughtUp.status, 200, JSON.stringify(caughtUp.json));
+  assert.deepEqual(caughtUp.json.appended, ['deployment.configured'], 'same keysets, agents and status: only configured');
+  const view = await deploymentView(usWest);
+  assert.equal(view.configurationState, 'Up to date');
+  assert.ok(view.lastConfiguredAt !== null);
+  assert.equal(view.activeKeys, 1, 'reported active keysets count as active keys');
+  assert.equal((await deploymentView(euCentral)).configurationState, 'Unknown', 'the other deployment never reported');
+  assert.equal((await call(h.url, 'GET', `/api/v1/trust-domains/${td.id}`, { token: org.token })).json.status, 'available');
+  // The same report again appends nothing.
+  const again = await report(credential, body(current));
+  assert.deepEqual(again.json.appended, []);
+  // A configuration change: Pending until the deployment applies it.
+  const entry = await call(h.url, 'POST', `/api/v1/trust-domains/${td.id}/entries`, {
+    token: org.token,
+    body: { spiffeId: `spiffe://${td.name}/db`, parentId: `spiffe://${td.name}/agent/edge/node-1`, selectors: ['unix:uid:1001'] },
+  });
+  assert.equal(entry.status, 201);
+  assert.equal((await deploymentView(usWest)).configurationState, 'Pending');
+  const next = await position();
+  assert.ok(next > current);
+  const applied = await report(credential, body(next));
+  assert.deepEqual(applied.json.appended, ['deployment.configured']);
+  const after = await deploymentView(usWest);
+  assert.equal(after.configurationState, 'Up to date');
+  assert.ok(after.lastConfiguredAt !== null && after.lastConfiguredAt >= (view.lastConfiguredAt ?? ''));
+  // The trust domain's stream carries every deployment's reported authorities.
+  const eu = await readStream(await credentialFor(euCentral), undefined, (lines) => lines.some((l) => l['type'] === 'state'));
+  const state = eu.lines.find((l) => l['type'] === 'state')?.['state'] as { authorities: { deploymentId: string; keysets: { x509Authorities: string[] }[] }[] };
+  assert.deepEqual(state.authorities.map((a) => [a.deploymentId, a.keysets[0]?.x509Authorities[0]]), [[usWest, own.certificate]]);
+});
+
+test('a peer deployment\'s new CA is pushed at once to the other deployments\' open streams', async () => {
+  const peer = await caOf(td.name);
+  const credential = await credentialFor(usWest);
+  let reportedAt = 0;
+  let pushedAt = 0;
+  const read = await readStream(
+    await credentialFor(euCentral),
+    undefined,
+    (lines) => lines.filter((l) => l['type'] === 'state').length >= 2,
+    async (line) => {
+      if (line['type'] !== 'state') return;
+      if (reportedAt === 0) {
+        reportedAt = Date.now();
+        const response = await report(credential, {
+          appliedPosition: 0,
+          keysets: [{ keysetId: 'ks-2', state: 'prepared', x509Authorities: [peer.certificate], jwtAuthorities: [{ kid: 'k2', publicKeyJwk: peer.jwk }], notAfter: new Date(Date.now() + 86_400_000).toISOString() }],
+          agents: [],
+          status: { state: 'serving', detail: 'rotating' },
+        });
+        assert.equal(response.status, 200, JSON.stringify(response.json));
+      } else {
+        pushedAt = Date.now();
+      }
+    },
+  );
+  const states = read.lines.filter((l) => l['type'] === 'state') as { state: { authorities: { keysets: { x509Authorities: string[] }[] }[] } }[];
+  assert.equal(states.length, 2, JSON.stringify(read.lines.map((l) => l['type'])));
+  assert.ok(JSON.stringify(states[1]?.state.authorities).includes(peer.certificate));
+  // Pushed by the change notification, not found by the next heartbeat (15 s).
+  assert.ok(pushedAt - reportedAt < 10_000, `pushed after ${pushedAt - reportedAt} ms`);
+});
