@@ -20,17 +20,8 @@ export type KeysetCommandResult = api.KeysetCommandResult;
 export type ConfigSection = api.ConfigSection;
 export type ConfigSectionResult = api.ConfigSectionResult;
 
-/**
- * A deployment. `configurationState` and `lastConfiguredAt` come from the self-hosted sync read
- * model (issue 12, another branch); until the registry's schema has them they are read when
- * present and shown as `Unknown` / `-` otherwise.
- */
-export type Deployment = api.Deployment & {
-  /** `Up to date`, `Pending` or `Unknown` (any spelling). */
-  configurationState?: string | null;
-  /** RFC 3339 time the deployment last reported applying configuration. */
-  lastConfiguredAt?: string | null;
-};
+/** A deployment, with its `Configuration State` and `Last Configured` (self-hosted: from its reports). */
+export type Deployment = api.Deployment;
 
 /** An organization as the host-local bootstrap returns it. */
 export interface Organization {

@@ -91,17 +91,9 @@ export function trustDomainInfo(td: TrustDomain): string {
 /** The columns of a deployments table. */
 export const DEPLOYMENT_COLUMNS = ['Name', 'ID', 'Configuration State', 'Last Configured'] as const;
 
-/** `Up to date` / `Pending` / `Unknown` from whatever spelling the server uses; absent → Unknown. */
-export function configurationState(value: string | null | undefined): string {
-  const key = (value ?? '').toLowerCase().replace(/[^a-z]/g, '');
-  if (key === 'uptodate') return 'Up to date';
-  if (key === 'pending') return 'Pending';
-  return 'Unknown';
-}
-
 /** One row of a deployments table. */
 export function deploymentRow(d: Deployment): Cell[] {
-  return [d.name, d.id, configurationState(d.configurationState), displayTime(d.lastConfiguredAt)];
+  return [d.name, d.id, d.configurationState, displayTime(d.lastConfiguredAt)];
 }
 
 /**
@@ -124,7 +116,7 @@ export function deploymentInfo(d: Deployment): string {
     ['Deployment ID', d.id],
     ['Trust domain name', d.trustDomainName],
     ['Trust domain ID', d.trustDomainId],
-    ['Configuration State', configurationState(d.configurationState)],
+    ['Configuration State', d.configurationState],
     ['Last Configured', displayTime(d.lastConfiguredAt)],
     ['Created At', displayTime(d.createdAt)],
   ]);

@@ -51,6 +51,8 @@ const deployment: Deployment = {
   region: 'eu-west-1',
   managed: false,
   activeKeys: 2,
+  configurationState: 'Unknown',
+  lastConfiguredAt: null,
   createdAt: '2030-01-01T00:00:00.000Z',
   updatedAt: '2030-01-01T00:00:00.000Z',
 };
@@ -139,7 +141,7 @@ test('trust-domain info --show-deployments: the count, then Name ID Configuratio
     endpoints: { agent: '', bundle: null, jwtIssuer: null, jwks: null, oidcDiscovery: null },
     deploymentList: [
       deployment,
-      { ...deployment, id: 'tdd-5x4bd5nv5l', name: 'us-west-2', configurationState: 'up-to-date', lastConfiguredAt: '2025-10-23T18:55:25.212Z' },
+      { ...deployment, id: 'tdd-5x4bd5nv5l', name: 'us-west-2', configurationState: 'Up to date', lastConfiguredAt: '2025-10-23T18:55:25.212Z' },
     ],
   });
   assert.doesNotMatch(text, /^Description/m, 'an empty description is left out');
