@@ -7,6 +7,7 @@ import { Agents1700000000003 } from './1700000000003-agents.js';
 import { IdempotencyAndNames1700000000004 } from './1700000000004-idempotency-and-names.js';
 import { KeysetsAndAgents1700000000005 } from './1700000000005-keysets-and-agents.js';
 import { DeploymentKeys1700000000120 } from './1700000000120-deployment-keys.js';
+import { AuditSpool1700000000130 } from './1700000000130-audit-spool.js';
 
 /** The registry's migrations, in order, bound to its schema and API role. */
 export function registryMigrations(schema: string, apiRole = 'tp_registry_api'): (new () => MigrationInterface)[] {
@@ -18,5 +19,6 @@ export function registryMigrations(schema: string, apiRole = 'tp_registry_api'):
     bindMigration(IdempotencyAndNames1700000000004, schema, apiRole),
     bindMigration(KeysetsAndAgents1700000000005, schema, apiRole),
     bindMigration(DeploymentKeys1700000000120, schema, apiRole),
+    bindMigration(AuditSpool1700000000130, schema),
   ];
 }
