@@ -93,8 +93,11 @@ export function outcomeOf(status: number): AuditOutcome {
 export interface AuditSpool {
   /** Stores a record durably (resolves once committed). */
   add(record: AuditRecord): Promise<void>;
-  /** The oldest waiting records, in the order they were added. */
-  oldest(limit: number): Promise<AuditRecord[]>;
+  /**
+   * The oldest waiting entries after `position`, in the order they were added; `record` is
+   * undefined for a row that no longer reads as a record (left for an operator, never published).
+   */
+  oldest(after: number, limit: number): Promise<{ position: number; record: AuditRecord | undefined }[]>;
   /** Forgets a record the stream has stored. */
   remove(id: string): Promise<void>;
 }
@@ -114,10 +117,9 @@ export class PgAuditSpool implements AuditSpool {
     await this.pool.query(`INSERT INTO ${this.table} (record_id, record) VALUES ($1, $2) ON CONFLICT (record_id) DO NOTHING`, [record.id, JSON.stringify(record)]);
   }
 
-  async oldest(limit: number): Promise<AuditRecord[]> {
-    const rows = await this.pool.query<{ record: unknown }>(`SELECT record FROM ${this.table} ORDER BY position LIMIT $1`, [limit]);
-    // A row that no longer reads as a record (edited by hand) is left for an operator, not published.
-    return rows.rows.flatMap((row) => parseAuditRecord(row.record) ?? []);
+  async oldest(after: number, limit: number): Promise<{ position: number; record: AuditRecord | undefined }[]> {
+    const rows = await this.pool.query<{ position: string; record: unknown }>(`SELECT position, record FROM ${this.table} WHERE position > $1 ORDER BY position LIMIT $2`, [after, limit]);
+    return rows.rows.map((row) => ({ position: Number(row.position), record: parseAuditRecord(row.record) }));
   }
 
   async remove(id: string): Promise<void> {
@@ -153,7 +155,9 @@ export class AuditPublisher {
   private readonly js: JetStreamClient;
   private readonly pending: AuditRecord[] = [];
   private flushing: Promise<void> | undefined;
+  private again = false;
   private timer: NodeJS.Timeout | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
   private failing = false;
   /** Records dropped because too many were pending. */
@@ -189,14 +193,27 @@ export class AuditPublisher {
     void this.flush();
   }
 
-  /** Publishes what a previous process left in the spool (call once at start). */
-  start(): void {
+  /**
+   * Publishes what a previous process left in the spool, then sweeps it every `sweepMs` (rows
+   * another replica spooled and did not get to publish; call once at start).
+   */
+  start(sweepMs = 5_000): void {
     void this.flush();
+    this.sweeper = setInterval(() => void this.flush(), sweepMs);
+    this.sweeper.unref();
   }
 
-  /** Publishes every waiting record (one flush at a time). */
+  /** Publishes every waiting record (one flush at a time; a flush asked for meanwhile runs after). */
   flush(): Promise<void> {
-    this.flushing ??= this.drain().finally(() => (this.flushing = undefined));
+    if (this.flushing !== undefined) {
+      this.again = true;
+      return this.flushing;
+    }
+    this.again = false;
+    this.flushing = this.drain().finally(() => {
+      this.flushing = undefined;
+      if (this.again && !this.closed && !this.failing) void this.flush();
+    });
     return this.flushing;
   }
 
@@ -210,11 +227,17 @@ export class AuditPublisher {
         await this.send(this.pending[0] as AuditRecord);
         this.pending.shift();
       }
+      let after = 0;
       while (!this.closed && this.spool !== undefined) {
-        const batch = await this.spool.oldest(100);
+        const batch = await this.spool.oldest(after, 100);
         if (batch.length === 0) break;
-        for (const record of batch) {
+        for (const { position, record } of batch) {
           if (this.closed) return;
+          after = position;
+          if (record === undefined) {
+            this.logger.error({ position }, 'an audit spool row is not a well-formed record (edited?); left in place, not published');
+            continue;
+          }
           await this.send(record);
           await this.spool.remove(record.id);
         }
@@ -238,6 +261,7 @@ export class AuditPublisher {
     await Promise.race([this.flush(), new Promise((resolve) => setTimeout(resolve, waitMs))]);
     this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
   }
 }
 
