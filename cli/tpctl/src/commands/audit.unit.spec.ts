@@ -77,5 +77,5 @@ test('the verdict: ok with the count and the anchor; broken with the position, t
     ].join('\n'),
   );
   // A deleted tail has no record to name.
-  assert.match(auditVerdictText({ ok: false, checked: 9, firstBadSeq: 10, reason: 'TAIL_MISSING', anchoredSeq: 10 }), /^Audit chain BROKEN at seq 10\nReason:  TAIL_MISSING: /);
+  assert.match(auditVerdictText({ ok: false, checked: 9, firstBadSeq: 10, reason: 'TAIL_MISSING', anchoredSeq: 10 }), /^Audit chain BROKEN at seq 10\nReason: {2}TAIL_MISSING: /);
 });
