@@ -2,6 +2,7 @@
 // whole CLI runs in-process in tests with injected surroundings.
 import { Command, CommanderError, Option } from 'commander';
 import { registerAgent } from './commands/agent.js';
+import { registerAudit } from './commands/audit.js';
 import { registerCluster } from './commands/cluster.js';
 import { registerConfig } from './commands/config.js';
 import { registerEntry } from './commands/entry.js';
@@ -58,6 +59,7 @@ export function buildProgram(deps: Deps): Command {
   registerWhoami(program, invocation);
   registerOrg(program, invocation);
   registerConfig(program, invocation);
+  registerAudit(program, invocation);
   return program;
 }
 

@@ -7,6 +7,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { auditSubject } from '@trustplane/bus';
 import { uuidv7 } from '@trustplane/events';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 
 /** Who sent a command: an API token, or a deployment key at the credential exchange. */
@@ -86,16 +87,77 @@ export function outcomeOf(status: number): AuditOutcome {
 }
 
 /**
- * Publishes audit records to `<prefix>.audit.<service>.<organization>` on JetStream. A record that
- * cannot be stored right now (the audit stream or NATS is unavailable) is kept in memory and
- * published again with the same id, in order, until it is stored (at most `maxPending`; beyond
- * that the oldest are dropped and counted, and the log says so).
+ * Where records wait until the audit stream has stored them: a table in the publishing service's
+ * own PostgreSQL, so a record survives the stream being down and the process dying.
+ */
+export interface AuditSpool {
+  /** Stores a record durably (resolves once committed). */
+  add(record: AuditRecord): Promise<void>;
+  /**
+   * The oldest waiting entries after `position`, in the order they were added; `record` is
+   * undefined for a row that no longer reads as a record (left for an operator, never published).
+   */
+  oldest(after: number, limit: number): Promise<{ position: number; record: AuditRecord | undefined }[]>;
+  /** Forgets a record the stream has stored. */
+  remove(id: string): Promise<void>;
+}
+
+/** The spool table under a service's schema (created by that service's migration). */
+export class PgAuditSpool implements AuditSpool {
+  private readonly table: string;
+
+  constructor(
+    private readonly pool: Pool,
+    schema: string,
+  ) {
+    this.table = `"${schema.replace(/"/g, '""')}".audit_spool`;
+  }
+
+  async add(record: AuditRecord): Promise<void> {
+    await this.pool.query(`INSERT INTO ${this.table} (record_id, record) VALUES ($1, $2) ON CONFLICT (record_id) DO NOTHING`, [record.id, JSON.stringify(record)]);
+  }
+
+  async oldest(after: number, limit: number): Promise<{ position: number; record: AuditRecord | undefined }[]> {
+    const rows = await this.pool.query<{ position: string; record: unknown }>(`SELECT position, record FROM ${this.table} WHERE position > $1 ORDER BY position LIMIT $2`, [after, limit]);
+    return rows.rows.map((row) => ({ position: Number(row.position), record: parseAuditRecord(row.record) }));
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.pool.query(`DELETE FROM ${this.table} WHERE record_id = $1`, [id]);
+  }
+}
+
+/** SQL creating the spool table `<schema>.audit_spool` (for a service's migration). */
+export function auditSpoolDdl(schema: string): string {
+  const s = `"${schema.replace(/"/g, '""')}"`;
+  return `CREATE TABLE ${s}.audit_spool (
+    position bigserial PRIMARY KEY,
+    record_id text NOT NULL UNIQUE,
+    record jsonb NOT NULL,
+    spooled_at timestamptz NOT NULL DEFAULT now())`;
+}
+
+/**
+ * Publishes audit records to `<prefix>.audit.<service>.<organization>` on JetStream, with
+ * `Nats-Msg-Id` = record id (the stream stores a re-sent record once, and the chain skips a record
+ * id it already holds).
+ *
+ * With a spool, `publish` resolves once the record is committed to the spool (the caller awaits it
+ * before answering), and a background loop publishes the spool in order and removes each record
+ * the stream acknowledged; it retries every second while the stream is unreachable and, started
+ * again after a crash, publishes what the previous process left. A record published but not yet
+ * removed when the process died is published again under the same id: stored once.
+ *
+ * Without a spool (or when the spool itself cannot be written), records wait in memory (at most
+ * `maxPending`; beyond that the oldest are dropped and counted, and the log says so).
  */
 export class AuditPublisher {
   private readonly js: JetStreamClient;
   private readonly pending: AuditRecord[] = [];
   private flushing: Promise<void> | undefined;
+  private again = false;
   private timer: NodeJS.Timeout | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
   private failing = false;
   /** Records dropped because too many were pending. */
@@ -106,60 +168,100 @@ export class AuditPublisher {
     private readonly subjectPrefix: string,
     private readonly logger: Logger,
     private readonly maxPending = 10_000,
+    private readonly spool?: AuditSpool,
   ) {
     this.js = jetstream(nc);
   }
 
-  /** Queues a record and publishes what is pending. */
-  publish(record: AuditRecord): Promise<void> {
+  /** Keeps a record (durably, with a spool) and starts publishing what waits. */
+  async publish(record: AuditRecord): Promise<void> {
+    if (this.spool !== undefined) {
+      try {
+        await this.spool.add(record);
+        void this.flush();
+        return;
+      } catch (error) {
+        this.logger.error({ err: error, record: record.id }, 'audit record cannot be spooled; kept in memory only');
+      }
+    }
     if (this.pending.length >= this.maxPending) {
       this.pending.shift();
       this.dropped++;
       if (this.dropped % 1000 === 1) this.logger.error({ dropped: this.dropped }, 'audit records dropped: the audit stream has been unavailable too long');
     }
     this.pending.push(record);
-    return this.flush();
+    void this.flush();
   }
 
-  /** Publishes every pending record (one flush at a time). */
+  /**
+   * Publishes what a previous process left in the spool, then sweeps it every `sweepMs` (rows
+   * another replica spooled and did not get to publish; call once at start).
+   */
+  start(sweepMs = 5_000): void {
+    void this.flush();
+    this.sweeper = setInterval(() => void this.flush(), sweepMs);
+    this.sweeper.unref();
+  }
+
+  /** Publishes every waiting record (one flush at a time; a flush asked for meanwhile runs after). */
   flush(): Promise<void> {
-    this.flushing ??= this.drain().finally(() => (this.flushing = undefined));
+    if (this.flushing !== undefined) {
+      this.again = true;
+      return this.flushing;
+    }
+    this.again = false;
+    this.flushing = this.drain().finally(() => {
+      this.flushing = undefined;
+      if (this.again && !this.closed && !this.failing) void this.flush();
+    });
     return this.flushing;
   }
 
+  private async send(record: AuditRecord): Promise<void> {
+    await this.js.publish(auditSubject(this.subjectPrefix, record.service, record.organizationId), JSON.stringify(record), { msgID: record.id, timeout: 5_000 });
+  }
+
   private async drain(): Promise<void> {
-    while (this.pending.length > 0 && !this.closed) {
-      const record = this.pending[0] as AuditRecord;
-      try {
-        await this.js.publish(auditSubject(this.subjectPrefix, record.service, record.organizationId), JSON.stringify(record), { msgID: record.id, timeout: 5_000 });
+    try {
+      while (!this.closed && this.pending.length > 0) {
+        await this.send(this.pending[0] as AuditRecord);
         this.pending.shift();
-        if (this.failing) this.logger.info('audit records are stored again');
-        this.failing = false;
-      } catch (error) {
-        // Once per outage at warn (the audit stream is created by the auth service), then quietly.
-        if (!this.failing) this.logger.warn({ err: error, pending: this.pending.length }, 'audit records cannot be stored right now (is the auth service running?); retrying every second');
-        this.failing = true;
+      }
+      let after = 0;
+      while (!this.closed && this.spool !== undefined) {
+        const batch = await this.spool.oldest(after, 100);
+        if (batch.length === 0) break;
+        for (const { position, record } of batch) {
+          if (this.closed) return;
+          after = position;
+          if (record === undefined) {
+            this.logger.error({ position }, 'an audit spool row is not a well-formed record (edited?); left in place, not published');
+            continue;
+          }
+          await this.send(record);
+          await this.spool.remove(record.id);
+        }
+      }
+      if (this.failing) this.logger.info('audit records are stored again');
+      this.failing = false;
+    } catch (error) {
+      // Once per outage at warn (the audit stream is created by the auth service), then quietly.
+      if (!this.failing) this.logger.warn({ err: error, pending: this.pending.length }, 'audit records cannot be stored right now (is the auth service running?); retrying every second');
+      this.failing = true;
+      if (!this.closed)
         this.timer ??= setTimeout(() => {
           this.timer = undefined;
           void this.flush();
         }, 1_000);
-        return;
-      }
     }
   }
 
-  /** Publishes what is pending (bounded wait), then stops retrying. */
+  /** Publishes what is waiting (bounded wait), then stops retrying (the spool keeps the rest). */
   async close(waitMs = 2_000): Promise<void> {
     await Promise.race([this.flush(), new Promise((resolve) => setTimeout(resolve, waitMs))]);
     this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
-  }
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The problem code of an error answer (captured for the audit record). */
-    auditCode?: string;
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
   }
 }
 
@@ -167,7 +269,7 @@ const COMMAND_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
  * Audits every command (POST, PUT, PATCH, DELETE) of an organization's principal — accepted,
- * refused (4xx, scope refusals included) or failed — once it is answered. Requests without a
+ * refused (4xx, scope refusals included) or failed — as the answer is sent (the record is spooled first). Requests without a
  * known organization (no or a bad token) have no chain to join: they are counted by the HTTP
  * metrics only. `skip` leaves out routes another service audits (forwarded ones).
  */
@@ -177,23 +279,24 @@ export function registerAuditHook(
 ): void {
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-    if (reply.statusCode >= 400 && typeof payload === 'string' && payload.length < 64 * 1024) {
-      try {
-        const code = (JSON.parse(payload) as { code?: unknown }).code;
-        if (typeof code === 'string') request.auditCode = code.slice(0, 100);
-      } catch {
-        // not JSON: no code
+    const route = request.routeOptions.url;
+    const principal = request.principal;
+    if (!COMMAND_METHODS.has(request.method) || route === undefined || options.skip?.(route) === true || principal === undefined) return payload;
+    const status = reply.statusCode;
+    let code: string | null = null;
+    if (status >= 400) {
+      code = `HTTP_${status}`;
+      if (typeof payload === 'string' && payload.length < 64 * 1024) {
+        try {
+          const problem = (JSON.parse(payload) as { code?: unknown }).code;
+          if (typeof problem === 'string') code = problem.slice(0, 100);
+        } catch {
+          // not JSON: no code
+        }
       }
     }
-    return payload;
-  });
-  fastify.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
-    const route = request.routeOptions.url;
-    if (!COMMAND_METHODS.has(request.method) || route === undefined || options.skip?.(route) === true) return;
-    const principal = request.principal;
-    if (principal === undefined) return;
-    const status = reply.statusCode;
-    void options.publisher.publish({
+    // Kept (spooled) before the answer goes out: a command answered is a command audited.
+    await options.publisher.publish({
       id: uuidv7(),
       service: options.service,
       organizationId: principal.tenant,
@@ -202,8 +305,9 @@ export function registerAuditHook(
       resource: request.url.split('?')[0]?.slice(0, 2048) ?? '',
       outcome: outcomeOf(status),
       status,
-      code: status >= 400 ? (request.auditCode ?? `HTTP_${status}`) : null,
+      code,
       occurredAt: new Date().toISOString(),
     });
+    return payload;
   });
 }

@@ -22,10 +22,13 @@ export {
 } from './request-context.js';
 export {
   AuditPublisher,
+  PgAuditSpool,
+  auditSpoolDdl,
   outcomeOf,
   parseAuditRecord,
   registerAuditHook,
   type AuditActor,
   type AuditOutcome,
   type AuditRecord,
+  type AuditSpool,
 } from './audit.js';

@@ -1,9 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
-import { API_KIT_SETTINGS, ApiTokenGuard, AuditPublisher, COMMAND_BUS_HOOKS, CommandBus, IdempotencyInterceptor, TenantDb, type ApiKitSettings, type CommandBusHooks } from '@trustplane/api-kit';
+import { API_KIT_SETTINGS, ApiTokenGuard, AuditPublisher, PgAuditSpool, COMMAND_BUS_HOOKS, CommandBus, IdempotencyInterceptor, TenantDb, type ApiKitSettings, type CommandBusHooks } from '@trustplane/api-kit';
 import type { Projection } from '@trustplane/eventstore';
 import type { KeyManager } from '@trustplane/keymanager';
-import { LOGGER, NATS, PlatformModule, type Clock, type ServiceMetrics } from '@trustplane/platform';
+import { LOGGER, NATS, PG_POOL, PlatformModule, type Clock, type ServiceMetrics } from '@trustplane/platform';
+import type { Pool } from 'pg';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { AuditChainService } from './audit/audit-chain.service.js';
@@ -67,8 +68,9 @@ export class AuthModule {
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
         {
           provide: AuditPublisher,
-          inject: [NATS, LOGGER],
-          useFactory: (nc: NatsConnection, logger: Logger) => new AuditPublisher(nc, config.subjectPrefix, logger),
+          inject: [NATS, PG_POOL, LOGGER],
+          // Records are spooled in the auth schema before the answer and published from there.
+          useFactory: (nc: NatsConnection, pool: Pool, logger: Logger) => new AuditPublisher(nc, config.subjectPrefix, logger, undefined, new PgAuditSpool(pool, config.schema)),
         },
         CommandBus,
         TenantDb,

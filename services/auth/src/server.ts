@@ -46,6 +46,7 @@ export async function startAuth(
     { logger, metrics, bodyLimit: config.bodyLimitBytes },
   );
   const audit = app.get(AuditPublisher);
+  audit.start();
   // Verifying and anchoring work on the chain itself (an anchor is an audit.anchored event in the log).
   registerAuditHook(app, { service: 'auth', publisher: audit, skip: (route) => route.startsWith('/api/v1/audit') });
   await app.listen({ host: config.host, port: config.port });

@@ -64,22 +64,25 @@ export class ExchangeService {
     try {
       const exchanged = await this.run(assertion, seen);
       this.exchanges.inc({ outcome: 'issued' });
-      this.audited(seen, 200, null);
+      await this.audited(seen, 200, null);
       return exchanged;
     } catch (error) {
       if (!(error instanceof AssertionProblem)) throw error;
       // The assertion itself is never logged: only why it was refused.
       this.logger.info({ code: error.code }, 'credential exchange refused');
       this.exchanges.inc({ outcome: error.code });
-      this.audited(seen, 401, error.code);
+      await this.audited(seen, 401, error.code);
       throw new ProblemError(401, error.code, error.message);
     }
   }
 
-  /** An exchange with a known key joins its organization's audit chain (unknown keys have no organization). */
-  private audited(seen: { keyId?: string; key?: KeyRow }, status: number, code: string | null): void {
+  /**
+   * An exchange with a known key joins its organization's audit chain (unknown keys have no
+   * organization); the record is spooled before the exchange is answered.
+   */
+  private async audited(seen: { keyId?: string; key?: KeyRow }, status: number, code: string | null): Promise<void> {
     if (seen.key === undefined || seen.keyId === undefined) return;
-    void this.audit.publish({
+    await this.audit.publish({
       id: uuidv7(),
       service: 'auth',
       organizationId: seen.key.tenant_id,

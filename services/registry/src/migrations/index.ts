@@ -8,6 +8,7 @@ import { IdempotencyAndNames1700000000004 } from './1700000000004-idempotency-an
 import { KeysetsAndAgents1700000000005 } from './1700000000005-keysets-and-agents.js';
 import { Sync1700000000006 } from './1700000000006-sync.js';
 import { DeploymentKeys1700000000120 } from './1700000000120-deployment-keys.js';
+import { AuditSpool1700000000130 } from './1700000000130-audit-spool.js';
 
 /** The registry's migrations, in order, bound to its schema and API role. */
 export function registryMigrations(schema: string, apiRole = 'tp_registry_api'): (new () => MigrationInterface)[] {
@@ -20,5 +21,6 @@ export function registryMigrations(schema: string, apiRole = 'tp_registry_api'):
     bindMigration(KeysetsAndAgents1700000000005, schema, apiRole),
     bindMigration(Sync1700000000006, schema, apiRole),
     bindMigration(DeploymentKeys1700000000120, schema, apiRole),
+    bindMigration(AuditSpool1700000000130, schema),
   ];
 }
