@@ -45,6 +45,8 @@ export const BUS_USERS = {
   },
   reader: { user: 'tp-reader', role: 'reader' },
   admin: { user: 'tp-admin', role: 'admin' },
+  /** The public bundle publisher: reads bundles and trust domains into memory, writes nothing. */
+  federation: { user: 'tp-federation', role: 'reader' },
 } as const satisfies Readonly<Record<string, BusUserSpec>>;
 
 /** The name of a bus user in {@link BUS_USERS} (`registry`, `signer`, `reader`, `admin`). */

@@ -1,0 +1,38 @@
+import {
+  commonConfigSchema,
+  field,
+  loadConfig,
+  SERVICE_NAMES,
+  servicePrefix,
+  type ConfigOf,
+} from '@trustplane/platform';
+
+/** Every setting of the federation service (the public bundle publisher). */
+export const federationConfigSchema = {
+  ...commonConfigSchema,
+  host: field.string('TP_FEDERATION_HOST', 'address the public bundle endpoints listen on', { default: '127.0.0.1' }),
+  port: field.int('TP_FEDERATION_PORT', 'port of the public bundle endpoints, /healthz, /readyz and /metrics (0 = any free port)', {
+    default: 8082,
+    min: 0,
+    max: 65535,
+  }),
+  publicBaseUrl: field.url(
+    'TP_FEDERATION_PUBLIC_BASE_URL',
+    'public base URL of this service: the OIDC issuer of a trust domain is <base>/<org-id>/<td-id> (set the registry\'s TP_REGISTRY_PUBLIC_BASE_URL to the same)',
+    { default: 'http://127.0.0.1:8082', protocols: ['http', 'https'] },
+  ),
+} as const;
+
+/** The federation service's typed, frozen configuration. */
+export type FederationConfig = ConfigOf<typeof federationConfigSchema>;
+
+/** Reads and validates the configuration from the environment (and TP_CONFIG_FILE). */
+export function loadFederationConfig(env: Readonly<Record<string, string | undefined>> = process.env): FederationConfig {
+  const { TP_CONFIG_FILE: file, ...rest } = env;
+  return loadConfig(federationConfigSchema, {
+    env: rest,
+    ownedPrefixes: ['TP_'],
+    foreignPrefixes: SERVICE_NAMES.filter((s) => s !== 'federation').map(servicePrefix),
+    ...(file === undefined ? {} : { file }),
+  });
+}
