@@ -75,6 +75,11 @@ export const registryConfigSchema = {
     default: 'registry',
     pattern: /^[a-z_][a-z0-9_]*$/,
   }),
+  publicBundleBaseUrl: field.optional(
+    field.url('TP_REGISTRY_PUBLIC_BUNDLE_BASE_URL', 'public base URL of the federation service (its TP_FEDERATION_PUBLIC_BASE_URL): trust domains show their bundle, JWKS, OIDC discovery and JWT issuer URLs under it; unset, they show none', {
+      protocols: ['http', 'https'],
+    }),
+  ),
 } as const;
 
 /** The registry's typed, frozen configuration. */
