@@ -9,16 +9,20 @@ async function main() {
   const databaseUrl = await ensureDatabase(new URL(SERVICES_DATABASE_URL).pathname.slice(1));
   await provisionStream(process.env.TP_EVENT_STREAM ?? 'TP_EVENTS', process.env.TP_SUBJECT_PREFIX ?? 'tp');
   const signerPort = process.env.TP_SIGNER_PORT ?? '8081';
-  const env = { DATABASE_URL: databaseUrl, TP_REGISTRY_PORT: registryPort, TP_SIGNER_PORT: signerPort };
+  const env = { DATABASE_URL: databaseUrl, TP_REGISTRY_PORT: registryPort, TP_SIGNER_PORT: signerPort, TP_REGISTRY_PUBLIC_BUNDLE_BASE_URL: process.env.TP_FEDERATION_PUBLIC_BASE_URL ?? `http://127.0.0.1:${process.env.TP_FEDERATION_PORT ?? '8082'}` };
   const base = `http://127.0.0.1:${registryPort}`;
   const signer = `http://127.0.0.1:${signerPort}`;
+  const federationPort = process.env.TP_FEDERATION_PORT ?? '8082';
+  const federation = `http://127.0.0.1:${federationPort}`;
+  const federationEnv = { ...natsEnvFor('federation'), TP_FEDERATION_PORT: federationPort, TP_FEDERATION_PUBLIC_BASE_URL: process.env.TP_FEDERATION_PUBLIC_BASE_URL ?? federation };
   const signerEnv = { ...env, ...natsEnvFor('signer'), TP_SIGNER_KEY_DIR: `${ROOT}/.local/signer/keys`, TP_SIGNER_KEK_PATH: `${ROOT}/.local/signer/kek` };
   const services = [
     await startService('registry', 'services/registry/dist/main.js', { ...env, ...natsEnvFor('registry') }, `${base}/readyz`, { quiet: false }),
     await startService('signer', 'services/signer/dist/main.js', signerEnv, `${signer}/readyz`, { quiet: false }),
+    await startService('federation', 'services/federation/dist/main.js', federationEnv, `${federation}/readyz`, { quiet: false }),
   ];
   process.stdout.write(
-    `\nTrustPlane is up (repo ${ROOT}):\n  registry  ${base}  (health ${base}/readyz, metrics ${base}/metrics)\n  signer    ${signer}  (health ${signer}/readyz, metrics ${signer}/metrics)\nCtrl-C stops.\n`,
+    `\nTrustPlane is up (repo ${ROOT}):\n  registry  ${base}  (health ${base}/readyz, metrics ${base}/metrics)\n  signer    ${signer}  (health ${signer}/readyz, metrics ${signer}/metrics)\n  federation ${federation}  (public bundle / JWKS / OIDC discovery under <org-id>/<td-id>/)\nCtrl-C stops.\n`,
   );
   const stop = async () => {
     await Promise.all(services.map((s) => s.stop()));
