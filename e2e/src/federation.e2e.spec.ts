@@ -245,3 +245,33 @@ test('no public response carries a private JWK member', async () => {
     }
   }
 });
+
+test('a prepared keyset is published (new sequence, its CA and kid served) while it signs nothing yet; revoking it takes it off', async () => {
+  const sequenceOf = async (): Promise<{ sequence: number; kids: string[]; cas: string[] }> => {
+    const bundle = (await (await fetch(endpoints.bundle)).json()) as { keys: Record<string, unknown>[]; spiffe_sequence: number };
+    return {
+      sequence: bundle.spiffe_sequence,
+      kids: bundle.keys.filter((k) => k['use'] === 'jwt-svid').map((k) => String(k['kid'])),
+      cas: bundle.keys.filter((k) => k['use'] === 'x509-svid').map((k) => new X509Certificate(Buffer.from((k['x5c'] as string[])[0] ?? '', 'base64')).fingerprint256),
+    };
+  };
+  const before = await sequenceOf();
+  const info = await cli<{ deploymentList: { id: string }[] }>(['trust-domain', 'info', TD, '--show-deployments']);
+  const deploymentId = info.deploymentList[0]?.id ?? '';
+  const prepared = await cli<{ keyset: { id: string; state: string; jwt: { kid: string } } }>(['trust-domain', 'deployment', 'keyset', 'prepare', TD, deploymentId]);
+  const kid = prepared.keyset.jwt.kid;
+  assert.ok(!before.kids.includes(kid));
+  await eventually(async () => (await sequenceOf()).kids.includes(kid), 20_000, 'the prepared JWT authority published');
+  const published = await sequenceOf();
+  assert.ok(published.sequence > before.sequence, `sequence ${before.sequence} → ${published.sequence}`);
+  assert.equal(published.cas.length, before.cas.length + 1, 'its X.509 CA is in the bundle too');
+  const jwks = (await (await fetch(endpoints.jwks)).json()) as { keys: { kid: string }[] };
+  assert.ok(jwks.keys.some((k) => k.kid === kid), 'and in the JWKS');
+  const states = await cli<{ id: string; state: string }[]>(['trust-domain', 'deployment', 'keyset', 'list', TD, deploymentId]);
+  assert.equal(states.find((k) => k.id === prepared.keyset.id)?.state, 'prepared', 'published before it signs anything');
+
+  await cli(['trust-domain', 'deployment', 'keyset', 'taint', TD, deploymentId, prepared.keyset.id]);
+  await cli(['trust-domain', 'deployment', 'keyset', 'revoke', TD, deploymentId, prepared.keyset.id]);
+  await eventually(async () => !(await sequenceOf()).kids.includes(kid), 20_000, 'the revoked keyset off the bundle');
+  assert.ok((await sequenceOf()).sequence > published.sequence);
+});
