@@ -2,12 +2,13 @@ import type { EnvelopeOf, EventDraft } from './envelope.js';
 import type { OrganizationEvent } from './organization.js';
 import type { RegistryEvent } from './registry.js';
 import type { BundleEvent, CaEvent } from './ca.js';
+import type { FederationEvent } from './federation.js';
 
 /**
  * The catalogue: the union of every context's events. Adding a context means adding its
  * union here; a type not listed does not compile anywhere an event is expected.
  */
-export type DomainEvent = OrganizationEvent | RegistryEvent | CaEvent | BundleEvent;
+export type DomainEvent = OrganizationEvent | RegistryEvent | CaEvent | BundleEvent | FederationEvent;
 
 /** Any event type name in the catalogue. */
 export type DomainEventType = DomainEvent['type'];
@@ -55,6 +56,9 @@ export const CURRENT_SCHEMA_VERSIONS: { readonly [T in DomainEventType]: Extract
   'ca.keyset_revoked': 1,
   'ca.keyset_dropped': 1,
   'bundle.updated': 1,
+  'federation.created': 1,
+  'federation.refresh_requested': 1,
+  'federation.deleted': 1,
 };
 
 /** True when `type` names an event in the catalogue. */

@@ -39,6 +39,7 @@ export {
 export type { Decision, Decider, DecisionContext } from './decider.js';
 export type * from './registry.js';
 export type * from './ca.js';
+export type * from './federation.js';
 export {
   AGGREGATE_TYPES,
   EVENT_OWNERSHIP,

@@ -27,6 +27,7 @@ export const AGGREGATE_TYPES = [
   'configsection',
   'ca',
   'bundle',
+  'federation',
 ] as const;
 /** One aggregate type. */
 export type AggregateType = (typeof AGGREGATE_TYPES)[number];
@@ -81,6 +82,9 @@ export const EVENT_OWNERSHIP: { readonly [T in DomainEventType]: EventOwnership 
   'ca.keyset_revoked': signer('ca'),
   'ca.keyset_dropped': signer('ca'),
   'bundle.updated': signer('bundle'),
+  'federation.created': registry('federation'),
+  'federation.refresh_requested': registry('federation'),
+  'federation.deleted': registry('federation'),
 };
 
 const ALL_EVENT_TYPES = Object.keys(EVENT_OWNERSHIP) as DomainEventType[];
