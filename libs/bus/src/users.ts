@@ -32,7 +32,7 @@ export const BUS_USERS = {
     role: 'service',
     emits: 'registry',
     requests: ['signer.keyset', 'signer.bundle', 'signer.seal-secret'],
-    projections: ['registry.organizations', 'registry.model', 'registry.names'],
+    projections: ['registry.organizations', 'registry.model', 'registry.names', 'registry.federations'],
     createsStream: true,
   },
   signer: {

@@ -29,6 +29,8 @@ import { TokensController } from './tokens/tokens.controller.js';
 import { TokensService } from './tokens/tokens.service.js';
 import { TrustDomainsController } from './trust-domains/trust-domains.controller.js';
 import { TrustDomainsService } from './trust-domains/trust-domains.service.js';
+import { FederationsController } from './federation/federations.controller.js';
+import { FederationsService } from './federation/federations.service.js';
 
 /** What the registry's root module is built from. */
 export interface RegistryModuleOptions {
@@ -70,6 +72,7 @@ export class RegistryModule {
         KeysetsController,
         BundleController,
         OpenApiController,
+        FederationsController,
       ],
       providers: [
         { provide: REGISTRY_CONFIG, useValue: options.config },
@@ -87,6 +90,7 @@ export class RegistryModule {
         AgentsService,
         SignerClient,
         Reconciler,
+        FederationsService,
       ],
     };
   }

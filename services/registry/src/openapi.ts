@@ -1,6 +1,8 @@
 // The registry's OpenAPI 3.1 document. `node services/registry/dist/openapi-write.js` writes it
 // to services/registry/openapi.json (checked in); a test fails when the two differ or when a
 // route is served without being documented.
+import { federationPaths, federationSchemas, type OpenApiHelpers } from './federation/federations.openapi.js';
+
 type Json = Record<string, unknown>;
 
 const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
@@ -103,6 +105,9 @@ const configSectionFields: Json = {
   createdAt: nullable(str()),
   updatedAt: nullable(str()),
 };
+
+/** The helpers, for fragments kept beside their routes. */
+const helpers: OpenApiHelpers = { op, json, body, obj, str, nullable, errors, path, ref, page, bool, paging, td };
 
 /** The OpenAPI document of the registry REST API. */
 export function openApiDocument(): Json {
@@ -245,6 +250,7 @@ export function openApiDocument(): Json {
       '/api/v1/tokens/{id}': {
         delete: op('Revoke an API token (only by a token holding every scope of it)', 'tokens:write', { '204': { description: 'Revoked' }, ...errors(404) }, { parameters: [path('id', 'token id')] }),
       },
+      ...federationPaths(helpers),
     }),
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API token: tp_tok-…_…' } },
@@ -334,6 +340,7 @@ export function openApiDocument(): Json {
         ConfigSection: obj(configSectionFields),
         ConfigSectionResult: obj({ ...configSectionFields, changed: bool, validateOnly: bool }),
         NewToken: obj({ id: str(), name: str(), scopes: arr(ref('Scope')), token: str(), createdAt: str(), expiresAt: nullable(str()) }),
+        ...federationSchemas(helpers),
       },
     },
   };

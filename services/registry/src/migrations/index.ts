@@ -6,6 +6,7 @@ import { ConfigSections1700000000002 } from './1700000000002-config-sections.js'
 import { Agents1700000000003 } from './1700000000003-agents.js';
 import { IdempotencyAndNames1700000000004 } from './1700000000004-idempotency-and-names.js';
 import { KeysetsAndAgents1700000000005 } from './1700000000005-keysets-and-agents.js';
+import { Federations1700000000006 } from './1700000000006-federations.js';
 
 /** The registry's migrations, in order, bound to its schema and API role. */
 export function registryMigrations(schema: string, apiRole = 'tp_registry_api'): (new () => MigrationInterface)[] {
@@ -16,5 +17,6 @@ export function registryMigrations(schema: string, apiRole = 'tp_registry_api'):
     bindMigration(Agents1700000000003, schema, apiRole),
     bindMigration(IdempotencyAndNames1700000000004, schema, apiRole),
     bindMigration(KeysetsAndAgents1700000000005, schema, apiRole),
+    bindMigration(Federations1700000000006, schema, apiRole),
   ];
 }
