@@ -88,7 +88,7 @@ before(async () => {
   const serviceEnv = { ...testNatsEnv(), ...common };
   registry = await startServiceProcess(
     'registry',
-    { ...serviceEnv, TP_REGISTRY_PORT: String(registryPort), TP_REGISTRY_PUBLIC_BASE_URL: `http://127.0.0.1:${registryPort}`, TP_REGISTRY_PUBLIC_BUNDLE_BASE_URL: federationBase },
+    { ...serviceEnv, TP_REGISTRY_PORT: String(registryPort), TP_REGISTRY_PUBLIC_BASE_URL: `http://127.0.0.1:${registryPort}`, TP_REGISTRY_PUBLIC_BUNDLE_BASE_URL: federationBase, TP_REGISTRY_FEDERATION_URLS: 'https://peers.example.net/federation/' },
     registryPort,
   );
   signer = await startServiceProcess(
@@ -274,4 +274,32 @@ test('a prepared keyset is published (new sequence, its CA and kid served) while
   await cli(['trust-domain', 'deployment', 'keyset', 'revoke', TD, deploymentId, prepared.keyset.id]);
   await eventually(async () => !(await sequenceOf()).kids.includes(kid), 20_000, 'the revoked keyset off the bundle');
   assert.ok((await sequenceOf()).sequence > published.sequence);
+});
+
+test('tpctl federation create|list|info|refresh|delete: a peer of this installation and an allow-listed external one; a URL outside the list refused', async () => {
+  const peer = await cli<{ id: string }>(['trust-domain', 'create', 'peer-of-fed.example']);
+  const internal = await cli<{ id: string; peer: { kind: string; trustDomain: string } }>(['federation', 'create', TD, '--peer-trust-domain-id', peer.id]);
+  assert.deepEqual([internal.peer.kind, internal.peer.trustDomain], ['internal', 'peer-of-fed.example']);
+  const external = await cli<{ id: string; peer: { profile: string } }>(['federation', 'create', TD, '--peer-trust-domain', 'remote.example', '--bundle-endpoint-url', 'https://peers.example.net/federation/remote/bundle']);
+  assert.equal(external.peer.profile, 'https_web');
+
+  const list = await tpctl(['federation', 'list', TD], cliEnv);
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, /^Peer\s+ID\s+Kind\s+Endpoint\s+Profile\s+Created$/m);
+  assert.match(list.stdout, /peer-of-fed\.example\s+fr-[0-9a-z]{10}\s+internal/);
+  assert.match(list.stdout, /remote\.example\s+fr-[0-9a-z]{10}\s+external\s+https:\/\/peers\.example\.net\/federation\/remote\/bundle\s+https_web/);
+  assert.match(list.stdout, /2 federation relationships found\./);
+  const info = await tpctl(['federation', 'info', TD, 'remote.example'], cliEnv);
+  assert.match(info.stdout, /Peer trust domain:\s+remote\.example/);
+  const refreshed = await cli<{ refreshRequestedAt: string | null }>(['federation', 'refresh', TD, external.id]);
+  assert.ok(refreshed.refreshRequestedAt !== null);
+
+  const outside = await tpctl(['federation', 'create', TD, '--peer-trust-domain', 'evil.example', '--bundle-endpoint-url', 'https://169.254.169.254/latest'], cliEnv);
+  assert.notEqual(outside.code, 0);
+  assert.match(outside.stderr, /bundleEndpointUrl/);
+
+  const deleted = await tpctl(['federation', 'delete', TD, 'remote.example'], cliEnv);
+  assert.equal(deleted.code, 0, deleted.stderr);
+  assert.equal((await cli<unknown[]>(['federation', 'list', TD])).length, 1);
+  assert.notEqual((await tpctl(['federation', 'info', TD, 'remote.example'], cliEnv)).code, 0);
 });

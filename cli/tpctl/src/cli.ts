@@ -8,6 +8,7 @@ import { registerEntry } from './commands/entry.js';
 import { registerOrg } from './commands/org.js';
 import { registerToken } from './commands/token.js';
 import { registerTrustDomain } from './commands/trust-domain.js';
+import { registerFederation } from './commands/federation.js';
 import { AcceptedAnswer, renderAccepted, renderError } from './errors.js';
 import { renderJson } from './format.js';
 import { Invocation, type Deps } from './runtime.js';
@@ -56,6 +57,7 @@ export function buildProgram(deps: Deps): Command {
   registerToken(program, invocation);
   registerOrg(program, invocation);
   registerConfig(program, invocation);
+  registerFederation(program, invocation);
   return program;
 }
 
