@@ -47,6 +47,8 @@ export const BUS_USERS = {
   admin: { user: 'tp-admin', role: 'admin' },
   /** The public bundle publisher: reads bundles and trust domains into memory, writes nothing. */
   federation: { user: 'tp-federation', role: 'reader' },
+  /** The federation service's writer: records fetched peer bundles (`federatedbundle` events) and nothing else. */
+  federationWriter: { user: 'tp-federation-writer', role: 'service', emits: 'federation' },
 } as const satisfies Readonly<Record<string, BusUserSpec>>;
 
 /** The name of a bus user in {@link BUS_USERS} (`registry`, `signer`, `reader`, `admin`). */

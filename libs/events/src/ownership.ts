@@ -9,7 +9,7 @@ import { isDomainEventType, type DomainEnvelope, type DomainEventType } from './
  */
 
 /** Services that append events to the log. */
-export const OWNING_SERVICES = ['registry', 'signer'] as const;
+export const OWNING_SERVICES = ['registry', 'signer', 'federation'] as const;
 /** A service that appends events. */
 export type OwningService = (typeof OWNING_SERVICES)[number];
 
@@ -28,6 +28,7 @@ export const AGGREGATE_TYPES = [
   'ca',
   'bundle',
   'federation',
+  'federatedbundle',
 ] as const;
 /** One aggregate type. */
 export type AggregateType = (typeof AGGREGATE_TYPES)[number];
@@ -85,6 +86,7 @@ export const EVENT_OWNERSHIP: { readonly [T in DomainEventType]: EventOwnership 
   'federation.created': registry('federation'),
   'federation.refresh_requested': registry('federation'),
   'federation.deleted': registry('federation'),
+  'federation.bundle_updated': { aggregateType: 'federatedbundle', emittedBy: 'federation' },
 };
 
 const ALL_EVENT_TYPES = Object.keys(EVENT_OWNERSHIP) as DomainEventType[];

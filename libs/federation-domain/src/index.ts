@@ -15,3 +15,4 @@ export {
   type FederationFieldProblem,
   type FederationPolicy,
 } from './peer.js';
+export { FEDERATED_BUNDLE, federatedBundleDecider, sameBundle, type FederatedBundleState, type RecordFederatedBundle } from './federated-bundle.js';

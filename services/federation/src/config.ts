@@ -21,6 +21,12 @@ export const federationConfigSchema = {
     'public base URL of this service: the OIDC issuer of a trust domain is <base>/<org-id>/<td-id> (set the registry\'s TP_REGISTRY_PUBLIC_BASE_URL to the same)',
     { default: 'http://127.0.0.1:8082', protocols: ['http', 'https'] },
   ),
+  writerNatsUser: field.optional(field.string('TP_FEDERATION_WRITER_NATS_USER', 'NATS user the fetcher records peer bundles as (tp-federation-writer); unset, external peers are not fetched')),
+  writerNatsPassword: field.optional(field.string('TP_FEDERATION_WRITER_NATS_PASSWORD', 'password of TP_FEDERATION_WRITER_NATS_USER', { secret: true })),
+  webCaFile: field.optional(field.string('TP_FEDERATION_WEB_CA_FILE', 'PEM file of CA certificates https_web peers are checked against instead of the system roots (tests, private PKI)')),
+  minPollMs: field.int('TP_FEDERATION_MIN_POLL_MS', 'shortest interval between two fetches of one peer (also the first backoff step)', { default: 5_000, min: 100, max: 3_600_000 }),
+  maxPollMs: field.int('TP_FEDERATION_MAX_POLL_MS', 'longest interval between two fetches of one peer (refresh hints and backoff are capped here)', { default: 3_600_000, min: 1_000, max: 86_400_000 }),
+  fetchTimeoutMs: field.int('TP_FEDERATION_FETCH_TIMEOUT_MS', 'how long one fetch of a peer bundle may take', { default: 10_000, min: 100, max: 120_000 }),
 } as const;
 
 /** The federation service's typed, frozen configuration. */

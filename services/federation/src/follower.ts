@@ -7,10 +7,9 @@
 import { jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { aggregateTypeSubject, checkEventProvenance, decodeEvent, type DomainEnvelope } from '@trustplane/events';
-import type { BundleDirectory } from './directory.js';
 
 /** The aggregate types the publisher reads. */
-export const FOLLOWED_AGGREGATES = ['trustdomain', 'bundle'] as const;
+export const FOLLOWED_AGGREGATES = ['trustdomain', 'bundle', 'federation', 'federatedbundle'] as const;
 
 /** Where the log is and what to report to. */
 export interface FollowerOptions {
@@ -37,8 +36,8 @@ function refusal(prefix: string, subject: string, event: DomainEnvelope, aggrega
   return undefined;
 }
 
-/** Starts following the log into `directory`. */
-export async function followLog(nc: NatsConnection, directory: BundleDirectory, options: FollowerOptions): Promise<LogFollower> {
+/** Starts following the log, handing every accepted event to `apply` in log order per aggregate type. */
+export async function followLog(nc: NatsConnection, apply: (event: DomainEnvelope) => void, options: FollowerOptions): Promise<LogFollower> {
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   const positions: Record<string, number> = {};
@@ -65,7 +64,7 @@ export async function followLog(nc: NatsConnection, directory: BundleDirectory, 
           } catch (error) {
             reason = error instanceof Error ? error.message : 'undecodable';
           }
-          if (reason === undefined && event !== undefined) directory.apply(event);
+          if (reason === undefined && event !== undefined) apply(event);
           else options.onRefused?.(message.subject, reason ?? 'unknown');
           positions[aggregateType] = message.seq;
         }

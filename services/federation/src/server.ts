@@ -3,12 +3,15 @@
  * bundle, JWKS and OIDC discovery documents. It connects as its own read-only bus user and
  * needs no database.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createLogger, createMetricsRegistry, openNatsSession, runReadinessChecks, type StartedService } from '@trustplane/platform';
+import { EventLog } from '@trustplane/eventstore';
+import { createLogger, createMetricsRegistry, eventStreamSettings, openNatsSession, runReadinessChecks, type StartedService } from '@trustplane/platform';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Counter, Gauge } from 'prom-client';
 import type { FederationConfig } from './config.js';
 import { BundleDirectory } from './directory.js';
+import { BundleFetcher } from './fetcher.js';
 import { followLog, type LogFollower } from './follower.js';
 import { publicHandler } from './http.js';
 
@@ -17,6 +20,8 @@ export interface FederationService extends StartedService {
   /** The port the public endpoints listen on (useful with port 0). */
   readonly port: number;
   readonly directory: BundleDirectory;
+  /** The poller of external peers; undefined without writer credentials. */
+  readonly fetcher: BundleFetcher | undefined;
 }
 
 /** Starts the service; the log is followed in the background (/readyz says when it caught up). */
@@ -29,6 +34,45 @@ export async function startFederation(config: FederationConfig): Promise<Federat
   const session = await openNatsSession(config, 'federation', logger);
   const nc: NatsConnection = session.nc;
   const directory = new BundleDirectory(config.publicBaseUrl);
+
+  // The fetcher writes through its own bus user (the publisher's may only read).
+  let writer: NatsConnection | undefined;
+  let fetcher: BundleFetcher | undefined;
+  if (config.writerNatsUser !== undefined) {
+    writer = (await openNatsSession({ ...config, natsUser: config.writerNatsUser, natsPassword: config.writerNatsPassword }, 'federation-writer', logger)).nc;
+    const log = await EventLog.open(writer, eventStreamSettings(config));
+    fetcher = new BundleFetcher({
+      log,
+      ...(config.webCaFile === undefined ? {} : { webCaPem: readFileSync(config.webCaFile, 'utf8') }),
+      minIntervalMs: config.minPollMs,
+      maxIntervalMs: config.maxPollMs,
+      timeoutMs: config.fetchTimeoutMs,
+      onError: (federationId, error) => logger.warn({ federationId, err: error }, 'peer bundle fetch failed'),
+    });
+  }
+  new Gauge({
+    name: 'tp_federation_peer_bundle_age_seconds',
+    help: 'age of the last recorded bundle of each external peer',
+    labelNames: ['federation_id'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const now = Date.now();
+      for (const status of fetcher?.statuses() ?? []) {
+        if (status.bundleFetchedAt !== null) this.set({ federation_id: status.federationId }, (now - Date.parse(status.bundleFetchedAt)) / 1000);
+      }
+    },
+  });
+  new Gauge({
+    name: 'tp_federation_peer_fetch_failures',
+    help: 'consecutive failed fetches of each external peer',
+    labelNames: ['federation_id'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const status of fetcher?.statuses() ?? []) this.set({ federation_id: status.federationId }, status.consecutiveFailures);
+    },
+  });
   new Gauge({
     name: 'tp_federation_trust_domains',
     help: 'trust domains whose bundle is served',
@@ -45,7 +89,10 @@ export async function startFederation(config: FederationConfig): Promise<Federat
   const follow = async (): Promise<void> => {
     for (let attempt = 0; !stopped; attempt++) {
       try {
-        follower = await followLog(nc, directory, {
+        follower = await followLog(nc, (event) => {
+          directory.apply(event);
+          fetcher?.apply(event);
+        }, {
           stream: config.eventStream,
           subjectPrefix: config.subjectPrefix,
           onRefused: (subject, reason) => {
@@ -54,6 +101,13 @@ export async function startFederation(config: FederationConfig): Promise<Federat
           },
         });
         if (stopped) await follower.close();
+        // Poll only once the log has been replayed: relationships deleted since are not fetched.
+        const started = follower;
+        const waitCaughtUp = async (): Promise<void> => {
+          while (!stopped && !started.caughtUp()) await new Promise((resolve) => setTimeout(resolve, 50));
+          if (!stopped) fetcher?.start();
+        };
+        void waitCaughtUp();
         return;
       } catch (error) {
         followError = error instanceof Error ? error.message : String(error);
@@ -105,8 +159,10 @@ export async function startFederation(config: FederationConfig): Promise<Federat
     logger,
     port,
     directory,
+    fetcher,
     async close() {
       stopped = true;
+      fetcher?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -114,6 +170,7 @@ export async function startFederation(config: FederationConfig): Promise<Federat
       await following;
       await follower?.close();
       await nc.drain().catch(() => undefined);
+      await writer?.drain().catch(() => undefined);
     },
   };
 }
