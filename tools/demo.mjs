@@ -66,7 +66,8 @@ async function main() {
   };
   const signer = await startService('signer', 'services/signer/dist/main.js', signerEnv, `http://127.0.0.1:${signerPort}/readyz`);
   // The public bundle publisher: its own read-only bus user, no database.
-  const federationEnv = { ...natsEnvFor('federation'), TP_EVENT_STREAM: stream, TP_SUBJECT_PREFIX: prefix, TP_FEDERATION_PORT: String(federationPort), TP_FEDERATION_PUBLIC_BASE_URL: federationBase, TP_LOG_LEVEL: 'warn' };
+  const writer = natsEnvFor('federationWriter');
+  const federationEnv = { ...natsEnvFor('federation'), TP_FEDERATION_WRITER_NATS_USER: writer.TP_NATS_USER, TP_FEDERATION_WRITER_NATS_PASSWORD: writer.TP_NATS_PASSWORD, TP_EVENT_STREAM: stream, TP_SUBJECT_PREFIX: prefix, TP_FEDERATION_PORT: String(federationPort), TP_FEDERATION_PUBLIC_BASE_URL: federationBase, TP_LOG_LEVEL: 'warn' };
   const federation = await startService('federation', 'services/federation/dist/main.js', federationEnv, `${federationBase}/readyz`);
   const env = { ...process.env, ...serviceEnv, TPCTL_SERVER: base };
   const children = [];

@@ -14,7 +14,8 @@ async function main() {
   const signer = `http://127.0.0.1:${signerPort}`;
   const federationPort = process.env.TP_FEDERATION_PORT ?? '8082';
   const federation = `http://127.0.0.1:${federationPort}`;
-  const federationEnv = { ...natsEnvFor('federation'), TP_FEDERATION_PORT: federationPort, TP_FEDERATION_PUBLIC_BASE_URL: process.env.TP_FEDERATION_PUBLIC_BASE_URL ?? federation };
+  const writer = natsEnvFor('federationWriter');
+  const federationEnv = { ...natsEnvFor('federation'), TP_FEDERATION_WRITER_NATS_USER: writer.TP_NATS_USER, TP_FEDERATION_WRITER_NATS_PASSWORD: writer.TP_NATS_PASSWORD, TP_FEDERATION_PORT: federationPort, TP_FEDERATION_PUBLIC_BASE_URL: process.env.TP_FEDERATION_PUBLIC_BASE_URL ?? federation };
   const signerEnv = { ...env, ...natsEnvFor('signer'), TP_SIGNER_KEY_DIR: `${ROOT}/.local/signer/keys`, TP_SIGNER_KEK_PATH: `${ROOT}/.local/signer/kek` };
   const services = [
     await startService('registry', 'services/registry/dist/main.js', { ...env, ...natsEnvFor('registry') }, `${base}/readyz`, { quiet: false }),
