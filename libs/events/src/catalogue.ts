@@ -60,7 +60,7 @@ export const CURRENT_SCHEMA_VERSIONS: { readonly [T in DomainEventType]: Extract
   'federation.created': 1,
   'federation.refresh_requested': 1,
   'federation.deleted': 1,
-  'federation.bundle_updated': 1,
+  'federatedbundle.updated': 1,
 };
 
 /** True when `type` names an event in the catalogue. */

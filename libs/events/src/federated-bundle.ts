@@ -6,7 +6,7 @@ import type { EventDefinition } from './envelope.js';
  * recorded (aggregate `federatedbundle`, id = the relationship's `fr-…` id). Public keys only.
  */
 export type FederatedBundleUpdated = EventDefinition<
-  'federation.bundle_updated',
+  'federatedbundle.updated',
   1,
   {
     /** Our trust domain that trusts the peer. */

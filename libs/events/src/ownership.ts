@@ -86,7 +86,7 @@ export const EVENT_OWNERSHIP: { readonly [T in DomainEventType]: EventOwnership 
   'federation.created': registry('federation'),
   'federation.refresh_requested': registry('federation'),
   'federation.deleted': registry('federation'),
-  'federation.bundle_updated': { aggregateType: 'federatedbundle', emittedBy: 'federation' },
+  'federatedbundle.updated': { aggregateType: 'federatedbundle', emittedBy: 'federation' },
 };
 
 const ALL_EVENT_TYPES = Object.keys(EVENT_OWNERSHIP) as DomainEventType[];

@@ -1,7 +1,7 @@
 /**
  * The `federatedbundle` aggregate (one per relationship, id = `fr-…`): the last peer bundle the
  * federation service fetched. Recording the same content again is a no-op, so a poll that finds
- * nothing new appends nothing; any change of keys or sequence is one `federation.bundle_updated`.
+ * nothing new appends nothing; any change of keys or sequence is one `federatedbundle.updated`.
  */
 import { accept, assertNever, type Decider, type FederatedBundleEvent, type SpiffeBundleDocument } from '@trustplane/events';
 
@@ -32,7 +32,7 @@ export const federatedBundleDecider: Decider<FederatedBundleState, RecordFederat
   initialState: () => ({ document: null }),
   evolve(_state, event) {
     switch (event.type) {
-      case 'federation.bundle_updated':
+      case 'federatedbundle.updated':
         return { document: event.data.document };
       default:
         return assertNever(event.type, 'federated bundle event');
@@ -43,7 +43,7 @@ export const federatedBundleDecider: Decider<FederatedBundleState, RecordFederat
       case 'record':
         if (sameBundle(state.document, command.document)) return accept();
         return accept({
-          type: 'federation.bundle_updated',
+          type: 'federatedbundle.updated',
           schemaVersion: 1,
           data: {
             trustDomainId: command.trustDomainId,

@@ -1,7 +1,7 @@
 // The fetcher against real TLS bundle endpoints and a real NATS log: an https_web peer (the
 // operator's CA file), an https_spiffe peer authenticated by its bootstrap bundle, and two
 // impostors (an SVID from another CA, the right CA but another SPIFFE ID). Changes are recorded
-// as federation.bundle_updated events (public members only), unchanged polls record nothing,
+// as federatedbundle.updated events (public members only), unchanged polls record nothing,
 // a peer that fails backs off without holding up the others, refresh fetches at once, and a
 // deleted relationship is no longer polled.
 import { after, before, describe, test } from 'node:test';
@@ -125,7 +125,7 @@ describe('fetching peer bundles', () => {
   test('https_web through the operator CA file: recorded once, public members only; unchanged polls record nothing; a change is one more event', async () => {
     await eventually(async () => (await recorded('fr-web0000001')).length === 1, 20_000, 'the web peer bundle recorded');
     const [first] = await recorded('fr-web0000001');
-    assert.equal(first?.type, 'federation.bundle_updated');
+    assert.equal(first?.type, 'federatedbundle.updated');
     assert.deepEqual(privateMembersIn(first?.data), [], 'no private member recorded');
     const polled = web.requests;
     await eventually(() => web.requests >= polled + 2, 20_000, 'polled again at the refresh hint');

@@ -1,7 +1,7 @@
 /**
  * Polls the bundle endpoints of external federation peers: at each peer's refresh hint (±10%
  * jitter), sooner when an operator asks for a refresh, with exponential backoff and jitter after
- * failures. A bundle whose content changed is recorded as one `federation.bundle_updated` event.
+ * failures. A bundle whose content changed is recorded as one `federatedbundle.updated` event.
  * A peer that is down only affects its own relationship. Status per relationship is kept in
  * memory (last poll, last success, last error, sequence, bundle age).
  */
@@ -109,7 +109,7 @@ export class BundleFetcher {
       case 'federation.deleted':
         this.remove(event.aggregateId);
         return;
-      case 'federation.bundle_updated': {
+      case 'federatedbundle.updated': {
         const relationship = this.relationships.get(event.aggregateId);
         if (relationship === undefined) return;
         relationship.lastKnown = event.data.document;
