@@ -303,3 +303,44 @@ test('tpctl federation create|list|info|refresh|delete: a peer of this installat
   assert.equal((await cli<unknown[]>(['federation', 'list', TD])).length, 1);
   assert.notEqual((await tpctl(['federation', 'info', TD, 'remote.example'], cliEnv)).code, 0);
 });
+
+test('delivery: an entry that federates with a peer of this installation gets its bundle on the Workload API; deleting the relationship takes it away', async () => {
+  const PEER = 'delivered-peer.example';
+  const peer = await cli<{ id: string }>(['trust-domain', 'create', PEER]);
+  await cli(['entry', 'create', TD, '--spiffe-id', `spiffe://${TD}/e2e/federated`, '--parent-id', PARENT, '--selector', `unix:uid:${process.getuid?.() ?? 0}`, '--federates-with', PEER]);
+  await cli(['federation', 'create', TD, '--peer-trust-domain-id', peer.id]);
+  // The peer's CA as its own public bundle endpoint publishes it.
+  const peerBundleUrl = endpoints.bundle.replace(/\/td-[0-9a-z]{10}\/bundle$/, `/${peer.id}/bundle`);
+  let peerCas: string[] = [];
+  await eventually(async () => {
+    const response = await fetch(peerBundleUrl);
+    if (!response.ok) return false;
+    const bundle = (await response.json()) as { keys: { use: string; x5c?: string[] }[] };
+    peerCas = bundle.keys.filter((k) => k.use === 'x509-svid').map((k) => k.x5c?.[0] ?? '');
+    return peerCas.length > 0;
+  }, 30_000, 'the peer trust domain has a bundle');
+
+  const client = new workload.SpiffeWorkloadAPIClient(`unix://${agent.socketPath}`, credentials.createInsecure());
+  const md = new Metadata();
+  md.set('workload.spiffe.io', 'true');
+  const stream = client.fetchX509Svid({}, md);
+  const federated: Record<string, Buffer>[] = [];
+  stream.on('data', (message: { federatedBundles: Record<string, Buffer> }) => federated.push(message.federatedBundles));
+  stream.on('error', () => undefined);
+  try {
+    const key = `spiffe://${PEER}`;
+    await eventually(() => federated.some((bundles) => bundles[key] !== undefined), 30_000, 'the federated bundle on FetchX509SVID');
+    const delivered = federated.findLast((bundles) => bundles[key] !== undefined)?.[key] ?? Buffer.alloc(0);
+    const expected = Buffer.concat(peerCas.map((b64) => Buffer.from(b64, 'base64')));
+    assert.deepEqual(delivered, expected, 'the peer CA certificates, concatenated DER, as the peer publishes them');
+
+    assert.equal((await tpctl(['federation', 'delete', TD, PEER], cliEnv)).code, 0);
+    await eventually(() => {
+      const last = federated.at(-1);
+      return last !== undefined && last[key] === undefined;
+    }, 30_000, 'the federated bundle gone after the relationship is deleted');
+  } finally {
+    stream.cancel();
+    client.close();
+  }
+});

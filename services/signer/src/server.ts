@@ -1,3 +1,4 @@
+import { federationMigrations } from './migrations/1700000006000-federations.js';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -68,6 +69,7 @@ export function signerSchemaMigrations(schema: string): (new () => MigrationInte
     ...attestationNonceMigrations(schema),
     ...sealedSecretMigrations(schema),
     ...agentsReadModelMigrations(schema),
+    ...federationMigrations(schema),
   ];
 }
 

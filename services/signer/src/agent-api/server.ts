@@ -13,6 +13,7 @@
  * committed changes with Postgres NOTIFY; the streams recompute and send what changed, and
  * attestations and renewals waiting for their event to be applied (read-your-writes) check again.
  */
+import { FederatedBundles } from '../federation/federated-bundles.js';
 import {
   createServer as createTlsServer,
   type Server as TlsServer,
@@ -92,7 +93,7 @@ export class AgentApiServer {
     this.contexts = new ServingContexts(options.ca, () => options.clock.now(), options.logger);
     this.readModel = new ReadModelWatermark(options.pool, options.schema, signerProjection.name);
     this.edge = new AgentApiEdge(this.model, options.ca, options.clock, options.logger);
-    this.streams = new AgentStreams(this.edge, this.model, options.ca);
+    this.streams = new AgentStreams(this.edge, this.model, options.ca, new FederatedBundles(options.pool, options.schema));
     this.deps = {
       edge: this.edge,
       model: this.model,
@@ -261,7 +262,7 @@ export class AgentApiServer {
     client.on('notification', (message) => {
       const kinds = (message.payload ?? '').split(',');
       const entries = kinds.some((k) => k === 'entry' || k === 'agent' || k === 'cluster');
-      const bundles = kinds.some((k) => k === 'bundle' || k === 'ca');
+      const bundles = kinds.some((k) => k === 'bundle' || k === 'ca' || k === 'federation' || k === 'federatedbundle');
       if (bundles) this.contexts.invalidate();
       this.readModel.poke();
       this.streams.schedule({ entries, bundles });
