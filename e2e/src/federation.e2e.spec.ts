@@ -8,7 +8,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
@@ -49,6 +50,26 @@ let federation: RunningService;
 let agent: RunningAgent;
 let cliEnv: Record<string, string>;
 let endpoints: { bundle: string; jwks: string; oidcDiscovery: string; jwtIssuer: string };
+/** An external peer's bundle endpoint: HTTPS with a certificate of a test Web CA (openssl). */
+let peerEndpoint: HttpsServer;
+let peerEndpointPort: number;
+let externalPeerCaDer: Buffer;
+
+function openssl(args: string[]): void {
+  const run = spawnSync('openssl', args, { cwd: work, encoding: 'utf8' });
+  assert.equal(run.status, 0, `openssl ${args.join(' ')}: ${run.stderr}`);
+}
+
+/** A Web CA and a server certificate for 127.0.0.1 (the peer endpoint), and the peer's own CA. */
+function makePeerPki(): void {
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  openssl(['req', '-x509', ...ec, '-keyout', 'webca.key', '-out', 'webca.pem', '-days', '1', '-subj', '/CN=e2e web CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  openssl(['req', ...ec, '-keyout', 'endpoint.key', '-out', 'endpoint.csr', '-subj', '/CN=127.0.0.1']);
+  writeFileSync(join(work, 'endpoint.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  openssl(['x509', '-req', '-in', 'endpoint.csr', '-CA', 'webca.pem', '-CAkey', 'webca.key', '-CAcreateserial', '-days', '1', '-extfile', 'endpoint.ext', '-out', 'endpoint.pem']);
+  openssl(['req', '-x509', ...ec, '-keyout', 'peerca.key', '-out', 'peerca.der', '-outform', 'DER', '-days', '1', '-subj', '/CN=external-peer.example', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-addext', 'subjectAltName=URI:spiffe://external-peer.example']);
+  externalPeerCaDer = readFileSync(join(work, 'peerca.der'));
+}
 
 async function cli<T>(args: string[]): Promise<T> {
   const result = await tpctl([...args, '--output', 'json'], cliEnv);
@@ -84,11 +105,18 @@ before(async () => {
   stream = testStreamSettings('e2e_federation');
   const [registryPort, signerPort, agentApiPort, federationPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const federationBase = `http://127.0.0.1:${federationPort}`;
+  makePeerPki();
+  peerEndpointPort = await freePort();
+  const peerBundle = JSON.stringify({ keys: [{ kty: 'EC', use: 'x509-svid', x5c: [externalPeerCaDer.toString('base64')] }], spiffe_sequence: 5, spiffe_refresh_hint: 2 });
+  peerEndpoint = createHttpsServer({ cert: readFileSync(join(work, 'endpoint.pem')), key: readFileSync(join(work, 'endpoint.key')) }, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(peerBundle);
+  });
+  await new Promise<void>((resolve) => peerEndpoint.listen(peerEndpointPort, '127.0.0.1', resolve));
   const common = { DATABASE_URL: db.url, TP_EVENT_STREAM: stream.streamName, TP_SUBJECT_PREFIX: stream.subjectPrefix, TP_LOG_LEVEL: 'warn' };
   const serviceEnv = { ...testNatsEnv(), ...common };
   registry = await startServiceProcess(
     'registry',
-    { ...serviceEnv, TP_REGISTRY_PORT: String(registryPort), TP_REGISTRY_PUBLIC_BASE_URL: `http://127.0.0.1:${registryPort}`, TP_REGISTRY_PUBLIC_BUNDLE_BASE_URL: federationBase, TP_REGISTRY_FEDERATION_URLS: 'https://peers.example.net/federation/' },
+    { ...serviceEnv, TP_REGISTRY_PORT: String(registryPort), TP_REGISTRY_PUBLIC_BASE_URL: `http://127.0.0.1:${registryPort}`, TP_REGISTRY_PUBLIC_BUNDLE_BASE_URL: federationBase, TP_REGISTRY_FEDERATION_URLS: `https://peers.example.net/federation/,https://127.0.0.1:${peerEndpointPort}/` },
     registryPort,
   );
   signer = await startServiceProcess(
@@ -107,7 +135,13 @@ before(async () => {
   // The publisher: its own read-only bus user, no database.
   federation = await startServiceProcess(
     'federation',
-    { ...testNatsEnv('federation'), TP_EVENT_STREAM: stream.streamName, TP_SUBJECT_PREFIX: stream.subjectPrefix, TP_LOG_LEVEL: 'warn', TP_FEDERATION_PORT: String(federationPort), TP_FEDERATION_PUBLIC_BASE_URL: federationBase },
+    {
+      ...testNatsEnv('federation'),
+      TP_FEDERATION_WRITER_NATS_USER: testNatsEnv('federationWriter')['TP_NATS_USER'] ?? '',
+      TP_FEDERATION_WRITER_NATS_PASSWORD: testNatsEnv('federationWriter')['TP_NATS_PASSWORD'] ?? '',
+      TP_FEDERATION_WEB_CA_FILE: join(work, 'webca.pem'),
+      TP_FEDERATION_MIN_POLL_MS: '500',
+      TP_EVENT_STREAM: stream.streamName, TP_SUBJECT_PREFIX: stream.subjectPrefix, TP_LOG_LEVEL: 'warn', TP_FEDERATION_PORT: String(federationPort), TP_FEDERATION_PUBLIC_BASE_URL: federationBase },
     federationPort,
   );
   cliEnv = { ...serviceEnv, TPCTL_SERVER: registry.url };
@@ -145,6 +179,8 @@ before(async () => {
 after(async () => {
   await agent?.stop();
   await federation?.stop();
+  peerEndpoint?.closeAllConnections();
+  await new Promise((resolve) => (peerEndpoint === undefined ? resolve(undefined) : peerEndpoint.close(resolve)));
   await signer?.stop();
   await registry?.stop();
   if (stream !== undefined) await deleteTestStream(nc, stream.streamName);
@@ -339,6 +375,27 @@ test('delivery: an entry that federates with a peer of this installation gets it
       const last = federated.at(-1);
       return last !== undefined && last[key] === undefined;
     }, 30_000, 'the federated bundle gone after the relationship is deleted');
+  } finally {
+    stream.cancel();
+    client.close();
+  }
+});
+
+test('delivery of an external peer: the federation service fetches its bundle over https_web (operator CA file) and the workload receives it', async () => {
+  const PEER = 'external-peer.example';
+  await cli(['entry', 'create', TD, '--spiffe-id', `spiffe://${TD}/e2e/external`, '--parent-id', PARENT, '--selector', `unix:uid:${process.getuid?.() ?? 0}`, '--federates-with', PEER]);
+  await cli(['federation', 'create', TD, '--peer-trust-domain', PEER, '--bundle-endpoint-url', `https://127.0.0.1:${peerEndpointPort}/bundle`]);
+  const client = new workload.SpiffeWorkloadAPIClient(`unix://${agent.socketPath}`, credentials.createInsecure());
+  const md = new Metadata();
+  md.set('workload.spiffe.io', 'true');
+  const stream = client.fetchX509Svid({}, md);
+  const federated: Record<string, Buffer>[] = [];
+  stream.on('data', (message: { federatedBundles: Record<string, Buffer> }) => federated.push(message.federatedBundles));
+  stream.on('error', () => undefined);
+  try {
+    const key = `spiffe://${PEER}`;
+    await eventually(() => federated.some((bundles) => bundles[key] !== undefined), 40_000, 'the fetched peer bundle on FetchX509SVID');
+    assert.deepEqual(federated.findLast((bundles) => bundles[key] !== undefined)?.[key], externalPeerCaDer);
   } finally {
     stream.cancel();
     client.close();
