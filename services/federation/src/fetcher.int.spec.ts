@@ -29,6 +29,7 @@ let stream: TestStream;
 let log: EventLog;
 let service: FederationService;
 const work = mkdtempSync(join(tmpdir(), 'tp-fetch-'));
+const caFile = join(work, 'web-ca.pem');
 
 /** A bundle endpoint whose answer the test controls. */
 class Endpoint {
@@ -90,15 +91,18 @@ before(async () => {
   spiffe.body = bundleOf([peerCa], 7, 1);
   impostor.body = bundleOf([rogueCa], 99, 1);
   wrongId.body = bundleOf([peerCa], 99, 1);
-  const caFile = join(work, 'web-ca.pem');
   writeFileSync(caFile, webCa.pem);
   const bootstrap = JSON.stringify(bundleOf([peerCa], 1, 60));
   await created('fr-web0000001', { kind: 'external', trustDomain: 'web.example', bundleEndpointUrl: web.url, profile: 'https_web' });
   await created('fr-spf0000001', { kind: 'external', trustDomain: 'peer.example', bundleEndpointUrl: spiffe.url, profile: 'https_spiffe', endpointSpiffeId: ENDPOINT_ID, bootstrapBundle: bootstrap });
   await created('fr-imp0000001', { kind: 'external', trustDomain: 'peer2.example', bundleEndpointUrl: impostor.url, profile: 'https_spiffe', endpointSpiffeId: ENDPOINT_ID, bootstrapBundle: bootstrap });
   await created('fr-wid0000001', { kind: 'external', trustDomain: 'peer3.example', bundleEndpointUrl: wrongId.url, profile: 'https_spiffe', endpointSpiffeId: ENDPOINT_ID, bootstrapBundle: bootstrap });
+  service = await startService();
+});
+
+function startService(): Promise<FederationService> {
   const writer = testNatsCredentials('federationWriter');
-  service = await startFederation(
+  return startFederation(
     loadFederationConfig({
       ...testNatsEnv('federation'),
       TP_EVENT_STREAM: stream.streamName,
@@ -112,7 +116,7 @@ before(async () => {
       TP_LOG_LEVEL: 'silent',
     }),
   );
-});
+}
 
 after(async () => {
   await service?.close();
@@ -168,6 +172,16 @@ describe('fetching peer bundles', () => {
     const count = web.requests;
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     assert.equal(web.requests, count);
+  });
+
+  test('restarted (killed between polls or after an append), it replays what it recorded and appends no duplicate', async () => {
+    const before = (await recorded('fr-spf0000001')).length;
+    const requests = spiffe.requests;
+    await service.close();
+    service = await startService();
+    await eventually(() => spiffe.requests >= requests + 2, 20_000, 'polled again after the restart');
+    assert.equal((await recorded('fr-spf0000001')).length, before, 'the same bundle is not recorded twice');
+    assert.equal(statusOf('fr-spf0000001')?.sequence, 8, 'the recorded sequence was replayed from the log');
   });
 
   test('the writer records peer bundles only: it cannot append to another aggregate type', async () => {

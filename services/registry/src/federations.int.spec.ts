@@ -5,6 +5,9 @@
 // written; another organization sees nothing.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
+import { compareProjection, dropRebuildSchema, rebuildProjection } from '@trustplane/eventstore';
+import { federationsProjection } from './federation/federations.projection.js';
 import { call, startRegistryHarness, type RegistryHarness } from './testing/harness.js';
 
 const ALLOWED = 'https://peers.example.net/federation/';
@@ -131,5 +134,20 @@ test('without an allow-list no external peer is accepted', async () => {
     assert.equal(response.json.errors[0].code, 'URL_NOT_ALLOWED');
   } finally {
     await bare.close();
+  }
+});
+
+test('a rebuild of registry.federations from the log gives byte-identical rows', async () => {
+  const pool = new pg.Pool({ connectionString: h.db.url, max: 2 });
+  const target = `registry_rebuild_${Date.now().toString(36)}`;
+  try {
+    await rebuildProjection({ nc: h.nc, pool, stream: h.stream, projection: federationsProjection, liveSchema: 'registry', targetSchema: target });
+    const comparison = await compareProjection(pool, federationsProjection, 'registry', target);
+    const rows = comparison.tables.find((t) => t.table === 'federations');
+    assert.ok(rows !== undefined && rows.leftRows >= 3, JSON.stringify(rows));
+    assert.equal(comparison.equal, true, JSON.stringify(comparison.tables));
+  } finally {
+    await dropRebuildSchema(pool, target);
+    await pool.end();
   }
 });
