@@ -186,7 +186,7 @@ export function agentModelChannel(schema: string): string {
 }
 
 /** Aggregate types whose changes are announced to the agent API after commit. */
-const ANNOUNCED = new Set(['entry', 'agent', 'cluster', 'bundle', 'ca', 'federation', 'federatedbundle']);
+const ANNOUNCED = new Set(['entry', 'agent', 'cluster', 'bundle', 'ca', 'federation', 'federatedbundle', 'trustdomain']);
 
 /** The signer's read model of trust domains, deployments, keysets and bundles. */
 export const signerProjection: Projection = {

@@ -262,10 +262,12 @@ export class AgentApiServer {
     client.on('notification', (message) => {
       const kinds = (message.payload ?? '').split(',');
       const entries = kinds.some((k) => k === 'entry' || k === 'agent' || k === 'cluster');
-      const bundles = kinds.some((k) => k === 'bundle' || k === 'ca' || k === 'federation' || k === 'federatedbundle');
+      const bundles = kinds.some((k) => k === 'bundle' || k === 'ca');
+      // Federated bundles change with relationships, recorded peer bundles and peer deletion.
+      const federated = kinds.some((k) => k === 'federation' || k === 'federatedbundle' || k === 'trustdomain');
       if (bundles) this.contexts.invalidate();
       this.readModel.poke();
-      this.streams.schedule({ entries, bundles });
+      this.streams.schedule({ entries, bundles: bundles || federated });
     });
     try {
       await client.connect();

@@ -26,8 +26,11 @@ export class FederatedBundles {
 
   async of(ca: CaService, td: TrustDomainRow): Promise<agentApi.Bundle[]> {
     const rows = await this.pool.query<FederationRow>(
-      `SELECT peer_kind, peer_trust_domain, peer_trust_domain_id, document FROM "${this.schema}".federations
-        WHERE trust_domain_id = $1 AND tenant_id = $2 AND NOT deleted ORDER BY peer_trust_domain`,
+      // A peer of this installation that has been deleted is no longer trusted (its bundle stays in the log).
+      `SELECT f.peer_kind, f.peer_trust_domain, f.peer_trust_domain_id, f.document FROM "${this.schema}".federations f
+        WHERE f.trust_domain_id = $1 AND f.tenant_id = $2 AND NOT f.deleted
+          AND (f.peer_kind <> 'internal' OR EXISTS (SELECT 1 FROM "${this.schema}".trust_domains t WHERE t.id = f.peer_trust_domain_id AND t.tenant_id = f.tenant_id))
+        ORDER BY f.peer_trust_domain`,
       [td.id, td.tenant],
     );
     const bundles: agentApi.Bundle[] = [];
