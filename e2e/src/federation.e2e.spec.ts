@@ -375,6 +375,16 @@ test('delivery: an entry that federates with a peer of this installation gets it
       const last = federated.at(-1);
       return last !== undefined && last[key] === undefined;
     }, 30_000, 'the federated bundle gone after the relationship is deleted');
+
+    // Federating again brings it back; deleting the peer trust domain itself takes it away too.
+    await cli(['federation', 'create', TD, '--peer-trust-domain-id', peer.id]);
+    await eventually(() => federated.at(-1)?.[key] !== undefined, 30_000, 'the federated bundle back');
+    const deleted = await tpctl(['trust-domain', 'delete', PEER], cliEnv);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    await eventually(() => {
+      const last = federated.at(-1);
+      return last !== undefined && last[key] === undefined;
+    }, 30_000, 'the federated bundle gone after the peer trust domain is deleted');
   } finally {
     stream.cancel();
     client.close();
