@@ -36,6 +36,8 @@ function tpctl(env, args, { expectFailure = false, quiet = false } = {}) {
 async function main() {
   const databaseUrl = await ensureDatabase(database);
   const port = await freePort();
+  const federationPort = await freePort();
+  const federationBase = `http://127.0.0.1:${federationPort}`;
   const serviceEnv = {
     ...natsEnvFor('registry'),
     DATABASE_URL: databaseUrl,
@@ -43,6 +45,7 @@ async function main() {
     TP_SUBJECT_PREFIX: prefix,
     TP_REGISTRY_PORT: String(port),
     TP_REGISTRY_PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+    TP_REGISTRY_PUBLIC_BUNDLE_BASE_URL: federationBase,
     TP_LOG_LEVEL: 'warn',
   };
   const base = `http://127.0.0.1:${port}`;
@@ -75,6 +78,10 @@ async function main() {
     TP_SIGNER_KEK_PATH: join(work, 'kek'),
   };
   const signer = await startService('signer', 'services/signer/dist/main.js', signerEnv, `http://127.0.0.1:${signerPort}/readyz`);
+  // The public bundle publisher: its own read-only bus user, no database.
+  const writer = natsEnvFor('federationWriter');
+  const federationEnv = { ...natsEnvFor('federation'), TP_FEDERATION_WRITER_NATS_USER: writer.TP_NATS_USER, TP_FEDERATION_WRITER_NATS_PASSWORD: writer.TP_NATS_PASSWORD, TP_EVENT_STREAM: stream, TP_SUBJECT_PREFIX: prefix, TP_FEDERATION_PORT: String(federationPort), TP_FEDERATION_PUBLIC_BASE_URL: federationBase, TP_LOG_LEVEL: 'warn' };
+  const federation = await startService('federation', 'services/federation/dist/main.js', federationEnv, `${federationBase}/readyz`);
   const env = { ...process.env, ...serviceEnv, TPCTL_SERVER: base };
   const children = [];
   try {
@@ -125,6 +132,18 @@ async function main() {
     const second = await api('POST', keysPath);
     const blocked = await api('DELETE', `/api/v1/trust-domains/staging.example.org/deployments/${key.json.deploymentId}`);
     process.stdout.write(`deleting the deployment while key ${second.json.id} is active → ${blocked.status} ${blocked.json.code}: ${blocked.json.detail}\n`);
+    step('the public SPIFFE bundle, JWKS and OIDC discovery (services/federation, from the event log in memory)');
+    const endpoints = JSON.parse(tpctl(env, ['trust-domain', 'info', 'example.org', '--output', 'json'], { quiet: true })).endpoints;
+    let published;
+    for (let i = 0; i < 300 && published === undefined; i++) {
+      const response = await fetch(endpoints.bundle).catch(() => undefined);
+      if (response?.ok) published = await response.json();
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    if (published === undefined) throw new Error(`${endpoints.bundle} did not answer`);
+    process.stdout.write(`$ curl ${endpoints.bundle}\n${published.keys.map((k) => `  ${k.use} ${k.kty}${k.kid ? ` kid=${k.kid}` : ''}${k.x5c ? ` x5c[${k.x5c.length}]` : ''}`).join('\n')}\n  spiffe_sequence ${published.spiffe_sequence}, spiffe_refresh_hint ${published.spiffe_refresh_hint}\n`);
+    const discovery = await (await fetch(endpoints.oidcDiscovery)).json();
+    process.stdout.write(`$ curl ${endpoints.oidcDiscovery}\n  issuer ${discovery.issuer}\n  jwks_uri ${discovery.jwks_uri}\n`);
 
     step('a cluster and registration entries');
     const cluster = JSON.parse(tpctl(env, ['cluster', 'create', 'example.org', 'production', '--platform', 'k8s', '--output', 'json'], { quiet: true }));
@@ -283,6 +302,7 @@ async function main() {
         await new Promise((r) => child.once('exit', r));
       }
     }
+    await federation.stop();
     await signer.stop();
     await registry.stop();
     await auth.stop();

@@ -353,3 +353,21 @@ export interface SyncMessage {
   state?: Record<string, unknown>;
   reason?: string;
 }
+
+export interface Federation {
+  id: string;
+  trustDomainId: string;
+  trustDomain: string;
+  peer: {
+    kind: "internal" | "external";
+    trustDomain: string;
+    trustDomainId: string | null;
+    bundleEndpointUrl: string | null;
+    profile: "https_web" | "https_spiffe" | null;
+    endpointSpiffeId: string | null;
+    bootstrapBundle: boolean;
+  };
+  refreshRequestedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}

@@ -9,6 +9,7 @@ import { registerEntry } from './commands/entry.js';
 import { registerOrg } from './commands/org.js';
 import { registerToken, registerWhoami } from './commands/token.js';
 import { registerTrustDomain } from './commands/trust-domain.js';
+import { registerFederation } from './commands/federation.js';
 import { AcceptedAnswer, renderAccepted, renderError } from './errors.js';
 import { renderJson } from './format.js';
 import { snakeCaseKeys } from './json.js';
@@ -60,6 +61,7 @@ export function buildProgram(deps: Deps): Command {
   registerOrg(program, invocation);
   registerConfig(program, invocation);
   registerAudit(program, invocation);
+  registerFederation(program, invocation);
   return program;
 }
 

@@ -48,6 +48,7 @@ test('the registry publishes exactly its own aggregates, the keyset, bundle and 
       'organization',
       'trustdomain',
       'trustdomainname',
+      'federation',
     ]
       .map((type) => aggregateTypeSubject('tp', type))
       .sort(),

@@ -36,7 +36,7 @@ export const BUS_USERS = {
     role: 'service',
     emits: 'registry',
     requests: ['signer.keyset', 'signer.bundle', 'signer.seal-secret'],
-    projections: ['registry.organizations', 'registry.model', 'registry.names', 'registry.deploymentkeys'],
+    projections: ['registry.organizations', 'registry.model', 'registry.names', 'registry.deploymentkeys', 'registry.federations'],
     createsStream: true,
     publishesAudit: 'registry',
   },
@@ -59,6 +59,10 @@ export const BUS_USERS = {
   },
   reader: { user: 'tp-reader', role: 'reader' },
   admin: { user: 'tp-admin', role: 'admin' },
+  /** The public bundle publisher: reads bundles and trust domains into memory, writes nothing. */
+  federation: { user: 'tp-federation', role: 'reader' },
+  /** The federation service's writer: records fetched peer bundles (`federatedbundle` events) and nothing else. */
+  federationWriter: { user: 'tp-federation-writer', role: 'service', emits: 'federation' },
 } as const satisfies Readonly<Record<string, BusUserSpec>>;
 
 /** The name of a bus user in {@link BUS_USERS} (`registry`, `signer`, `reader`, `admin`). */

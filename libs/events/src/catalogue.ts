@@ -3,12 +3,14 @@ import type { OrganizationEvent } from './organization.js';
 import type { RegistryEvent } from './registry.js';
 import type { BundleEvent, CaEvent } from './ca.js';
 import type { AuthEvent } from './auth.js';
+import type { FederationEvent } from './federation.js';
+import type { FederatedBundleEvent } from './federated-bundle.js';
 
 /**
  * The catalogue: the union of every context's events. Adding a context means adding its
  * union here; a type not listed does not compile anywhere an event is expected.
  */
-export type DomainEvent = OrganizationEvent | RegistryEvent | CaEvent | BundleEvent | AuthEvent;
+export type DomainEvent = OrganizationEvent | RegistryEvent | CaEvent | BundleEvent | AuthEvent | FederationEvent | FederatedBundleEvent;
 
 /** Any event type name in the catalogue. */
 export type DomainEventType = DomainEvent['type'];
@@ -63,6 +65,10 @@ export const CURRENT_SCHEMA_VERSIONS: { readonly [T in DomainEventType]: Extract
   'audit.anchored': 1,
   'deployment.reported': 1,
   'deployment.configured': 1,
+  'federation.created': 1,
+  'federation.refresh_requested': 1,
+  'federation.deleted': 1,
+  'federatedbundle.updated': 1,
 };
 
 /** True when `type` names an event in the catalogue. */

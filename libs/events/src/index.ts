@@ -40,6 +40,8 @@ export type { Decision, Decider, DecisionContext } from './decider.js';
 export type * from './registry.js';
 export type * from './ca.js';
 export type * from './auth.js';
+export type * from './federation.js';
+export type * from './federated-bundle.js';
 export {
   AGGREGATE_TYPES,
   EVENT_OWNERSHIP,

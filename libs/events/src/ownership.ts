@@ -9,7 +9,7 @@ import { isDomainEventType, type DomainEnvelope, type DomainEventType } from './
  */
 
 /** Services that append events to the log. */
-export const OWNING_SERVICES = ['registry', 'signer', 'auth'] as const;
+export const OWNING_SERVICES = ['registry', 'signer', 'auth', 'federation'] as const;
 /** A service that appends events. */
 export type OwningService = (typeof OWNING_SERVICES)[number];
 
@@ -29,6 +29,8 @@ export const AGGREGATE_TYPES = [
   'bundle',
   'deploymentkey',
   'audit',
+  'federation',
+  'federatedbundle',
 ] as const;
 /** One aggregate type. */
 export type AggregateType = (typeof AGGREGATE_TYPES)[number];
@@ -95,6 +97,10 @@ export const EVENT_OWNERSHIP: { readonly [T in DomainEventType]: EventOwnership 
   // Appended by the registry's sync routes from a self-hosted signer's report.
   'deployment.reported': registry('deployment'),
   'deployment.configured': registry('deployment'),
+  'federation.created': registry('federation'),
+  'federation.refresh_requested': registry('federation'),
+  'federation.deleted': registry('federation'),
+  'federatedbundle.updated': { aggregateType: 'federatedbundle', emittedBy: 'federation' },
 };
 
 const ALL_EVENT_TYPES = Object.keys(EVENT_OWNERSHIP) as DomainEventType[];

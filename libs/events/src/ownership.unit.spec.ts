@@ -93,3 +93,9 @@ test('unknown aggregate types and malformed subjects are refused', () => {
     'SUBJECT_MALFORMED',
   );
 });
+
+test('the federation service writes fetched peer bundles only; the registry owns relationships', () => {
+  assert.deepEqual([...aggregatesWrittenBy('federation')], ['federatedbundle']);
+  assert.ok(aggregatesWrittenBy('registry').includes('federation'));
+  assert.equal(EVENT_OWNERSHIP['federatedbundle.updated'].emittedBy, 'federation');
+});

@@ -11,9 +11,14 @@ import { ProblemError, type FieldProblem } from './problem.js';
 
 export { Type, type Static, type TSchema };
 
-/** A string of `min` (default 1) to `max` characters. */
-export function Str(options: { min?: number; max: number; description?: string }) {
-  return Type.String({ minLength: options.min ?? 1, maxLength: options.max, ...(options.description === undefined ? {} : { description: options.description }) });
+/** A string of `min` (default 1) to `max` characters, optionally matching `pattern` (`patternHint` says how, in the error). */
+export function Str(options: { min?: number; max: number; description?: string; pattern?: RegExp; patternHint?: string }) {
+  return Type.String({
+    minLength: options.min ?? 1,
+    maxLength: options.max,
+    ...(options.description === undefined ? {} : { description: options.description }),
+    ...(options.pattern === undefined ? {} : { pattern: options.pattern.source, 'x-pattern-hint': options.patternHint ?? `must match ${String(options.pattern)}` }),
+  });
 }
 
 /** A whole number within [min, max]. */
@@ -68,6 +73,10 @@ function check(schema: Schema, value: unknown, path: string, problems: FieldProb
       const max = Number(schema['maxLength'] ?? Number.MAX_SAFE_INTEGER);
       if (value.length < min || value.length > max) {
         problems.push({ field: path, code: 'LENGTH', message: `${path} must be ${min}–${max} characters` });
+        return false;
+      }
+      if (typeof schema['pattern'] === 'string' && !new RegExp(schema['pattern'], 'u').test(value)) {
+        problems.push({ field: path, code: 'FORMAT', message: `${path} ${String(schema['x-pattern-hint'] ?? `must match ${schema['pattern']}`)}` });
         return false;
       }
       return true;

@@ -3,6 +3,7 @@
 // generated from that document (cli/tpctl/scripts/gen-api-types.mjs).
 import { AnyObject, Bool, Enum, Int, List, Obj, Str, Type, type TSchema } from '@trustplane/platform';
 import { API_SCOPES, API_TOKEN_MAX_TTL_DAYS, CLUSTER_PLATFORMS, JOIN_TOKEN_TTL_BOUNDS, ORGANIZATION_NAME_MAX, TRUST_DOMAIN_DESCRIPTION_MAX } from '@trustplane/registry-domain';
+import { MAX_BOOTSTRAP_BUNDLE_BYTES, MAX_BUNDLE_ENDPOINT_URL_LENGTH } from '@trustplane/federation-domain';
 
 const INT32_MAX = 2_147_483_647;
 
@@ -210,3 +211,13 @@ export const RESPONSE_SCHEMAS = {
   ConfigSectionResult: ConfigSectionResultSchema,
   NewToken: NewTokenSchema,
 } as const;
+
+/** The body of a federation create: an internal peer by id, or an external one by endpoint. */
+export const CreateFederationBody = Obj({
+  peerTrustDomainId: Type.Optional(Str({ max: 13, pattern: /^td-[0-9a-z]{10}$/, patternHint: 'must be a trust domain id (td-…)' })),
+  trustDomain: Type.Optional(Str({ max: 255 })),
+  bundleEndpointUrl: Type.Optional(Str({ max: MAX_BUNDLE_ENDPOINT_URL_LENGTH })),
+  profile: Type.Optional(Enum(['https_web', 'https_spiffe'] as const)),
+  endpointSpiffeId: Type.Optional(Str({ max: 2048 })),
+  bootstrapBundle: Type.Optional(Str({ max: MAX_BOOTSTRAP_BUNDLE_BYTES })),
+});

@@ -35,6 +35,8 @@ import { JwksCredentialVerifier } from './sync/credential.js';
 import { SyncController } from './sync/sync.controller.js';
 import { SyncNotifier } from './sync/sync.notifier.js';
 import { SyncService } from './sync/sync.service.js';
+import { FederationsController } from './federation/federations.controller.js';
+import { FederationsService } from './federation/federations.service.js';
 
 /** What the registry's root module is built from. */
 export interface RegistryModuleOptions {
@@ -79,6 +81,7 @@ export class RegistryModule {
         WhoamiController,
         DeploymentsController,
         SyncController,
+        FederationsController,
       ],
       providers: [
         { provide: REGISTRY_CONFIG, useValue: options.config },
@@ -113,6 +116,7 @@ export class RegistryModule {
           provide: CREDENTIAL_VERIFIER,
           useFactory: () => (options.config.authUrl === undefined ? null : new JwksCredentialVerifier(new URL('api/v1/auth/jwks', withSlash(options.config.authUrl)))),
         },
+        FederationsService,
       ],
     };
   }

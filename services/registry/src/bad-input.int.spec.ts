@@ -57,6 +57,7 @@ function validBodies(): Record<string, Json> {
     'PATCH /api/v1/entries/{id}': { revision: 1, hint: 'valid' },
     'POST /api/v1/tokens': { name: 'valid', scopes: ['entries:read'] },
     'PUT /api/v1/config/{targetKind}/{targetId}/{section}': { schema: 'v1', spec: { logLevel: 'info' } },
+    'POST /api/v1/trust-domains/{td}/federations': { trustDomain: 'peer.example', bundleEndpointUrl: 'https://peers.example.net/federation/peer', profile: 'https_web' },
   };
 }
 
@@ -75,6 +76,7 @@ function idFor(template: string): string | undefined {
   if (template.startsWith('/api/v1/agents/')) return values['agent'];
   if (template.startsWith('/api/v1/entries/')) return values['entry'];
   if (template.startsWith('/api/v1/tokens/')) return values['tokenId'];
+  if (template.includes('/federations/')) return values['federation'];
   return undefined;
 }
 
@@ -130,7 +132,7 @@ function assertRefused(response: ApiResponse, statuses: readonly number[], label
 }
 
 before(async () => {
-  h = await startRegistryHarness('badinput');
+  h = await startRegistryHarness('badinput', { TP_REGISTRY_FEDERATION_URLS: 'https://peers.example.net/federation/' });
   const org = await h.organization('Corpus');
   token = org.token;
   const td = await api('POST', '/api/v1/trust-domains', { name: 'corpus.example' });
@@ -153,6 +155,9 @@ before(async () => {
   values['entry'] = entry.json.id;
   const created = await api('POST', '/api/v1/tokens', { name: 'fixture', scopes: ['entries:read'] });
   values['tokenId'] = created.json.id;
+  const federation = await api('POST', `/api/v1/trust-domains/${values['td']}/federations`, { trustDomain: 'fixture-peer.example', bundleEndpointUrl: 'https://peers.example.net/federation/fixture', profile: 'https_web' });
+  assert.equal(federation.status, 201);
+  values['federation'] = federation.json.id;
   // An agent, appended the way the signer appends one after attestation.
   const agentId = agentIdFor(values['cluster'] ?? '', 'n1');
   await handleCommand(

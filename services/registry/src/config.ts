@@ -1,4 +1,5 @@
 import { parsePathRoots, parseUrlPrefixes } from '@trustplane/keymanager';
+import { parseBundleEndpointPrefixes } from '@trustplane/federation-domain';
 import {
   commonConfigSchema,
   field,
@@ -80,6 +81,16 @@ export const registryConfigSchema = {
     default: 'registry',
     pattern: /^[a-z_][a-z0-9_]*$/,
   }),
+  federationUrls: field.list(
+    'TP_REGISTRY_FEDERATION_URLS',
+    'https:// URL prefixes (comma-separated) that bundle endpoints of external federation peers must lie under; empty refuses external peers',
+    parseBundleEndpointPrefixes,
+  ),
+  publicBundleBaseUrl: field.optional(
+    field.url('TP_REGISTRY_PUBLIC_BUNDLE_BASE_URL', 'public base URL of the federation service (its TP_FEDERATION_PUBLIC_BASE_URL): trust domains show their bundle, JWKS, OIDC discovery and JWT issuer URLs under it; unset, they show none', {
+      protocols: ['http', 'https'],
+    }),
+  ),
 } as const;
 
 /** The registry's typed, frozen configuration. */

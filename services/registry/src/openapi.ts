@@ -16,6 +16,7 @@ import {
   RESPONSE_SCHEMAS,
   UpdateEntryBody,
 } from './api-schemas.js';
+import { federationPaths, federationSchemas, type OpenApiHelpers } from './federation/federations.openapi.js';
 
 type Json = Record<string, unknown>;
 /** A request schema (api-schemas.ts) as it is validated. */
@@ -96,6 +97,9 @@ const configPath: Json[] = [
   path('section', 'key-manager (deployments) or agent (clusters)'),
 ];
 
+
+/** The helpers, for fragments kept beside their routes. */
+const helpers: OpenApiHelpers = { op, json, body, obj, str, nullable, errors, path, ref, page, bool, paging, td };
 
 /** The OpenAPI document of the registry REST API. */
 export function openApiDocument(): Json {
@@ -270,6 +274,7 @@ export function openApiDocument(): Json {
       '/api/v1/tokens/{id}': {
         delete: op('Revoke an API token (only by a token holding every scope of it)', 'tokens:write', { '204': { description: 'Revoked' }, ...errors(404) }, { parameters: [path('id', 'token id')] }),
       },
+      ...federationPaths(helpers),
     }),
     components: {
       securitySchemes: {
@@ -290,6 +295,7 @@ export function openApiDocument(): Json {
           status: obj({ state: { enum: ['serving', 'degraded'] }, detail: str({ maxLength: 512 }) }),
         }),
         SyncMessage: obj({ type: { enum: ['state', 'heartbeat', 'end'] }, position: int, state: { type: 'object' }, reason: str() }, ['type']),
+        ...federationSchemas(helpers),
       },
     },
   };

@@ -1,3 +1,4 @@
+import { federationsFold } from './federation/federations.fold.js';
 import { applyRowFold, tableFold, type Projection, type TableRow } from '@trustplane/eventstore';
 import { keysetStatusAfter, retiredKeysetStatus } from '@trustplane/ca-domain';
 import { AGENT_ROW_COLUMNS, agentRowKey, foldAgentRow, type AgentRow } from '@trustplane/registry-domain';
@@ -197,12 +198,12 @@ export function agentModelChannel(schema: string): string {
 }
 
 /** Aggregate types whose changes are announced to the agent API after commit. */
-const ANNOUNCED = new Set(['entry', 'agent', 'cluster', 'bundle', 'ca']);
+const ANNOUNCED = new Set(['entry', 'agent', 'cluster', 'bundle', 'ca', 'federation', 'federatedbundle', 'trustdomain']);
 
 /** The signer's read model of trust domains, deployments, keysets and bundles. */
 export const signerProjection: Projection = {
   name: 'signer.model',
-  aggregateTypes: ['trustdomain', 'deployment', 'ca', 'bundle', 'configsection', 'cluster', 'jointoken', 'agent', 'entry'],
+  aggregateTypes: ['trustdomain', 'deployment', 'ca', 'bundle', 'configsection', 'cluster', 'jointoken', 'agent', 'entry', 'federation', 'federatedbundle'],
   tables: [
     { name: 'trust_domains', orderBy: ['id'] },
     { name: 'deployments', orderBy: ['id'] },
@@ -216,11 +217,13 @@ export const signerProjection: Projection = {
     { name: 'entries', orderBy: ['id'] },
     { name: 'entry_revisions', orderBy: ['id'] },
     { name: 'reported_keysets', orderBy: ['id'] },
+    { name: 'federations', orderBy: ['id'] },
   ],
   async applyBatch(tx, events) {
     for (const fold of [trustDomains, deployments, keysets, retired, bundles, keyManagers, reportedKeysets]) await applyRowFold(tx, fold, events);
     for (const fold of [clusters, clusterKeys, joinTokens, entries, entryRevisions]) await applyRowFold(tx, fold, events);
     await applyRowFold(tx, agents, events);
+    await applyRowFold(tx, federationsFold, events);
     // Delivered on commit only (LISTEN/NOTIFY is transactional): the agent API then pushes the
     // new state to connected agents. The payload names the aggregate types that changed.
     const kinds = [...new Set(events.map((p) => p.event.aggregateType).filter((t) => ANNOUNCED.has(t)))].sort();

@@ -1,3 +1,4 @@
+import { federationMigrations } from './migrations/1700000008000-federations.js';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -73,6 +74,7 @@ export function signerSchemaMigrations(schema: string): (new () => MigrationInte
     ...agentsReadModelMigrations(schema),
     ...reportedKeysetsMigrations(schema),
     ...syncAppliedMigrations(schema),
+    ...federationMigrations(schema),
   ];
 }
 

@@ -9,6 +9,7 @@ import { KeysetsAndAgents1700000000005 } from './1700000000005-keysets-and-agent
 import { Sync1700000000006 } from './1700000000006-sync.js';
 import { DeploymentKeys1700000000120 } from './1700000000120-deployment-keys.js';
 import { AuditSpool1700000000130 } from './1700000000130-audit-spool.js';
+import { Federations1700000000007 } from './1700000000007-federations.js';
 
 /** The registry's migrations, in order, bound to its schema and API role. */
 export function registryMigrations(schema: string, apiRole = 'tp_registry_api'): (new () => MigrationInterface)[] {
@@ -20,6 +21,7 @@ export function registryMigrations(schema: string, apiRole = 'tp_registry_api'):
     bindMigration(IdempotencyAndNames1700000000004, schema, apiRole),
     bindMigration(KeysetsAndAgents1700000000005, schema, apiRole),
     bindMigration(Sync1700000000006, schema, apiRole),
+    bindMigration(Federations1700000000007, schema, apiRole),
     bindMigration(DeploymentKeys1700000000120, schema, apiRole),
     bindMigration(AuditSpool1700000000130, schema),
   ];

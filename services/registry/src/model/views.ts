@@ -6,13 +6,13 @@ type DbRow = Record<string, unknown>;
 const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : value === null || value === undefined ? null : String(value));
 
 /**
- * Whether the public bundle, JWKS and OIDC discovery endpoints of trust domains are served. Not
- * yet: the federation service will serve `/<org>/<td>/bundle`, `/jwks` and
- * `/.well-known/openid-configuration` (and JWT-SVIDs will carry the issuer). Until then the API
- * shows these endpoints and the JWT issuer as null rather than URLs that answer 404, and tpctl
- * prints none of them. This is the one switch that turns them back on.
+ * Whether the public bundle, JWKS and OIDC discovery endpoints of trust domains are served: by
+ * services/federation at `<base>/<org-id>/<td-id>/bundle`, `/jwks` and
+ * `/.well-known/openid-configuration`, where `<base>` is TP_REGISTRY_PUBLIC_BUNDLE_BASE_URL.
+ * Without that setting the API shows these endpoints and the JWT issuer as null rather than URLs
+ * nothing answers, and tpctl prints none of them.
  */
-export const PUBLIC_TRUST_DOMAIN_ENDPOINTS_SERVED = false;
+export const PUBLIC_TRUST_DOMAIN_ENDPOINTS_SERVED = true;
 
 /** Public endpoints of a trust domain; null for those not served (see {@link PUBLIC_TRUST_DOMAIN_ENDPOINTS_SERVED}). */
 export interface TrustDomainEndpoints {
@@ -24,12 +24,18 @@ export interface TrustDomainEndpoints {
   readonly oidcDiscovery: string | null;
 }
 
-/** Endpoints of a trust domain under the public base URL. */
-export function endpointsOf(publicBaseUrl: string, organizationId: string, trustDomainName: string, served = PUBLIC_TRUST_DOMAIN_ENDPOINTS_SERVED): TrustDomainEndpoints {
+/** Endpoints of a trust domain: the agent's under the public base URL, the documents under the federation service's. */
+export function endpointsOf(
+  publicBaseUrl: string,
+  organizationId: string,
+  trustDomainId: string,
+  bundleBaseUrl?: string,
+  served = PUBLIC_TRUST_DOMAIN_ENDPOINTS_SERVED,
+): TrustDomainEndpoints {
   const base = publicBaseUrl.replace(/\/+$/, '');
-  const issuer = `${base}/${organizationId}/${trustDomainName}`;
   const agent = `${new URL(base).hostname}:8443`;
-  if (!served) return { agent, bundle: null, jwtIssuer: null, jwks: null, oidcDiscovery: null };
+  if (!served || bundleBaseUrl === undefined) return { agent, bundle: null, jwtIssuer: null, jwks: null, oidcDiscovery: null };
+  const issuer = `${bundleBaseUrl.replace(/\/+$/, '')}/${organizationId}/${trustDomainId}`;
   return {
     agent,
     bundle: `${issuer}/bundle`,
@@ -39,7 +45,7 @@ export function endpointsOf(publicBaseUrl: string, organizationId: string, trust
   };
 }
 
-export function trustDomainView(row: DbRow, publicBaseUrl: string): Static<typeof TrustDomainSchema> {
+export function trustDomainView(row: DbRow, publicBaseUrl: string, bundleBaseUrl?: string): Static<typeof TrustDomainSchema> {
   return {
     id: String(row['id']),
     name: String(row['name']),
@@ -55,7 +61,7 @@ export function trustDomainView(row: DbRow, publicBaseUrl: string): Static<typeo
     activeFederations: 0,
     createdAt: iso(row['created_at']),
     updatedAt: iso(row['updated_at']),
-    endpoints: endpointsOf(publicBaseUrl, String(row['tenant_id']), String(row['name'])),
+    endpoints: endpointsOf(publicBaseUrl, String(row['tenant_id']), String(row['id']), bundleBaseUrl),
   };
 }
 

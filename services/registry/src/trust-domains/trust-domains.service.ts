@@ -115,13 +115,13 @@ export class TrustDomainsService {
           WHERE ${keyset.where} ORDER BY ${keyset.orderBy} LIMIT $3`,
         [...keysetParams(page), page.limit + 1],
       );
-      return pageOf(rows.rows, page, (row) => String(row['name']), (row) => trustDomainView(row, this.config.publicBaseUrl));
+      return pageOf(rows.rows, page, (row) => String(row['name']), (row) => trustDomainView(row, this.config.publicBaseUrl, this.config.publicBundleBaseUrl));
     });
   }
 
   /** Finds a trust domain by id or name within the tenant (404 otherwise, also for other tenants' ids). */
   async get(tenant: string, idOrName: string): Promise<TrustDomainView> {
-    return this.db.read(tenant, async (client) => trustDomainView(await this.findRow(client, idOrName, { withCounts: true }), this.config.publicBaseUrl));
+    return this.db.read(tenant, async (client) => trustDomainView(await this.findRow(client, idOrName, { withCounts: true }), this.config.publicBaseUrl, this.config.publicBundleBaseUrl));
   }
 
   /** The id of a trust domain given by id or name (404 as {@link get}). */

@@ -13,6 +13,7 @@
  * committed changes with Postgres NOTIFY; the streams recompute and send what changed, and
  * attestations and renewals waiting for their event to be applied (read-your-writes) check again.
  */
+import { FederatedBundles } from '../federation/federated-bundles.js';
 import {
   createServer as createTlsServer,
   type Server as TlsServer,
@@ -92,7 +93,7 @@ export class AgentApiServer {
     this.contexts = new ServingContexts(options.ca, () => options.clock.now(), options.logger);
     this.readModel = new ReadModelWatermark(options.pool, options.schema, signerProjection.name);
     this.edge = new AgentApiEdge(this.model, options.ca, options.clock, options.logger);
-    this.streams = new AgentStreams(this.edge, this.model, options.ca);
+    this.streams = new AgentStreams(this.edge, this.model, options.ca, new FederatedBundles(options.pool, options.schema));
     this.deps = {
       edge: this.edge,
       model: this.model,
@@ -262,9 +263,11 @@ export class AgentApiServer {
       const kinds = (message.payload ?? '').split(',');
       const entries = kinds.some((k) => k === 'entry' || k === 'agent' || k === 'cluster');
       const bundles = kinds.some((k) => k === 'bundle' || k === 'ca');
+      // Federated bundles change with relationships, recorded peer bundles and peer deletion.
+      const federated = kinds.some((k) => k === 'federation' || k === 'federatedbundle' || k === 'trustdomain');
       if (bundles) this.contexts.invalidate();
       this.readModel.poke();
-      this.streams.schedule({ entries, bundles });
+      this.streams.schedule({ entries, bundles: bundles || federated });
     });
     try {
       await client.connect();

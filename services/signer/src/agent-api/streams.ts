@@ -8,6 +8,7 @@
 import { status, type ServerWritableStream } from '@grpc/grpc-js';
 import type { agentApi } from '@trustplane/proto';
 import type { CaService } from '../ca-service.js';
+import type { FederatedBundles } from '../federation/federated-bundles.js';
 import { grpcError, type AgentApiEdge, type AuthorizedAgent } from './edge.js';
 import { entriesMessage } from './entries.js';
 import type { AgentModel, EntryRow, TrustDomainRow } from './model.js';
@@ -36,6 +37,7 @@ export interface StreamChanges {
 export async function bundleMessage(
   ca: CaService,
   td: TrustDomainRow,
+  federated?: FederatedBundles,
 ): Promise<agentApi.StreamBundlesResponse | undefined> {
   const material = await trustMaterial(ca, td);
   if (material === undefined) return undefined;
@@ -46,7 +48,7 @@ export async function bundleMessage(
       jwtAuthorities: material.jwks,
       sequence: BigInt(material.sequence),
     },
-    federatedBundles: [],
+    federatedBundles: federated === undefined ? [] : await federated.of(ca, td),
     taintedX509Authorities: await taintedAuthorities(ca, td),
   };
 }
@@ -62,6 +64,7 @@ export class AgentStreams {
     private readonly edge: AgentApiEdge,
     private readonly model: AgentModel,
     private readonly ca: CaService,
+    private readonly federated?: FederatedBundles,
   ) {}
 
   /** Opens a stream for an authorized caller and sends its first message at once. */
@@ -85,7 +88,7 @@ export class AgentStreams {
               entriesMessage(caller, await this.model.entriesFor(caller.td.id, undefined)),
             );
           } else {
-            const message = await bundleMessage(this.ca, caller.td);
+            const message = await bundleMessage(this.ca, caller.td, this.federated);
             if (message !== undefined) this.write(stream, message);
           }
         } catch (error) {
@@ -145,7 +148,7 @@ export class AgentStreams {
       } else if (stream.kind === 'bundles' && changes.bundles) {
         let message = bundleCache.get(stream.caller.td.id);
         if (message === undefined) {
-          message = bundleMessage(this.ca, stream.caller.td);
+          message = bundleMessage(this.ca, stream.caller.td, this.federated);
           bundleCache.set(stream.caller.td.id, message);
         }
         const value = await message;
