@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs the compiled test files (dist/**/*.{unit,int,e2e}.spec.js) with node's built-in test runner.
-// Usage: node tools/run-tests.mjs [dir ...] [--level unit|int|e2e] [--concurrency N]
+// Usage: node tools/run-tests.mjs [dir or compiled spec file ...] [--level unit|int|e2e] [--concurrency N]
 // Fails before running anything when a test source would not be collected (misspelt suffix,
 // outside a compiled package, not built) or a compiled spec has no source any more (stale dist/).
 // Each file runs in its own `node --test` process (N at a time) with a time limit,
@@ -37,7 +37,9 @@ function findSpecs(dir, inDist) {
   return found;
 }
 
-const rootDirs = roots.map((r) => resolve(root, r)).filter((dir) => existsSync(dir));
+// A compiled spec file may be named directly (its package directory is still checked).
+const namedFiles = roots.map((r) => resolve(root, r)).filter((path) => existsSync(path) && statSync(path).isFile() && COMPILED_SPEC.test(path));
+const rootDirs = roots.map((r) => resolve(root, r)).filter((dir) => existsSync(dir) && statSync(dir).isDirectory());
 const problems = [
   ...uncollectedSpecs(rootDirs),
   ...workspacePackages(rootDirs)
@@ -49,7 +51,7 @@ if (problems.length > 0) {
   console.error(`test files the run would not execute as written:\n${problems.map((p) => `  ${relative(root, p.path)}: ${p.reason}`).join('\n')}`);
   process.exit(1);
 }
-const files = rootDirs.flatMap((dir) => findSpecs(dir, false)).sort();
+const files = [...new Set([...rootDirs.flatMap((dir) => findSpecs(dir, false)), ...namedFiles])].sort();
 if (files.length === 0) {
   console.error(`no compiled test files under ${roots.join(', ')} (did the build run?)`);
   process.exit(1);
@@ -75,6 +77,7 @@ function runFile(file) {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
+    running.add(child);
     const chunks = [];
     child.stdout.on('data', (chunk) => chunks.push(chunk));
     child.stderr.on('data', (chunk) => chunks.push(chunk));
@@ -89,12 +92,28 @@ function runFile(file) {
       }
     }, fileTimeoutMs);
     child.on('close', (status) => {
+      running.delete(child);
       clearTimeout(timer);
       const name = relative(root, file);
       process.stdout.write(`\n▶ ${name}\n${Buffer.concat(chunks).toString()}`);
       if (timedOut) process.stdout.write(`✖ ${name} timed out after ${fileTimeoutMs} ms (TP_TEST_FILE_TIMEOUT_MS) and was killed\n`);
       resolveRun({ file: name, status, timedOut, ms: Date.now() - started });
     });
+  });
+}
+
+/** The file processes running now: their groups go down with the runner (Ctrl-C, a CI cancel). */
+const running = new Set();
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    for (const child of running) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }
+    process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
   });
 }
 
