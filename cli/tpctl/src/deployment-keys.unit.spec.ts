@@ -40,6 +40,10 @@ let authAvailable = true;
 let registryLag = 0;
 /** Key-service lag: how many more key creations answer 404 DEPLOYMENT_NOT_FOUND. */
 let authLag = 0;
+/** Deployment deletes for which the registry still counts keys the auth service disabled (its read model lags). */
+let registryKeyLag = 0;
+/** Deployment DELETE requests answered. */
+let deploymentDeletes = 0;
 let seen: string[] = [];
 let server: Server;
 let url: string;
@@ -105,6 +109,16 @@ async function handle(request: IncomingMessage, response: ServerResponse): Promi
   if (keysWord === undefined && registryLag > 0) {
     registryLag -= 1;
     return problem(response, 404, 'DEPLOYMENT_NOT_FOUND', `deployment ${dRef} not found`);
+  }
+  if (keysWord === undefined && method === 'DELETE') {
+    deploymentDeletes += 1;
+    const counted = keys.filter((k) => k.deploymentId === deployment.id && (k.state === 'active' || registryKeyLag > 0)).map((k) => k.id);
+    if (registryKeyLag > 0) registryKeyLag -= 1;
+    if (target.searchParams.get('force') !== 'true' && counted.length > 0) {
+      return send(response, 409, { type: 'about:blank', title: 'conflict', status: 409, code: 'DEPLOYMENT_HAS_ACTIVE_KEYS', detail: `deployment ${deployment.name} has active deployment keys (${counted.join(', ')})`, activeKeys: counted });
+    }
+    deployments = deployments.filter((d) => d !== deployment);
+    return send(response, 204);
   }
   if (keysWord === undefined) return send(response, 200, deploymentView(deployment));
   // The auth service's routes, forwarded by the registry.
@@ -173,6 +187,8 @@ beforeEach(() => {
   idempotencyKeys = new Map();
   authAvailable = true;
   registryLag = 0;
+  registryKeyLag = 0;
+  deploymentDeletes = 0;
   authLag = 0;
   seen = [];
 });
@@ -324,4 +340,20 @@ test('deployment create waits out read-model lag: a 202 deployment is read until
   registryLag = 1;
   const accepted = await ok('trust-domain', 'deployment', 'create', 'eu-west-1', '--trust-domain', 'on-prem.example.com', '--no-key');
   assert.match(accepted, /^Accepted: tdd-[0-9]+ is committed and will be visible shortly/);
+});
+
+test('deployment delete right after key disable: a refusal only the registry\'s lag makes is repeated; a really active key is refused at once', async () => {
+  await ok('trust-domain', 'deployment', 'create', 'us-west-2', '--trust-domain', 'on-prem.example.com');
+  const id = keys[0]?.id ?? '';
+  const deploymentId = deployments.find((d) => d.name === 'us-west-2')?.id ?? '';
+  const refused = await tpctl('trust-domain', 'deployment', 'delete', 'us-west-2', '--trust-domain', 'on-prem.example.com');
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, new RegExp(`active deployment keys \\(${id}\\) \\(DEPLOYMENT_HAS_ACTIVE_KEYS\\)`));
+  assert.equal(deploymentDeletes, 1, 'a key the auth service has active is reported at once');
+  await ok('trust-domain', 'deployment', 'key', 'disable', id, '--trust-domain', 'on-prem.example.com');
+  registryKeyLag = 2;
+  deploymentDeletes = 0;
+  assert.equal(await ok('trust-domain', 'deployment', 'delete', 'us-west-2', '--trust-domain', 'on-prem.example.com'), `Deployment us-west-2 (${deploymentId}) deleted.\n`);
+  assert.equal(deploymentDeletes, 3, 'two refusals from lag, then the delete');
+  assert.equal(deployments.some((d) => d.name === 'us-west-2'), false);
 });

@@ -89,8 +89,8 @@ export function deploymentCreatedJson(d: Deployment, key: CreatedDeploymentKey |
   return json;
 }
 
-/** How long `deployment create` waits for a new deployment to be readable (read-model lag). */
-export const NEW_DEPLOYMENT_WAIT_MS = 15_000;
+/** How long tpctl waits out read-model lag (a new deployment to show, the key service to know it, the registry to see a disabled key); generous for loaded machines. */
+export const NEW_DEPLOYMENT_WAIT_MS = 60_000;
 const POLL_MS = 250;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
