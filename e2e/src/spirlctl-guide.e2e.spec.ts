@@ -190,7 +190,7 @@ function capture(step: Step, stdout: string): void {
   }
 }
 
-test("the guide's commands, verbatim with tpctl, against the registry", async (t) => {
+test("the guide's commands, verbatim with tpctl, against the registry and the auth service", async (t) => {
   for (const [index, step] of fixture.steps.entries()) {
     if (step.setup !== undefined) {
       const result = await shell(substitute(step.setup));

@@ -162,7 +162,7 @@ export function helmValues(d: Deployment, key: CreatedDeploymentKey): string {
 /** `tpctl trust-domain deployment create`: the deployment, its first key once, the Helm values. */
 export function deploymentCreated(d: Deployment, key: CreatedDeploymentKey): string {
   return (
-    `Deployment '${d.name}' created in trust domain ${d.trustDomainName ?? key.trustDomainName}.\n` +
+    `Trust domain deployment '${d.name}' created successfully.\n` +
     renderKeyValues([
       ['Deployment name', d.name],
       ['Deployment ID', d.id],

@@ -187,7 +187,7 @@ const createdKey: CreatedDeploymentKey = {
 
 test('deployment create: the deployment, the key id, the private key once with the notice, and the Helm values', () => {
   const text = deploymentCreated({ ...deployment, id: 'tdd-t6rml5zfg5', name: 'us-west-2', trustDomainId: 'td-ro6d997e6n', trustDomainName: 'on-prem.example.com' }, createdKey);
-  assert.match(text, /^Deployment 'us-west-2' created in trust domain on-prem\.example\.com\.\n/);
+  assert.match(text, /^Trust domain deployment 'us-west-2' created successfully\.\n/);
   assert.match(text, /^Deployment name: +us-west-2$/m);
   assert.match(text, /^Deployment ID: +tdd-t6rml5zfg5$/m);
   assert.match(text, /^Trust domain name: +on-prem\.example\.com$/m);
