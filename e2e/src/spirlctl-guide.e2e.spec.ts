@@ -13,7 +13,8 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { AuthClientError, fetchControlPlaneCredential } from '@trustplane/auth-client';
+import { Value } from '@sinclair/typebox/value';
+import { AuthClientError, DeploymentCredentialSchema, DeploymentKeySchema, fetchControlPlaneCredential, NewDeploymentKeySchema, signDeploymentAssertion } from '@trustplane/auth-client';
 import { auditStreamName } from '@trustplane/bus';
 import {
   connectTestNats,
@@ -275,4 +276,21 @@ test("the guide's multi-region loop wrote three key files whose private keys are
   const enabled = await shell(`tpctl trust-domain deployment key enable ${saved.key_id} --trust-domain global.example.com`);
   assert.equal(enabled.code, 0, enabled.stderr);
   assert.equal((await exchange()).deploymentId, listed.deployment_id);
+});
+
+test("the auth service's answers are the shapes the OpenAPI document publishes (tpctl's generated types)", async () => {
+  const headers = { authorization: `Bearer ${env['TPCTL_TOKEN']}` };
+  const problems = (schema: Parameters<typeof Value.Errors>[0], value: unknown): string => JSON.stringify([...Value.Errors(schema, value)].slice(0, 3).map((e) => `${e.path}: ${e.message}`));
+  const keysUrl = `${registry.url}/api/v1/trust-domains/global.example.com/deployments/us-west-2/keys`;
+  const created: unknown = await (await fetch(keysUrl, { method: 'POST', headers })).json();
+  assert.ok(Value.Check(NewDeploymentKeySchema, created), problems(NewDeploymentKeySchema, created));
+  const listed = (await (await fetch(keysUrl, { headers })).json()) as { items: unknown[] };
+  assert.ok(listed.items.length >= 3);
+  for (const item of listed.items) assert.ok(Value.Check(DeploymentKeySchema, item), problems(DeploymentKeySchema, item));
+  const key = created as { id: string; deploymentId: string; privateKeyPem: string };
+  const assertion = signDeploymentAssertion({ privateKeyPem: key.privateKeyPem, keyId: key.id, deploymentId: key.deploymentId });
+  const exchanged = await fetch(`${registry.url}/api/v1/auth/deployment-credentials`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ assertion }) });
+  assert.equal(exchanged.status, 200);
+  const answer: unknown = await exchanged.json();
+  assert.ok(Value.Check(DeploymentCredentialSchema, answer), problems(DeploymentCredentialSchema, answer));
 });

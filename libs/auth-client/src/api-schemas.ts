@@ -7,6 +7,8 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const Text = (description?: string) => Type.String(description === undefined ? {} : { description });
 const Time = (description?: string) => Type.String({ description: description ?? 'RFC 3339 time' });
+/** One of these strings: a union of literals (checkable with TypeBox's Value, published as anyOf/const). */
+const L = Type.Literal;
 const Closed = <T extends Record<string, TSchema>>(properties: T, description?: string) =>
   Type.Object(properties, { additionalProperties: false, ...(description === undefined ? {} : { description }) });
 
@@ -22,7 +24,7 @@ export const DeploymentKeySchema = Closed({
   deploymentName: Text(),
   trustDomainId: Text('td-…'),
   trustDomainName: Text(),
-  state: Type.Unsafe<'active' | 'disabled'>({ type: 'string', enum: ['active', 'disabled'] }),
+  state: Type.Union([L('active'), L('disabled')]),
   fingerprint: Text('lowercase hex SHA-256 of the public key (SubjectPublicKeyInfo DER)'),
   publicKeyPem: Text('the Ed25519 public key, SPKI PEM'),
   createdAt: Time(),
@@ -60,10 +62,10 @@ export const AuditRecordSchema = Closed({
   id: Text('record id (UUIDv7)'),
   service: Text('the service that handled the command'),
   organizationId: Text('t-…'),
-  actor: Closed({ kind: Type.Unsafe<'token' | 'deployment-key'>({ type: 'string', enum: ['token', 'deployment-key'] }), id: Text('tok-… or tdk-…') }),
+  actor: Closed({ kind: Type.Union([L('token'), L('deployment-key')]), id: Text('tok-… or tdk-…') }),
   action: Text('method and route, e.g. POST /api/v1/trust-domains/:td/deployments'),
   resource: Text('the request path'),
-  outcome: Type.Unsafe<'succeeded' | 'refused' | 'failed'>({ type: 'string', enum: ['succeeded', 'refused', 'failed'] }),
+  outcome: Type.Union([L('succeeded'), L('refused'), L('failed')]),
   status: Type.Integer({ description: 'HTTP status answered' }),
   code: Nullable(Text('problem code of a refusal or failure')),
   occurredAt: Time(),
@@ -77,9 +79,7 @@ export const AuditVerdictSchema = Closed({
   ok: Type.Boolean(),
   checked: Type.Integer({ description: 'records checked' }),
   firstBadSeq: Type.Optional(Type.Integer({ description: 'the first position that does not verify' })),
-  reason: Type.Optional(
-    Type.Unsafe<string>({ type: 'string', enum: ['RECORD_EDITED', 'SEQUENCE_BROKEN', 'LINK_BROKEN', 'TAIL_MISSING', 'ANCHOR_MISMATCH'] }),
-  ),
+  reason: Type.Optional(Type.Union([L('RECORD_EDITED'), L('SEQUENCE_BROKEN'), L('LINK_BROKEN'), L('TAIL_MISSING'), L('ANCHOR_MISMATCH')])),
   anchoredSeq: Type.Integer({ description: 'newest anchored position checked against' }),
 });
 
