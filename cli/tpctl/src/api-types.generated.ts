@@ -321,6 +321,119 @@ export interface NewToken {
   expiresAt: string | null;
 }
 
+export interface DeploymentKey {
+  /** tdk-… */
+  id: string;
+  /** tdd-… */
+  deploymentId: string;
+  deploymentName: string;
+  /** td-… */
+  trustDomainId: string;
+  trustDomainName: string;
+  state: "active" | "disabled";
+  /** lowercase hex SHA-256 of the public key (SubjectPublicKeyInfo DER) */
+  fingerprint: string;
+  /** the Ed25519 public key, SPKI PEM */
+  publicKeyPem: string;
+  /** RFC 3339 time */
+  createdAt: string;
+  /** RFC 3339 time */
+  updatedAt: string;
+  lastUsedAt: string | null;
+}
+
+/** A created deployment key with its private key (shown once: a keyed retry is 409 SECRET_SHOWN_ONCE) */
+export interface NewDeploymentKey {
+  /** tdk-… */
+  id: string;
+  /** tdd-… */
+  deploymentId: string;
+  deploymentName: string;
+  /** td-… */
+  trustDomainId: string;
+  trustDomainName: string;
+  state: "active" | "disabled";
+  /** lowercase hex SHA-256 of the public key (SubjectPublicKeyInfo DER) */
+  fingerprint: string;
+  /** the Ed25519 public key, SPKI PEM */
+  publicKeyPem: string;
+  /** RFC 3339 time */
+  createdAt: string;
+  /** RFC 3339 time */
+  updatedAt: string;
+  lastUsedAt: string | null;
+  /** Ed25519 private key, PKCS#8 PEM; shown once, never stored */
+  privateKeyPem: string;
+}
+
+export interface DeploymentCredential {
+  /** control-plane credential: a JWT (iss = aud = trustplane-control-plane, sub tdd-…, ≤ 24 h) to send as Bearer */
+  credential: string;
+  /** RFC 3339 time */
+  expiresAt: string;
+  /** tdd-… */
+  deploymentId: string;
+  /** td-… */
+  trustDomainId: string;
+  /** t-… */
+  organizationId: string;
+}
+
+/** JWK set of the keys control-plane credentials are signed with (each with kid and alg) */
+export interface CredentialJwks {
+  keys: Record<string, unknown>[];
+}
+
+export interface AuditRecord {
+  /** position in the organization chain, from 1 */
+  seq: number;
+  /** record id (UUIDv7) */
+  id: string;
+  /** the service that handled the command */
+  service: string;
+  /** t-… */
+  organizationId: string;
+  actor: {
+    kind: "token" | "deployment-key";
+    /** tok-… or tdk-… */
+    id: string;
+  };
+  /** method and route, e.g. POST /api/v1/trust-domains/:td/deployments */
+  action: string;
+  /** the request path */
+  resource: string;
+  outcome: "succeeded" | "refused" | "failed";
+  /** HTTP status answered */
+  status: number;
+  code: string | null;
+  /** RFC 3339 time */
+  occurredAt: string;
+  /** hash of the record before */
+  prevHash: string;
+  /** SHA-256 (hex) of prevHash ‖ canonical JSON of the record */
+  hash: string;
+  /** RFC 3339 time */
+  recordedAt: string;
+}
+
+export interface AuditVerdict {
+  ok: boolean;
+  /** records checked */
+  checked: number;
+  /** the first position that does not verify */
+  firstBadSeq?: number;
+  reason?: "RECORD_EDITED" | "SEQUENCE_BROKEN" | "LINK_BROKEN" | "TAIL_MISSING" | "ANCHOR_MISMATCH";
+  /** newest anchored position checked against */
+  anchoredSeq: number;
+}
+
+export interface AuditAnchor {
+  anchored: {
+    seq: number;
+    hash: string;
+  } | null;
+}
+
 export interface SyncReport {
   appliedPosition: number;
   keysets: ({

@@ -40,6 +40,10 @@ let authAvailable = true;
 let registryLag = 0;
 /** Key-service lag: how many more key creations answer 404 DEPLOYMENT_NOT_FOUND. */
 let authLag = 0;
+/** Deployment deletes for which the registry still counts keys the auth service disabled (its read model lags). */
+let registryKeyLag = 0;
+/** Deployment DELETE requests answered. */
+let deploymentDeletes = 0;
 let seen: string[] = [];
 let server: Server;
 let url: string;
@@ -105,6 +109,16 @@ async function handle(request: IncomingMessage, response: ServerResponse): Promi
   if (keysWord === undefined && registryLag > 0) {
     registryLag -= 1;
     return problem(response, 404, 'DEPLOYMENT_NOT_FOUND', `deployment ${dRef} not found`);
+  }
+  if (keysWord === undefined && method === 'DELETE') {
+    deploymentDeletes += 1;
+    const counted = keys.filter((k) => k.deploymentId === deployment.id && (k.state === 'active' || registryKeyLag > 0)).map((k) => k.id);
+    if (registryKeyLag > 0) registryKeyLag -= 1;
+    if (target.searchParams.get('force') !== 'true' && counted.length > 0) {
+      return send(response, 409, { type: 'about:blank', title: 'conflict', status: 409, code: 'DEPLOYMENT_HAS_ACTIVE_KEYS', detail: `deployment ${deployment.name} has active deployment keys (${counted.join(', ')})`, activeKeys: counted });
+    }
+    deployments = deployments.filter((d) => d !== deployment);
+    return send(response, 204);
   }
   if (keysWord === undefined) return send(response, 200, deploymentView(deployment));
   // The auth service's routes, forwarded by the registry.
@@ -173,6 +187,8 @@ beforeEach(() => {
   idempotencyKeys = new Map();
   authAvailable = true;
   registryLag = 0;
+  registryKeyLag = 0;
+  deploymentDeletes = 0;
   authLag = 0;
   seen = [];
 });
@@ -256,14 +272,14 @@ test('key list: all keys across trust domains, of one trust domain, of one deplo
   await ok('trust-domain', 'deployment', 'key', 'create', '--trust-domain', 'on-prem.example.com', '--deployment-name', 'us-west-2');
   await ok('trust-domain', 'deployment', 'create', 'eu-central-1', '--trust-domain', 'example.com');
   const all = await ok('trust-domain', 'deployment', 'key', 'list');
-  assert.match(all, /3 deployment keys found\.\n$/);
+  assert.match(all, /3 trust domain keys found\.\n$/);
   assert.equal(all.match(/^Trust Domain Key ID: +tdk-/gm)?.length, 3);
   assert.match(all, /^Trust Domain Name: +example\.com\nTrust Domain ID: +td-cq5v0smscu\nDeployment Name: +eu-central-1\n/m);
   assert.match(all, /^Public Key:\n-----BEGIN PUBLIC KEY-----\n/m);
   assert.ok(seen.includes('GET /api/v1/deployments?managed=false&limit=200'), seen.join('\n'));
   assert.ok(!seen.some((s) => s.includes('tdd-m000000000')), 'managed deployments have no deployment keys to ask for');
-  assert.match(await ok('trust-domain', 'deployment', 'key', 'list', '--trust-domain', 'on-prem.example.com'), /\n2 deployment keys found\.\n$/);
-  assert.match(await ok('trust-domain', 'deployment', 'key', 'list', '--trust-domain', 'example.com', '--deployment-name', 'eu-central-1'), /^Trust Domain Name[^]*\n1 deployment key found\.\n$/);
+  assert.match(await ok('trust-domain', 'deployment', 'key', 'list', '--trust-domain', 'on-prem.example.com'), /\n2 trust domain keys found\.\n$/);
+  assert.match(await ok('trust-domain', 'deployment', 'key', 'list', '--trust-domain', 'example.com', '--deployment-name', 'eu-central-1'), /^Trust Domain Name[^]*\n1 trust domain key found\.\n$/);
   const json = JSON.parse(await ok('trust-domain', 'deployment', 'key', 'list', '--trust-domain', 'example.com', '--output', 'json')) as Record<string, unknown>[];
   assert.equal(json.length, 1);
   assert.deepEqual(Object.keys(json[0] ?? {}), ['key_id', 'deployment_id', 'deployment_name', 'trust_domain_id', 'trust_domain_name', 'state', 'fingerprint', 'public_key_pem', 'created_at', 'last_used_at']);
@@ -274,18 +290,18 @@ test('disable warns that issued credentials stay valid up to 24 hours; enable; d
   await ok('trust-domain', 'deployment', 'create', 'us-west-2', '--trust-domain', 'on-prem.example.com');
   const id = keys[0]?.id ?? '';
   const disabled = await ok('trust-domain', 'deployment', 'key', 'disable', id, '--trust-domain', 'on-prem.example.com', '--deployment-name', 'us-west-2');
-  assert.match(disabled, new RegExp(`^Deployment key ${id} disabled\\.\\n`));
-  assert.match(disabled, /stay valid until they\nexpire, for up to 24 hours/);
+  assert.match(disabled, new RegExp(`^Trust domain key ${id} disabled\\.\\nImportant! Existing credentials issued to the trust domain deployment are still valid for up to 24 hours\\.\\n`));
+  assert.match(disabled, /can no longer reach the control plane/);
   assert.equal(keys[0]?.state, 'disabled');
   // Without --deployment-name the key is found in the trust domain; without --trust-domain, anywhere.
-  assert.equal(await ok('trust-domain', 'deployment', 'key', 'enable', id, '--trust-domain', 'on-prem.example.com'), `Deployment key ${id} enabled.\n`);
+  assert.equal(await ok('trust-domain', 'deployment', 'key', 'enable', id, '--trust-domain', 'on-prem.example.com'), `Trust domain key ${id} enabled.\n`);
   assert.equal(keys[0]?.state, 'active');
   const refused = await tpctl('trust-domain', 'deployment', 'key', 'delete', id, '--trust-domain', 'on-prem.example.com');
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /\(KEY_NOT_DISABLED\)/);
   assert.equal(keys.length, 1);
   await ok('trust-domain', 'deployment', 'key', 'disable', id);
-  assert.equal(await ok('trust-domain', 'deployment', 'key', 'delete', id), `Deployment key ${id} deleted.\n`);
+  assert.equal(await ok('trust-domain', 'deployment', 'key', 'delete', id), `Trust domain key ${id} deleted.\n`);
   assert.equal(keys.length, 0);
   const missing = await tpctl('trust-domain', 'deployment', 'key', 'enable', id, '--trust-domain', 'on-prem.example.com');
   assert.equal(missing.code, 1);
@@ -324,4 +340,20 @@ test('deployment create waits out read-model lag: a 202 deployment is read until
   registryLag = 1;
   const accepted = await ok('trust-domain', 'deployment', 'create', 'eu-west-1', '--trust-domain', 'on-prem.example.com', '--no-key');
   assert.match(accepted, /^Accepted: tdd-[0-9]+ is committed and will be visible shortly/);
+});
+
+test('deployment delete right after key disable: a refusal only the registry\'s lag makes is repeated; a really active key is refused at once', async () => {
+  await ok('trust-domain', 'deployment', 'create', 'us-west-2', '--trust-domain', 'on-prem.example.com');
+  const id = keys[0]?.id ?? '';
+  const deploymentId = deployments.find((d) => d.name === 'us-west-2')?.id ?? '';
+  const refused = await tpctl('trust-domain', 'deployment', 'delete', 'us-west-2', '--trust-domain', 'on-prem.example.com');
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, new RegExp(`active deployment keys \\(${id}\\) \\(DEPLOYMENT_HAS_ACTIVE_KEYS\\)`));
+  assert.equal(deploymentDeletes, 1, 'a key the auth service has active is reported at once');
+  await ok('trust-domain', 'deployment', 'key', 'disable', id, '--trust-domain', 'on-prem.example.com');
+  registryKeyLag = 2;
+  deploymentDeletes = 0;
+  assert.equal(await ok('trust-domain', 'deployment', 'delete', 'us-west-2', '--trust-domain', 'on-prem.example.com'), `Deployment us-west-2 (${deploymentId}) deleted.\n`);
+  assert.equal(deploymentDeletes, 3, 'two refusals from lag, then the delete');
+  assert.equal(deployments.some((d) => d.name === 'us-west-2'), false);
 });

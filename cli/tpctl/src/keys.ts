@@ -3,29 +3,14 @@
 // `/api/v1/trust-domains/{td}/deployments/{d}/keys*` to, so tpctl keeps one server URL.
 import { apiPath, type ApiClient } from './client.js';
 import { ApiError, CliError } from './errors.js';
+import type * as api from './api-types.generated.js';
 import type { Deployment, TrustDomain } from './types.js';
 
-/** A deployment key as the auth service lists it (never with its private key). */
-export interface DeploymentKey {
-  /** `tdk-…` */
-  id: string;
-  deploymentId: string;
-  deploymentName: string;
-  trustDomainId: string;
-  trustDomainName: string;
-  state: 'active' | 'disabled';
-  /** sha256 (hex) of the SubjectPublicKeyInfo DER. */
-  fingerprint: string;
-  /** The Ed25519 public key (SPKI PEM), when the service sends it. */
-  publicKeyPem?: string | null;
-  createdAt: string;
-  lastUsedAt?: string | null;
-}
+/** A deployment key as the auth service lists it (never with its private key); generated from the OpenAPI document. */
+export type DeploymentKey = api.DeploymentKey;
 
 /** A key as created: the private key (PKCS#8 PEM) is in this answer only. */
-export interface CreatedDeploymentKey extends DeploymentKey {
-  privateKeyPem: string;
-}
+export type CreatedDeploymentKey = api.NewDeploymentKey;
 
 /** The REST path of a deployment's keys (or one key, or one key's action). */
 export function keysPath(trustDomain: string, deployment: string, ...rest: string[]): string {
@@ -43,9 +28,9 @@ export function keyJson(key: DeploymentKey | CreatedDeploymentKey): Record<strin
     state: key.state,
     fingerprint: key.fingerprint,
   };
-  if (key.publicKeyPem !== undefined && key.publicKeyPem !== null) json['public_key_pem'] = key.publicKeyPem;
+  json['public_key_pem'] = key.publicKeyPem;
   json['created_at'] = key.createdAt;
-  if (key.lastUsedAt !== undefined) json['last_used_at'] = key.lastUsedAt;
+  json['last_used_at'] = key.lastUsedAt;
   if ('privateKeyPem' in key) json['private_key_pem'] = key.privateKeyPem;
   return json;
 }

@@ -154,7 +154,7 @@ export function helmValues(d: Deployment, key: CreatedDeploymentKey): string {
 /** `tpctl trust-domain deployment create`: the deployment, its first key once, the Helm values. */
 export function deploymentCreated(d: Deployment, key: CreatedDeploymentKey): string {
   return (
-    `Deployment '${d.name}' created in trust domain ${d.trustDomainName ?? key.trustDomainName}.\n` +
+    `Trust domain deployment '${d.name}' created successfully.\n` +
     renderKeyValues([
       ['Deployment name', d.name],
       ['Deployment ID', d.id],
@@ -174,7 +174,7 @@ export function deploymentCreated(d: Deployment, key: CreatedDeploymentKey): str
 /** `tpctl trust-domain deployment key create`. */
 export function keyCreated(key: CreatedDeploymentKey): string {
   return (
-    `Deployment key '${key.id}' created.\n` +
+    `Trust domain key '${key.id}' created successfully.\n` +
     renderKeyValues([
       ['Deployment name', key.deploymentName],
       ['Trust domain name', key.trustDomainName],
@@ -192,17 +192,14 @@ export function keyBlock(key: DeploymentKey): string {
     ['Deployment Name', key.deploymentName],
     ['Trust Domain Key ID', key.id],
     ['State', key.state],
+    ['Last Used At', displayTime(key.lastUsedAt)],
   ];
-  if (key.lastUsedAt !== undefined) pairs.push(['Last Used At', displayTime(key.lastUsedAt)]);
-  const publicKey = key.publicKeyPem ?? null;
-  return publicKey === null
-    ? renderKeyValues([...pairs, ['Fingerprint', key.fingerprint]])
-    : renderKeyValues(pairs) + 'Public Key:\n' + publicKey.replace(/\n?$/, '\n');
+  return renderKeyValues(pairs) + 'Public Key:\n' + key.publicKeyPem.replace(/\n?$/, '\n');
 }
 
 /** `tpctl trust-domain deployment key list`: one block per key, a blank line between, a count. */
 export function keyList(keys: readonly DeploymentKey[]): string {
-  const noun = { one: 'deployment key', many: 'deployment keys' };
+  const noun = { one: 'trust domain key', many: 'trust domain keys' };
   if (keys.length === 0) return countFooter(0, noun);
   return keys.map(keyBlock).join('\n') + '\n' + countFooter(keys.length, noun);
 }

@@ -180,13 +180,16 @@ const createdKey: CreatedDeploymentKey = {
   trustDomainName: 'on-prem.example.com',
   state: 'active',
   fingerprint: 'ab'.repeat(32),
+  publicKeyPem: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n',
   createdAt: '2030-01-01T00:00:00.000Z',
+  updatedAt: '2030-01-01T00:00:00.000Z',
+  lastUsedAt: null,
   privateKeyPem: '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIFAKEFAKE\n-----END PRIVATE KEY-----\n',
 };
 
 test('deployment create: the deployment, the key id, the private key once with the notice, and the Helm values', () => {
   const text = deploymentCreated({ ...deployment, id: 'tdd-t6rml5zfg5', name: 'us-west-2', trustDomainId: 'td-ro6d997e6n', trustDomainName: 'on-prem.example.com' }, createdKey);
-  assert.match(text, /^Deployment 'us-west-2' created in trust domain on-prem\.example\.com\.\n/);
+  assert.match(text, /^Trust domain deployment 'us-west-2' created successfully\.\n/);
   assert.match(text, /^Deployment name: +us-west-2$/m);
   assert.match(text, /^Deployment ID: +tdd-t6rml5zfg5$/m);
   assert.match(text, /^Trust domain name: +on-prem\.example\.com$/m);
@@ -214,23 +217,24 @@ test('deployment create: the deployment, the key id, the private key once with t
   );
 });
 
-test('deployment key create, and key list blocks with the public key (or the fingerprint) and a count', () => {
+test('deployment key create, and key list blocks with the public key, last use and a count', () => {
   const text = keyCreated(createdKey);
-  assert.match(text, /^Deployment key 'tdk-pfze0ki4lt' created\.\n/);
+  assert.match(text, /^Trust domain key 'tdk-pfze0ki4lt' created successfully\.\n/);
   assert.match(text, /^Deployment name: +us-west-2$/m);
   assert.match(text, /^Trust domain name: +on-prem\.example\.com$/m);
   assert.match(text, /^Key id: +tdk-pfze0ki4lt$/m);
   assert.match(text, /Private Key:\n-----BEGIN PRIVATE KEY-----/);
   const { privateKeyPem: _secret, ...listed } = createdKey;
-  const withPem: DeploymentKey = { ...listed, publicKeyPem: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n' };
+  const used: DeploymentKey = { ...listed, id: 'tdk-w7rtaev6t3', state: 'disabled', lastUsedAt: '2030-01-02T03:04:05.000Z', publicKeyPem: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEB\n-----END PUBLIC KEY-----' };
   assert.equal(
-    keyList([withPem, { ...listed, id: 'tdk-w7rtaev6t3', state: 'disabled' }]),
+    keyList([listed, used]),
     [
       'Trust Domain Name:   on-prem.example.com',
       'Trust Domain ID:     td-ro6d997e6n',
       'Deployment Name:     us-west-2',
       'Trust Domain Key ID: tdk-pfze0ki4lt',
       'State:               active',
+      'Last Used At:        -',
       'Public Key:',
       '-----BEGIN PUBLIC KEY-----',
       'MCowBQYDK2VwAyEA',
@@ -241,13 +245,17 @@ test('deployment key create, and key list blocks with the public key (or the fin
       'Deployment Name:     us-west-2',
       'Trust Domain Key ID: tdk-w7rtaev6t3',
       'State:               disabled',
-      `Fingerprint:         ${'ab'.repeat(32)}`,
+      'Last Used At:        2030-01-02 03:04:05 +0000 UTC',
+      'Public Key:',
+      '-----BEGIN PUBLIC KEY-----',
+      'MCowBQYDK2VwAyEB',
+      '-----END PUBLIC KEY-----',
       '',
-      '2 deployment keys found.',
+      '2 trust domain keys found.',
       '',
     ].join('\n'),
   );
-  assert.equal(keyList([]), 'No deployment keys found.\n');
+  assert.equal(keyList([]), 'No trust domain keys found.\n');
 });
 
 const cluster: Cluster = {

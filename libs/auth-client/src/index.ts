@@ -25,3 +25,18 @@ export {
   type CredentialKeyResolver,
   type VerifiedControlPlaneCredential,
 } from './verify.js';
+export {
+  AUTH_RESPONSE_SCHEMAS,
+  AuditAnchorSchema,
+  AuditQuerySchema,
+  AuditRecordSchema,
+  AuditVerdictSchema,
+  CredentialJwksSchema,
+  DeploymentCredentialSchema,
+  DeploymentKeySchema,
+  ExchangeCredentialBody,
+  NewDeploymentKeySchema,
+  type DeploymentCredentialView,
+  type DeploymentKeyView,
+  type NewDeploymentKeyView,
+} from './api-schemas.js';

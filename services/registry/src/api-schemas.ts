@@ -84,6 +84,35 @@ export const CreateTokenBody = Obj({
 });
 
 // ---------------------------------------------------------------------------------------------
+// Query parameters, one closed object schema per route: the OpenAPI document lists each property
+// as a query parameter, and the controllers' parsers take their bounds from the same values.
+// Query values arrive as text: booleans are the strings true/false.
+
+/** `limit` bounds and default of every keyset-paginated list. */
+export const PAGE_LIMIT = { min: 1, max: 200, default: 50 } as const;
+const TrueFalse = (description: string) => Type.Optional(Enum(['true', 'false'] as const, description));
+export const PagingQuery = Obj({
+  limit: Type.Optional(Type.Integer({ minimum: PAGE_LIMIT.min, maximum: PAGE_LIMIT.max, description: `${PAGE_LIMIT.min}–${PAGE_LIMIT.max}, default ${PAGE_LIMIT.default}` })),
+  after: Type.Optional(Str({ max: 4096, description: 'nextCursor of the previous page' })),
+});
+export const SyncStreamQuery = Obj({
+  after: Type.Optional(Type.Integer({ minimum: 0, description: 'the last applied position (no state is sent while it is current)' })),
+});
+export const TrustDomainInfoQuery = Obj({ showDeployments: TrueFalse('include deploymentList') });
+export const DeploymentListQuery = Obj({
+  managed: TrueFalse("false: leave out managed trust domains' deployments; true: only those"),
+  ...PagingQuery.properties,
+});
+export const DeleteDeploymentQuery = Obj({ force: TrueFalse('delete even with active deployment keys') });
+export const PutConfigSectionQuery = Obj({ validateOnly: TrueFalse('validate only: append nothing') });
+export const EntryListQuery = Obj({
+  spiffeId: Type.Optional(Str({ max: 2048, description: 'exact SPIFFE ID' })),
+  parentId: Type.Optional(Str({ max: 2048, description: 'exact parent ID' })),
+  selector: Type.Optional(Str({ max: 4200, description: 'entries holding this type:value' })),
+  ...PagingQuery.properties,
+});
+
+// ---------------------------------------------------------------------------------------------
 // Response shapes. The views (model/views.ts) are typed by them, the OpenAPI document publishes
 // them as components, and tpctl's client types are generated from those components.
 

@@ -1,6 +1,7 @@
 // The registry's OpenAPI 3.1 document. `node services/registry/dist/openapi-write.js` writes it
 // to services/registry/openapi.json (checked in); a test fails when the two differ or when a
 // route is served without being documented.
+import { AUTH_RESPONSE_SCHEMAS, AuditQuerySchema, ExchangeCredentialBody } from '@trustplane/auth-client';
 import { jsonSchemaOf, type TSchema } from '@trustplane/platform';
 import {
   AddClusterConfigVersionBody,
@@ -11,9 +12,16 @@ import {
   CreateJoinTokenBody,
   CreateTokenBody,
   CreateTrustDomainBody,
+  DeleteDeploymentQuery,
+  DeploymentListQuery,
+  EntryListQuery,
+  PagingQuery,
+  SyncStreamQuery,
   PutConfigSectionBody,
+  PutConfigSectionQuery,
   RenameOrganizationBody,
   RESPONSE_SCHEMAS,
+  TrustDomainInfoQuery,
   UpdateEntryBody,
 } from './api-schemas.js';
 import { federationPaths, federationSchemas, type OpenApiHelpers } from './federation/federations.openapi.js';
@@ -36,7 +44,6 @@ const errors = (...codes: number[]): Json => Object.fromEntries(codes.map((c) =>
 const json = (schema: Json, description = 'OK'): Json => ({ description, content: { 'application/json': { schema } } });
 const body = (schema: Json): Json => ({ required: true, content: { 'application/json': { schema } } });
 const path = (name: string, description: string): Json => ({ name, in: 'path', required: true, description, schema: str() });
-const query = (name: string, description: string, schema: Json = str()): Json => ({ name, in: 'query', required: false, description, schema });
 const idempotencyKey: Json = {
   name: 'Idempotency-Key',
   in: 'header',
@@ -45,7 +52,16 @@ const idempotencyKey: Json = {
     'Repeat-safe POST: the same key with the same body never creates a second resource (also after a crash) and returns the first answer for 24 h (TP_REGISTRY_IDEMPOTENCY_RETENTION_SECONDS); a request that created a shown-once secret is answered 409 SECRET_SHOWN_ONCE instead; the same key with another body is 422; while the first request runs, 409 IDEMPOTENCY_REQUEST_IN_PROGRESS with Retry-After',
   schema: str({ maxLength: 200, pattern: '^[A-Za-z0-9_.:-]{1,200}$' }),
 };
-const paging = [query('limit', '1–200, default 50', { type: 'integer', minimum: 1, maximum: 200 }), query('after', 'nextCursor of the previous page')];
+/** The query parameters of a route, one per property of its query schema (api-schemas.ts). */
+function queryOf(s: TSchema): Json[] {
+  const document = schema(s);
+  const required = new Set((document['required'] as string[] | undefined) ?? []);
+  return Object.entries(document['properties'] as Record<string, Json>).map(([name, property]) => {
+    const { description, ...rest } = property;
+    return { name, in: 'query', required: required.has(name), ...(description === undefined ? {} : { description }), schema: rest };
+  });
+}
+const paging = queryOf(PagingQuery);
 const td = path('td', 'trust domain id (td-…) or name');
 
 function op(summary: string, scope: string | null, responses: Json, extra: Json = {}): Json {
@@ -76,7 +92,7 @@ function withWriteAnswers(paths: Json): Json {
       Object.fromEntries(
         Object.entries(methods as Json).map(([method, operation]) => {
           const o = operation as Json;
-          if (!WRITE_METHODS.includes(method) || route.includes('/keysets')) return [method, o];
+          if (!WRITE_METHODS.includes(method) || route.includes('/keysets') || route.startsWith('/api/v1/auth/') || route.startsWith('/api/v1/audit')) return [method, o];
           const responses = o['responses'] as Json;
           return [method, { ...o, responses: { ...responses, '202': accepted, ...(o['requestBody'] === undefined ? {} : errors(415)) } }];
         }),
@@ -97,6 +113,56 @@ const configPath: Json[] = [
   path('section', 'key-manager (deployments) or agent (clusters)'),
 ];
 
+/** Marks an operation as answered by the auth service (the registry forwards it as it is). */
+const byAuth = (operation: Json): Json => ({ ...operation, 'x-served-by': 'auth' });
+
+/**
+ * The auth service's routes, which the registry forwards to TP_REGISTRY_AUTH_URL (auth-proxy.ts)
+ * so that clients use one URL; their shapes are the auth service's (libs/auth-client/api-schemas.ts).
+ * Without TP_REGISTRY_AUTH_URL they answer 503 AUTH_SERVICE_NOT_CONFIGURED.
+ */
+function authPaths(): Json {
+  const keys = [td, path('id', 'deployment id (tdd-…) or name')];
+  const key = [...keys, path('k', 'deployment key id (tdk-…)')];
+  return {
+    '/api/v1/trust-domains/{td}/deployments/{id}/keys': {
+      post: byAuth(op('Create a deployment key (Ed25519; the private key is in this answer only)', 'deployments:write', { '201': json(ref('NewDeploymentKey'), 'Created'), ...errors(404, 409) }, { parameters: [...keys, idempotencyKey] })),
+      get: byAuth(op("List a deployment's keys (never their private keys)", 'trust-domains:read', { '200': json(page('DeploymentKey')), ...errors(404) }, { parameters: keys })),
+    },
+    '/api/v1/trust-domains/{td}/deployments/{id}/keys/{k}': {
+      get: byAuth(op('Show a deployment key', 'trust-domains:read', { '200': json(ref('DeploymentKey')), ...errors(404) }, { parameters: key })),
+      delete: byAuth(op('Delete a disabled deployment key (409 KEY_NOT_DISABLED otherwise)', 'deployments:write', { '204': { description: 'Deleted' }, ...errors(404, 409) }, { parameters: key })),
+    },
+    '/api/v1/trust-domains/{td}/deployments/{id}/keys/{k}/enable': {
+      post: byAuth(op('Enable a deployment key', 'deployments:write', { '200': json(ref('DeploymentKey')), ...errors(404) }, { parameters: [...key, idempotencyKey] })),
+    },
+    '/api/v1/trust-domains/{td}/deployments/{id}/keys/{k}/disable': {
+      post: byAuth(
+        op('Disable a deployment key: no further credential exchanges (credentials already issued stay valid until they expire, ≤ 24 h)', 'deployments:write', { '200': json(ref('DeploymentKey')), ...errors(404) }, {
+          parameters: [...key, idempotencyKey],
+        }),
+      ),
+    },
+    '/api/v1/auth/deployment-credentials': {
+      post: byAuth({
+        ...op('Exchange a deployment-key-signed assertion for a control-plane credential (the assertion authenticates)', null, { '200': json(ref('DeploymentCredential')), ...errors(400, 401, 503) }),
+        requestBody: body(schema(ExchangeCredentialBody)),
+      }),
+    },
+    '/api/v1/auth/jwks': {
+      get: byAuth(op("The control-plane credentials' verification keys", null, { '200': json(ref('CredentialJwks')) })),
+    },
+    '/api/v1/audit': {
+      get: byAuth(op("The organization's audit chain, oldest first", 'audit:read', { '200': json(page('AuditRecord')), ...errors(400) }, { parameters: queryOf(AuditQuerySchema) })),
+    },
+    '/api/v1/audit/verify': {
+      post: byAuth(op("Verify the organization's audit chain (edits, deletions incl. of the tail, insertions, reordering)", 'audit:read', { '200': json(ref('AuditVerdict')) })),
+    },
+    '/api/v1/audit/anchor': {
+      post: byAuth(op("Anchor the organization's chain head in the event log now", 'audit:read', { '200': json(ref('AuditAnchor')) })),
+    },
+  };
+}
 
 /** The helpers, for fragments kept beside their routes. */
 const helpers: OpenApiHelpers = { op, json, body, obj, str, nullable, errors, path, ref, page, bool, paging, td };
@@ -117,7 +183,7 @@ export function openApiDocument(): Json {
         get: {
           summary: 'Self-hosted sync stream (NDJSON): the complete state of the credential\'s deployment, then a new state on every change; heartbeats while idle; ends when the credential expires',
           security: [{ controlPlaneCredential: [] }],
-          parameters: [query('after', 'the last applied position (no state is sent while it is current)', { type: 'integer', minimum: 0 })],
+          parameters: queryOf(SyncStreamQuery),
           responses: { '200': { description: 'NDJSON lines: {type: state, position, state} | {type: heartbeat, position} | {type: end, reason}', content: { 'application/x-ndjson': { schema: ref('SyncMessage') } } }, ...errors(400, 401, 403, 503) },
         },
       },
@@ -142,7 +208,7 @@ export function openApiDocument(): Json {
       },
       '/api/v1/trust-domains/{td}': {
         get: op('Trust domain info', 'trust-domains:read', { '200': json(ref('TrustDomain')), ...errors(404) }, {
-          parameters: [td, query('showDeployments', 'include deploymentList', { enum: ['true', 'false'] })],
+          parameters: [td, ...queryOf(TrustDomainInfoQuery)],
         }),
         delete: op('Delete a trust domain (refused while clusters or deployments remain)', 'trust-domains:write', { '204': { description: 'Deleted' }, ...errors(404, 409) }, { parameters: [td] }),
       },
@@ -155,7 +221,7 @@ export function openApiDocument(): Json {
       },
       '/api/v1/deployments': {
         get: op("Deployments across the caller's trust domains, by trust domain name then name", 'trust-domains:read', { '200': json(page('Deployment')), ...errors(400) }, {
-          parameters: [query('managed', "false: leave out managed trust domains' deployments; true: only those", { enum: ['true', 'false'] }), ...paging],
+          parameters: queryOf(DeploymentListQuery),
         }),
       },
       '/api/v1/whoami': {
@@ -164,7 +230,7 @@ export function openApiDocument(): Json {
       '/api/v1/trust-domains/{td}/deployments/{id}': {
         get: op('Deployment info', 'trust-domains:read', { '200': json(ref('Deployment')), ...errors(404) }, { parameters: [td, path('id', 'deployment id (tdd-…) or name')] }),
         delete: op('Delete a deployment (refused with active keys unless force=true)', 'trust-domains:write', { '204': { description: 'Deleted' }, ...errors(404, 409) }, {
-          parameters: [td, path('id', 'deployment id (tdd-…) or name'), query('force', 'delete even with active keys', { enum: ['true', 'false'] })],
+          parameters: [td, path('id', 'deployment id (tdd-…) or name'), ...queryOf(DeleteDeploymentQuery)],
         }),
       },
       '/api/v1/trust-domains/{td}/bundle': {
@@ -196,7 +262,7 @@ export function openApiDocument(): Json {
           '200': json(ref('ConfigSectionResult')),
           ...errors(400, 404, 409, 413),
         }, {
-          parameters: [...configPath, query('validateOnly', 'validate only: append nothing', { enum: ['true', 'false'] })],
+          parameters: [...configPath, ...queryOf(PutConfigSectionQuery)],
           requestBody: body(schema(PutConfigSectionBody)),
         }),
         get: op('Show a config section', 'trust-domains:read', { '200': json(ref('ConfigSection')), ...errors(400, 404) }, { parameters: configPath }),
@@ -253,7 +319,7 @@ export function openApiDocument(): Json {
           requestBody: body(schema(CreateEntryBody)),
         }),
         get: op('List registration entries', 'entries:read', { '200': json(page('Entry')), ...errors(404) }, {
-          parameters: [td, query('spiffeId', 'exact SPIFFE ID'), query('parentId', 'exact parent ID'), query('selector', 'entries holding this type:value'), ...paging],
+          parameters: [td, ...queryOf(EntryListQuery)],
         }),
       },
       '/api/v1/entries/{id}': {
@@ -275,6 +341,7 @@ export function openApiDocument(): Json {
         delete: op('Revoke an API token (only by a token holding every scope of it)', 'tokens:write', { '204': { description: 'Revoked' }, ...errors(404) }, { parameters: [path('id', 'token id')] }),
       },
       ...federationPaths(helpers),
+      ...authPaths(),
     }),
     components: {
       securitySchemes: {
@@ -282,7 +349,7 @@ export function openApiDocument(): Json {
         controlPlaneCredential: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'control-plane credential of a self-hosted deployment (services/auth); only the sync routes accept it' },
       },
       schemas: {
-        ...Object.fromEntries(Object.entries(RESPONSE_SCHEMAS).map(([name, shape]) => [name, schema(shape)])),
+        ...Object.fromEntries(Object.entries({ ...RESPONSE_SCHEMAS, ...AUTH_RESPONSE_SCHEMAS }).map(([name, shape]) => [name, schema(shape)])),
         SyncReport: obj({
           appliedPosition: { type: 'integer', minimum: 0 },
           keysets: arr(obj({

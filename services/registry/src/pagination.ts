@@ -1,5 +1,6 @@
 import { ProblemError } from '@trustplane/platform';
 import { checkText, looksLikeResourceId } from '@trustplane/spiffe';
+import { PAGE_LIMIT } from './api-schemas.js';
 
 /** Where the previous page ended: its last item's sort key (a name) and id. */
 export interface PagePosition {
@@ -18,16 +19,15 @@ export interface PageRequest {
 /** Longest sort key a cursor may carry (SPIFFE IDs are at most 2048 bytes). */
 const MAX_CURSOR_KEY = 2048;
 
-/** Parses `?limit=` (1–200, default 50) and `?after=` (an opaque cursor from a previous page). */
+/** Parses `?limit=` (PagingQuery: 1–200, default 50) and `?after=` (an opaque cursor from a previous page). */
 export function pageRequestOf(query: Readonly<Record<string, unknown>>): PageRequest {
   const rawLimit = query['limit'];
-  let limit = 50;
+  let limit: number = PAGE_LIMIT.default;
   if (rawLimit !== undefined) {
     limit = Number(rawLimit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
-      throw new ProblemError(400, 'VALIDATION_FAILED', 'limit must be an integer between 1 and 200', [
-        { field: 'limit', code: 'RANGE', message: 'limit must be an integer between 1 and 200' },
-      ]);
+    if (!Number.isInteger(limit) || limit < PAGE_LIMIT.min || limit > PAGE_LIMIT.max) {
+      const message = `limit must be an integer between ${PAGE_LIMIT.min} and ${PAGE_LIMIT.max}`;
+      throw new ProblemError(400, 'VALIDATION_FAILED', message, [{ field: 'limit', code: 'RANGE', message }]);
     }
   }
   const rawAfter = query['after'];

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { bundleX509AuthoritiesPem, type SpiffeBundleDocument } from '@trustplane/spiffe';
 import { apiPath, type ApiClient } from '../client.js';
 import { AcceptedAnswer, ApiError, CliError } from '../errors.js';
-import { createKey, findKey, keyJson, keysInScope, keysPath, type CreatedDeploymentKey } from '../keys.js';
+import { createKey, deploymentKeys, findKey, keyJson, keysInScope, keysPath, type CreatedDeploymentKey } from '../keys.js';
 import type { Invocation, Runtime } from '../runtime.js';
 import { trustDomainAndResource, trustDomainOf, type ScopeFlags } from '../scope.js';
 import type { Deployment, Keyset, KeysetCommandResult, TrustDomain } from '../types.js';
@@ -89,8 +89,8 @@ export function deploymentCreatedJson(d: Deployment, key: CreatedDeploymentKey |
   return json;
 }
 
-/** How long `deployment create` waits for a new deployment to be readable (read-model lag). */
-export const NEW_DEPLOYMENT_WAIT_MS = 15_000;
+/** How long tpctl waits out read-model lag (a new deployment to show, the key service to know it, the registry to see a disabled key); generous for loaded machines. */
+export const NEW_DEPLOYMENT_WAIT_MS = 60_000;
 const POLL_MS = 250;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -128,6 +128,30 @@ async function firstKey(client: ApiClient, d: Deployment): Promise<CreatedDeploy
       return await createKey(client, d.trustDomainId, d.id);
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 404 && error.code === 'DEPLOYMENT_NOT_FOUND') || Date.now() >= deadline) throw error;
+      await pause(POLL_MS);
+    }
+  }
+}
+
+/**
+ * Deletes a deployment. The registry refuses (409 DEPLOYMENT_HAS_ACTIVE_KEYS, naming them) while
+ * it sees active keys; it learns of key changes from the event log, so right after `key disable`
+ * it may still see the key as active. When the key service (which decides key states) already
+ * has none of the named keys active, the refusal is the registry's lag: the delete is repeated,
+ * bounded. A key that is really active is reported at once.
+ */
+async function deleteDeployment(client: ApiClient, trustDomain: string, d: Deployment, force: boolean): Promise<void> {
+  const path = apiPath('trust-domains', trustDomain, 'deployments', d.id);
+  for (const deadline = Date.now() + NEW_DEPLOYMENT_WAIT_MS; ; ) {
+    try {
+      await client.delete(path, force ? { force: true } : {});
+      return;
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === 'DEPLOYMENT_HAS_ACTIVE_KEYS') || Date.now() >= deadline) throw error;
+      const named = error.problem?.['activeKeys'];
+      if (!Array.isArray(named) || named.length === 0) throw error;
+      const active = new Set((await deploymentKeys(client, d.trustDomainId, d.id)).filter((k) => k.state === 'active').map((k) => k.id));
+      if (named.some((id) => active.has(String(id)))) throw error;
       await pause(POLL_MS);
     }
   }
@@ -288,10 +312,7 @@ export function registerTrustDomain(program: Command, invocation: Invocation): v
     }
     const client = await rt.client();
     const shown = await client.get<Deployment>(apiPath('trust-domains', trustDomain, 'deployments', name));
-    await client.delete(
-      apiPath('trust-domains', trustDomain, 'deployments', shown.id),
-      flags.force === true ? { force: true } : {},
-    );
+    await deleteDeployment(client, trustDomain, shown, flags.force === true);
     rt.say(`Deployment ${shown.name} (${shown.id}) deleted.\n`);
   });
 
@@ -359,11 +380,11 @@ function registerKeysets(deployment: Command, invocation: Invocation): void {
   }
 }
 
-/** The warning printed when a deployment key is disabled. */
+/** The warning printed when a deployment key is disabled (spirlctl's words, then what follows). */
 export const DISABLE_WARNING =
-  'Credentials the control plane already issued to the deployment with this key stay valid until they\n' +
-  'expire, for up to 24 hours. After that, a server still using the key can no longer reach the control\n' +
-  'plane and stops receiving configuration, cluster and federation updates.\n';
+  'Important! Existing credentials issued to the trust domain deployment are still valid for up to 24 hours.\n' +
+  'After that, a server still using this key can no longer reach the control plane and stops receiving\n' +
+  'configuration, cluster and federation updates.\n';
 
 /** `trust-domain deployment key …`: the deployment keys self-hosted servers authenticate with. */
 function registerDeploymentKeys(deployment: Command, invocation: Invocation): void {
@@ -413,7 +434,7 @@ function registerDeploymentKeys(deployment: Command, invocation: Invocation): vo
       else await client.post<unknown>(`${path}/${action}`);
       const json = { key_id: found.id, deployment_id: found.deploymentId, deployment_name: found.deploymentName, trust_domain_id: found.trustDomainId, trust_domain_name: found.trustDomainName, state: action === 'delete' ? 'deleted' : done === 'enabled' ? 'active' : 'disabled' };
       if (rt.json) rt.deps.stdout(JSON.stringify(json, null, 2) + '\n');
-      else rt.deps.stdout(`Deployment key ${found.id} ${done}.\n` + (action === 'disable' ? `\nImportant: ${DISABLE_WARNING}` : ''));
+      else rt.deps.stdout(`Trust domain key ${found.id} ${done}.\n` + (action === 'disable' ? DISABLE_WARNING : ''));
     });
   }
 }

@@ -1,9 +1,8 @@
 import { Body, Controller, Get, Header, HttpCode, Post } from '@nestjs/common';
-import { Obj, parseRequest, Public, Str } from '@trustplane/platform';
+import { ExchangeCredentialBody, type DeploymentCredentialView } from '@trustplane/auth-client';
+import { parseRequest, Public } from '@trustplane/platform';
 import { CredentialSigner } from './credential-signer.js';
 import { ExchangeService } from './exchange.service.js';
-
-const exchangeBody = Obj({ assertion: Str({ max: 4096, description: 'EdDSA assertion signed with the deployment key' }) });
 
 /** The credential exchange and the credentials' verification keys (both public: the assertion authenticates). */
 @Public()
@@ -17,8 +16,8 @@ export class CredentialsController {
   @Post('deployment-credentials')
   @HttpCode(200)
   @Header('cache-control', 'no-store')
-  async exchange(@Body() body: unknown) {
-    return this.exchanges.exchange(parseRequest(exchangeBody, body).assertion);
+  async exchange(@Body() body: unknown): Promise<DeploymentCredentialView> {
+    return this.exchanges.exchange(parseRequest(ExchangeCredentialBody, body).assertion);
   }
 
   @Get('jwks')

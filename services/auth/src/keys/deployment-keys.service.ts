@@ -2,29 +2,16 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { CommandBus, newIdFor, secretShownOnce, TenantDb, type WriteContext } from '@trustplane/api-kit';
 import type { CommandContext } from '@trustplane/eventstore';
+import type { DeploymentKeyView, NewDeploymentKeyView } from '@trustplane/auth-client';
 import { ProblemError } from '@trustplane/platform';
 import type { PoolClient } from 'pg';
 import { DEPLOYMENT_KEY, deploymentKeyDecider, type DeploymentKeyCommand } from '../domain/deployment-key.js';
 
-/** A deployment key as the API shows it (never its private key). */
-export interface DeploymentKeyView {
-  readonly id: string;
-  readonly deploymentId: string;
-  readonly deploymentName: string;
-  readonly trustDomainId: string;
-  readonly trustDomainName: string;
-  readonly state: 'active' | 'disabled';
-  /** Lowercase hex SHA-256 of the public key (SubjectPublicKeyInfo DER). */
-  readonly fingerprint: string;
-  readonly publicKeyPem: string;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  /** Last successful credential exchange with the key; null if never used. */
-  readonly lastUsedAt: string | null;
-}
+/** A deployment key as the API shows it (never its private key): libs/auth-client's DeploymentKeySchema. */
+export type { DeploymentKeyView } from '@trustplane/auth-client';
 
-/** A new key with its private half, returned once. */
-export type NewDeploymentKey = DeploymentKeyView & { readonly privateKeyPem: string };
+/** A new key with its private half, returned once (NewDeploymentKeySchema). */
+export type NewDeploymentKey = NewDeploymentKeyView;
 
 /** The trust domain and deployment a key route names (id or name each). */
 interface Target {
