@@ -8,7 +8,7 @@
 import 'reflect-metadata';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes, randomUUID, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { fetchControlPlaneCredential } from '@trustplane/auth-client';
 import { buildCaCertificate, keyObjectSigner } from '@trustplane/crypto';
 import { eventually, freePort, startServiceProcess, testNatsEnv, type RunningService } from '@trustplane/testkit';
