@@ -404,3 +404,40 @@ test('a peer deployment\'s new CA is pushed at once to the other deployments\' o
   // Pushed by the change notification, not found by the next heartbeat (15 s).
   assert.ok(pushedAt - reportedAt < 10_000, `pushed after ${pushedAt - reportedAt} ms`);
 });
+
+test('a deleted deployment\'s credential, still within its lifetime, is refused: it names no self-hosted deployment any more', async () => {
+  const created = await call(h.url, 'POST', `/api/v1/trust-domains/${td.id}/deployments`, { token: org.token, body: { name: 'doomed', region: 'doomed' } });
+  assert.equal(created.status, 201, JSON.stringify(created.json));
+  const doomed = String(created.json.id);
+  const credential = await credentialFor(doomed);
+  assert.equal((await readStream(credential, undefined, (lines) => lines.length >= 1)).status, 200, 'it syncs while the deployment exists');
+  const deleted = await call(h.url, 'DELETE', `/api/v1/trust-domains/${td.id}/deployments/${doomed}?force=true`, { token: org.token });
+  assert.ok(deleted.status === 204 || deleted.status === 202, JSON.stringify(deleted.json));
+  await eventually(async () => (await call(h.url, 'GET', `/api/v1/trust-domains/${td.id}/deployments/${doomed}`, { token: org.token })).status === 404, 20_000, 'deployment gone');
+  const before = await h.log.lastSequence();
+  const stream = await readStream(credential, undefined, () => true);
+  assert.equal(stream.status, 403);
+  assert.equal((stream.json as { code: string }).code, 'DEPLOYMENT_NOT_SYNCABLE');
+  const refused = await report(credential, { appliedPosition: 0, keysets: [], agents: [], status: { state: 'serving', detail: '' } });
+  assert.equal(refused.status, 403);
+  assert.equal(refused.json.code, 'DEPLOYMENT_NOT_SYNCABLE');
+  assert.equal(await h.log.lastSequence(), before, 'nothing appended');
+});
+
+test('when the auth service\'s keys cannot be fetched, a credential is neither accepted nor refused: 503 with Retry-After', async () => {
+  // A second registry on its own database and log, whose auth URL answers nothing.
+  const lonely = await startRegistryHarness('sync_noauth', { TP_REGISTRY_AUTH_URL: `http://127.0.0.1:${await freePort()}` });
+  try {
+    const credential = await credentialFor(usWest);
+    const before = await lonely.log.lastSequence();
+    for (const [method, path] of [['GET', '/api/v1/sync/stream'], ['POST', '/api/v1/sync/report']] as const) {
+      const answer = await call(lonely.url, method, path, { token: credential, ...(method === 'POST' ? { body: {} } : {}) });
+      assert.equal(answer.status, 503, `${path}: ${JSON.stringify(answer.json)}`);
+      assert.equal(answer.json.code, 'CREDENTIAL_UNVERIFIABLE');
+      assert.ok(Number(answer.headers.get('retry-after')) > 0, 'Retry-After');
+    }
+    assert.equal(await lonely.log.lastSequence(), before, 'nothing appended');
+  } finally {
+    await lonely.close();
+  }
+});
