@@ -1,19 +1,23 @@
 // A self-hosted trust domain with two deployments (two regions), each served by its own signer
 // process in self-hosted mode with its own nats-server, its own database and its own KeyManager
 // (no access to the control plane's NATS or PostgreSQL), fed only by the control plane's sync
-// stream over a control-plane credential (services/auth is a stand-in here: the test issuer
-// exchanges deployment-key assertions for credentials in the contract's format and serves
-// their JWKS). An agent attests to each signer exactly as to a managed one; workloads in both
+// stream over a control-plane credential: the real auth service issues it for the deployment key
+// `tpctl trust-domain deployment create` printed (the signer is configured with exactly the
+// printed Helm values: deployment id, key id, private key), through the registry's forwarded
+// routes. An agent attests to each signer exactly as to a managed one; workloads in both
 // regions get SVIDs and bundles carrying both CAs, and do mutual TLS with each other.
-// Configuration State goes Pending → Up to date after a config change.
+// Configuration State goes Pending → Up to date after a config change; disabling the only key
+// cuts a region off once its credential expires, enabling it restores it; rotating to a second
+// key (restart with it, disable the first) leaves no gap.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Metadata, credentials } from '@grpc/grpc-js';
+import { fetchControlPlaneCredential } from '@trustplane/auth-client';
 import { workload } from '@trustplane/proto';
 import {
   createTestDatabase,
@@ -22,7 +26,6 @@ import {
   startAgentProcess,
   startPrivateNats,
   startServiceProcess,
-  startTestCredentialIssuer,
   testNatsEnv,
   testStreamSettings,
   connectTestNats,
@@ -33,11 +36,10 @@ import {
   type PrivateNats,
   type RunningAgent,
   type RunningService,
-  type TestCredentialIssuer,
   type TestDatabase,
   type TestStream,
 } from '@trustplane/testkit';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { connect as natsConnect, type NatsConnection } from '@nats-io/transport-node';
 
 const TD = 'on-prem.example.com';
 const CREDENTIAL_TTL_SECONDS = 10;
@@ -48,9 +50,9 @@ let cpStream: TestStream;
 let registry: RunningService;
 /** The control plane's own (managed) signer: publishes the trust domain's bundle from the reports. */
 let controlPlaneSigner: RunningService;
-let issuer: TestCredentialIssuer;
+/** The real auth service (deployment keys, the credential exchange, the JWKS). */
+let auth: RunningService;
 let apiToken: string;
-let orgId: string;
 let trustDomainId: string;
 
 /** One region: its deployment, its own bus and database, its signer and its agent. */
@@ -63,8 +65,10 @@ interface Region {
   readonly signerEnv: Record<string, string>;
   readonly signerPort: number;
   readonly agentPort: number;
-  readonly deploymentKey: KeyObject;
-  readonly keyId: string;
+  /** The deployment key the signer currently runs with (changes with a rotation). */
+  key: { id: string; privateKeyPem: string };
+  /** Every private key the region was given (none may show up anywhere else). */
+  readonly allKeys: string[];
   signer: RunningService;
   agent?: RunningAgent;
 }
@@ -87,7 +91,9 @@ async function deploymentState(deploymentId: string): Promise<string> {
 
 /** The reported CA certificates of every deployment, from the control plane's stream. */
 async function reportedAuthorities(deploymentId: string): Promise<Map<string, string[]>> {
-  const credential = await issuer.sign({ deploymentId, trustDomainId, organizationId: orgId });
+  const region = regions.find((r) => r.deploymentId === deploymentId);
+  assert.ok(region !== undefined);
+  const { credential } = await fetchControlPlaneCredential(registry.url, { privateKeyPem: region.key.privateKeyPem, keyId: region.key.id, deploymentId });
   const controller = new AbortController();
   const response = await fetch(`${registry.url}/api/v1/sync/stream`, { headers: { authorization: `Bearer ${credential}` }, signal: controller.signal });
   assert.equal(response.status, 200);
@@ -147,6 +153,16 @@ async function fetchSvid(socketPath: string, spiffeId: string): Promise<workload
   }
 }
 
+/** Deployment id, key id and private key from the Helm values `tpctl trust-domain deployment create` prints. */
+function helmValuesOf(stdout: string): { deploymentId: string; keyId: string; privateKeyPem: string } {
+  const values = stdout.slice(stdout.indexOf('trustDomainDeployment:'));
+  const deploymentId = /^ {2}id: (tdd-[a-z0-9]{10})$/m.exec(values)?.[1];
+  const keyId = /^ {8}id: "(tdk-[a-z0-9]{10})"$/m.exec(values)?.[1];
+  const pemLines = /^ {8}pem: \|\n((?: {10}.*\n)+)/m.exec(values)?.[1];
+  assert.ok(deploymentId !== undefined && keyId !== undefined && pemLines !== undefined, `no Helm values in:\n${stdout.replace(/PRIVATE KEY-----[^-]*-----END/g, 'PRIVATE KEY-----…-----END')}`);
+  return { deploymentId, keyId, privateKeyPem: pemLines.split('\n').map((line) => line.slice(10)).join('\n') };
+}
+
 async function startSigner(region: Region): Promise<RunningService> {
   return startServiceProcess('signer', region.signerEnv, region.signerPort);
 }
@@ -155,16 +171,29 @@ before(async () => {
   nc = await connectTestNats();
   cpDb = await createTestDatabase('e2e_sh_cp');
   cpStream = testStreamSettings('e2e_sh_cp');
-  const registryPort = await freePort();
+  const [registryPort, authPort] = [await freePort(), await freePort()];
   // Short-lived credentials: the signers renew them all along (and a disabled key bites soon).
-  issuer = await startTestCredentialIssuer({ upstream: `http://127.0.0.1:${registryPort}`, credentialTtlSeconds: CREDENTIAL_TTL_SECONDS });
+  auth = await startServiceProcess(
+    'auth',
+    {
+      ...testNatsEnv('auth'),
+      DATABASE_URL: cpDb.url,
+      TP_EVENT_STREAM: cpStream.streamName,
+      TP_SUBJECT_PREFIX: cpStream.subjectPrefix,
+      TP_AUTH_PORT: String(authPort),
+      TP_AUTH_KEY_MANAGER: 'memory',
+      TP_AUTH_CREDENTIAL_TTL_SECONDS: String(CREDENTIAL_TTL_SECONDS),
+      TP_LOG_LEVEL: 'warn',
+    },
+    authPort,
+  );
   const registryEnv = {
     ...testNatsEnv(),
     DATABASE_URL: cpDb.url,
     TP_EVENT_STREAM: cpStream.streamName,
     TP_SUBJECT_PREFIX: cpStream.subjectPrefix,
     TP_REGISTRY_PORT: String(registryPort),
-    TP_REGISTRY_AUTH_URL: issuer.url,
+    TP_REGISTRY_AUTH_URL: auth.url,
     TP_LOG_LEVEL: 'warn',
   };
   registry = await startServiceProcess('registry', registryEnv, registryPort);
@@ -187,20 +216,22 @@ before(async () => {
   );
   const cli = { ...registryEnv, TPCTL_SERVER: registry.url };
   const org = JSON.parse((await tpctl(['org', 'create', '--name', 'Regions', '--output', 'json'], cli)).stdout) as { id: string };
-  orgId = org.id;
   apiToken = (JSON.parse((await tpctl(['token', 'create', '--org', org.id, '--scopes', 'admin', '--name', 'e2e', '--output', 'json'], cli)).stdout) as { token: string }).token;
   await eventually(async () => (await api('GET', '/api/v1/organization')).status === 200, 10_000, 'token accepted');
   const td = await api('POST', '/api/v1/trust-domains', { name: TD, kind: 'self-hosted' });
   assert.equal(td.status, 201, JSON.stringify(td.json));
   trustDomainId = String(td.json['id']);
+  // The auth service projects the organization and its token from the log too.
+  await eventually(async () => (await fetch(`${auth.url}/api/v1/trust-domains/none/deployments/none/keys`, { headers: { authorization: `Bearer ${apiToken}` } })).status === 404, 20_000, 'auth knows the token');
+  const operator = { TPCTL_SERVER: registry.url, TPCTL_TOKEN: apiToken };
   for (const name of ['us-west-2', 'eu-central-1']) {
-    const deployment = await api('POST', `/api/v1/trust-domains/${trustDomainId}/deployments`, { name, region: name });
-    assert.equal(deployment.status, 201, JSON.stringify(deployment.json));
-    const deploymentId = String(deployment.json['id']);
-    // The deployment key (services/auth would generate it and show the private key once).
-    const key = generateKeyPairSync('ed25519');
-    const keyId = `tdk-${name.replace(/[^a-z0-9]/g, '').slice(0, 10).padEnd(10, '0')}`;
-    issuer.registerDeploymentKey({ keyId, publicKey: key.publicKey, deploymentId, trustDomainId, organizationId: orgId });
+    // As the guide does it: the deployment and its first key, printed once with the Helm values.
+    const created = await tpctl(['trust-domain', 'deployment', 'create', TD, name, '--region', name], operator);
+    assert.equal(created.code, 0, created.stderr);
+    const helm = helmValuesOf(created.stdout);
+    const deploymentId = helm.deploymentId;
+    const keyFile = join(work, `${name}.deployment-key.pem`);
+    writeFileSync(keyFile, helm.privateKeyPem, { mode: 0o600 });
     const cluster = await api('POST', `/api/v1/trust-domains/${trustDomainId}/clusters`, { name: name.split('-')[0] === 'us' ? 'west' : 'east', platform: 'linux' });
     assert.equal(cluster.status, 201, JSON.stringify(cluster.json));
     // Its own bus, database and key store: nothing shared with the control plane or the other region.
@@ -226,14 +257,16 @@ before(async () => {
       TP_SIGNER_TICK_MS: '200',
       TP_SIGNER_MODE: 'self-hosted',
       TP_SIGNER_DEPLOYMENT_ID: deploymentId,
-      TP_SIGNER_DEPLOYMENT_KEY_ID: keyId,
-      TP_SIGNER_DEPLOYMENT_PRIVATE_KEY: key.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      TP_SIGNER_CONTROL_PLANE_URL: issuer.url,
+      // The printed values, as given: deployment id, key id, private key (a file, as a mounted secret).
+      TP_SIGNER_DEPLOYMENT_KEY_ID: helm.keyId,
+      TP_SIGNER_DEPLOYMENT_PRIVATE_KEY_FILE: keyFile,
+      // One URL for everything: the registry forwards the credential exchange to the auth service.
+      TP_SIGNER_CONTROL_PLANE_URL: registry.url,
       TP_SIGNER_MIRROR_NATS_USER: registryUser.user,
       TP_SIGNER_MIRROR_NATS_PASSWORD: registryUser.password,
       TP_SIGNER_REPORT_INTERVAL_MS: '500',
     };
-    const region: Region = { name, keyId, deploymentKey: key.privateKey, deploymentId, clusterId: String(cluster.json['id']), nats, db, signerEnv, signerPort, agentPort, signer: undefined as unknown as RunningService };
+    const region: Region = { name, key: { id: helm.keyId, privateKeyPem: helm.privateKeyPem }, allKeys: [helm.privateKeyPem], deploymentId, clusterId: String(cluster.json['id']), nats, db, signerEnv, signerPort, agentPort, signer: undefined as unknown as RunningService };
     region.signer = await startSigner(region);
     regions.push(region);
   }
@@ -253,7 +286,7 @@ after(async () => {
     await region.nats.stop();
     await region.db.drop();
   }
-  await issuer?.close();
+  if (auth !== undefined) assert.equal(await auth.stop(), 0, auth.output().slice(-2000));
   await deleteTestStream(nc, cpStream.streamName);
   await nc.close();
   await cpDb.drop();
@@ -283,9 +316,17 @@ test('both self-hosted signers sync, report their CAs and become Up to date; the
   }, 60_000, 'the control plane bundle holds both regions\' CAs');
   t.diagnostic(`control-plane bundle with both CAs after ${Date.now() - started} ms`);
   // Neither signer ever reached the control plane's bus or database: they only know their own.
+  const controlPlaneBus = testNatsEnv()['NATS_URL'] ?? '';
   for (const region of regions) {
-    assert.ok(!region.signerEnv['NATS_URL']?.includes(String(new URL(process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222').port)));
+    assert.ok(!region.signerEnv['NATS_URL']?.includes(String(new URL(controlPlaneBus).port)));
     assert.notEqual(region.signerEnv['DATABASE_URL'], cpDb.url);
+    // The mirror's registry-role user is the region's own nats-server's: it does not open the control plane's bus.
+    assert.equal(region.signerEnv['TP_SIGNER_MIRROR_NATS_USER'], region.nats.credentials.registry?.user);
+    await assert.rejects(
+      natsConnect({ servers: controlPlaneBus, user: region.signerEnv['TP_SIGNER_MIRROR_NATS_USER'], pass: region.signerEnv['TP_SIGNER_MIRROR_NATS_PASSWORD'], reconnect: false, timeout: 5_000 }),
+      /auth|Authorization/i,
+      `${region.name}'s mirror credentials must not open the control plane's bus`,
+    );
   }
 });
 
@@ -380,10 +421,17 @@ test('Configuration State: Pending while a region has not applied a change, Up t
   assert.ok(typeof view.json['lastConfiguredAt'] === 'string');
 });
 
-test('a disabled deployment key cuts the region off once its credential expires; enabling it again restores it', async () => {
+/** `POST …/keys/{k}/enable|disable` through the registry (forwarded to the auth service). */
+async function setKey(region: Region, keyId: string, action: 'enable' | 'disable'): Promise<void> {
+  const answer = await api('POST', `/api/v1/trust-domains/${trustDomainId}/deployments/${region.deploymentId}/keys/${keyId}/${action}`);
+  assert.equal(answer.status, 200, JSON.stringify(answer.json));
+  assert.equal(answer.json['state'], action === 'enable' ? 'active' : 'disabled');
+}
+
+test('disabling the only deployment key cuts the region off once its credential expires; enabling it again restores it', async () => {
   const [west, east] = regions as [Region, Region];
   await eventually(async () => (await deploymentState(west.deploymentId)) === 'Up to date', 60_000, 'west up to date first');
-  issuer.disableDeploymentKey(west.keyId);
+  await setKey(west, west.key.id, 'disable');
   // The credential already issued keeps working until it expires; then the stream ends and no new one is issued.
   await new Promise((resolve) => setTimeout(resolve, (CREDENTIAL_TTL_SECONDS + 2) * 1000));
   const entry = await api('POST', `/api/v1/trust-domains/${trustDomainId}/entries`, { spiffeId: `spiffe://${TD}/while-cut-off`, parentId: `spiffe://${TD}/agent/west/node-1`, selectors: ['unix:uid:4343'] });
@@ -391,22 +439,79 @@ test('a disabled deployment key cuts the region off once its credential expires;
   await eventually(async () => (await deploymentState(east.deploymentId)) === 'Up to date', 60_000, 'east applied the change');
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   assert.equal(await deploymentState(west.deploymentId), 'Pending', 'west is cut off: the change does not reach it');
-  assert.match(west.signer.output(), /DEPLOYMENT_KEY_REFUSED|credential exchange answered 401/);
+  // The real auth service refused the exchange with the key's state.
+  assert.match(west.signer.output(), /DEPLOYMENT_KEY_DISABLED/);
   // The agent keeps being served by its region meanwhile (the signer runs on what it applied).
   assert.equal((await fetch(`${west.agent?.healthUrl ?? ''}/readyz`)).status, 200);
-  issuer.enableDeploymentKey(west.keyId);
+  await setKey(west, west.key.id, 'enable');
   await eventually(async () => (await deploymentState(west.deploymentId)) === 'Up to date', 60_000, 'west restored once its key is enabled');
+});
+
+test('rotating the deployment key with two active keys leaves no gap: restart on the new key, disable the old one', async () => {
+  const east = regions[1] as Region;
+  await eventually(async () => (await deploymentState(east.deploymentId)) === 'Up to date', 60_000, 'east up to date first');
+  const svidBefore = await fetchSvid(east.agent?.socketPath ?? '', `spiffe://${TD}/east-app`);
+  // Watch the region's Configuration State all along the rotation.
+  const seen = new Set<string>();
+  let watching = true;
+  const watcher = (async () => {
+    while (watching) {
+      seen.add(await deploymentState(east.deploymentId));
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  })();
+  try {
+    const old = east.key;
+    const created = await api('POST', `/api/v1/trust-domains/${trustDomainId}/deployments/${east.deploymentId}/keys`);
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    const next = { id: String(created.json['id']), privateKeyPem: String(created.json['privateKeyPem']) };
+    east.allKeys.push(next.privateKeyPem);
+    const keyFile = join(work, `${east.name}.deployment-key-2.pem`);
+    writeFileSync(keyFile, next.privateKeyPem, { mode: 0o600 });
+    // Restart the signer with the new key (both keys are active meanwhile).
+    await east.signer.stop();
+    east.signerEnv['TP_SIGNER_DEPLOYMENT_KEY_ID'] = next.id;
+    east.signerEnv['TP_SIGNER_DEPLOYMENT_PRIVATE_KEY_FILE'] = keyFile;
+    east.key = next;
+    east.signer = await startSigner(east);
+    const keys = await api('GET', `/api/v1/trust-domains/${trustDomainId}/deployments/${east.deploymentId}/keys`);
+    assert.deepEqual((keys.json['items'] as { id: string; state: string }[]).map((k) => [k.id, k.state]).sort(), [[old.id, 'active'], [next.id, 'active']].sort());
+    // The new key is in use (it was last used after the restart), then the old one goes.
+    await eventually(async () => {
+      const listed = await api('GET', `/api/v1/trust-domains/${trustDomainId}/deployments/${east.deploymentId}/keys`);
+      return (listed.json['items'] as { id: string; lastUsedAt: string | null }[]).some((k) => k.id === next.id && k.lastUsedAt !== null);
+    }, 60_000, 'the restarted signer exchanged its new key');
+    await setKey(east, old.id, 'disable');
+    // Past the lifetime of any credential of the old key, a change still reaches the region.
+    await new Promise((resolve) => setTimeout(resolve, (CREDENTIAL_TTL_SECONDS + 2) * 1000));
+    const entry = await api('POST', `/api/v1/trust-domains/${trustDomainId}/entries`, { spiffeId: `spiffe://${TD}/after-rotation`, parentId: `spiffe://${TD}/agent/east/node-1`, selectors: ['unix:uid:4444'] });
+    assert.equal(entry.status, 201);
+    await eventually(async () => (await deploymentState(east.deploymentId)) === 'Up to date', 60_000, 'east applied the change on its new key');
+    assert.doesNotMatch(east.signer.output(), /DEPLOYMENT_KEY_DISABLED|EXCHANGE_REFUSED/, 'the new key was never refused');
+  } finally {
+    watching = false;
+    await watcher;
+  }
+  assert.ok(!seen.has('Unknown'), `the region never lost its state: ${[...seen].join(', ')}`);
+  // The agent kept its SVID and is served by the restarted signer, under the same CA.
+  assert.equal((await fetch(`${east.agent?.healthUrl ?? ''}/readyz`)).status, 200);
+  const svidAfter = await fetchSvid(east.agent?.socketPath ?? '', `spiffe://${TD}/east-app`);
+  const issuerOf = (svid: workload.X509SVID) => new X509Certificate(splitDer(svid.x509Svid)[0] ?? Buffer.alloc(0));
+  assert.equal(issuerOf(svidAfter).issuer, issuerOf(svidBefore).issuer);
+  assert.ok(new Date(issuerOf(svidAfter).validTo).getTime() > Date.now(), 'the SVID is valid');
 });
 
 test('the deployment private key never leaves the signer: not in its output, not in the control plane\'s log', async () => {
   for (const region of regions) {
-    const pemBody = (region.signerEnv['TP_SIGNER_DEPLOYMENT_PRIVATE_KEY'] ?? '').split('\n').slice(1, -2).join('');
-    assert.ok(pemBody.length > 20);
-    assert.ok(!region.signer.output().includes(pemBody), `${region.name} signer output holds its deployment key`);
+    for (const privateKeyPem of region.allKeys) {
+      const pemBody = privateKeyPem.split('\n').slice(1, -2).join('');
+      assert.ok(pemBody.length > 20);
+      assert.ok(!region.signer.output().includes(pemBody), `${region.name} signer output holds its deployment key`);
+    }
     assert.doesNotMatch(region.signer.output(), /PRIVATE KEY/);
   }
-  const deploymentKeys = regions.map((r) => ({ name: `${r.name} deployment key`, key: r.deploymentKey }));
-  const controlPlane = await scanForPrivateKeys({ nc, streamName: cpStream.streamName, pool: cpDb.pool, logs: { registry: registry.output() }, keys: deploymentKeys });
+  const deploymentKeys = regions.flatMap((r) => r.allKeys.map((pem, i) => ({ name: `${r.name} deployment key ${i}`, key: createPrivateKey(pem) })));
+  const controlPlane = await scanForPrivateKeys({ nc, streamName: cpStream.streamName, pool: cpDb.pool, logs: { registry: registry.output(), auth: auth.output() }, keys: deploymentKeys });
   assert.deepEqual(controlPlane.found, []);
   assert.ok(controlPlane.events > 0);
   // Each region's own log and database hold neither its deployment key nor its CA keys.

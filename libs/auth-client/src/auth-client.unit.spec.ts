@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { createLocalJWKSet } from 'jose';
-import { AuthClientError, signDeploymentAssertion, verifyControlPlaneCredential, type AuthClientErrorCode } from './index.js';
+import { AuthClientError, controlPlaneJwks, signDeploymentAssertion, verifyControlPlaneCredential, type AuthClientErrorCode } from './index.js';
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -67,4 +67,15 @@ test('an assertion is an EdDSA JWS over the contract claims, signed by the deplo
   ]) {
     assert.throws(() => signDeploymentAssertion(input), (error: unknown) => error instanceof AuthClientError && error.code === 'ASSERTION_INPUT_INVALID');
   }
+});
+
+test('keys that cannot be fetched are CREDENTIAL_KEYS_UNAVAILABLE (retry), an unknown kid stays CREDENTIAL_KEY_UNKNOWN', async () => {
+  const token = es256({ alg: 'ES256', kid: 'cpk-1', typ: 'JWT' }, claims);
+  const unreachable = async () => {
+    throw new TypeError('fetch failed');
+  };
+  await assert.rejects(verifyControlPlaneCredential(token, unreachable), (error: unknown) => error instanceof AuthClientError && error.code === 'CREDENTIAL_KEYS_UNAVAILABLE');
+  // Nothing listens there: the remote key set's fetch fails.
+  await assert.rejects(verifyControlPlaneCredential(token, controlPlaneJwks('http://127.0.0.1:1/')), (error: unknown) => error instanceof AuthClientError && error.code === 'CREDENTIAL_KEYS_UNAVAILABLE');
+  await refusedWith(es256({ alg: 'ES256', kid: 'cpk-2', typ: 'JWT' }, claims), 'CREDENTIAL_KEY_UNKNOWN');
 });

@@ -17,7 +17,9 @@ export type AuthClientErrorCode =
   /** `exp` has passed. */
   | 'CREDENTIAL_EXPIRED'
   /** `iss` or `aud` is not the control plane. */
-  | 'CREDENTIAL_AUDIENCE_INVALID';
+  | 'CREDENTIAL_AUDIENCE_INVALID'
+  /** The verification keys (the auth service's JWKS) could not be fetched: retry later. */
+  | 'CREDENTIAL_KEYS_UNAVAILABLE';
 
 /** A typed failure of this library (stable `code`, cause chained). */
 export class AuthClientError extends Error {

@@ -54,6 +54,22 @@ function mapJoseError(cause: unknown): AuthClientError {
 }
 
 /**
+ * `keys`, except that a failure to get the key set at all (timeout, refused connection, not a key
+ * set) becomes CREDENTIAL_KEYS_UNAVAILABLE: nothing is known about the credential yet, so the
+ * caller answers "retry", not "refused". No key with the kid stays CREDENTIAL_KEY_UNKNOWN.
+ */
+function keysOrUnavailable(keys: CredentialKeyResolver): CredentialKeyResolver {
+  return async (header, token) => {
+    try {
+      return await keys(header, token);
+    } catch (cause) {
+      if (cause instanceof errors.JWKSNoMatchingKey || cause instanceof errors.JWKSMultipleMatchingKeys) throw cause;
+      throw new AuthClientError('CREDENTIAL_KEYS_UNAVAILABLE', 'the control plane\'s credential verification keys cannot be fetched', { cause });
+    }
+  };
+}
+
+/**
  * Verifies a control-plane credential: a compact JWS signed (ES256 or EdDSA, `kid` set) by a key
  * of `keys`, `iss` = `aud` = the control plane, not expired (30 s skew), lifetime ≤ 24 h, and
  * claims `sub` (tdd-…), `org` (t-…), `td` (td-…), `key` (tdk-…), `jti`. Throws a typed
@@ -72,7 +88,7 @@ export async function verifyControlPlaneCredential(
       throw new AuthClientError('CREDENTIAL_ALG_UNSUPPORTED', `credentials are signed with ${CREDENTIAL_ALGORITHMS.join(' or ')}, not ${String(header.alg)}`);
     }
     if (typeof header.kid !== 'string' || header.kid.length === 0) throw claimProblem('the credential has no kid');
-    ({ payload } = await jwtVerify(token, keys, {
+    ({ payload } = await jwtVerify(token, keysOrUnavailable(keys), {
       algorithms: [...CREDENTIAL_ALGORITHMS],
       issuer: CONTROL_PLANE_AUDIENCE,
       audience: CONTROL_PLANE_AUDIENCE,

@@ -137,6 +137,5 @@ export {
 } from './secrets-scan.js';
 export * from './processes.js';
 export * from './nats.js';
-export * from './credentials.js';
 export { requirePrerequisite, skipOrFailUnderCi, skipUnlessCi, underCi } from './prerequisites.js';
 export * from './postgres.js';

@@ -30,8 +30,8 @@ import { TokensController, WhoamiController } from './tokens/tokens.controller.j
 import { TokensService } from './tokens/tokens.service.js';
 import { DeploymentsController, TrustDomainsController } from './trust-domains/trust-domains.controller.js';
 import { TrustDomainsService } from './trust-domains/trust-domains.service.js';
-import { CREDENTIAL_VERIFIER, ControlPlaneCredentialGuard } from './sync/credential.guard.js';
-import { JwksCredentialVerifier } from './sync/credential.js';
+import { controlPlaneJwks } from '@trustplane/auth-client';
+import { CREDENTIAL_KEYS, ControlPlaneCredentialGuard } from './sync/credential.guard.js';
 import { SyncController } from './sync/sync.controller.js';
 import { SyncNotifier } from './sync/sync.notifier.js';
 import { SyncService } from './sync/sync.service.js';
@@ -113,8 +113,8 @@ export class RegistryModule {
         SyncNotifier,
         ControlPlaneCredentialGuard,
         {
-          provide: CREDENTIAL_VERIFIER,
-          useFactory: () => (options.config.authUrl === undefined ? null : new JwksCredentialVerifier(new URL('api/v1/auth/jwks', withSlash(options.config.authUrl)))),
+          provide: CREDENTIAL_KEYS,
+          useFactory: () => (options.config.authUrl === undefined ? null : controlPlaneJwks(withSlash(options.config.authUrl))),
         },
         FederationsService,
       ],

@@ -3,7 +3,7 @@ import { CLOCK, LOGGER, ProblemError, Public, type Clock } from '@trustplane/pla
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ControlPlaneCredentialGuard } from './credential.guard.js';
-import type { ControlPlaneCredential } from './credential.js';
+import type { ControlPlaneCredential } from './credential.guard.js';
 import { SyncNotifier } from './sync.notifier.js';
 import { SyncService } from './sync.service.js';
 import type { SyncCaller } from './sync.state.js';

@@ -1,16 +1,28 @@
 // The control-plane side of self-hosted sync on a real registry (NATS JetStream, PostgreSQL):
 // credential-only authentication, the pushed and resumable NDJSON stream, reports validated
 // against the trust domain and turned into events, and Configuration State / Last Configured.
+// Credentials are real: deployment keys created through the registry's forwarded key routes, and
+// exchanged by libs/auth-client at the real auth service (two replicas on the registry's database
+// and log: one issuing hour-long credentials, one issuing 3-second ones). Only hostile callers
+// sign their own tokens, with keys the auth service never held.
 import 'reflect-metadata';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { fetchControlPlaneCredential } from '@trustplane/auth-client';
 import { buildCaCertificate, keyObjectSigner } from '@trustplane/crypto';
-import { startTestCredentialIssuer, type TestCredentialIssuer } from '@trustplane/testkit';
+import { eventually, freePort, startServiceProcess, testNatsEnv, type RunningService } from '@trustplane/testkit';
 import { call, startRegistryHarness, type RegistryHarness } from '../testing/harness.js';
 
 let h: RegistryHarness;
-let issuer: TestCredentialIssuer;
+/** The auth service the registry verifies against (hour-long credentials). */
+let auth: RunningService;
+/** A second auth replica on the same database, issuing 3-second credentials. */
+let shortAuth: RunningService;
+/** The registry's clock runs this far ahead of the real one (to present credentials past their expiry). */
+let clockOffsetMs = 0;
+/** Deployment keys created through the registry's forwarded routes, per deployment. */
+const keys = new Map<string, { id: string; privateKeyPem: string }>();
 let org: { id: string; token: string };
 let other: { id: string; token: string };
 let td: { id: string; name: string };
@@ -42,8 +54,34 @@ async function report(credential: string, body: unknown) {
   return call(h.url, 'POST', '/api/v1/sync/report', { token: credential, body });
 }
 
-async function credentialFor(deploymentId: string, trustDomainId = td.id, organizationId = org.id, overrides = {}): Promise<string> {
-  return issuer.sign({ deploymentId, trustDomainId, organizationId }, overrides);
+/** A deployment key of `deploymentId` (created once, through the registry, which forwards to auth). */
+async function keyOf(deploymentId: string, trustDomainId = td.id): Promise<{ id: string; privateKeyPem: string }> {
+  const known = keys.get(deploymentId);
+  if (known !== undefined) return known;
+  // The auth service learns the organization, its token and the deployment from the log: wait for it.
+  let created: Awaited<ReturnType<typeof call>> | undefined;
+  await eventually(async () => {
+    created = await call(h.url, 'POST', `/api/v1/trust-domains/${trustDomainId}/deployments/${deploymentId}/keys`, { token: org.token });
+    return created.status !== 401 && created.status !== 404;
+  }, 20_000, 'the auth service knows the deployment');
+  assert.ok(created !== undefined);
+  assert.equal(created.status, 201, JSON.stringify(created.json));
+  const key = { id: String(created.json.id), privateKeyPem: String(created.json.privateKeyPem) };
+  keys.set(deploymentId, key);
+  return key;
+}
+
+/** A real control-plane credential of `deploymentId`: a fresh assertion exchanged through the registry. */
+async function credentialFor(deploymentId: string, trustDomainId = td.id, base = h.url): Promise<string> {
+  const key = await keyOf(deploymentId, trustDomainId);
+  return (await fetchControlPlaneCredential(base, { privateKeyPem: key.privateKeyPem, keyId: key.id, deploymentId })).credential;
+}
+
+/** A hostile caller's token in the credential format, signed by a key the auth service never held. */
+function forged(claims: Record<string, unknown>, kid: string, key: KeyObject = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey): string {
+  const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const input = `${b64({ alg: 'ES256', kid, typ: 'JWT' })}.${b64(claims)}`;
+  return `${input}.${cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
 }
 
 /** Reads NDJSON lines of a sync stream until `until` returns true or the deadline passes. */
@@ -86,8 +124,24 @@ async function deploymentView(deploymentId: string) {
 }
 
 before(async () => {
-  issuer = await startTestCredentialIssuer();
-  h = await startRegistryHarness('sync', { TP_REGISTRY_AUTH_URL: issuer.url, TP_REGISTRY_BODY_LIMIT_BYTES: String(64 * 1024) });
+  const [authPort, shortAuthPort] = [await freePort(), await freePort()];
+  h = await startRegistryHarness(
+    'sync',
+    { TP_REGISTRY_AUTH_URL: `http://127.0.0.1:${authPort}`, TP_REGISTRY_BODY_LIMIT_BYTES: String(64 * 1024) },
+    { clock: { now: () => new Date(Date.now() + clockOffsetMs) } },
+  );
+  const authEnv = (port: number, ttlSeconds: number) => ({
+    ...testNatsEnv('auth'),
+    DATABASE_URL: h.env['DATABASE_URL'] ?? '',
+    TP_EVENT_STREAM: h.env['TP_EVENT_STREAM'] ?? '',
+    TP_SUBJECT_PREFIX: h.env['TP_SUBJECT_PREFIX'] ?? '',
+    TP_AUTH_PORT: String(port),
+    TP_AUTH_KEY_MANAGER: 'memory',
+    TP_AUTH_CREDENTIAL_TTL_SECONDS: String(ttlSeconds),
+    TP_LOG_LEVEL: 'warn',
+  });
+  auth = await startServiceProcess('auth', authEnv(authPort, 3600), authPort);
+  shortAuth = await startServiceProcess('auth', authEnv(shortAuthPort, 3), shortAuthPort);
   org = await h.organization('Sync');
   other = await h.organization('Other');
   const created = await call(h.url, 'POST', '/api/v1/trust-domains', { token: org.token, body: { name: 'on-prem.example.com', kind: 'self-hosted' } });
@@ -109,43 +163,68 @@ before(async () => {
 });
 after(async () => {
   await h?.close();
-  await issuer?.close();
+  for (const service of [auth, shortAuth]) {
+    if (service !== undefined) assert.equal(await service.stop(), 0, service.output().slice(-2000));
+  }
 });
 
 test('sync routes accept only a valid control-plane credential of a self-hosted deployment', async () => {
+  const valid = await credentialFor(usWest);
+  const [, validClaims] = valid.split('.') as [string, string, string];
+  const claims = JSON.parse(Buffer.from(validClaims, 'base64url').toString()) as Record<string, unknown>;
+  const jwks = (await (await fetch(`${auth.url}/api/v1/auth/jwks`)).json()) as { keys: { kid: string }[] };
+  const servedKid = jwks.keys[0]?.kid ?? '';
+  const now = Math.floor(Date.now() / 1000);
   const before = await h.log.lastSequence();
   for (const [method, path] of [['GET', '/api/v1/sync/stream'], ['POST', '/api/v1/sync/report']] as const) {
     const body = method === 'POST' ? {} : undefined;
-    const none = await call(h.url, method, path, body === undefined ? {} : { body });
+    const send = (token?: string) => call(h.url, method, path, { ...(token === undefined ? {} : { token }), ...(body === undefined ? {} : { body }) });
+    const none = await send();
     assert.equal(none.status, 401, `${path} without credentials`);
-    const apiToken = await call(h.url, method, path, { token: org.token, ...(body === undefined ? {} : { body }) });
+    const apiToken = await send(org.token);
     assert.equal(apiToken.status, 401, `${path} with an API token`);
     assert.equal(apiToken.json.code, 'API_TOKEN_NOT_ACCEPTED');
-    const expired = await call(h.url, method, path, { token: await credentialFor(usWest, td.id, org.id, { issuedAt: new Date(Date.now() - 7_200_000), ttlSeconds: 600 }), ...(body === undefined ? {} : { body }) });
-    assert.equal(expired.status, 401, `${path} expired`);
-    assert.equal(expired.json.code, 'CREDENTIAL_EXPIRED');
-    const forged = await call(h.url, method, path, { token: await credentialFor(usWest, td.id, org.id, { forged: true }), ...(body === undefined ? {} : { body }) });
-    assert.equal(forged.status, 401, `${path} forged`);
-    assert.equal(forged.json.code, 'CREDENTIAL_INVALID');
-    const audience = await call(h.url, method, path, { token: await credentialFor(usWest, td.id, org.id, { audience: 'someone-else' }), ...(body === undefined ? {} : { body }) });
-    assert.equal(audience.status, 401, `${path} wrong audience`);
-    const tooLong = await call(h.url, method, path, { token: await credentialFor(usWest, td.id, org.id, { ttlSeconds: 2 * 86_400 }), ...(body === undefined ? {} : { body }) });
-    assert.equal(tooLong.status, 401, `${path} lives longer than 24 h`);
-    // Validly signed, but naming a deployment of another trust domain, organization, or a managed one.
-    for (const [deploymentId, trustDomainId, organizationId] of [
-      [otherDeployment, td.id, org.id],
-      [usWest, td.id, other.id],
-      [managed.deploymentId, managed.id, org.id],
-    ] as const) {
-      const refused = await call(h.url, method, path, { token: await credentialFor(deploymentId, trustDomainId, organizationId), ...(body === undefined ? {} : { body }) });
-      assert.equal(refused.status, 403, `${path} ${deploymentId} in ${trustDomainId}/${organizationId}`);
-      assert.equal(refused.json.code, 'DEPLOYMENT_NOT_SYNCABLE');
+    // Hostile callers: their own keys under the served kid, an unknown kid, no signature, garbage.
+    const cases: [string, string, string][] = [
+      ['signed by a stranger under the served kid', forged(claims, servedKid), 'CREDENTIAL_SIGNATURE_INVALID'],
+      ['signed by a stranger under an unknown kid', forged(claims, 'cpk-stranger'), 'CREDENTIAL_KEY_UNKNOWN'],
+      ['claims of another organization, forged', forged({ ...claims, org: other.id }, servedKid), 'CREDENTIAL_SIGNATURE_INVALID'],
+      ['a 48-hour lifetime, forged', forged({ ...claims, iat: now, exp: now + 2 * 86_400 }, servedKid), 'CREDENTIAL_SIGNATURE_INVALID'],
+      ['alg none', `${Buffer.from(JSON.stringify({ alg: 'none', kid: servedKid })).toString('base64url')}.${validClaims}.`, 'CREDENTIAL_ALG_UNSUPPORTED'],
+      ['not a JWT', 'not.a.jwt', 'CREDENTIAL_MALFORMED'],
+    ];
+    for (const [name, token, code] of cases) {
+      const refused = await send(token);
+      assert.equal(refused.status, 401, `${path} ${name}`);
+      assert.equal(refused.json.code, code, `${path} ${name}`);
+      assert.match(refused.type, /problem\+json/);
+    }
+    // A real credential, presented after it expired (the registry's clock is two hours ahead).
+    clockOffsetMs = 7_200_000;
+    try {
+      const expired = await send(valid);
+      assert.equal(expired.status, 401, `${path} expired`);
+      assert.equal(expired.json.code, 'CREDENTIAL_EXPIRED');
+    } finally {
+      clockOffsetMs = 0;
     }
   }
+  // A deployment of a managed trust domain has no deployment key, hence no credential.
+  const managedKey = await call(h.url, 'POST', `/api/v1/trust-domains/${managed.id}/deployments/${managed.deploymentId}/keys`, { token: org.token });
+  assert.equal(managedKey.status, 409);
+  assert.equal(managedKey.json.code, 'MANAGED_DEPLOYMENT');
   // A credential is not an API token anywhere else.
-  const elsewhere = await call(h.url, 'GET', '/api/v1/trust-domains', { token: await credentialFor(usWest) });
+  const elsewhere = await call(h.url, 'GET', '/api/v1/trust-domains', { token: valid });
   assert.equal(elsewhere.status, 401);
   assert.equal(await h.log.lastSequence(), before, 'nothing appended by refused callers');
+});
+
+test('a credential names its own deployment: one deployment\'s credential syncs that deployment only', async () => {
+  const read = await readStream(await credentialFor(otherDeployment, otherTd.id), undefined, (lines) => lines.some((l) => l['type'] === 'state'));
+  assert.equal(read.status, 200);
+  const state = read.lines.find((l) => l['type'] === 'state')?.['state'] as { trustDomain: { name: string }; deployment: { id: string } };
+  assert.equal(state.trustDomain.name, otherTd.name);
+  assert.equal(state.deployment.id, otherDeployment);
 });
 
 test('the stream pushes the complete state, then each change; resuming at the applied position sends no state', async () => {
@@ -185,7 +264,8 @@ test('the stream pushes the complete state, then each change; resuming at the ap
 });
 
 test('the stream ends when the credential expires', async () => {
-  const credential = await credentialFor(usWest, td.id, org.id, { ttlSeconds: 2 });
+  // From the replica that issues 3-second credentials (its key is in the JWKS every replica serves).
+  const credential = await credentialFor(usWest, td.id, shortAuth.url);
   const started = Date.now();
   const read = await readStream(credential, undefined, (lines) => lines.some((l) => l['type'] === 'end'));
   assert.deepEqual(read.lines.at(-1), { type: 'end', reason: 'CREDENTIAL_EXPIRED' });
@@ -323,4 +403,41 @@ test('a peer deployment\'s new CA is pushed at once to the other deployments\' o
   assert.ok(JSON.stringify(states[1]?.state.authorities).includes(peer.certificate));
   // Pushed by the change notification, not found by the next heartbeat (15 s).
   assert.ok(pushedAt - reportedAt < 10_000, `pushed after ${pushedAt - reportedAt} ms`);
+});
+
+test('a deleted deployment\'s credential, still within its lifetime, is refused: it names no self-hosted deployment any more', async () => {
+  const created = await call(h.url, 'POST', `/api/v1/trust-domains/${td.id}/deployments`, { token: org.token, body: { name: 'doomed', region: 'doomed' } });
+  assert.equal(created.status, 201, JSON.stringify(created.json));
+  const doomed = String(created.json.id);
+  const credential = await credentialFor(doomed);
+  assert.equal((await readStream(credential, undefined, (lines) => lines.length >= 1)).status, 200, 'it syncs while the deployment exists');
+  const deleted = await call(h.url, 'DELETE', `/api/v1/trust-domains/${td.id}/deployments/${doomed}?force=true`, { token: org.token });
+  assert.ok(deleted.status === 204 || deleted.status === 202, JSON.stringify(deleted.json));
+  await eventually(async () => (await call(h.url, 'GET', `/api/v1/trust-domains/${td.id}/deployments/${doomed}`, { token: org.token })).status === 404, 20_000, 'deployment gone');
+  const before = await h.log.lastSequence();
+  const stream = await readStream(credential, undefined, () => true);
+  assert.equal(stream.status, 403);
+  assert.equal((stream.json as { code: string }).code, 'DEPLOYMENT_NOT_SYNCABLE');
+  const refused = await report(credential, { appliedPosition: 0, keysets: [], agents: [], status: { state: 'serving', detail: '' } });
+  assert.equal(refused.status, 403);
+  assert.equal(refused.json.code, 'DEPLOYMENT_NOT_SYNCABLE');
+  assert.equal(await h.log.lastSequence(), before, 'nothing appended');
+});
+
+test('when the auth service\'s keys cannot be fetched, a credential is neither accepted nor refused: 503 with Retry-After', async () => {
+  // A second registry on its own database and log, whose auth URL answers nothing.
+  const lonely = await startRegistryHarness('sync_noauth', { TP_REGISTRY_AUTH_URL: `http://127.0.0.1:${await freePort()}` });
+  try {
+    const credential = await credentialFor(usWest);
+    const before = await lonely.log.lastSequence();
+    for (const [method, path] of [['GET', '/api/v1/sync/stream'], ['POST', '/api/v1/sync/report']] as const) {
+      const answer = await call(lonely.url, method, path, { token: credential, ...(method === 'POST' ? { body: {} } : {}) });
+      assert.equal(answer.status, 503, `${path}: ${JSON.stringify(answer.json)}`);
+      assert.equal(answer.json.code, 'CREDENTIAL_UNVERIFIABLE');
+      assert.ok(Number(answer.headers.get('retry-after')) > 0, 'Retry-After');
+    }
+    assert.equal(await lonely.log.lastSequence(), before, 'nothing appended');
+  } finally {
+    await lonely.close();
+  }
 });

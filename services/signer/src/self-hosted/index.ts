@@ -9,7 +9,7 @@ import { AssertionExchange, type CredentialSource } from './credentials.js';
 import { SyncMirror } from './mirror.js';
 import { SyncClient } from './sync-client.js';
 
-export { AssertionExchange, CredentialExchangeError, type CredentialSource, type HeldCredential } from './credentials.js';
+export { AssertionExchange, type CredentialSource, type HeldCredential } from './credentials.js';
 export { SyncClient } from './sync-client.js';
 export { syncAppliedMigrations } from './migration.js';
 

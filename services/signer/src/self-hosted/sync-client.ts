@@ -3,7 +3,8 @@ import type { Clock } from '@trustplane/platform';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { CaService, ServedDeployment } from '../ca-service.js';
-import { CredentialExchangeError, withSlash, type CredentialSource } from './credentials.js';
+import { isAuthClientError } from '@trustplane/auth-client';
+import { withSlash, type CredentialSource } from './credentials.js';
 import type { SyncMirror } from './mirror.js';
 import { reportedAgents, reportedKeysets, type SignerReport } from './report.js';
 import { parseSyncMessage, type SyncMessage } from './wire.js';
@@ -86,7 +87,7 @@ export class SyncClient {
         if (ended === 'CREDENTIAL_EXPIRED') continue;
       } catch (error) {
         if (this.stopped) return;
-        const level = error instanceof CredentialExchangeError ? 'warn' : 'error';
+        const level = isAuthClientError(error, 'EXCHANGE_REFUSED') ? 'warn' : 'error';
         this.options.logger[level]({ err: error, failures }, 'control-plane sync interrupted; retrying');
       }
       const delay = BACKOFF_MS[Math.min(failures, BACKOFF_MS.length - 1)] ?? 10_000;
