@@ -435,6 +435,7 @@ export interface AuditAnchor {
 }
 
 export interface SyncReport {
+  /** the last sync position the deployment applied */
   appliedPosition: number;
   keysets: ({
     keysetId: string;
@@ -442,15 +443,19 @@ export interface SyncReport {
     x509Authorities: string[];
     jwtAuthorities: {
       kid: string;
-      publicKeyJwk: Record<string, unknown>;
+      /** public members only: kty, crv, x, y, n, e, alg, use, kid */
+      publicKeyJwk: Record<string, string>;
     }[];
+    /** when the CA certificate expires (ISO-8601 instant) */
     notAfter: string;
   })[];
   agents: {
     agentId: string;
+    /** spiffe://<trust domain>/agent/… */
     spiffeId: string;
     clusterId: string;
     nodeName: string;
+    /** when its agent SVID expires (ISO-8601 instant) */
     expiresAt: string;
     banned: boolean;
   }[];
@@ -463,7 +468,9 @@ export interface SyncReport {
 export interface SyncMessage {
   type: "state" | "heartbeat" | "end";
   position?: number;
+  /** the complete current state (type state) */
   state?: Record<string, unknown>;
+  /** why the stream ends (type end) */
   reason?: string;
 }
 

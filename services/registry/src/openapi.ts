@@ -24,6 +24,7 @@ import {
   TrustDomainInfoQuery,
   UpdateEntryBody,
 } from './api-schemas.js';
+import { SyncMessageSchema, SyncReportBody } from './sync/report-schema.js';
 import { federationPaths, federationSchemas, type OpenApiHelpers } from './federation/federations.openapi.js';
 
 type Json = Record<string, unknown>;
@@ -350,18 +351,8 @@ export function openApiDocument(): Json {
       },
       schemas: {
         ...Object.fromEntries(Object.entries({ ...RESPONSE_SCHEMAS, ...AUTH_RESPONSE_SCHEMAS }).map(([name, shape]) => [name, schema(shape)])),
-        SyncReport: obj({
-          appliedPosition: { type: 'integer', minimum: 0 },
-          keysets: arr(obj({
-            keysetId: str(), state: { enum: ['prepared', 'active', 'old', 'tainted', 'revoked', 'dropped'] },
-            x509Authorities: arr(str({ description: 'CA certificate, DER base64' })),
-            jwtAuthorities: arr(obj({ kid: str(), publicKeyJwk: { type: 'object' } })),
-            notAfter: str(),
-          })),
-          agents: arr(obj({ agentId: str(), spiffeId: str(), clusterId: str(), nodeName: str(), expiresAt: str(), banned: bool })),
-          status: obj({ state: { enum: ['serving', 'degraded'] }, detail: str({ maxLength: 512 }) }),
-        }),
-        SyncMessage: obj({ type: { enum: ['state', 'heartbeat', 'end'] }, position: int, state: { type: 'object' }, reason: str() }, ['type']),
+        SyncReport: schema(SyncReportBody),
+        SyncMessage: schema(SyncMessageSchema),
         ...federationSchemas(helpers),
       },
     },
