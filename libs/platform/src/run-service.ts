@@ -66,7 +66,12 @@ export interface StartedService {
  * it), start, and on SIGTERM/SIGINT close gracefully (drain consumers, close connections) and
  * exit 0 — or 1 when shutting down failed.
  */
-export function runService<Config>(name: string, loadConfig: () => Config, start: (config: Config) => Promise<StartedService>): void {
+export function runService<Config>(
+  name: string,
+  loadConfig: () => Config,
+  start: (config: Config) => Promise<StartedService>,
+  options: { readonly waitFor?: readonly ('postgres' | 'nats')[] } = {},
+): void {
   let config: Config;
   try {
     config = loadConfig();
@@ -85,7 +90,15 @@ export function runService<Config>(name: string, loadConfig: () => Config, start
   };
   process.once('SIGTERM', stopWaiting);
   process.once('SIGINT', stopWaiting);
-  waitForDependencies(name, config as Dependencies, () => stopping)
+  // A service that keeps no tables (the publisher) does not wait for a database it never opens.
+  const waitFor = new Set(options.waitFor ?? ['postgres', 'nats']);
+  const { databaseUrl, natsUrl, startupWaitSeconds } = config as Dependencies;
+  const dependencies: Dependencies = {
+    ...(waitFor.has('postgres') && databaseUrl !== undefined ? { databaseUrl } : {}),
+    ...(waitFor.has('nats') && natsUrl !== undefined ? { natsUrl } : {}),
+    ...(startupWaitSeconds === undefined ? {} : { startupWaitSeconds }),
+  };
+  waitForDependencies(name, dependencies, () => stopping)
     .then(() => {
       process.off('SIGTERM', stopWaiting);
       process.off('SIGINT', stopWaiting);
