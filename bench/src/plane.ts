@@ -106,9 +106,18 @@ export async function startControlPlane(label: string, trustDomain = `${label}.e
     const td = await api('POST', '/api/v1/trust-domains', { name: trustDomain });
     if (td.status !== 201) throw new Error(`trust domain: ${td.status} ${JSON.stringify(td.json)}`);
     await eventually(async () => (await api('GET', `/api/v1/trust-domains/${trustDomain}`)).json['status'] === 'available', BOOT_TIMEOUT_MS, 'CA available');
-    const bundle = (await api('GET', `/api/v1/trust-domains/${trustDomain}/bundle`)).json;
+    // The bundle may lag the trust domain's status by a moment: wait for its first certificate.
+    let bundlePem = '';
+    await eventually(
+      async () => {
+        bundlePem = bundleX509AuthoritiesPem((await api('GET', `/api/v1/trust-domains/${trustDomain}/bundle`)).json);
+        return bundlePem.includes('BEGIN CERTIFICATE');
+      },
+      BOOT_TIMEOUT_MS,
+      'a certificate in the bundle',
+    );
     const bundlePath = join(work, 'bundle.pem');
-    writeFileSync(bundlePath, bundleX509AuthoritiesPem(bundle));
+    writeFileSync(bundlePath, bundlePem);
     const trustDomainId = String(td.json['id']);
     const createCluster = async (name: string): Promise<string> => {
       const cluster = await api('POST', `/api/v1/trust-domains/${trustDomain}/clusters`, { name, platform: 'linux' });

@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     writeFileSync(x509Out, x509);
     writeFileSync(jwtOut, Buffer.from(workload.JWTSVIDResponse.encode(jwt.value).finish()));
     c.close();
-    process.stdout.write(`${JSON.stringify({ x509Bytes: x509.length })}\n`);
+    await new Promise<void>((resolve) => process.stdout.write(`${JSON.stringify({ x509Bytes: x509.length })}\n`, () => resolve()));
     return;
   }
   const [fresh, existing, jwt, warmup] = rest.map(Number) as [number, number, number, number];
@@ -117,7 +117,8 @@ async function main(): Promise<void> {
     existingConnection: await existingConnection(socket, existing, warmup),
     jwt: await jwtCached(socket, jwt, warmup),
   };
-  process.stdout.write(`${JSON.stringify(result)}\n`);
+  // Resolve only once the pipe has taken all of it: the process exits right after.
+  await new Promise<void>((resolve) => process.stdout.write(`${JSON.stringify(result)}\n`, () => resolve()));
 }
 
 main().then(
