@@ -49,7 +49,7 @@ let signer: RunningService;
 let federation: RunningService;
 let agent: RunningAgent;
 let cliEnv: Record<string, string>;
-let endpoints: { bundle: string; jwks: string; oidcDiscovery: string; jwtIssuer: string };
+let endpoints: { bundle: string; jwks: string; oidc_discovery: string; jwt_issuer: string };
 /** An external peer's bundle endpoint: HTTPS with a certificate of a test Web CA (openssl). */
 let peerEndpoint: HttpsServer;
 let peerEndpointPort: number;
@@ -191,13 +191,13 @@ after(async () => {
 test('tpctl trust-domain info prints the bundle, JWKS and OIDC discovery URLs of the publisher, which answer', async () => {
   const { orgId, tdId } = /\/(?<orgId>t-[0-9a-z]{10})\/(?<tdId>td-[0-9a-z]{10})\/bundle$/.exec(endpoints.bundle)?.groups ?? {};
   assert.ok(orgId !== undefined && tdId !== undefined, `bundle URL ${endpoints.bundle} is <base>/<org-id>/<td-id>/bundle`);
-  assert.equal(endpoints.jwks, `${endpoints.jwtIssuer}/jwks`);
-  assert.equal(endpoints.oidcDiscovery, `${endpoints.jwtIssuer}/.well-known/openid-configuration`);
+  assert.equal(endpoints.jwks, `${endpoints.jwt_issuer}/jwks`);
+  assert.equal(endpoints.oidc_discovery, `${endpoints.jwt_issuer}/.well-known/openid-configuration`);
   const human = await tpctl(['trust-domain', 'info', TD], cliEnv);
   assert.equal(human.code, 0, human.stderr);
-  assert.match(human.stdout, new RegExp(`Bundle endpoint:\\s+${endpoints.bundle.replace(/[.]/g, '\\.')}`));
-  assert.match(human.stdout, /OIDC discovery endpoint:\s+http:\/\//);
-  for (const url of [endpoints.bundle, endpoints.jwks, endpoints.oidcDiscovery]) {
+  assert.match(human.stdout, new RegExp(`SPIFFE Bundle Endpoint:\\s+${endpoints.bundle.replace(/[.]/g, '\\.')}`));
+  assert.match(human.stdout, /OIDC Discovery Endpoint:\s+http:\/\//);
+  for (const url of [endpoints.bundle, endpoints.jwks, endpoints.oidc_discovery]) {
     await eventually(async () => (await fetch(url)).status === 200, 20_000, `${url} served`);
   }
   // The trust domain's name redirects to its id.
@@ -253,10 +253,10 @@ test('a JWT-SVID minted by the agent verifies through OIDC discovery with jose (
   }, 30_000, `a JWT-SVID from the agent (${minted.error?.message ?? ''})`);
   const token = minted.token ?? '';
 
-  const discovery = (await (await fetch(endpoints.oidcDiscovery)).json()) as Record<string, unknown>;
+  const discovery = (await (await fetch(endpoints.oidc_discovery)).json()) as Record<string, unknown>;
   // OpenID Connect Discovery §4.3: the issuer is the URL the document was fetched under.
-  assert.equal(`${String(discovery['issuer'])}/.well-known/openid-configuration`, endpoints.oidcDiscovery);
-  assert.equal(discovery['issuer'], endpoints.jwtIssuer);
+  assert.equal(`${String(discovery['issuer'])}/.well-known/openid-configuration`, endpoints.oidc_discovery);
+  assert.equal(discovery['issuer'], endpoints.jwt_issuer);
   assert.deepEqual(discovery['response_types_supported'], ['id_token']);
   assert.deepEqual(discovery['subject_types_supported'], ['public']);
   const algorithms = discovery['id_token_signing_alg_values_supported'] as string[];
@@ -273,7 +273,7 @@ test('a JWT-SVID minted by the agent verifies through OIDC discovery with jose (
 });
 
 test('no public response carries a private JWK member', async () => {
-  for (const url of [endpoints.bundle, endpoints.jwks, endpoints.oidcDiscovery]) {
+  for (const url of [endpoints.bundle, endpoints.jwks, endpoints.oidc_discovery]) {
     for (const encoding of ['identity', 'gzip', 'br']) {
       const response = await fetch(url, { headers: { 'accept-encoding': encoding } });
       assert.equal(response.status, 200);
@@ -292,8 +292,8 @@ test('a prepared keyset is published (new sequence, its CA and kid served) while
     };
   };
   const before = await sequenceOf();
-  const info = await cli<{ deploymentList: { id: string }[] }>(['trust-domain', 'info', TD, '--show-deployments']);
-  const deploymentId = info.deploymentList[0]?.id ?? '';
+  const info = await cli<{ deployment_list: { id: string }[] }>(['trust-domain', 'info', TD, '--show-deployments']);
+  const deploymentId = info.deployment_list[0]?.id ?? '';
   const prepared = await cli<{ keyset: { id: string; state: string; jwt: { kid: string } } }>(['trust-domain', 'deployment', 'keyset', 'prepare', TD, deploymentId]);
   const kid = prepared.keyset.jwt.kid;
   assert.ok(!before.kids.includes(kid));
@@ -314,8 +314,8 @@ test('a prepared keyset is published (new sequence, its CA and kid served) while
 
 test('tpctl federation create|list|info|refresh|delete: a peer of this installation and an allow-listed external one; a URL outside the list refused', async () => {
   const peer = await cli<{ id: string }>(['trust-domain', 'create', 'peer-of-fed.example']);
-  const internal = await cli<{ id: string; peer: { kind: string; trustDomain: string } }>(['federation', 'create', TD, '--peer-trust-domain-id', peer.id]);
-  assert.deepEqual([internal.peer.kind, internal.peer.trustDomain], ['internal', 'peer-of-fed.example']);
+  const internal = await cli<{ id: string; peer: { kind: string; trust_domain: string } }>(['federation', 'create', TD, '--peer-trust-domain-id', peer.id]);
+  assert.deepEqual([internal.peer.kind, internal.peer.trust_domain], ['internal', 'peer-of-fed.example']);
   const external = await cli<{ id: string; peer: { profile: string } }>(['federation', 'create', TD, '--peer-trust-domain', 'remote.example', '--bundle-endpoint-url', 'https://peers.example.net/federation/remote/bundle']);
   assert.equal(external.peer.profile, 'https_web');
 
@@ -327,8 +327,8 @@ test('tpctl federation create|list|info|refresh|delete: a peer of this installat
   assert.match(list.stdout, /2 federation relationships found\./);
   const info = await tpctl(['federation', 'info', TD, 'remote.example'], cliEnv);
   assert.match(info.stdout, /Peer trust domain:\s+remote\.example/);
-  const refreshed = await cli<{ refreshRequestedAt: string | null }>(['federation', 'refresh', TD, external.id]);
-  assert.ok(refreshed.refreshRequestedAt !== null);
+  const refreshed = await cli<{ refresh_requested_at: string | null }>(['federation', 'refresh', TD, external.id]);
+  assert.ok(refreshed.refresh_requested_at !== null);
 
   const outside = await tpctl(['federation', 'create', TD, '--peer-trust-domain', 'evil.example', '--bundle-endpoint-url', 'https://169.254.169.254/latest'], cliEnv);
   assert.notEqual(outside.code, 0);
