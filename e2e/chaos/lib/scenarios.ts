@@ -14,6 +14,8 @@ export interface FaultWindow {
   readonly endedAt: number;
   /** When the restarted component was up again (process ready, server accepting); `endedAt` if nothing restarts. */
   readonly upAt: number;
+  /** When the restarted process first answered HTTP (listening, perhaps not ready yet), if a process restarted. */
+  readonly listeningAt?: number;
   /** When the fault was fully in place (the store full), if later than `startedAt`. */
   readonly heldFrom?: number;
   /** Anything worth reporting (boot time of the restarted process, ballast size, …). */
@@ -61,7 +63,13 @@ function killAndRestart(which: 'registry' | 'signer'): Fault {
       await sleep(timing.restartDelayMs);
       const endedAt = Date.now();
       await service.start();
-      return { startedAt, endedAt, upAt: Date.now(), detail: `boot ${service.lastBootMs} ms` };
+      return {
+        startedAt,
+        endedAt,
+        upAt: Date.now(),
+        listeningAt: service.spawnedAt + service.lastListeningMs,
+        detail: `listening ${service.lastListeningMs} ms, ready ${service.lastBootMs} ms after spawn`,
+      };
     },
   };
 }
@@ -214,6 +222,8 @@ export interface ScenarioResult {
   readonly recoverySeconds: number | null;
   /** Restarted component up (ready) → first 200/201 answer (s): the stall after a restart, without the boot. */
   readonly recoveryAfterUpSeconds: number | null;
+  /** Restarted process listening (first HTTP answer) → first 200/201 answer (s); null without a restarted process. */
+  readonly recoveryAfterListeningSeconds: number | null;
   /** Which of the two the bound applies to. */
   readonly recoveryMeasuredFrom: 'fault-end' | 'up';
   readonly recoveryBoundSeconds: number;
@@ -357,6 +367,7 @@ export async function runChaos(options: ChaosOptions): Promise<{ results: Scenar
         window,
         recoverySeconds: recoveryOf(ops, window.endedAt),
         recoveryAfterUpSeconds: recoveryOf(ops, window.upAt),
+        recoveryAfterListeningSeconds: window.listeningAt === undefined ? null : recoveryOf(ops, window.listeningAt),
         recoveryMeasuredFrom: options.recoveryFrom ?? 'fault-end',
         recoveryBoundSeconds: options.recoveryBoundSeconds,
         operations,
@@ -379,9 +390,11 @@ export async function runChaos(options: ChaosOptions): Promise<{ results: Scenar
   return { results, shutdown, db: stack.db.mode };
 }
 
+const seconds = (s: number | null): string => (s === null ? '-' : s.toFixed(2));
+
 /** The per-scenario table. */
 export function renderTable(results: readonly ScenarioResult[], known: Readonly<Record<string, string>> = {}): string {
-  const header = ['scenario', 'requests', '2xx', '202', '5xx', 'lost', 'duplicated', 'committed-but-5xx', 'orphaned', 'recovery s (after up)', 'rebuild equal', 'dead letters', 'verdict'];
+  const header = ['scenario', 'requests', '2xx', '202', '5xx', 'lost', 'duplicated', 'committed-but-5xx', 'orphaned', 'recovery s (after listening; after up)', 'rebuild equal', 'dead letters', 'verdict'];
   const rows = results.map((r) => {
     const failed = Object.keys(r.failures);
     const unknown = failed.filter((f) => known[`${r.scenario}:${f}`] === undefined);
@@ -396,7 +409,7 @@ export function renderTable(results: readonly ScenarioResult[], known: Readonly<
       String(r.operations.duplicated + r.stack.duplicateEventIds),
       String(r.operations.committedButFailed),
       String(r.stack.orphanedReservations + r.stack.stuckKeys),
-      `${r.recoverySeconds === null ? '-' : r.recoverySeconds.toFixed(2)} (${r.recoveryAfterUpSeconds === null ? '-' : r.recoveryAfterUpSeconds.toFixed(2)})`,
+      `${seconds(r.recoverySeconds)} (${r.recoveryAfterListeningSeconds === null ? '' : `${seconds(r.recoveryAfterListeningSeconds)}; `}${seconds(r.recoveryAfterUpSeconds)})`,
       r.stack.rebuildEqual ? 'yes' : 'NO',
       String(r.stack.deadLetters),
       verdict,

@@ -30,6 +30,8 @@ export class ServiceUnderTest {
   spawnedAt = 0;
   /** How long the last (re)start took until /readyz said ready (ms). */
   lastBootMs = 0;
+  /** How long the last (re)start took until the process answered HTTP at all (/healthz; ms). */
+  lastListeningMs = 0;
   /** Exits nobody asked for (the process died on its own), with the tail of its output. */
   readonly unexpectedExits: string[] = [];
   private expectingExit = false;
@@ -61,11 +63,27 @@ export class ServiceUnderTest {
     this.expectingExit = false;
     this.starting = true;
     let running: RunningService;
+    // The first HTTP answer of the new process (it listens before it is ready: it may still wait
+    // for its dependencies or catch its projections up), polled alongside the /readyz wait.
+    let listeningAt = 0;
+    const spawnedAt = this.spawnedAt;
+    const listening = (async () => {
+      while (listeningAt === 0 && this.starting) {
+        const answered = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(1000) }).then(
+          () => true,
+          () => false,
+        );
+        if (answered) listeningAt = Date.now();
+        else await new Promise((r) => setTimeout(r, 25));
+      }
+    })();
     try {
       running = await startServiceProcess(this.name, this.env, this.port);
     } finally {
       this.starting = false;
+      await listening;
     }
+    this.lastListeningMs = (listeningAt === 0 ? Date.now() : listeningAt) - spawnedAt;
     if (this.closed) {
       await running.stop();
       return;

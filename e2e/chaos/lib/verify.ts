@@ -6,12 +6,14 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { decodeEvents } from '@trustplane/events';
 import { repoRoot } from '@trustplane/testkit';
 import type { ChaosStack } from './stack.js';
 import { acknowledged, type OpKind, type Operation } from './load.js';
 
 /** An event as the verifier reads it from the stream. */
 export interface LoggedEvent {
+  /** Sequence of the stream message holding it (the events of one decision share one message). */
   readonly seq: number;
   readonly id: string;
   readonly type: string;
@@ -27,30 +29,37 @@ const CREATED: Record<OpKind, { type: string; table: string; label: (data: Recor
   token: { type: 'apitoken.created', table: 'api_tokens', label: (d) => d['name'] },
 };
 
-/** Reads every event of the stream, in order, with an ordered consumer on an admin connection. */
-export async function readStream(stack: ChaosStack): Promise<{ events: LoggedEvent[]; lastSeq: number }> {
+/**
+ * Reads every event of the stream, in order, with an ordered consumer on an admin connection. A
+ * message holds the events of one decision (one envelope, or a JSON array of them), so it is read
+ * with decodeEvents; `messages` counts the stream messages, `events.length` the events in them.
+ */
+export async function readStream(stack: ChaosStack): Promise<{ events: LoggedEvent[]; lastSeq: number; messages: number }> {
   const nc = await stack.nats.connect('admin');
   try {
     const jsm = await jetstreamManager(nc);
     const info = await jsm.streams.info(stack.streamName);
     const lastSeq = info.state.last_seq;
     const events: LoggedEvent[] = [];
-    if (lastSeq === 0) return { events, lastSeq };
+    let messageCount = 0;
+    if (lastSeq === 0) return { events, lastSeq, messages: 0 };
     const consumer = await jetstream(nc).consumers.get(stack.streamName, { deliver_policy: DeliverPolicy.All });
     const messages = await consumer.consume({ max_messages: 1000 });
     for await (const message of messages) {
-      const envelope = message.json<Record<string, unknown>>();
-      events.push({
-        seq: message.seq,
-        id: String(envelope['id']),
-        type: String(envelope['type']),
-        aggregateId: String(envelope['aggregateId']),
-        data: (envelope['data'] ?? {}) as Record<string, unknown>,
-      });
+      messageCount++;
+      for (const envelope of decodeEvents(message.data)) {
+        events.push({
+          seq: message.seq,
+          id: envelope.id,
+          type: envelope.type,
+          aggregateId: envelope.aggregateId,
+          data: (envelope.data ?? {}) as Record<string, unknown>,
+        });
+      }
       if (message.seq >= lastSeq) break;
     }
     await messages.close();
-    return { events, lastSeq };
+    return { events, lastSeq, messages: messageCount };
   } finally {
     await nc.close();
   }
