@@ -28,6 +28,12 @@ export interface Fault {
   readonly description: string;
   /** Whether the recovery bound for process restarts applies. */
   readonly processRestart: boolean;
+  /**
+   * A restart of nats-server or PostgreSQL: the long run measures its recovery bound from the
+   * server accepting connections again (their own start-up is not the product's), where a
+   * registry or signer restart is measured from the spawn (the issue's "restart → first write").
+   */
+  readonly infrastructure?: boolean;
   /** Whether the registry's /readyz must say "not ready" while the fault lasts (writes cannot succeed). */
   readonly notReadyDuringFault?: boolean;
   inject(stack: ChaosStack, timing: Timing, note: Note): Promise<FaultWindow>;
@@ -92,6 +98,7 @@ const natsKill: Fault = {
   name: 'nats-sigkill',
   description: 'SIGKILL nats-server, start it again on the same store',
   processRestart: true,
+  infrastructure: true,
   async inject(stack, timing) {
     const startedAt = Date.now();
     await stack.nats.kill();
@@ -106,6 +113,7 @@ const postgresStop: Fault = {
   name: 'postgres-immediate',
   description: 'pg_ctl stop -m immediate, start again (pg_terminate_backend on the shared-server fallback)',
   processRestart: true,
+  infrastructure: true,
   async inject(stack, timing) {
     const startedAt = Date.now();
     await stack.db.outageStart();
@@ -121,6 +129,7 @@ function repeated(base: Fault, name: string): Fault {
     name,
     description: `${base.description}, repeated`,
     processRestart: true,
+    ...(base.infrastructure === true ? { infrastructure: true } : {}),
     async inject(stack, timing, note) {
       const startedAt = Date.now();
       let last: FaultWindow | undefined;
@@ -244,7 +253,10 @@ export interface ChaosOptions {
   readonly timing: Timing;
   /** Recovery bound for process restarts (s). */
   readonly recoveryBoundSeconds: number;
-  /** What the bound is measured from: the fault's end (default; includes the boot) or the component being up again. */
+  /**
+   * What the bound is measured from: the fault's end (includes the boot) or the component being up
+   * again. Default: the fault's end for registry/signer restarts, `up` for infrastructure ones.
+   */
   readonly recoveryFrom?: 'fault-end' | 'up';
   readonly maxFileStoreBytes: number;
   readonly attemptTimeoutMs: number;
@@ -298,11 +310,14 @@ function failuresOf(result: Omit<ScenarioResult, 'failures'>, fault: Fault): Rec
   return f;
 }
 
+/** The registry's default idempotency claim time (TP_REGISTRY_IDEMPOTENCY_CLAIM_MS unset). */
+const PRODUCT_IDEMPOTENCY_CLAIM_MS = 15_000;
+
 /** Stacks of runs in progress (so an interrupted run can still tear its servers down). */
 export const activeStacks = new Set<ChaosStack>();
 
 /** A chaos run: one stack, the chosen scenarios one after the other. */
-export async function runChaos(options: ChaosOptions): Promise<{ results: ScenarioResult[]; shutdown: Record<string, { code: number | null; ms: number }>; db: string }> {
+export async function runChaos(options: ChaosOptions): Promise<{ results: ScenarioResult[]; shutdown: Record<string, { code: number | null; ms: number; outputTail?: string }>; db: string }> {
   const { note, timing } = options;
   const stack = await startChaosStack({
     maxFileStoreBytes: options.maxFileStoreBytes,
@@ -312,7 +327,7 @@ export async function runChaos(options: ChaosOptions): Promise<{ results: Scenar
   });
   activeStacks.add(stack);
   const results: ScenarioResult[] = [];
-  let shutdown: Record<string, { code: number | null; ms: number }> = {};
+  let shutdown: Record<string, { code: number | null; ms: number; outputTail?: string }> = {};
   try {
     const runToken = uniqueToken().slice(0, 6);
     // Trust domains that clusters and entries go into, available before the faults begin.
@@ -359,7 +374,11 @@ export async function runChaos(options: ChaosOptions): Promise<{ results: Scenar
       probe.stop();
       await load.drain();
       const ops = load.operations.filter((op) => op.scenario === name);
-      const { verdict, events } = await judgeStack(stack, load.operations, { settleTimeoutMs: options.settleTimeoutMs, orphanTimeoutMs: options.settleTimeoutMs });
+      const { verdict, events } = await judgeStack(stack, load.operations, {
+        settleTimeoutMs: options.settleTimeoutMs,
+        orphanTimeoutMs: options.settleTimeoutMs,
+        claimMs: options.idempotencyClaimMs ?? PRODUCT_IDEMPOTENCY_CLAIM_MS,
+      });
       const operations = await judgeOperations(stack, ops, events);
       const partial = {
         scenario: name,
@@ -368,7 +387,7 @@ export async function runChaos(options: ChaosOptions): Promise<{ results: Scenar
         recoverySeconds: recoveryOf(ops, window.endedAt),
         recoveryAfterUpSeconds: recoveryOf(ops, window.upAt),
         recoveryAfterListeningSeconds: window.listeningAt === undefined ? null : recoveryOf(ops, window.listeningAt),
-        recoveryMeasuredFrom: options.recoveryFrom ?? 'fault-end',
+        recoveryMeasuredFrom: options.recoveryFrom ?? (fault.infrastructure === true ? ('up' as const) : ('fault-end' as const)),
         recoveryBoundSeconds: options.recoveryBoundSeconds,
         operations,
         stack: verdict,

@@ -134,13 +134,16 @@ export class ServiceUnderTest {
   }
 
   /** SIGTERM and wait; returns the exit code and how long the shutdown took. */
-  async stop(): Promise<{ code: number | null; ms: number }> {
+  async stop(): Promise<{ code: number | null; ms: number; outputTail?: string }> {
     const started = Date.now();
     this.expectingExit = true;
     this.closed = true;
-    const code = (await this.running?.stop()) ?? null;
+    const running = this.running;
+    const code = (await running?.stop()) ?? null;
     this.running = undefined;
-    return { code, ms: Date.now() - started };
+    const ms = Date.now() - started;
+    // A slow stop is a finding: keep what the process said last (its shutdown steps log warnings).
+    return ms > 10_000 && running !== undefined ? { code, ms, outputTail: running.output().split('\n').slice(-30).join('\n') } : { code, ms };
   }
 }
 
@@ -243,7 +246,8 @@ export async function startChaosStack(options: StackOptions): Promise<ChaosStack
     DATABASE_URL: db.url,
     TP_EVENT_STREAM: streamName,
     TP_SUBJECT_PREFIX: subjectPrefix,
-    TP_LOG_LEVEL: 'warn',
+    // TP_CHAOS_LOG_LEVEL=info shows the services' boot and shutdown steps in diagnostics.
+    TP_LOG_LEVEL: process.env['TP_CHAOS_LOG_LEVEL'] ?? 'warn',
   };
   const registryPort = await freePort();
   const registryEnv = {

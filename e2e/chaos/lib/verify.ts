@@ -135,7 +135,7 @@ export async function deadLetters(stack: ChaosStack): Promise<number> {
 }
 
 /** Runs the registry's own rebuild (admin.js rebuild: every projection from sequence 1, compared row for row). */
-export async function rebuildEqual(stack: ChaosStack): Promise<{ equal: boolean; output: string }> {
+export async function rebuildEqual(stack: ChaosStack): Promise<{ equal: boolean; code: number | null; output: string }> {
   const child = spawn(process.execPath, [join(repoRoot(), 'services', 'registry', 'dist', 'admin.js'), 'rebuild'], {
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...stack.registryEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -144,7 +144,7 @@ export async function rebuildEqual(stack: ChaosStack): Promise<{ equal: boolean;
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { equal: code === 0 && !/DIFFERENT/.test(output), output };
+  return { equal: code === 0 && !/DIFFERENT/.test(output), code, output };
 }
 
 /** Per-scenario findings (counts plus the first few examples of each). */
@@ -249,7 +249,7 @@ export interface GlobalVerdict {
 export async function judgeStack(
   stack: ChaosStack,
   ops: readonly Operation[],
-  options: { settleTimeoutMs: number; orphanTimeoutMs: number },
+  options: { settleTimeoutMs: number; orphanTimeoutMs: number; /** The registry's idempotency claim time (ms). */ claimMs: number },
 ): Promise<{ verdict: GlobalVerdict; events: LoggedEvent[] }> {
   const examples: Record<string, string[]> = {};
   // Half-done trust domain creates are finished or released by the reconciler after its grace.
@@ -280,9 +280,16 @@ export async function judgeStack(
     }
     seen.add(event.id);
   }
-  // Every request has ended: a claim that still holds is stuck (its retries are refused
-  // IN_PROGRESS until it lapses, or forever); a lapsed one without an outcome is only reported.
-  const withoutOutcome = await keysWithoutOutcome(stack);
+  // Every request has ended: a claim that still holds after the claim time is stuck (its retries
+  // are refused IN_PROGRESS forever); a lapsed one without an outcome is only reported.
+  // A claim lapses idempotencyClaimMs after it was taken (e.g. when recording the outcome met a
+  // PostgreSQL outage): wait that long for held claims to lapse before calling any of them stuck.
+  const claimDeadline = Date.now() + options.claimMs + 2000;
+  let withoutOutcome = await keysWithoutOutcome(stack);
+  while (ops.some((op) => withoutOutcome.held.has(op.key)) && Date.now() < claimDeadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    withoutOutcome = await keysWithoutOutcome(stack);
+  }
   const describe = (op: Operation): string => `${op.key} (${op.kind} ${op.label}, final ${op.final} ${op.finalCode ?? ''})`;
   const stuck = ops.filter((op) => withoutOutcome.held.has(op.key));
   if (stuck.length > 0) examples['stuckKeys'] = stuck.slice(0, 5).map(describe);
@@ -291,7 +298,11 @@ export async function judgeStack(
   const cps = quiet.checkpoints;
   const checkpointsEqual = cps.size > 0 && [...cps.values()].every((seq) => seq === lastSeq);
   const rebuild = await rebuildEqual(stack);
-  if (!rebuild.equal) examples['rebuild'] = rebuild.output.split('\n').filter((l) => /DIFFERENT|error|fail/i.test(l)).slice(0, 5);
+  if (!rebuild.equal) {
+    const lines = rebuild.output.split('\n').filter((l) => l.trim() !== '');
+    const telling = lines.filter((l) => /DIFFERENT|error|fail/i.test(l)).slice(0, 5);
+    examples['rebuild'] = [`exit code ${rebuild.code}`, ...(telling.length > 0 ? telling : lines.slice(-5))];
+  }
   return {
     events,
     verdict: {
