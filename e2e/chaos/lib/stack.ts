@@ -5,6 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import { auditStreamName } from '@trustplane/bus';
 import pg from 'pg';
 import {
   createTestDatabase,
@@ -78,7 +80,8 @@ export class ServiceUnderTest {
       }
     })();
     try {
-      running = await startServiceProcess(this.name, this.env, this.port);
+      // A boot on a saturated machine can take tens of seconds: a slow boot is measured, not fatal.
+      running = await startServiceProcess(this.name, this.env, this.port, 120_000);
     } finally {
       this.starting = false;
       await listening;
@@ -240,6 +243,21 @@ export async function startChaosStack(options: StackOptions): Promise<ChaosStack
   const subjectPrefix = `tpc${token}`;
   const nats = await startPrivateNats({ scope: { prefix: subjectPrefix, stream: streamName }, maxFileStoreBytes: options.maxFileStoreBytes });
   note(`private nats-server ${nats.url} (max_file_store ${options.maxFileStoreBytes} bytes), stream ${streamName}`);
+  // The audit stream, as the auth service creates it in a deployment: without it every command's
+  // audit record stays in the registry's spool and each one is retried against "no responders".
+  const admin = await nats.connect('admin');
+  try {
+    await (await jetstreamManager(admin)).streams.add({
+      name: auditStreamName(streamName),
+      subjects: [`${subjectPrefix}.audit.>`],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      num_replicas: 1,
+      duplicate_window: 120 * 1e9,
+    });
+  } finally {
+    await admin.close();
+  }
   const db = await privateDatabase(note);
   const work = mkdtempSync(join(tmpdir(), 'tp-chaos-'));
   const common = {
