@@ -52,10 +52,10 @@ test('chaos (short): faults under mixed idempotent writes; nothing lost, duplica
   const run = await runChaos({
     scenarios: SHORT_SCENARIOS,
     rate: 10,
-    timing: { warmupMs: 2000, scenarioMs: 6500, stopMs: 4000, fullStoreMs: 3000, restartDelayMs: 300, repeats: 3 },
+    timing: { warmupMs: 1500, scenarioMs: 5000, stopMs: 3000, fullStoreMs: 2000, restartDelayMs: 300, repeats: 3 },
     recoveryBoundSeconds: SHORT_RECOVERY_BOUND_SECONDS,
     recoveryFrom: 'up',
-    maxFileStoreBytes: 64 * 1048576,
+    maxFileStoreBytes: 48 * 1048576,
     attemptTimeoutMs: 5000,
     budgetMs: 45_000,
     settleTimeoutMs: 45_000,
