@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     if (!ok && finding === undefined) unexpected++;
     const verdict = ok ? 'ok' : finding === undefined ? 'FAIL' : 'KNOWN FAILURE';
     process.stdout.write(`${verdict} ${service} shut down on SIGTERM with code ${stop.code} in ${stop.ms} ms (bound 10 s)${ok || finding === undefined ? '' : `\n    (${finding})`}\n`);
+    if (stop.outputTail !== undefined) process.stdout.write(`    last output of the ${service}:\n${stop.outputTail.replace(/^/gm, '      ')}\n`);
   }
   writeFileSync(out, `${JSON.stringify({ startedAt: new Date(started).toISOString(), database: run.db, results: run.results, shutdown: run.shutdown, knownFailures: known }, null, 2)}\n`);
   process.stdout.write(`results: ${out}\n`);

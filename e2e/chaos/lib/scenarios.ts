@@ -14,6 +14,8 @@ export interface FaultWindow {
   readonly endedAt: number;
   /** When the restarted component was up again (process ready, server accepting); `endedAt` if nothing restarts. */
   readonly upAt: number;
+  /** When the restarted process first answered HTTP (listening, perhaps not ready yet), if a process restarted. */
+  readonly listeningAt?: number;
   /** When the fault was fully in place (the store full), if later than `startedAt`. */
   readonly heldFrom?: number;
   /** Anything worth reporting (boot time of the restarted process, ballast size, …). */
@@ -26,6 +28,12 @@ export interface Fault {
   readonly description: string;
   /** Whether the recovery bound for process restarts applies. */
   readonly processRestart: boolean;
+  /**
+   * A restart of nats-server or PostgreSQL: the long run measures its recovery bound from the
+   * server accepting connections again (their own start-up is not the product's), where a
+   * registry or signer restart is measured from the spawn (the issue's "restart → first write").
+   */
+  readonly infrastructure?: boolean;
   /** Whether the registry's /readyz must say "not ready" while the fault lasts (writes cannot succeed). */
   readonly notReadyDuringFault?: boolean;
   inject(stack: ChaosStack, timing: Timing, note: Note): Promise<FaultWindow>;
@@ -61,7 +69,13 @@ function killAndRestart(which: 'registry' | 'signer'): Fault {
       await sleep(timing.restartDelayMs);
       const endedAt = Date.now();
       await service.start();
-      return { startedAt, endedAt, upAt: Date.now(), detail: `boot ${service.lastBootMs} ms` };
+      return {
+        startedAt,
+        endedAt,
+        upAt: Date.now(),
+        listeningAt: service.spawnedAt + service.lastListeningMs,
+        detail: `listening ${service.lastListeningMs} ms, ready ${service.lastBootMs} ms after spawn`,
+      };
     },
   };
 }
@@ -84,6 +98,7 @@ const natsKill: Fault = {
   name: 'nats-sigkill',
   description: 'SIGKILL nats-server, start it again on the same store',
   processRestart: true,
+  infrastructure: true,
   async inject(stack, timing) {
     const startedAt = Date.now();
     await stack.nats.kill();
@@ -98,6 +113,7 @@ const postgresStop: Fault = {
   name: 'postgres-immediate',
   description: 'pg_ctl stop -m immediate, start again (pg_terminate_backend on the shared-server fallback)',
   processRestart: true,
+  infrastructure: true,
   async inject(stack, timing) {
     const startedAt = Date.now();
     await stack.db.outageStart();
@@ -113,6 +129,7 @@ function repeated(base: Fault, name: string): Fault {
     name,
     description: `${base.description}, repeated`,
     processRestart: true,
+    ...(base.infrastructure === true ? { infrastructure: true } : {}),
     async inject(stack, timing, note) {
       const startedAt = Date.now();
       let last: FaultWindow | undefined;
@@ -214,6 +231,8 @@ export interface ScenarioResult {
   readonly recoverySeconds: number | null;
   /** Restarted component up (ready) → first 200/201 answer (s): the stall after a restart, without the boot. */
   readonly recoveryAfterUpSeconds: number | null;
+  /** Restarted process listening (first HTTP answer) → first 200/201 answer (s); null without a restarted process. */
+  readonly recoveryAfterListeningSeconds: number | null;
   /** Which of the two the bound applies to. */
   readonly recoveryMeasuredFrom: 'fault-end' | 'up';
   readonly recoveryBoundSeconds: number;
@@ -234,7 +253,10 @@ export interface ChaosOptions {
   readonly timing: Timing;
   /** Recovery bound for process restarts (s). */
   readonly recoveryBoundSeconds: number;
-  /** What the bound is measured from: the fault's end (default; includes the boot) or the component being up again. */
+  /**
+   * What the bound is measured from: the fault's end (includes the boot) or the component being up
+   * again. Default: the fault's end for registry/signer restarts, `up` for infrastructure ones.
+   */
   readonly recoveryFrom?: 'fault-end' | 'up';
   readonly maxFileStoreBytes: number;
   readonly attemptTimeoutMs: number;
@@ -244,6 +266,12 @@ export interface ChaosOptions {
   readonly onResult?: (results: readonly ScenarioResult[]) => void;
   /** Runs on the settled stack after the last scenario, before it is torn down (checks of the checks). */
   readonly beforeTeardown?: (stack: ChaosStack, operations: readonly Operation[]) => Promise<void>;
+  /**
+   * Compare a rebuild with the live tables after every scenario (default) or, when false, only
+   * after the last one (the log is cumulative, so a divergence anywhere still shows; it saves a
+   * Node process per scenario in the short run).
+   */
+  readonly rebuildAfterEach?: boolean;
   /** Registry idempotency claim (ms); the product default (15 s) when absent. */
   readonly idempotencyClaimMs?: number;
   readonly note: Note;
@@ -273,7 +301,7 @@ function failuresOf(result: Omit<ScenarioResult, 'failures'>, fault: Fault): Rec
   if (s.orphanedReservations > 0) f['orphanedReservations'] = `${s.orphanedReservations} name reservations without a trust domain: ${ex('orphanedReservations', s.examples)}`;
   if (s.stuckKeys > 0) f['stuckKeys'] = `${s.stuckKeys} idempotency keys left in progress: ${ex('stuckKeys', s.examples)}`;
   if (!s.checkpointsEqual) f['checkpoints'] = `checkpoints ${JSON.stringify(s.checkpoints)} ≠ last sequence ${s.lastSeq}`;
-  if (!s.rebuildEqual) f['rebuild'] = `rebuild from sequence 1 differs from the live tables: ${ex('rebuild', s.examples)}`;
+  if (s.rebuildEqual === false) f['rebuild'] = `rebuild from sequence 1 differs from the live tables: ${ex('rebuild', s.examples)}`;
   if (s.deadLetters > 0) f['deadLetters'] = `${s.deadLetters} dead letters`;
   if (s.trustDomainsNotAvailable > 0) f['trustDomainsAvailable'] = `${s.trustDomainsNotAvailable} trust domains not available after recovery`;
   if (fault.notReadyDuringFault === true && result.readyzDuringFault.samples > 0 && result.readyzDuringFault.ready === result.readyzDuringFault.samples)
@@ -288,11 +316,14 @@ function failuresOf(result: Omit<ScenarioResult, 'failures'>, fault: Fault): Rec
   return f;
 }
 
+/** The registry's default idempotency claim time (TP_REGISTRY_IDEMPOTENCY_CLAIM_MS unset). */
+const PRODUCT_IDEMPOTENCY_CLAIM_MS = 15_000;
+
 /** Stacks of runs in progress (so an interrupted run can still tear its servers down). */
 export const activeStacks = new Set<ChaosStack>();
 
 /** A chaos run: one stack, the chosen scenarios one after the other. */
-export async function runChaos(options: ChaosOptions): Promise<{ results: ScenarioResult[]; shutdown: Record<string, { code: number | null; ms: number }>; db: string }> {
+export async function runChaos(options: ChaosOptions): Promise<{ results: ScenarioResult[]; shutdown: Record<string, { code: number | null; ms: number; outputTail?: string }>; db: string }> {
   const { note, timing } = options;
   const stack = await startChaosStack({
     maxFileStoreBytes: options.maxFileStoreBytes,
@@ -302,7 +333,7 @@ export async function runChaos(options: ChaosOptions): Promise<{ results: Scenar
   });
   activeStacks.add(stack);
   const results: ScenarioResult[] = [];
-  let shutdown: Record<string, { code: number | null; ms: number }> = {};
+  let shutdown: Record<string, { code: number | null; ms: number; outputTail?: string }> = {};
   try {
     const runToken = uniqueToken().slice(0, 6);
     // Trust domains that clusters and entries go into, available before the faults begin.
@@ -349,7 +380,12 @@ export async function runChaos(options: ChaosOptions): Promise<{ results: Scenar
       probe.stop();
       await load.drain();
       const ops = load.operations.filter((op) => op.scenario === name);
-      const { verdict, events } = await judgeStack(stack, load.operations, { settleTimeoutMs: options.settleTimeoutMs, orphanTimeoutMs: options.settleTimeoutMs });
+      const { verdict, events } = await judgeStack(stack, load.operations, {
+        settleTimeoutMs: options.settleTimeoutMs,
+        orphanTimeoutMs: options.settleTimeoutMs,
+        claimMs: options.idempotencyClaimMs ?? PRODUCT_IDEMPOTENCY_CLAIM_MS,
+        rebuild: options.rebuildAfterEach !== false || name === options.scenarios.at(-1),
+      });
       const operations = await judgeOperations(stack, ops, events);
       const partial = {
         scenario: name,
@@ -357,7 +393,8 @@ export async function runChaos(options: ChaosOptions): Promise<{ results: Scenar
         window,
         recoverySeconds: recoveryOf(ops, window.endedAt),
         recoveryAfterUpSeconds: recoveryOf(ops, window.upAt),
-        recoveryMeasuredFrom: options.recoveryFrom ?? 'fault-end',
+        recoveryAfterListeningSeconds: window.listeningAt === undefined ? null : recoveryOf(ops, window.listeningAt),
+        recoveryMeasuredFrom: options.recoveryFrom ?? (fault.infrastructure === true ? ('up' as const) : ('fault-end' as const)),
         recoveryBoundSeconds: options.recoveryBoundSeconds,
         operations,
         stack: verdict,
@@ -379,9 +416,11 @@ export async function runChaos(options: ChaosOptions): Promise<{ results: Scenar
   return { results, shutdown, db: stack.db.mode };
 }
 
+const seconds = (s: number | null): string => (s === null ? '-' : s.toFixed(2));
+
 /** The per-scenario table. */
 export function renderTable(results: readonly ScenarioResult[], known: Readonly<Record<string, string>> = {}): string {
-  const header = ['scenario', 'requests', '2xx', '202', '5xx', 'lost', 'duplicated', 'committed-but-5xx', 'orphaned', 'recovery s (after up)', 'rebuild equal', 'dead letters', 'verdict'];
+  const header = ['scenario', 'requests', '2xx', '202', '5xx', 'lost', 'duplicated', 'committed-but-5xx', 'orphaned', 'recovery s (after listening; after up)', 'rebuild equal', 'dead letters', 'verdict'];
   const rows = results.map((r) => {
     const failed = Object.keys(r.failures);
     const unknown = failed.filter((f) => known[`${r.scenario}:${f}`] === undefined);
@@ -396,8 +435,8 @@ export function renderTable(results: readonly ScenarioResult[], known: Readonly<
       String(r.operations.duplicated + r.stack.duplicateEventIds),
       String(r.operations.committedButFailed),
       String(r.stack.orphanedReservations + r.stack.stuckKeys),
-      `${r.recoverySeconds === null ? '-' : r.recoverySeconds.toFixed(2)} (${r.recoveryAfterUpSeconds === null ? '-' : r.recoveryAfterUpSeconds.toFixed(2)})`,
-      r.stack.rebuildEqual ? 'yes' : 'NO',
+      `${seconds(r.recoverySeconds)} (${r.recoveryAfterListeningSeconds === null ? '' : `${seconds(r.recoveryAfterListeningSeconds)}; `}${seconds(r.recoveryAfterUpSeconds)})`,
+      r.stack.rebuildEqual === null ? '(at end)' : r.stack.rebuildEqual ? 'yes' : 'NO',
       String(r.stack.deadLetters),
       verdict,
     ];

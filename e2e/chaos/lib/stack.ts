@@ -5,6 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import { auditStreamName } from '@trustplane/bus';
 import pg from 'pg';
 import {
   createTestDatabase,
@@ -30,6 +32,8 @@ export class ServiceUnderTest {
   spawnedAt = 0;
   /** How long the last (re)start took until /readyz said ready (ms). */
   lastBootMs = 0;
+  /** How long the last (re)start took until the process answered HTTP at all (/healthz; ms). */
+  lastListeningMs = 0;
   /** Exits nobody asked for (the process died on its own), with the tail of its output. */
   readonly unexpectedExits: string[] = [];
   private expectingExit = false;
@@ -61,11 +65,28 @@ export class ServiceUnderTest {
     this.expectingExit = false;
     this.starting = true;
     let running: RunningService;
+    // The first HTTP answer of the new process (it listens before it is ready: it may still wait
+    // for its dependencies or catch its projections up), polled alongside the /readyz wait.
+    let listeningAt = 0;
+    const spawnedAt = this.spawnedAt;
+    const listening = (async () => {
+      while (listeningAt === 0 && this.starting) {
+        const answered = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(1000) }).then(
+          () => true,
+          () => false,
+        );
+        if (answered) listeningAt = Date.now();
+        else await new Promise((r) => setTimeout(r, 25));
+      }
+    })();
     try {
-      running = await startServiceProcess(this.name, this.env, this.port);
+      // A boot on a saturated machine can take tens of seconds: a slow boot is measured, not fatal.
+      running = await startServiceProcess(this.name, this.env, this.port, 120_000);
     } finally {
       this.starting = false;
+      await listening;
     }
+    this.lastListeningMs = (listeningAt === 0 ? Date.now() : listeningAt) - spawnedAt;
     if (this.closed) {
       await running.stop();
       return;
@@ -116,13 +137,16 @@ export class ServiceUnderTest {
   }
 
   /** SIGTERM and wait; returns the exit code and how long the shutdown took. */
-  async stop(): Promise<{ code: number | null; ms: number }> {
+  async stop(): Promise<{ code: number | null; ms: number; outputTail?: string }> {
     const started = Date.now();
     this.expectingExit = true;
     this.closed = true;
-    const code = (await this.running?.stop()) ?? null;
+    const running = this.running;
+    const code = (await running?.stop()) ?? null;
     this.running = undefined;
-    return { code, ms: Date.now() - started };
+    const ms = Date.now() - started;
+    // A slow stop is a finding: keep what the process said last (its shutdown steps log warnings).
+    return ms > 10_000 && running !== undefined ? { code, ms, outputTail: running.output().split('\n').slice(-30).join('\n') } : { code, ms };
   }
 }
 
@@ -219,13 +243,29 @@ export async function startChaosStack(options: StackOptions): Promise<ChaosStack
   const subjectPrefix = `tpc${token}`;
   const nats = await startPrivateNats({ scope: { prefix: subjectPrefix, stream: streamName }, maxFileStoreBytes: options.maxFileStoreBytes });
   note(`private nats-server ${nats.url} (max_file_store ${options.maxFileStoreBytes} bytes), stream ${streamName}`);
+  // The audit stream, as the auth service creates it in a deployment: without it every command's
+  // audit record stays in the registry's spool and each one is retried against "no responders".
+  const admin = await nats.connect('admin');
+  try {
+    await (await jetstreamManager(admin)).streams.add({
+      name: auditStreamName(streamName),
+      subjects: [`${subjectPrefix}.audit.>`],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      num_replicas: 1,
+      duplicate_window: 120 * 1e9,
+    });
+  } finally {
+    await admin.close();
+  }
   const db = await privateDatabase(note);
   const work = mkdtempSync(join(tmpdir(), 'tp-chaos-'));
   const common = {
     DATABASE_URL: db.url,
     TP_EVENT_STREAM: streamName,
     TP_SUBJECT_PREFIX: subjectPrefix,
-    TP_LOG_LEVEL: 'warn',
+    // TP_CHAOS_LOG_LEVEL=info shows the services' boot and shutdown steps in diagnostics.
+    TP_LOG_LEVEL: process.env['TP_CHAOS_LOG_LEVEL'] ?? 'warn',
   };
   const registryPort = await freePort();
   const registryEnv = {

@@ -6,12 +6,14 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { decodeEvents } from '@trustplane/events';
 import { repoRoot } from '@trustplane/testkit';
 import type { ChaosStack } from './stack.js';
 import { acknowledged, type OpKind, type Operation } from './load.js';
 
 /** An event as the verifier reads it from the stream. */
 export interface LoggedEvent {
+  /** Sequence of the stream message holding it (the events of one decision share one message). */
   readonly seq: number;
   readonly id: string;
   readonly type: string;
@@ -27,30 +29,37 @@ const CREATED: Record<OpKind, { type: string; table: string; label: (data: Recor
   token: { type: 'apitoken.created', table: 'api_tokens', label: (d) => d['name'] },
 };
 
-/** Reads every event of the stream, in order, with an ordered consumer on an admin connection. */
-export async function readStream(stack: ChaosStack): Promise<{ events: LoggedEvent[]; lastSeq: number }> {
+/**
+ * Reads every event of the stream, in order, with an ordered consumer on an admin connection. A
+ * message holds the events of one decision (one envelope, or a JSON array of them), so it is read
+ * with decodeEvents; `messages` counts the stream messages, `events.length` the events in them.
+ */
+export async function readStream(stack: ChaosStack): Promise<{ events: LoggedEvent[]; lastSeq: number; messages: number }> {
   const nc = await stack.nats.connect('admin');
   try {
     const jsm = await jetstreamManager(nc);
     const info = await jsm.streams.info(stack.streamName);
     const lastSeq = info.state.last_seq;
     const events: LoggedEvent[] = [];
-    if (lastSeq === 0) return { events, lastSeq };
+    let messageCount = 0;
+    if (lastSeq === 0) return { events, lastSeq, messages: 0 };
     const consumer = await jetstream(nc).consumers.get(stack.streamName, { deliver_policy: DeliverPolicy.All });
     const messages = await consumer.consume({ max_messages: 1000 });
     for await (const message of messages) {
-      const envelope = message.json<Record<string, unknown>>();
-      events.push({
-        seq: message.seq,
-        id: String(envelope['id']),
-        type: String(envelope['type']),
-        aggregateId: String(envelope['aggregateId']),
-        data: (envelope['data'] ?? {}) as Record<string, unknown>,
-      });
+      messageCount++;
+      for (const envelope of decodeEvents(message.data)) {
+        events.push({
+          seq: message.seq,
+          id: envelope.id,
+          type: envelope.type,
+          aggregateId: envelope.aggregateId,
+          data: (envelope.data ?? {}) as Record<string, unknown>,
+        });
+      }
       if (message.seq >= lastSeq) break;
     }
     await messages.close();
-    return { events, lastSeq };
+    return { events, lastSeq, messages: messageCount };
   } finally {
     await nc.close();
   }
@@ -126,7 +135,7 @@ export async function deadLetters(stack: ChaosStack): Promise<number> {
 }
 
 /** Runs the registry's own rebuild (admin.js rebuild: every projection from sequence 1, compared row for row). */
-export async function rebuildEqual(stack: ChaosStack): Promise<{ equal: boolean; output: string }> {
+export async function rebuildEqual(stack: ChaosStack): Promise<{ equal: boolean; code: number | null; output: string }> {
   const child = spawn(process.execPath, [join(repoRoot(), 'services', 'registry', 'dist', 'admin.js'), 'rebuild'], {
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...stack.registryEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -135,7 +144,7 @@ export async function rebuildEqual(stack: ChaosStack): Promise<{ equal: boolean;
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { equal: code === 0 && !/DIFFERENT/.test(output), output };
+  return { equal: code === 0 && !/DIFFERENT/.test(output), code, output };
 }
 
 /** Per-scenario findings (counts plus the first few examples of each). */
@@ -231,7 +240,8 @@ export interface GlobalVerdict {
   /** Keys of answered requests whose record has no outcome (the claim lapsed): reported, not failed. */
   readonly answeredKeysWithoutOutcome: number;
   readonly deadLetters: number;
-  readonly rebuildEqual: boolean;
+  /** Whether a rebuild from sequence 1 equals the live tables; null when not checked after this scenario. */
+  readonly rebuildEqual: boolean | null;
   readonly trustDomainsNotAvailable: number;
   readonly examples: Record<string, string[]>;
 }
@@ -240,7 +250,14 @@ export interface GlobalVerdict {
 export async function judgeStack(
   stack: ChaosStack,
   ops: readonly Operation[],
-  options: { settleTimeoutMs: number; orphanTimeoutMs: number },
+  options: {
+    settleTimeoutMs: number;
+    orphanTimeoutMs: number;
+    /** The registry's idempotency claim time (ms). */
+    claimMs: number;
+    /** Run the rebuild comparison (a Node process of its own; the short run does it once, at the end). */
+    rebuild: boolean;
+  },
 ): Promise<{ verdict: GlobalVerdict; events: LoggedEvent[] }> {
   const examples: Record<string, string[]> = {};
   // Half-done trust domain creates are finished or released by the reconciler after its grace.
@@ -271,9 +288,16 @@ export async function judgeStack(
     }
     seen.add(event.id);
   }
-  // Every request has ended: a claim that still holds is stuck (its retries are refused
-  // IN_PROGRESS until it lapses, or forever); a lapsed one without an outcome is only reported.
-  const withoutOutcome = await keysWithoutOutcome(stack);
+  // Every request has ended: a claim that still holds after the claim time is stuck (its retries
+  // are refused IN_PROGRESS forever); a lapsed one without an outcome is only reported.
+  // A claim lapses idempotencyClaimMs after it was taken (e.g. when recording the outcome met a
+  // PostgreSQL outage): wait that long for held claims to lapse before calling any of them stuck.
+  const claimDeadline = Date.now() + options.claimMs + 2000;
+  let withoutOutcome = await keysWithoutOutcome(stack);
+  while (ops.some((op) => withoutOutcome.held.has(op.key)) && Date.now() < claimDeadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    withoutOutcome = await keysWithoutOutcome(stack);
+  }
   const describe = (op: Operation): string => `${op.key} (${op.kind} ${op.label}, final ${op.final} ${op.finalCode ?? ''})`;
   const stuck = ops.filter((op) => withoutOutcome.held.has(op.key));
   if (stuck.length > 0) examples['stuckKeys'] = stuck.slice(0, 5).map(describe);
@@ -281,8 +305,12 @@ export async function judgeStack(
   if (lapsed.length > 0) examples['answeredKeysWithoutOutcome'] = lapsed.slice(0, 5).map(describe);
   const cps = quiet.checkpoints;
   const checkpointsEqual = cps.size > 0 && [...cps.values()].every((seq) => seq === lastSeq);
-  const rebuild = await rebuildEqual(stack);
-  if (!rebuild.equal) examples['rebuild'] = rebuild.output.split('\n').filter((l) => /DIFFERENT|error|fail/i.test(l)).slice(0, 5);
+  const rebuild = options.rebuild ? await rebuildEqual(stack) : { equal: null, code: null, output: '' };
+  if (rebuild.equal === false) {
+    const lines = rebuild.output.split('\n').filter((l) => l.trim() !== '');
+    const telling = lines.filter((l) => /DIFFERENT|error|fail/i.test(l)).slice(0, 5);
+    examples['rebuild'] = [`exit code ${rebuild.code}`, ...(telling.length > 0 ? telling : lines.slice(-5))];
+  }
   return {
     events,
     verdict: {

@@ -12,6 +12,7 @@ export {
   natsAcceptsAnonymous,
   NatsSecurityError,
   openNatsSession,
+  migrationsCurrent,
   runMigrations,
   withPooledClient,
   type EventStreamConfig,
