@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -159,7 +159,12 @@ test('tpctl as Node users run it: `npx tpctl` in the repo, and `npm pack` → `n
   const work = mkdtempSync(join(tmpdir(), 'tp-tpctl-pack-'));
   // An empty npm cache and --offline: whatever the tarball does not carry cannot be installed.
   const npmEnv = { PATH: process.env['PATH'] ?? '', HOME: work, npm_config_cache: join(work, 'cache'), npm_config_update_notifier: 'false' };
-  const packed = spawnSync('npm', ['pack', '--pack-destination', work, '--json'], { cwd: join(repoRoot(), 'cli', 'tpctl'), encoding: 'utf8', env: npmEnv, timeout: 120_000 });
+  // Packed from a copy, so staging the bundled dependencies never touches the checkout that
+  // other test files run tpctl from at the same time.
+  const source = join(repoRoot(), 'cli', 'tpctl');
+  const copy = join(work, 'tpctl');
+  for (const entry of ['package.json', 'README.md', 'bin', 'dist', 'scripts']) cpSync(join(source, entry), join(copy, entry), { recursive: true });
+  const packed = spawnSync('npm', ['pack', '--pack-destination', work, '--json'], { cwd: copy, encoding: 'utf8', env: { ...npmEnv, TPCTL_SOURCE_DIR: source }, timeout: 120_000 });
   assert.equal(packed.status, 0, packed.stderr);
   const [tarball] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; bundled: string[]; files: { path: string; mode: number }[] }[];
   assert.ok(tarball);
@@ -170,7 +175,8 @@ test('tpctl as Node users run it: `npx tpctl` in the repo, and `npm pack` → `n
   }
   assert.equal((tarball.files.find((f) => f.path === 'bin/tpctl.js')?.mode ?? 0) & 0o111, 0o111, 'bin/tpctl.js is executable');
   assert.deepEqual(paths.filter((p) => /\.spec\.|\.tsbuildinfo$|\.map$|^src\/|\/src\//.test(p)), [], 'no tests, sources, maps or build info');
-  assert.equal(existsSync(join(repoRoot(), 'cli', 'tpctl', 'node_modules')), false, 'postpack removed the staged dependencies');
+  assert.equal(existsSync(join(copy, 'node_modules')), false, 'postpack removed the staged dependencies');
+  assert.equal(existsSync(join(source, 'node_modules')), false, 'nothing was staged into the checkout');
 
   const prefix = join(work, 'prefix');
   const installed = spawnSync('npm', ['install', '-g', '--offline', '--no-audit', '--no-fund', '--prefix', prefix, join(work, tarball.filename)], { cwd: work, encoding: 'utf8', env: npmEnv, timeout: 120_000 });

@@ -12,7 +12,11 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 
 const packageDir = resolve(new URL('..', import.meta.url).pathname);
-const repoRoot = resolve(packageDir, '..', '..');
+// A copy of the package may be packed elsewhere (the e2e test does, so that it never stages
+// into the checkout while other tests run tpctl): TPCTL_SOURCE_DIR names the workspace package
+// whose installed dependencies are bundled.
+const sourceDir = resolve(process.env.TPCTL_SOURCE_DIR ?? packageDir);
+const repoRoot = resolve(sourceDir, '..', '..');
 const staged = join(packageDir, 'node_modules');
 const manifest = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8'));
 const bundled = manifest.bundleDependencies ?? [];
@@ -20,15 +24,15 @@ const fromRepo = createRequire(join(repoRoot, 'package.json'));
 
 /** The installed directory of `name` as Node resolves it from tpctl (links followed). */
 function installedDir(name) {
-  for (let dir = packageDir; dir !== dirname(dir); dir = dirname(dir)) {
+  for (let dir = sourceDir; dir !== dirname(dir); dir = dirname(dir)) {
     const candidate = join(dir, 'node_modules', name);
-    if (dir !== packageDir && existsSync(join(candidate, 'package.json'))) return realpathSync(candidate);
+    if (dir !== sourceDir && existsSync(join(candidate, 'package.json'))) return realpathSync(candidate);
   }
   throw new Error(`${name} is not installed (run npm ci)`);
 }
 
 function stage() {
-  const tsc = spawnSync(process.execPath, [fromRepo.resolve('typescript/bin/tsc'), '-b', packageDir], { stdio: 'inherit' });
+  const tsc = spawnSync(process.execPath, [fromRepo.resolve('typescript/bin/tsc'), '-b', sourceDir], { stdio: 'inherit' });
   if (tsc.status !== 0) throw new Error('building tpctl failed');
   rmSync(staged, { recursive: true, force: true });
   for (const name of bundled) {
