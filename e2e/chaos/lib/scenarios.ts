@@ -277,6 +277,9 @@ export interface ChaosOptions {
   readonly note: Note;
 }
 
+/** How long the load may run past a scenario's end while no write has succeeded since its fault ended. */
+const RECOVERY_GRACE_MS = 30_000;
+
 /** Seconds from `from` to the first write answered 200/201 (visible; a 202 is a projection still behind). */
 function recoveryOf(ops: readonly Operation[], from: number): number | null {
   let first = Number.POSITIVE_INFINITY;
@@ -376,6 +379,10 @@ export async function runChaos(options: ChaosOptions): Promise<{ results: Scenar
       const window = await fault.inject(stack, timing, note);
       const rest = timing.scenarioMs - (Date.now() - began);
       if (rest > 0) await sleep(rest);
+      // A fault that ends late (a slow restart on a loaded machine) still gets writes after it
+      // to judge its recovery by: the load goes on until one succeeds, at most RECOVERY_GRACE_MS.
+      const graceEnds = Date.now() + RECOVERY_GRACE_MS;
+      while (Date.now() < graceEnds && recoveryOf(load.operations.filter((op) => op.scenario === name), window.upAt) === null) await sleep(250);
       load.stop();
       probe.stop();
       await load.drain();
@@ -415,6 +422,7 @@ export async function runChaos(options: ChaosOptions): Promise<{ results: Scenar
   }
   return { results, shutdown, db: stack.db.mode };
 }
+
 
 const seconds = (s: number | null): string => (s === null ? '-' : s.toFixed(2));
 
