@@ -127,7 +127,23 @@ function splitDer(data: Buffer): Buffer[] {
 const pem = (der: Buffer, label: string): string => `-----BEGIN ${label}-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END ${label}-----\n`;
 
 /** The first X509SVIDResponse of an agent's Workload API holding `spiffeId`. */
+/**
+ * The workload's SVID once its agent has it: PermissionDenied ("no identity issued") while the
+ * entry is still on its way to a freshly attested agent is retried, up to 60 s.
+ */
 async function fetchSvid(socketPath: string, spiffeId: string): Promise<workload.X509SVID> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      return await fetchSvidOnce(socketPath, spiffeId);
+    } catch (error) {
+      if ((error as { code?: number }).code !== 7 || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+async function fetchSvidOnce(socketPath: string, spiffeId: string): Promise<workload.X509SVID> {
   const client = new workload.SpiffeWorkloadAPIClient(`unix://${socketPath}`, credentials.createInsecure());
   const md = new Metadata();
   md.set('workload.spiffe.io', 'true');
