@@ -142,8 +142,8 @@ async function main() {
     }
     if (published === undefined) throw new Error(`${endpoints.bundle} did not answer`);
     process.stdout.write(`$ curl ${endpoints.bundle}\n${published.keys.map((k) => `  ${k.use} ${k.kty}${k.kid ? ` kid=${k.kid}` : ''}${k.x5c ? ` x5c[${k.x5c.length}]` : ''}`).join('\n')}\n  spiffe_sequence ${published.spiffe_sequence}, spiffe_refresh_hint ${published.spiffe_refresh_hint}\n`);
-    const discovery = await (await fetch(endpoints.oidcDiscovery)).json();
-    process.stdout.write(`$ curl ${endpoints.oidcDiscovery}\n  issuer ${discovery.issuer}\n  jwks_uri ${discovery.jwks_uri}\n`);
+    const discovery = await (await fetch(endpoints.oidc_discovery)).json();
+    process.stdout.write(`$ curl ${endpoints.oidc_discovery}\n  issuer ${discovery.issuer}\n  jwks_uri ${discovery.jwks_uri}\n`);
 
     step('a cluster and registration entries');
     const cluster = JSON.parse(tpctl(env, ['cluster', 'create', 'example.org', 'production', '--platform', 'k8s', '--output', 'json'], { quiet: true }));
@@ -154,7 +154,7 @@ async function main() {
       const args = ['entry', 'create', 'example.org', '--spiffe-id', `spiffe://example.org/${name}`, '--parent-id', 'spiffe://example.org/agent/production/node-1', '--selector', `unix:uid:${uid}`];
       process.stdout.write(`$ tpctl ${args.join(' ')}\n`);
       const entry = JSON.parse(tpctl(env, [...args, '--output', 'json'], { quiet: true }));
-      process.stdout.write(`entry ${entry.id} → ${entry.spiffeId} (revision ${entry.revision})\n`);
+      process.stdout.write(`entry ${entry.id} → ${entry.spiffe_id} (revision ${entry.revision})\n`);
       entryIds.push(entry.id);
     }
     tpctl(env, ['entry', 'list', 'example.org']);
@@ -214,7 +214,7 @@ async function main() {
       const args = ['entry', 'create', 'demo.example', '--spiffe-id', id, '--parent-id', 'spiffe://demo.example/agent/edge/node-1', '--selector', `unix:uid:${uid}`];
       process.stdout.write(`$ tpctl ${args.join(' ')}\n`);
       const created = JSON.parse(tpctl(env, [...args, '--output', 'json'], { quiet: true }));
-      process.stdout.write(`entry ${created.id} → ${created.spiffeId} for processes of uid ${uid}\n`);
+      process.stdout.write(`entry ${created.id} → ${created.spiffe_id} for processes of uid ${uid}\n`);
     }
     if (!root) process.stdout.write('(not root: both workloads run as this uid, so each picks its own SVID by SPIFFE ID)\n');
     const workloadPort = await freePort();
