@@ -204,3 +204,11 @@ export async function createHttpService(
   // shutdown hooks) and exits 0; Nest's own signal hooks would re-raise the signal instead.
   return app;
 }
+
+/** Starts listening and returns the URL it listens at (the bound port when `port` was 0). */
+export async function listenHttp(app: NestFastifyApplication, host: string, port: number): Promise<string> {
+  await app.listen({ host, port });
+  const address = app.getHttpServer().address();
+  const bound = typeof address === 'object' && address !== null ? address.port : port;
+  return `http://${host}:${bound}`;
+}

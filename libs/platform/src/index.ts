@@ -43,7 +43,7 @@ export {
   type PlatformSettings,
   type HostedProjection,
 } from './platform.module.js';
-export { MAX_JSON_DEPTH, MAX_PARAM_LENGTH, createHttpService, jsonDepthExceeds, routesOf, type HttpServiceOptions, type RegisteredRoute } from './http.js';
+export { MAX_JSON_DEPTH, MAX_PARAM_LENGTH, createHttpService, jsonDepthExceeds, listenHttp, routesOf, type HttpServiceOptions, type RegisteredRoute } from './http.js';
 export { AnyObject, Bool, Enum, Int, jsonSchemaOf, List, Obj, parseRequest, Str, Type, type Static, type TSchema } from './schema.js';
 export { Public, PUBLIC_ROUTE } from './public-route.js';
 export { runService, type StartedService } from './run-service.js';

@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AuditPublisher, registerAuditHook, type CommandBusHooks } from '@trustplane/api-kit';
 import { DiskKeyManager, MemoryKeyManager, type KeyManager } from '@trustplane/keymanager';
-import { createHttpService, createLogger, createServiceMetrics, describeConfig, initTracing, runMigrations, type Clock } from '@trustplane/platform';
+import { createHttpService, listenHttp, createLogger, createServiceMetrics, describeConfig, initTracing, runMigrations, type Clock } from '@trustplane/platform';
 import type { Projection } from '@trustplane/eventstore';
 import type { Logger } from 'pino';
 import { AuthModule } from './app.module.js';
@@ -49,10 +49,7 @@ export async function startAuth(
   audit.start();
   // Verifying and anchoring work on the chain itself (an anchor is an audit.anchored event in the log).
   registerAuditHook(app, { service: 'auth', publisher: audit, skip: (route) => route.startsWith('/api/v1/audit') });
-  await app.listen({ host: config.host, port: config.port });
-  const address = app.getHttpServer().address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  const url = `http://${config.host}:${port}`;
+  const url = await listenHttp(app, config.host, config.port);
   logger.info({ url }, 'auth listening');
   return {
     app,

@@ -1,6 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import {
   createHttpService,
+  listenHttp,
   createLogger,
   createServiceMetrics,
   describeConfig,
@@ -47,10 +48,7 @@ export async function startRegistry(
   );
   await registerAuthProxy(app, config.authUrl, logger);
   const audit = registerRegistryAudit(app, config, logger);
-  await app.listen({ host: config.host, port: config.port });
-  const address = app.getHttpServer().address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  const url = `http://${config.host}:${port}`;
+  const url = await listenHttp(app, config.host, config.port);
   logger.info({ url }, 'registry listening');
   return {
     app,

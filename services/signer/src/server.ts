@@ -1,4 +1,3 @@
-import { federationMigrations } from './migrations/1700000008000-federations.js';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -11,6 +10,7 @@ import {
   describeConfig,
   EVENT_LOG,
   initTracing,
+  listenHttp,
   NATS,
   PG_POOL,
   PlatformModule,
@@ -36,6 +36,7 @@ import { attestationNonceMigrations } from './migrations/1700000003000-attestati
 import { sealedSecretMigrations } from './migrations/1700000004000-sealed-secrets.js';
 import { agentsReadModelMigrations } from './migrations/1700000005000-agents-read-model.js';
 import { reportedKeysetsMigrations } from './migrations/1700000006000-reported-keysets.js';
+import { federationMigrations } from './migrations/1700000008000-federations.js';
 import { AuthorityVerifier } from './authority.js';
 import { SecretSealer, sealingKeyFrom } from './sealed-secrets.js';
 import { AgentApiServer } from './agent-api/server.js';
@@ -132,9 +133,7 @@ export async function startSigner(config: SignerConfig, options: StartSignerOpti
     },
   ];
   const app = await createHttpService(SignerModule.forRoot(config, logger, metrics, clock, readiness), { logger, metrics });
-  await app.listen({ host: config.host, port: config.port });
-  const address = app.getHttpServer().address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const url = await listenHttp(app, config.host, config.port);
 
   const pool = app.get<Pool>(PG_POOL);
   const log = app.get<EventLog>(EVENT_LOG);
@@ -187,7 +186,6 @@ export async function startSigner(config: SignerConfig, options: StartSignerOpti
         })
       : undefined;
   serving = true;
-  const url = `http://${config.host}:${port}`;
   logger.info({ url }, 'signer listening');
   return {
     app,
