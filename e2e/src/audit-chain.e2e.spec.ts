@@ -18,6 +18,7 @@ import {
   eventually,
   freePort,
   startServiceProcess,
+  testAuthEnv,
   testNatsEnv,
   testStreamSettings,
   type RunningService,
@@ -62,20 +63,7 @@ before(async () => {
   db = await createTestDatabase('e2e_audit');
   stream = testStreamSettings('e2e_audit');
   const [registryPort, authPort] = [await freePort(), await freePort()];
-  auth = await startServiceProcess(
-    'auth',
-    {
-      ...testNatsEnv('auth'),
-      DATABASE_URL: db.url,
-      TP_EVENT_STREAM: stream.streamName,
-      TP_SUBJECT_PREFIX: stream.subjectPrefix,
-      TP_AUTH_PORT: String(authPort),
-      TP_AUTH_KEY_MANAGER: 'memory',
-      TP_AUTH_AUDIT_ANCHOR_INTERVAL_MS: '0',
-      TP_LOG_LEVEL: 'warn',
-    },
-    authPort,
-  );
+  auth = await startServiceProcess('auth', testAuthEnv(db, stream, authPort, { TP_AUTH_AUDIT_ANCHOR_INTERVAL_MS: '0' }), authPort);
   registryEnv = {
     ...testNatsEnv(),
     DATABASE_URL: db.url,

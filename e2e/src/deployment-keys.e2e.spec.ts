@@ -27,6 +27,7 @@ import {
   freePort,
   repoRoot,
   startServiceProcess,
+  testAuthEnv,
   testNatsEnv,
   testStreamSettings,
   type RunningService,
@@ -69,16 +70,7 @@ async function call(base: string, method: string, path: string, options: { token
 }
 
 function authEnv(port: number): Record<string, string> {
-  return {
-    ...testNatsEnv('auth'),
-    DATABASE_URL: db.url,
-    TP_EVENT_STREAM: stream.streamName,
-    TP_SUBJECT_PREFIX: stream.subjectPrefix,
-    TP_AUTH_PORT: String(port),
-    TP_AUTH_KEY_MANAGER: 'memory',
-    TP_AUTH_CREDENTIAL_TTL_SECONDS: String(CREDENTIAL_TTL_SECONDS),
-    TP_LOG_LEVEL: 'info',
-  };
+  return testAuthEnv(db, stream, port, { TP_AUTH_CREDENTIAL_TTL_SECONDS: String(CREDENTIAL_TTL_SECONDS), TP_LOG_LEVEL: 'info' });
 }
 
 /** Every stored event, as text (to look for private keys). */

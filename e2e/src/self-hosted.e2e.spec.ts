@@ -26,6 +26,7 @@ import {
   startAgentProcess,
   startPrivateNats,
   startServiceProcess,
+  testAuthEnv,
   testNatsEnv,
   testStreamSettings,
   connectTestNats,
@@ -189,20 +190,7 @@ before(async () => {
   cpStream = testStreamSettings('e2e_sh_cp');
   const [registryPort, authPort] = [await freePort(), await freePort()];
   // Short-lived credentials: the signers renew them all along (and a disabled key bites soon).
-  auth = await startServiceProcess(
-    'auth',
-    {
-      ...testNatsEnv('auth'),
-      DATABASE_URL: cpDb.url,
-      TP_EVENT_STREAM: cpStream.streamName,
-      TP_SUBJECT_PREFIX: cpStream.subjectPrefix,
-      TP_AUTH_PORT: String(authPort),
-      TP_AUTH_KEY_MANAGER: 'memory',
-      TP_AUTH_CREDENTIAL_TTL_SECONDS: String(CREDENTIAL_TTL_SECONDS),
-      TP_LOG_LEVEL: 'warn',
-    },
-    authPort,
-  );
+  auth = await startServiceProcess('auth', testAuthEnv(cpDb, cpStream, authPort, { TP_AUTH_CREDENTIAL_TTL_SECONDS: String(CREDENTIAL_TTL_SECONDS) }), authPort);
   const registryEnv = {
     ...testNatsEnv(),
     DATABASE_URL: cpDb.url,

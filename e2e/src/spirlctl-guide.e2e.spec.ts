@@ -24,6 +24,7 @@ import {
   freePort,
   repoRoot,
   startServiceProcess,
+  testAuthEnv,
   testNatsEnv,
   testStreamSettings,
   tpctl,
@@ -73,19 +74,7 @@ before(async () => {
   db = await createTestDatabase('e2e_guide');
   stream = testStreamSettings('e2e_guide');
   const [port, authPort] = [await freePort(), await freePort()];
-  auth = await startServiceProcess(
-    'auth',
-    {
-      ...testNatsEnv('auth'),
-      DATABASE_URL: db.url,
-      TP_EVENT_STREAM: stream.streamName,
-      TP_SUBJECT_PREFIX: stream.subjectPrefix,
-      TP_AUTH_PORT: String(authPort),
-      TP_AUTH_KEY_MANAGER: 'memory',
-      TP_LOG_LEVEL: 'warn',
-    },
-    authPort,
-  );
+  auth = await startServiceProcess('auth', testAuthEnv(db, stream, authPort), authPort);
   const serviceEnv = {
     ...testNatsEnv(),
     DATABASE_URL: db.url,

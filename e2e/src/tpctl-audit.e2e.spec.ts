@@ -17,6 +17,7 @@ import {
   eventually,
   freePort,
   startServiceProcess,
+  testAuthEnv,
   testNatsEnv,
   testStreamSettings,
   tpctl,
@@ -86,16 +87,7 @@ before(async () => {
   db = await createTestDatabase('e2e_tpctl_audit');
   stream = testStreamSettings('e2e_tpctl_audit');
   authPort = await freePort();
-  authEnv = {
-    ...testNatsEnv('auth'),
-    DATABASE_URL: db.url,
-    TP_EVENT_STREAM: stream.streamName,
-    TP_SUBJECT_PREFIX: stream.subjectPrefix,
-    TP_AUTH_PORT: String(authPort),
-    TP_AUTH_KEY_MANAGER: 'memory',
-    TP_AUTH_AUDIT_ANCHOR_INTERVAL_MS: '0',
-    TP_LOG_LEVEL: 'warn',
-  };
+  authEnv = testAuthEnv(db, stream, authPort, { TP_AUTH_AUDIT_ANCHOR_INTERVAL_MS: '0' });
   auth = await startAuth();
   registryEnv = {
     ...testNatsEnv(),

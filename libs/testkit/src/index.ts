@@ -94,7 +94,7 @@ export function testStreamSettings(label: string): TestStream {
 export function testServiceEnv(
   service: BusUserName,
   db: Pick<TestDatabase, 'url'>,
-  stream: TestStream,
+  stream: Pick<TestStream, 'streamName' | 'subjectPrefix'>,
   logLevel = 'warn',
 ): Record<string, string> {
   return {
@@ -104,6 +104,19 @@ export function testServiceEnv(
     TP_SUBJECT_PREFIX: stream.subjectPrefix,
     TP_LOG_LEVEL: logLevel,
   };
+}
+
+/**
+ * The environment of an auth service under test: testServiceEnv plus its port and an in-memory
+ * KeyManager for the credential signing key; `extra` adds or overrides settings (TTL, log level).
+ */
+export function testAuthEnv(
+  db: Pick<TestDatabase, 'url'>,
+  stream: Pick<TestStream, 'streamName' | 'subjectPrefix'>,
+  port: number,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return { ...testServiceEnv('auth', db, stream), TP_AUTH_PORT: String(port), TP_AUTH_KEY_MANAGER: 'memory', ...extra };
 }
 
 export { repoRoot } from './paths.js';

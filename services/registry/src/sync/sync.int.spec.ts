@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { fetchControlPlaneCredential } from '@trustplane/auth-client';
 import { buildCaCertificate, keyObjectSigner } from '@trustplane/crypto';
-import { eventually, freePort, startServiceProcess, testNatsEnv, type RunningService } from '@trustplane/testkit';
+import { eventually, freePort, startServiceProcess, testAuthEnv, type RunningService } from '@trustplane/testkit';
 import { call, startRegistryHarness, type RegistryHarness } from '../testing/harness.js';
 
 let h: RegistryHarness;
@@ -130,16 +130,13 @@ before(async () => {
     { TP_REGISTRY_AUTH_URL: `http://127.0.0.1:${authPort}`, TP_REGISTRY_BODY_LIMIT_BYTES: String(64 * 1024) },
     { clock: { now: () => new Date(Date.now() + clockOffsetMs) } },
   );
-  const authEnv = (port: number, ttlSeconds: number) => ({
-    ...testNatsEnv('auth'),
-    DATABASE_URL: h.env['DATABASE_URL'] ?? '',
-    TP_EVENT_STREAM: h.env['TP_EVENT_STREAM'] ?? '',
-    TP_SUBJECT_PREFIX: h.env['TP_SUBJECT_PREFIX'] ?? '',
-    TP_AUTH_PORT: String(port),
-    TP_AUTH_KEY_MANAGER: 'memory',
-    TP_AUTH_CREDENTIAL_TTL_SECONDS: String(ttlSeconds),
-    TP_LOG_LEVEL: 'warn',
-  });
+  const authEnv = (port: number, ttlSeconds: number) =>
+    testAuthEnv(
+      { url: h.env['DATABASE_URL'] ?? '' },
+      { streamName: h.env['TP_EVENT_STREAM'] ?? '', subjectPrefix: h.env['TP_SUBJECT_PREFIX'] ?? '' },
+      port,
+      { TP_AUTH_CREDENTIAL_TTL_SECONDS: String(ttlSeconds) },
+    );
   auth = await startServiceProcess('auth', authEnv(authPort, 3600), authPort);
   shortAuth = await startServiceProcess('auth', authEnv(shortAuthPort, 3), shortAuthPort);
   org = await h.organization('Sync');
